@@ -1,0 +1,337 @@
+/* journal.c — append-only link journal with atomic compaction (see journal.h). */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define JOURNAL_NAME "links.journal"
+
+int journal_escape(const char *in, char **ret_out)
+{
+        size_t n = strlen(in);
+        char *out = malloc(n * 4 + 1), *o = out;
+        if (!out)
+                return -ENOMEM;
+        for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+                if (*p <= ' ' || *p == '\\' || *p == 0x7f) {
+                        *o++ = '\\';
+                        *o++ = (char)('0' + ((*p >> 6) & 7));
+                        *o++ = (char)('0' + ((*p >> 3) & 7));
+                        *o++ = (char)('0' + (*p & 7));
+                } else {
+                        *o++ = (char)*p;
+                }
+        }
+        *o = '\0';
+        *ret_out = out;
+        return 0;
+}
+
+int journal_unescape(const char *in, char **ret_out)
+{
+        char *out = malloc(strlen(in) + 1), *o = out;
+        if (!out)
+                return -ENOMEM;
+        for (const char *p = in; *p; p++) {
+                if (*p != '\\') {
+                        *o++ = *p;
+                        continue;
+                }
+                if (p[1] < '0' || p[1] > '3' || p[2] < '0' || p[2] > '7' || p[3] < '0' ||
+                    p[3] > '7') {
+                        free(out);
+                        return -EINVAL;
+                }
+                int v = (p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0');
+                if (v == 0) {
+                        free(out);
+                        return -EINVAL;
+                }
+                *o++ = (char)v;
+                p += 3;
+        }
+        *o = '\0';
+        *ret_out = out;
+        return 0;
+}
+
+/* Split on single spaces into at most max fields (the line is modified). */
+static size_t split(char *line, char **fields, size_t max)
+{
+        size_t n = 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(line, " ", &save); tok && n < max;
+             tok = strtok_r(NULL, " ", &save))
+                fields[n++] = tok;
+        return n;
+}
+
+static int parse_u64(const char *s, uint64_t *ret)
+{
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || end == s || *end || s[0] == '-')
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+#define MAX_FIELDS (6 + 256 + 1)
+
+static int apply_link_record(struct link_table *table, char **f, size_t n)
+{
+        uint64_t order, flags, count;
+        if (n < 6 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &flags) < 0 ||
+            parse_u64(f[5], &count) < 0 || count > 256 || n != 6 + count || order == 0 ||
+            flags > 3)
+                return -EINVAL;
+        if (link_table_find_order(table, order))
+                return -EINVAL;
+        char *paths[2 + 256] = {0};
+        int r = 0;
+        for (size_t i = 0; i < 2 + count && r >= 0; i++)
+                r = journal_unescape(f[i < 2 ? 3 + i : 6 + (i - 2)], &paths[i]);
+        struct link *link = NULL;
+        if (r >= 0) {
+                link = link_new(order, (uint32_t)flags, paths[0], paths[1], (uint32_t)count,
+                                paths + 2);
+                r = link ? 0 : -ENOMEM;
+        }
+        for (size_t i = 0; i < 2 + count; i++)
+                free(paths[i]);
+        if (r < 0)
+                return r;
+        if (link_table_find(table, link->virtual_path)) {
+                link_free(link);
+                return -EINVAL;
+        }
+        r = link_table_add(table, link);
+        if (r < 0)
+                link_free(link);
+        return r;
+}
+
+int journal_apply_line(struct link_table *table, const char *line)
+{
+        _cleanup_free_ char *copy = strdup(line);
+        if (!copy)
+                return -ENOMEM;
+        char *f[MAX_FIELDS];
+        size_t n = split(copy, f, MAX_FIELDS);
+        if (n == 0 || strlen(f[0]) != 1)
+                return -EINVAL;
+        uint64_t order, realization, mount_id, covered;
+        struct link *link;
+        switch (f[0][0]) {
+        case 'L':
+                return apply_link_record(table, f, n);
+        case 'M':
+                if (n != 5 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &realization) < 0 ||
+                    parse_u64(f[3], &mount_id) < 0 || parse_u64(f[4], &covered) < 0 ||
+                    realization > BINDLINK_REALIZED_OVERLAY || covered > 3)
+                        return -EINVAL;
+                link = link_table_find_order(table, order);
+                if (!link)
+                        return -EINVAL;
+                link->realization = (bindlink_realization)realization;
+                link->mount_id = mount_id;
+                link->covered_type = (int)covered;
+                return 0;
+        case 'R':
+                if (n != 2 || parse_u64(f[1], &order) < 0)
+                        return -EINVAL;
+                link = link_table_find_order(table, order);
+                if (!link)
+                        return -EINVAL;
+                link_free(link_table_take(table, link->virtual_path));
+                return 0;
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Format a link's L record (with newline); malloc'd. */
+static int format_link(const struct link *link, char **ret)
+{
+        _cleanup_free_ char *v = NULL, *b = NULL;
+        int r = journal_escape(link->virtual_path, &v);
+        if (r >= 0)
+                r = journal_escape(link->backing_path, &b);
+        if (r < 0)
+                return r;
+        size_t size = strlen(v) + strlen(b) + 96;
+        char **escaped = calloc(link->exception_count + 1, sizeof(char *));
+        if (!escaped)
+                return -ENOMEM;
+        for (uint32_t i = 0; i < link->exception_count && r >= 0; i++) {
+                r = journal_escape(link->exception_paths[i], &escaped[i]);
+                if (r >= 0)
+                        size += strlen(escaped[i]) + 1;
+        }
+        char *out = r >= 0 ? malloc(size) : NULL;
+        if (r >= 0 && !out)
+                r = -ENOMEM;
+        if (r >= 0) {
+                int len = snprintf(out, size, "L %" PRIu64 " %u %s %s %u", link->order,
+                                   link->flags, v, b, link->exception_count);
+                for (uint32_t i = 0; i < link->exception_count; i++)
+                        len += snprintf(out + len, size - (size_t)len, " %s", escaped[i]);
+                (void)snprintf(out + len, size - (size_t)len, "\n");
+                *ret = out;
+        }
+        for (uint32_t i = 0; i < link->exception_count; i++)
+                free(escaped[i]);
+        free(escaped);
+        return r;
+}
+
+static int format_shown(const struct link *link, char *buf, size_t size)
+{
+        return snprintf(buf, size, "M %" PRIu64 " %d %" PRIu64 " %d\n", link->order,
+                        (int)link->realization, link->mount_id, link->covered_type);
+}
+
+/* One write per record: a crash leaves at most the last record cut short. */
+static int append(struct journal *journal, const char *record)
+{
+        size_t len = strlen(record);
+        ssize_t n = write(journal->fd, record, len);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t)n != len)
+                return -EIO;
+        journal->records++;
+        return 0;
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+        while (len > 0) {
+                ssize_t n = write(fd, data, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                data += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+/* Rewrite the journal with only live records: temp file, fsync, rename. */
+static int compact(struct journal *journal, const struct link_table *table)
+{
+        _cleanup_free_ char *tmp = NULL;
+        if (asprintf(&tmp, "%s.tmp", journal->path) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        int r = 0;
+        for (size_t i = 0; i < table->count && r >= 0; i++) {
+                _cleanup_free_ char *rec = NULL;
+                char shown[128];
+                r = format_link(table->links[i], &rec);
+                if (r >= 0)
+                        r = write_all(fd, rec, strlen(rec));
+                if (r >= 0) {
+                        int n = format_shown(table->links[i], shown, sizeof shown);
+                        r = write_all(fd, shown, (size_t)n);
+                }
+        }
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r >= 0 && rename(tmp, journal->path) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void)unlink(tmp);
+                return r;
+        }
+        int appender = open(journal->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (appender < 0)
+                return negative_errno();
+        (void)close(journal->fd);
+        journal->fd = appender;
+        journal->records = table->count * 2;
+        return 0;
+}
+
+int journal_open(struct journal *journal, const char *state_dir, struct link_table *table)
+{
+        *journal = (struct journal){.fd = -1};
+        if (mkdir(state_dir, 0755) < 0 && errno != EEXIST)
+                return negative_errno();
+        if (asprintf(&journal->path, "%s/%s", state_dir, JOURNAL_NAME) < 0) {
+                journal->path = NULL;
+                return -ENOMEM;
+        }
+        _cleanup_close_ int fd = open(journal->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        FILE *f = fdopen(dup(fd), "r");
+        if (!f)
+                return negative_errno();
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        int r = 0;
+        while ((len = getline(&line, &cap, f)) > 0) {
+                if (line[len - 1] != '\n')
+                        break; /* cut short by a crash: the operation never finished */
+                line[len - 1] = '\0';
+                journal->records++;
+                if (journal_apply_line(table, line) < 0)
+                        r = -EBADMSG; /* keep going: one bad record loses one link */
+        }
+        free(line);
+        (void)fclose(f);
+        journal->fd = TAKE_FD(fd);
+        int c = compact(journal, table);
+        return c < 0 ? c : r;
+}
+
+void journal_close(struct journal *journal)
+{
+        if (journal->fd >= 0)
+                (void)close(journal->fd);
+        free(journal->path);
+        *journal = (struct journal){.fd = -1};
+}
+
+int journal_link_added(struct journal *journal, const struct link *link)
+{
+        _cleanup_free_ char *rec = NULL;
+        int r = format_link(link, &rec);
+        return r < 0 ? r : append(journal, rec);
+}
+
+int journal_link_shown(struct journal *journal, const struct link *link)
+{
+        char rec[128];
+        (void)format_shown(link, rec, sizeof rec);
+        return append(journal, rec);
+}
+
+int journal_link_removed(struct journal *journal, const struct link *link,
+                         const struct link_table *table)
+{
+        char rec[64];
+        (void)snprintf(rec, sizeof rec, "R %" PRIu64 "\n", link->order);
+        int r = append(journal, rec);
+        if (r < 0)
+                return r;
+        if (journal->records > 4 * table->count + 256)
+                return compact(journal, table);
+        return 0;
+}

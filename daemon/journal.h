@@ -1,0 +1,38 @@
+/* journal.h — the link table on disk, so a restarted daemon re-adopts its links (S4).
+ *
+ * An append-only text file of records, one per line:
+ *   L <order> <flags> <virtual> <backing> <n> <exception>...   a link was created
+ *   M <order> <realization> <mount_id> <covered_type>          it is shown like this
+ *   R <order>                                                  it was removed
+ * Paths are escaped (\ooo octal for bytes <= space, backslash and DEL). A record
+ * without its newline (a write cut short) is ignored. When dead records outnumber
+ * live ones the file is rewritten to a temporary file and renamed over. */
+#ifndef BINDLINKD_JOURNAL_H
+#define BINDLINKD_JOURNAL_H
+
+#include <stdio.h>
+
+#include "link_table.h"
+
+struct journal {
+        char *path;
+        int fd;            /* O_APPEND */
+        size_t records;    /* in the file now */
+};
+
+/* Open (creating) state_dir/links.journal and load it into table. */
+int journal_open(struct journal *journal, const char *state_dir, struct link_table *table);
+void journal_close(struct journal *journal);
+
+int journal_link_added(struct journal *journal, const struct link *link);
+int journal_link_shown(struct journal *journal, const struct link *link);
+int journal_link_removed(struct journal *journal, const struct link *link,
+                         const struct link_table *table);
+
+/* Pure helpers, exposed for tests. */
+int journal_escape(const char *in, char **ret_out);
+int journal_unescape(const char *in, char **ret_out);
+/* Apply one record line (without newline) to table. -EINVAL if malformed. */
+int journal_apply_line(struct link_table *table, const char *line);
+
+#endif

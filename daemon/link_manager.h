@@ -1,0 +1,46 @@
+/* link_manager.h — the daemon's one owner of links: validates a request against the
+ * table and the disk, plans with the planner, changes mounts with mount_ops, and
+ * journals the result. A failed create changes nothing (S2). */
+#ifndef BINDLINKD_LINK_MANAGER_H
+#define BINDLINKD_LINK_MANAGER_H
+
+#include <limits.h>
+
+#include "bindlink.h"
+#include "journal.h"
+#include "link_table.h"
+#include "wire.h"
+
+struct link_manager {
+        struct link_table table;
+        struct journal journal;
+};
+
+/* The answer to a request, as it goes back on the wire. */
+struct outcome {
+        int status; /* 0 or -errno */
+        bindlink_fault fault;
+        uint32_t exception_index;
+        char path[PATH_MAX];
+        char message[512];
+};
+
+/* What a create request carries: the message plus the caller's descriptors
+ * (-1 where the caller's open failed; the errno is in the message). */
+struct create_request {
+        const struct wire_create *msg;
+        int parent_fd;
+        int backing_fd;
+        const int *exception_fds;
+};
+
+/* Load the journal from state_dir and re-adopt every link (S4). */
+int link_manager_start(struct link_manager *manager, const char *state_dir);
+void link_manager_stop(struct link_manager *manager);
+
+void link_manager_create(struct link_manager *manager, const struct create_request *request,
+                         struct outcome *ret);
+void link_manager_remove(struct link_manager *manager, const char *virtual_path,
+                         struct outcome *ret);
+
+#endif

@@ -1,0 +1,49 @@
+/* link_table.h — the ordered set of links (creation order matters: S16). Pure data:
+ * no syscalls. */
+#ifndef BINDLINKD_LINK_TABLE_H
+#define BINDLINKD_LINK_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bindlink.h"
+
+struct link {
+        uint64_t order; /* creation sequence number, unique, increasing */
+        uint32_t flags; /* CREATE_BIND_LINK_FLAG_* */
+        char *virtual_path;
+        char *backing_path;
+        uint32_t exception_count;
+        char **exception_paths;
+        /* Realization state, kept by the realizer. */
+        bindlink_realization realization;
+        uint64_t mount_id; /* the bind mount at virtual_path, when realized */
+        int covered_type;  /* probe_type of what the mount covers (planner.h) */
+};
+
+struct link_table {
+        struct link **links; /* in creation order */
+        size_t count, cap;
+        uint64_t next_order;
+};
+
+/* A new link owning copies of the strings; NULL on ENOMEM. */
+struct link *link_new(uint64_t order, uint32_t flags, const char *virtual_path,
+                      const char *backing_path, uint32_t exception_count,
+                      char *const *exception_paths);
+void link_free(struct link *link);
+
+void link_table_init(struct link_table *table);
+void link_table_done(struct link_table *table);
+/* Append (takes ownership). Keeps next_order above every order seen. */
+int link_table_add(struct link_table *table, struct link *link);
+/* Detach and return the link with this virtual path, or NULL. */
+struct link *link_table_take(struct link_table *table, const char *virtual_path);
+struct link *link_table_find(const struct link_table *table, const char *virtual_path);
+struct link *link_table_find_order(const struct link_table *table, uint64_t order);
+/* Index of link in the table, or -1. */
+ssize_t link_table_index(const struct link_table *table, const struct link *link);
+
+#endif

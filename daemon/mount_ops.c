@@ -1,0 +1,110 @@
+/* mount_ops.c — bind mounts made and removed by descriptor, never by a path string
+ * that could be swapped for a symlink between check and use. */
+#include "mount_ops.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+static int sys_open_tree(int dfd, const char *path, unsigned flags)
+{
+        return (int)syscall(SYS_open_tree, dfd, path, flags);
+}
+
+static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
+                          unsigned flags)
+{
+        return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+}
+
+static int sys_mount_setattr(int dfd, const char *path, unsigned flags,
+                             struct mount_attr *attr)
+{
+        return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
+}
+
+/* Prefer the 64-bit never-reused id (Linux 6.8+); fall back to the classic one. */
+static int fd_mount_id(int fd, uint64_t *ret_mount_id)
+{
+        struct statx sx;
+        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE | STATX_MNT_ID, &sx) < 0)
+                return negative_errno();
+        if (!(sx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID)))
+                return -EOPNOTSUPP;
+        *ret_mount_id = sx.stx_mnt_id;
+        return 0;
+}
+
+int mount_id_at(const char *path, uint64_t *ret_mount_id)
+{
+        _cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        return fd_mount_id(fd, ret_mount_id);
+}
+
+int mount_bind_link(const char *virtual_path, const char *backing_path, bool read_only,
+                    uint64_t *ret_mount_id, const char **ret_failing_path)
+{
+        *ret_failing_path = backing_path;
+        /* AT_RECURSIVE: the link shows B as the view shows it, links below B included
+         * (S18 chains). */
+        _cleanup_close_ int tree = sys_open_tree(
+                AT_FDCWD, backing_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return negative_errno();
+        if (read_only) {
+                struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+                if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+                        return negative_errno();
+        }
+        *ret_failing_path = virtual_path;
+        _cleanup_close_ int target = open(virtual_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (target < 0)
+                return negative_errno();
+        if (sys_move_mount(tree, "", target, "",
+                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return negative_errno();
+        /* After move_mount the tree fd names the attached mount. */
+        int r = fd_mount_id(tree, ret_mount_id);
+        if (r < 0) {
+                char proc_path[64];
+                (void)snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", tree);
+                (void)umount2(proc_path, MNT_DETACH);
+                return r;
+        }
+        *ret_failing_path = NULL;
+        return 0;
+}
+
+int mount_detach_link(const char *virtual_path, uint64_t mount_id)
+{
+        _cleanup_close_ int fd = open(virtual_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ESTALE : negative_errno();
+        uint64_t top_id;
+        int r = fd_mount_id(fd, &top_id);
+        if (r < 0)
+                return r;
+        if (top_id != mount_id)
+                return -ESTALE;
+        /* Unmount through the descriptor's magic link: the mount we checked is the
+         * one detached, whatever happens to the path meanwhile. */
+        char proc_path[64];
+        (void)snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
+        if (umount2(proc_path, MNT_DETACH) < 0)
+                return negative_errno();
+        return 0;
+}

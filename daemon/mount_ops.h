@@ -1,0 +1,22 @@
+/* mount_ops.h — the privileged mount steps, by file descriptor (new mount API). */
+#ifndef BINDLINKD_MOUNT_OPS_H
+#define BINDLINKD_MOUNT_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Bind backing_path (recursively, as the view shows it now) over virtual_path,
+ * read-only if asked. On success *ret_mount_id names the new mount. On failure
+ * nothing is left mounted; *ret_failing_path says which path failed. */
+int mount_bind_link(const char *virtual_path, const char *backing_path, bool read_only,
+                    uint64_t *ret_mount_id, const char **ret_failing_path);
+
+/* Detach the mount at virtual_path if it is the one we made (mount_id), with
+ * everything mounted on it. 0 when detached, -ESTALE when the top mount there is
+ * not ours (nothing done), -errno otherwise. */
+int mount_detach_link(const char *virtual_path, uint64_t mount_id);
+
+/* The id of the topmost mount at path (without following a final symlink). */
+int mount_id_at(const char *path, uint64_t *ret_mount_id);
+
+#endif

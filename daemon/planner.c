@@ -1,0 +1,233 @@
+/* planner.c — resolution, classification and ordering of links (see planner.h). */
+#include "planner.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "path.h"
+#include "util.h"
+
+/* The deepest link (other than ignored) whose virtual path is path or above it. */
+static const struct link *covering_link(const struct link_table *table, const char *path,
+                                        const struct link *ignored)
+{
+        const struct link *best = NULL;
+        size_t best_len = 0;
+        for (size_t i = 0; i < table->count; i++) {
+                const struct link *l = table->links[i];
+                if (l == ignored)
+                        continue;
+                if (strcmp(l->virtual_path, path) != 0 &&
+                    !path_is_strict_descendant(l->virtual_path, path))
+                        continue;
+                size_t len = strlen(l->virtual_path);
+                if (!best || len > best_len) {
+                        best = l;
+                        best_len = len;
+                }
+        }
+        return best;
+}
+
+int planner_resolve(const struct link_table *table, const char *path,
+                    const struct link *ignored, char **ret_path)
+{
+        char *current = strdup(path);
+        if (!current)
+                return -ENOMEM;
+        /* Each step goes through one link; more steps than links means a loop. */
+        for (size_t steps = 0; steps <= table->count; steps++) {
+                const struct link *l = covering_link(table, current, ignored);
+                if (!l) {
+                        *ret_path = current;
+                        return 0;
+                }
+                const char *rest = current + strlen(l->virtual_path);
+                if (strcmp(l->virtual_path, "/") == 0)
+                        rest = current;
+                _cleanup_free_ char *next = NULL;
+                int r = *rest ? path_join(l->backing_path, rest + 1, &next)
+                              : ((next = strdup(l->backing_path)) ? 0 : -ENOMEM);
+                if (r < 0) {
+                        free(current);
+                        return r;
+                }
+                free(current);
+                current = TAKE_PTR(next);
+        }
+        free(current);
+        return -ELOOP;
+}
+
+static int place_kind(struct placement *p, enum placement_kind kind, const char *reason)
+{
+        p->kind = kind;
+        p->reason = reason;
+        return 0;
+}
+
+int planner_place(const struct link_table *table, const struct link *link,
+                  const struct probe *probe, struct placement *ret)
+{
+        *ret = (struct placement){0};
+        _cleanup_free_ char *place = NULL, *backing = NULL, *place_parent = NULL;
+
+        int r = planner_resolve(table, link->virtual_path, link, &place);
+        if (r == -ELOOP)
+                return place_kind(ret, PLACE_LOOP, "its place is reached through a loop of links");
+        if (r < 0)
+                return r;
+        r = planner_resolve(table, link->backing_path, NULL, &backing);
+        if (r == -ELOOP)
+                return place_kind(ret, PLACE_LOOP, "its backing path leads through a loop of links");
+        if (r < 0)
+                return r;
+        /* A link whose backing content contains (or lies in) its own place would show
+         * itself inside itself: a loop a bind mount cannot show. */
+        if (path_on_same_line(link->virtual_path, link->backing_path) ||
+            path_on_same_line(place, backing))
+                return place_kind(ret, PLACE_LOOP,
+                                  "its backing path contains or lies inside its virtual path");
+
+        r = probe->type_of(probe->ctx, place, false);
+        if (r < 0)
+                return r;
+        ret->place_type = r;
+        if (ret->place_type == PROBE_MISSING) {
+                r = path_parent(place, &place_parent);
+                if (r < 0)
+                        return r;
+                r = probe->type_of(probe->ctx, place_parent, true);
+                if (r < 0)
+                        return r;
+                if (r != PROBE_DIRECTORY)
+                        return place_kind(ret, PLACE_PARENT_MISSING, NULL);
+        }
+        r = probe->type_of(probe->ctx, backing, true);
+        if (r < 0)
+                return r;
+        ret->backing_type = r;
+        if (ret->backing_type == PROBE_MISSING)
+                return place_kind(ret, PLACE_BACKING_MISSING, NULL);
+
+        bool both_dirs = ret->place_type == PROBE_DIRECTORY &&
+                         ret->backing_type == PROBE_DIRECTORY;
+        if (ret->place_type == PROBE_MISSING)
+                return place_kind(ret, PLACE_NEEDS_OVERLAY,
+                                  "the virtual path does not exist (an anchorless link)");
+        if (link->exception_count > 0)
+                return place_kind(ret, PLACE_NEEDS_OVERLAY, "it has exceptions");
+        /* S12: MERGED has no effect unless both sides are directories. */
+        if ((link->flags & CREATE_BIND_LINK_FLAG_MERGED) && both_dirs)
+                return place_kind(ret, PLACE_NEEDS_OVERLAY, "it is merged");
+        if (ret->place_type == PROBE_SYMLINK)
+                return place_kind(ret, PLACE_NEEDS_OVERLAY,
+                                  "the virtual path is a symbolic link");
+        if ((ret->place_type == PROBE_DIRECTORY) != (ret->backing_type == PROBE_DIRECTORY))
+                return place_kind(ret, PLACE_NEEDS_OVERLAY,
+                                  ret->place_type == PROBE_DIRECTORY
+                                          ? "it shows a file over a directory"
+                                          : "it shows a directory over a file");
+        return place_kind(ret, PLACE_BIND, NULL);
+}
+
+bool planner_depends(const struct link *b, const struct link *a)
+{
+        if (a == b)
+                return false;
+        return path_is_strict_descendant(a->virtual_path, b->virtual_path) ||
+               path_on_same_line(a->virtual_path, b->backing_path);
+}
+
+static bool contains(struct link *const *links, size_t count, const struct link *l)
+{
+        for (size_t i = 0; i < count; i++)
+                if (links[i] == l)
+                        return true;
+        return false;
+}
+
+int planner_affected(const struct link_table *table, struct link *const *roots,
+                     size_t root_count, struct link ***ret_links, size_t *ret_count)
+{
+        size_t cap = root_count + 16, count = 0;
+        struct link **set = malloc(cap * sizeof *set);
+        if (!set)
+                return -ENOMEM;
+        for (size_t i = 0; i < root_count; i++)
+                if (!contains(set, count, roots[i]))
+                        set[count++] = roots[i];
+        /* Breadth-first: every member pulls in the links that depend on it. */
+        for (size_t done = 0; done < count; done++) {
+                const struct link *changed = set[done];
+                for (size_t i = 0; i < table->count; i++) {
+                        struct link *l = table->links[i];
+                        if (!planner_depends(l, changed) || contains(set, count, l))
+                                continue;
+                        if (count == cap) {
+                                cap *= 2;
+                                struct link **grown = realloc(set, cap * sizeof *set);
+                                if (!grown) {
+                                        free(set);
+                                        return -ENOMEM;
+                                }
+                                set = grown;
+                        }
+                        set[count++] = l;
+                }
+        }
+        *ret_links = set;
+        *ret_count = count;
+        return 0;
+}
+
+static int by_depth_then_order(const void *pa, const void *pb)
+{
+        const struct link *a = *(struct link *const *)pa, *b = *(struct link *const *)pb;
+        size_t da = path_depth(a->virtual_path), db = path_depth(b->virtual_path);
+        if (da != db)
+                return da < db ? -1 : 1;
+        return a->order < b->order ? -1 : a->order > b->order;
+}
+
+enum mark { UNSEEN, IN_PROGRESS, DONE };
+
+static int visit(struct link **links, size_t count, size_t i, enum mark *marks,
+                 struct link **out, size_t *out_count)
+{
+        if (marks[i] == DONE)
+                return 0;
+        if (marks[i] == IN_PROGRESS)
+                return -ELOOP;
+        marks[i] = IN_PROGRESS;
+        for (size_t j = 0; j < count; j++) {
+                if (!planner_depends(links[i], links[j]))
+                        continue;
+                int r = visit(links, count, j, marks, out, out_count);
+                if (r < 0)
+                        return r;
+        }
+        marks[i] = DONE;
+        out[(*out_count)++] = links[i];
+        return 0;
+}
+
+int planner_order(struct link **links, size_t count)
+{
+        if (count < 2)
+                return 0;
+        qsort(links, count, sizeof *links, by_depth_then_order);
+        _cleanup_free_ enum mark *marks = calloc(count, sizeof *marks);
+        _cleanup_free_ struct link **out = malloc(count * sizeof *out);
+        if (!marks || !out)
+                return -ENOMEM;
+        size_t out_count = 0;
+        for (size_t i = 0; i < count; i++) {
+                int r = visit(links, count, i, marks, out, &out_count);
+                if (r < 0)
+                        return r;
+        }
+        memcpy(links, out, count * sizeof *links);
+        return 0;
+}

@@ -1,0 +1,67 @@
+/* planner.h — decides how links are shown, with no syscalls of its own.
+ *
+ * The view at a path is found by following links: the deepest link whose virtual
+ * path covers the path maps it into that link's backing path, and so on until no
+ * link covers it (an "original" path, on disk). What exists on disk is asked of a
+ * probe, so unit tests can drive every rule with a fake tree. */
+#ifndef BINDLINKD_PLANNER_H
+#define BINDLINKD_PLANNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "link_table.h"
+
+enum probe_type {
+        PROBE_MISSING = 0,
+        PROBE_DIRECTORY,
+        PROBE_FILE, /* anything that is neither a directory nor a symlink */
+        PROBE_SYMLINK,
+};
+
+struct probe {
+        /* Type of an original path; follow says whether a final symlink is followed.
+         * Returns a probe_type, or -errno for errors other than "missing". */
+        int (*type_of)(void *ctx, const char *path, bool follow);
+        void *ctx;
+};
+
+/* Resolve a view path to the original path showing there, ignoring `ignored`
+ * (may be NULL). -ELOOP when the links loop. */
+int planner_resolve(const struct link_table *table, const char *path,
+                    const struct link *ignored, char **ret_path);
+
+enum placement_kind {
+        PLACE_BIND,            /* a bind mount shows it exactly */
+        PLACE_PARENT_MISSING,  /* the parent of its place is not visible (S6, S19) */
+        PLACE_NEEDS_OVERLAY,   /* only an overlay can show it (reason says why) */
+        PLACE_BACKING_MISSING, /* B does not exist now */
+        PLACE_LOOP,            /* the links loop (S18) */
+};
+
+struct placement {
+        enum placement_kind kind;
+        const char *reason; /* static text for PLACE_NEEDS_OVERLAY and PLACE_LOOP */
+        int place_type;     /* probe_type of what the link covers */
+        int backing_type;   /* probe_type of what it shows */
+};
+
+/* Classify one link of table. -errno only for probe failures. */
+int planner_place(const struct link_table *table, const struct link *link,
+                  const struct probe *probe, struct placement *ret_placement);
+
+/* Links whose view depends on the given ones (closure): links below their virtual
+ * paths and links whose backing path is on the same line. The given links come
+ * first. *ret_links is malloc'd. */
+int planner_affected(const struct link_table *table, struct link *const *roots,
+                     size_t root_count, struct link ***ret_links, size_t *ret_count);
+
+/* Order links so that each comes after every link of the set it depends on
+ * (ancestors of its virtual path, links its backing path goes through); ties by
+ * depth, then creation order. -ELOOP on a dependency cycle. In place. */
+int planner_order(struct link **links, size_t count);
+
+/* True when b depends on a (a must be shown first). */
+bool planner_depends(const struct link *b, const struct link *a);
+
+#endif

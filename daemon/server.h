@@ -1,0 +1,17 @@
+/* server.h — bindlinkd's socket: one epoll loop serving every client, one request at
+ * a time, so link changes are serialized without locks. */
+#ifndef BINDLINKD_SERVER_H
+#define BINDLINKD_SERVER_H
+
+#include <sys/types.h>
+
+#include "link_manager.h"
+
+/* Create the listening socket at path (mode 0666: every request is authenticated).
+ * A stale socket file (nothing listening) is replaced; a live one is -EADDRINUSE. */
+int server_listen(const char *path);
+
+/* Serve until SIGTERM/SIGINT. */
+int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group);
+
+#endif

@@ -1,0 +1,153 @@
+/* bindlink.h — the Windows Bind Link API (CreateBindLink/RemoveBindLink) on Linux,
+ * plus a native API (bindlink_*) that returns 0 or a negative errno.
+ *
+ * Links are realized by bindlinkd; these calls talk to it over a Unix socket
+ * (default /run/bindlinkd.sock, overridden by the BINDLINK_SOCKET environment
+ * variable). Every function is thread-safe and keeps no global state. */
+#ifndef BINDLINK_H
+#define BINDLINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- The Windows-compatible edge -------------------------------------------- */
+
+#ifndef _HRESULT_DEFINED
+#define _HRESULT_DEFINED
+typedef int32_t HRESULT;
+#endif
+
+#ifndef S_OK
+#define S_OK ((HRESULT)0x00000000L)
+#endif
+#ifndef SUCCEEDED
+#define SUCCEEDED(hr) (((HRESULT)(hr)) >= 0)
+#endif
+#ifndef FAILED
+#define FAILED(hr) (((HRESULT)(hr)) < 0)
+#endif
+#ifndef FACILITY_WIN32
+#define FACILITY_WIN32 7
+#endif
+#ifndef HRESULT_FROM_WIN32
+#define HRESULT_FROM_WIN32(x)                                                  \
+        ((HRESULT)(x) <= 0 ? ((HRESULT)(x))                                    \
+                           : ((HRESULT)(((uint32_t)(x) & 0x0000FFFFu) |        \
+                                        ((uint32_t)FACILITY_WIN32 << 16) |     \
+                                        0x80000000u)))
+#endif
+
+#ifndef E_ACCESSDENIED
+#define E_ACCESSDENIED ((HRESULT)0x80070005L)
+#endif
+#ifndef E_INVALIDARG
+#define E_INVALIDARG ((HRESULT)0x80070057L)
+#endif
+#ifndef E_NOTIMPL
+#define E_NOTIMPL ((HRESULT)0x80004001L)
+#endif
+#ifndef E_OUTOFMEMORY
+#define E_OUTOFMEMORY ((HRESULT)0x8007000EL)
+#endif
+#ifndef E_FAIL
+#define E_FAIL ((HRESULT)0x80004005L)
+#endif
+#ifndef ERROR_FILE_NOT_FOUND
+#define ERROR_FILE_NOT_FOUND 2L
+#endif
+#ifndef ERROR_PATH_NOT_FOUND
+#define ERROR_PATH_NOT_FOUND 3L
+#endif
+#ifndef ERROR_NOT_FOUND
+#define ERROR_NOT_FOUND 1168L
+#endif
+#ifndef RPC_S_SERVER_UNAVAILABLE
+#define RPC_S_SERVER_UNAVAILABLE 1722L
+#endif
+
+typedef enum CREATE_BIND_LINK_FLAGS {
+        CREATE_BIND_LINK_FLAG_NONE = 0x00000000,
+        CREATE_BIND_LINK_FLAG_READ_ONLY = 0x00000001,
+        CREATE_BIND_LINK_FLAG_MERGED = 0x00000002,
+} CREATE_BIND_LINK_FLAGS;
+
+/* Make virtualPath show backingPath, system-wide, until RemoveBindLink. */
+HRESULT CreateBindLink(const char *virtualPath, const char *backingPath,
+                       CREATE_BIND_LINK_FLAGS createBindLinkFlags,
+                       uint32_t exceptionCount, const char *const *exceptionPaths);
+
+/* Remove the link whose virtual path is virtualPath. */
+HRESULT RemoveBindLink(const char *virtualPath);
+
+/* ---- The native API ------------------------------------------------------------ */
+
+#define BINDLINK_DEFAULT_SOCKET "/run/bindlinkd.sock"
+#define BINDLINK_MAX_EXCEPTIONS 256
+
+/* Which argument an error is about. */
+typedef enum bindlink_fault {
+        BINDLINK_FAULT_NONE = 0,
+        BINDLINK_FAULT_VIRTUAL,        /* the virtual path itself */
+        BINDLINK_FAULT_VIRTUAL_PARENT, /* the parent of the virtual path (S6) */
+        BINDLINK_FAULT_BACKING,        /* the backing path */
+        BINDLINK_FAULT_EXCEPTION,      /* exception number bindlink_error.exception_index */
+        BINDLINK_FAULT_FLAGS,          /* the flags argument */
+        BINDLINK_FAULT_DAEMON,         /* reaching or talking to bindlinkd */
+        BINDLINK_FAULT_CALLER,         /* the caller's privileges */
+} bindlink_fault;
+
+/* What went wrong, for callers that want more than an errno. */
+typedef struct bindlink_error {
+        int error;                /* positive errno, 0 on success */
+        HRESULT hresult;          /* what CreateBindLink/RemoveBindLink return */
+        bindlink_fault fault;     /* which argument it is about */
+        uint32_t exception_index; /* with BINDLINK_FAULT_EXCEPTION */
+        char path[4096];          /* the (normalized) path it is about, or "" */
+        char message[512];        /* the cause in words, or "" */
+} bindlink_error;
+
+/* Create a link. Returns 0 or a negative errno; fills *ret_error (if not NULL) on
+ * failure, and clears it on success. Relative paths are resolved against the
+ * current working directory. */
+int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t flags,
+                    uint32_t exception_count, const char *const *exception_paths,
+                    bindlink_error *ret_error);
+
+/* Remove the link whose virtual path is virtual_path. 0 or a negative errno. */
+int bindlink_remove(const char *virtual_path, bindlink_error *ret_error);
+
+/* S21: the links in force, in creation order. */
+typedef struct bindlink_links bindlink_links;
+
+typedef enum bindlink_realization {
+        BINDLINK_REALIZED_NONE = 0, /* registered, not shown now (its place is missing) */
+        BINDLINK_REALIZED_BIND = 1, /* a bind mount */
+        BINDLINK_REALIZED_OVERLAY = 2,
+} bindlink_realization;
+
+int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error);
+size_t bindlink_links_count(const bindlink_links *links);
+const char *bindlink_links_virtual(const bindlink_links *links, size_t i);
+const char *bindlink_links_backing(const bindlink_links *links, size_t i);
+uint32_t bindlink_links_flags(const bindlink_links *links, size_t i);
+uint64_t bindlink_links_order(const bindlink_links *links, size_t i);
+bindlink_realization bindlink_links_realization(const bindlink_links *links, size_t i);
+uint32_t bindlink_links_exception_count(const bindlink_links *links, size_t i);
+const char *bindlink_links_exception(const bindlink_links *links, size_t i, uint32_t j);
+void bindlink_links_free(bindlink_links *links);
+
+/* Helpers for messages. */
+const char *bindlink_realization_name(bindlink_realization realization);
+/* The HRESULT CreateBindLink/RemoveBindLink return for -error about fault. */
+HRESULT bindlink_hresult_from_errno(int error, bindlink_fault fault, int is_remove);
+/* "ENOENT" for ENOENT, …; NULL for unknown. */
+const char *bindlink_errno_name(int error);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

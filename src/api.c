@@ -1,0 +1,251 @@
+/* api.c — the public API: bindlink_create/remove/list and the Windows-compatible
+ * CreateBindLink/RemoveBindLink on top of them.
+ *
+ * The library does what must happen as the caller: it normalizes paths (S3) against
+ * the caller's cwd and opens V's parent, B and each exception with the caller's own
+ * credentials, passing the descriptors (or the errno of the failed open) to the
+ * daemon, which decides. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bindlink.h"
+#include "client.h"
+#include "normalize.h"
+#include "path.h"
+#include "request.h"
+#include "util.h"
+#include "wire.h"
+
+/* Send one request and read the REPLY; LIST_ENTRY messages before it go to
+ * on_link. Connection errors are reported as BINDLINK_FAULT_DAEMON. */
+static int transact(const struct wire_buf *request, const int *fds, size_t fd_count,
+                    int is_remove, int (*on_link)(void *ctx, struct wire_link *link),
+                    void *ctx, bindlink_error *ret_error)
+{
+        const char *socket_path = client_socket_path();
+        _cleanup_close_ int sock = client_connect(socket_path);
+        if (sock < 0) {
+                if (sock == -EACCES || sock == -EPERM)
+                        return request_fail(ret_error, sock, BINDLINK_FAULT_CALLER, is_remove,
+                                    socket_path,
+                                    "not allowed to connect to bindlinkd at %s: %s",
+                                    socket_path, strerror(-sock));
+                return request_fail(ret_error, sock, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
+                            "cannot reach bindlinkd at %s: %s", socket_path,
+                            strerror(-sock));
+        }
+        int r = client_send(sock, request, fds, fd_count);
+        if (r < 0)
+                return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
+                            "cannot send to bindlinkd at %s: %s", socket_path, strerror(-r));
+        for (;;) {
+                struct wire_header h;
+                _cleanup_free_ uint8_t *payload = NULL;
+                r = client_receive(sock, &h, &payload);
+                if (r < 0)
+                        return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove,
+                                    socket_path, "no answer from bindlinkd at %s: %s",
+                                    socket_path, strerror(-r));
+                if (h.type == WIRE_LIST_ENTRY && on_link) {
+                        struct wire_link link;
+                        r = wire_get_link(payload, h.length, &link);
+                        if (r >= 0)
+                                r = on_link(ctx, &link);
+                        if (r < 0)
+                                return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove,
+                                            socket_path, "bad list entry from bindlinkd: %s",
+                                            strerror(-r));
+                        continue;
+                }
+                struct wire_reply reply;
+                if (h.type != WIRE_REPLY || wire_get_reply(payload, h.length, &reply) < 0)
+                        return request_fail(ret_error, -EPROTO, BINDLINK_FAULT_DAEMON, is_remove,
+                                    socket_path, "malformed reply from bindlinkd");
+                if (reply.status < 0) {
+                        r = request_fail(ret_error, reply.status, (bindlink_fault)reply.fault,
+                                 is_remove, reply.path, "%s", reply.message);
+                        if (ret_error)
+                                ret_error->exception_index = reply.exception_index;
+                } else {
+                        r = 0;
+                }
+                wire_reply_free(&reply);
+                return r;
+        }
+}
+
+int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t flags,
+                    uint32_t exception_count, const char *const *exception_paths,
+                    bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        struct wire_create msg = {0};
+        struct caller_fds fds = {.count = 0};
+        int r = request_prepare_create(virtual_path, backing_path, flags, exception_count,
+                                       exception_paths, &msg, &fds, ret_error);
+        if (r < 0)
+                return r;
+        struct wire_buf buf = {0};
+        r = wire_put_create(&buf, &msg, (uint32_t)fds.count);
+        if (r < 0)
+                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
+                         "cannot encode request: %s", strerror(-r));
+        else
+                r = transact(&buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
+        wire_buf_free(&buf);
+        caller_fds_close(&fds);
+        wire_create_free(&msg);
+        return r;
+}
+
+int bindlink_remove(const char *virtual_path, bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        if (!request_valid_path(virtual_path))
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 1, NULL,
+                            "virtual path is missing, empty or longer than PATH_MAX");
+        struct wire_remove msg = {0};
+        int parent_error;
+        int r = normalize_path(virtual_path, &msg.virtual_path, &parent_error);
+        if (r < 0)
+                return request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 1, virtual_path,
+                            "cannot normalize virtual path %s: %s", virtual_path,
+                            strerror(-r));
+        struct wire_buf buf = {0};
+        r = wire_put_remove(&buf, &msg);
+        if (r < 0)
+                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
+                         "cannot encode request: %s", strerror(-r));
+        else
+                r = transact(&buf, NULL, 0, 1, NULL, NULL, ret_error);
+        wire_buf_free(&buf);
+        wire_remove_free(&msg);
+        return r;
+}
+
+struct bindlink_links {
+        struct wire_link *items;
+        size_t count, cap;
+};
+
+static int collect_link(void *ctx, struct wire_link *link)
+{
+        bindlink_links *links = ctx;
+        if (links->count == links->cap) {
+                size_t cap = links->cap ? links->cap * 2 : 64;
+                struct wire_link *grown = realloc(links->items, cap * sizeof *grown);
+                if (!grown) {
+                        wire_link_free(link);
+                        return -ENOMEM;
+                }
+                links->items = grown;
+                links->cap = cap;
+        }
+        links->items[links->count++] = *link;
+        return 0;
+}
+
+void bindlink_links_free(bindlink_links *links)
+{
+        if (!links)
+                return;
+        for (size_t i = 0; i < links->count; i++)
+                wire_link_free(&links->items[i]);
+        free(links->items);
+        free(links);
+}
+
+int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        if (!ret_links)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
+                            "no place for the list");
+        bindlink_links *links = calloc(1, sizeof *links);
+        if (!links)
+                return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL, "out of memory");
+        struct wire_buf buf = {0};
+        int r = wire_put_list(&buf);
+        if (r >= 0)
+                r = transact(&buf, NULL, 0, 0, collect_link, links, ret_error);
+        else
+                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
+                         "cannot encode request: %s", strerror(-r));
+        wire_buf_free(&buf);
+        if (r < 0) {
+                bindlink_links_free(links);
+                return r;
+        }
+        *ret_links = links;
+        return 0;
+}
+
+size_t bindlink_links_count(const bindlink_links *links) { return links ? links->count : 0; }
+
+#define LINK_AT(links, i) (links && i < links->count ? &links->items[i] : NULL)
+
+const char *bindlink_links_virtual(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? l->virtual_path : NULL;
+}
+
+const char *bindlink_links_backing(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? l->backing_path : NULL;
+}
+
+uint32_t bindlink_links_flags(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? l->flags : 0;
+}
+
+uint64_t bindlink_links_order(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? l->order : 0;
+}
+
+bindlink_realization bindlink_links_realization(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? (bindlink_realization)l->realization : BINDLINK_REALIZED_NONE;
+}
+
+uint32_t bindlink_links_exception_count(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? l->exception_count : 0;
+}
+
+const char *bindlink_links_exception(const bindlink_links *links, size_t i, uint32_t j)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l && j < l->exception_count ? l->exception_paths[j] : NULL;
+}
+
+HRESULT CreateBindLink(const char *virtualPath, const char *backingPath,
+                       CREATE_BIND_LINK_FLAGS createBindLinkFlags, uint32_t exceptionCount,
+                       const char *const *exceptionPaths)
+{
+        bindlink_error error;
+        int r = bindlink_create(virtualPath, backingPath, (uint32_t)createBindLinkFlags,
+                                exceptionCount, exceptionPaths, &error);
+        return r < 0 ? error.hresult : S_OK;
+}
+
+HRESULT RemoveBindLink(const char *virtualPath)
+{
+        bindlink_error error;
+        int r = bindlink_remove(virtualPath, &error);
+        return r < 0 ? error.hresult : S_OK;
+}

@@ -1,0 +1,11 @@
+/* normalize.h — S3 normalization against the calling process's cwd and view. */
+#ifndef BINDLINK_NORMALIZE_H
+#define BINDLINK_NORMALIZE_H
+
+/* Returns 0 with a malloc'd absolute path whose ancestors are canonical; when the
+ * ancestors cannot be resolved the folded path is returned and *ret_parent_error
+ * holds the positive errno (ENOENT, EACCES, ENOTDIR, …). -EINVAL/-ENOMEM/-errno
+ * when no path can be produced at all. */
+int normalize_path(const char *path, char **ret_path, int *ret_parent_error);
+
+#endif

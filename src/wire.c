@@ -1,0 +1,373 @@
+/* wire.c — encoding and bounds-checked decoding of protocol messages (see wire.h). */
+#include "wire.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- writing ---------------------------------------------------------------- */
+
+static void buf_put(struct wire_buf *buf, const void *data, size_t n)
+{
+        if (buf->error)
+                return;
+        if (buf->len + n > buf->cap) {
+                size_t cap = buf->cap ? buf->cap : 256;
+                while (cap < buf->len + n)
+                        cap *= 2;
+                uint8_t *grown = realloc(buf->data, cap);
+                if (!grown) {
+                        buf->error = -ENOMEM;
+                        return;
+                }
+                buf->data = grown;
+                buf->cap = cap;
+        }
+        memcpy(buf->data + buf->len, data, n);
+        buf->len += n;
+}
+
+static void put_u32(struct wire_buf *buf, uint32_t v) { buf_put(buf, &v, sizeof v); }
+static void put_u64(struct wire_buf *buf, uint64_t v) { buf_put(buf, &v, sizeof v); }
+
+static void put_str(struct wire_buf *buf, const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+        if (n >= PATH_MAX) {
+                if (!buf->error)
+                        buf->error = -EINVAL;
+                return;
+        }
+        put_u32(buf, (uint32_t)n);
+        buf_put(buf, s, n);
+}
+
+/* Reserve the header, let fill() write the payload, then patch the length. */
+static size_t begin(struct wire_buf *buf, enum wire_type type, uint32_t fd_count)
+{
+        struct wire_header h = {
+                .magic = WIRE_MAGIC, .version = WIRE_VERSION, .type = (uint16_t)type,
+                .length = 0, .fd_count = fd_count,
+        };
+        size_t at = buf->len;
+        buf_put(buf, &h, sizeof h);
+        return at;
+}
+
+static int finish(struct wire_buf *buf, size_t at)
+{
+        if (buf->error)
+                return buf->error;
+        size_t length = buf->len - at - WIRE_HEADER_SIZE;
+        if (length > WIRE_MAX_PAYLOAD) {
+                buf->len = at;
+                return -EMSGSIZE;
+        }
+        uint32_t l32 = (uint32_t)length;
+        memcpy(buf->data + at + offsetof(struct wire_header, length), &l32, sizeof l32);
+        return 0;
+}
+
+void wire_buf_free(struct wire_buf *buf)
+{
+        free(buf->data);
+        *buf = (struct wire_buf){0};
+}
+
+int wire_put_create(struct wire_buf *buf, const struct wire_create *msg, uint32_t fd_count)
+{
+        size_t at = begin(buf, WIRE_CREATE, fd_count);
+        put_u32(buf, msg->flags);
+        put_u32(buf, msg->exception_count);
+        put_str(buf, msg->virtual_path);
+        put_u32(buf, (uint32_t)msg->parent_error);
+        put_str(buf, msg->backing_path);
+        put_u32(buf, (uint32_t)msg->backing_error);
+        for (uint32_t i = 0; i < msg->exception_count; i++) {
+                put_str(buf, msg->exception_paths[i]);
+                put_u32(buf, (uint32_t)msg->exception_errors[i]);
+        }
+        return finish(buf, at);
+}
+
+int wire_put_remove(struct wire_buf *buf, const struct wire_remove *msg)
+{
+        size_t at = begin(buf, WIRE_REMOVE, 0);
+        put_str(buf, msg->virtual_path);
+        return finish(buf, at);
+}
+
+int wire_put_list(struct wire_buf *buf)
+{
+        size_t at = begin(buf, WIRE_LIST, 0);
+        return finish(buf, at);
+}
+
+int wire_put_reply(struct wire_buf *buf, const struct wire_reply *msg)
+{
+        size_t at = begin(buf, WIRE_REPLY, 0);
+        put_u32(buf, (uint32_t)msg->status);
+        put_u32(buf, msg->fault);
+        put_u32(buf, msg->exception_index);
+        put_str(buf, msg->path);
+        /* Messages are built by the daemon; cut rather than fail on a long one. */
+        char message[512];
+        (void)snprintf(message, sizeof message, "%s", msg->message ? msg->message : "");
+        put_str(buf, message);
+        return finish(buf, at);
+}
+
+int wire_put_link(struct wire_buf *buf, const struct wire_link *msg)
+{
+        size_t at = begin(buf, WIRE_LIST_ENTRY, 0);
+        put_u64(buf, msg->order);
+        put_u32(buf, msg->flags);
+        put_u32(buf, msg->realization);
+        put_str(buf, msg->virtual_path);
+        put_str(buf, msg->backing_path);
+        put_u32(buf, msg->exception_count);
+        for (uint32_t i = 0; i < msg->exception_count; i++)
+                put_str(buf, msg->exception_paths[i]);
+        return finish(buf, at);
+}
+
+/* ---- reading ---------------------------------------------------------------- */
+
+struct reader {
+        const uint8_t *p;
+        size_t left;
+        bool bad;
+};
+
+static void get_bytes(struct reader *r, void *out, size_t n)
+{
+        if (r->bad || r->left < n) {
+                r->bad = true;
+                memset(out, 0, n);
+                return;
+        }
+        memcpy(out, r->p, n);
+        r->p += n;
+        r->left -= n;
+}
+
+static uint32_t get_u32(struct reader *r)
+{
+        uint32_t v;
+        get_bytes(r, &v, sizeof v);
+        return v;
+}
+
+static uint64_t get_u64(struct reader *r)
+{
+        uint64_t v;
+        get_bytes(r, &v, sizeof v);
+        return v;
+}
+
+/* A string is refused if its length lies, exceeds PATH_MAX-1 or it holds a NUL. */
+static char *get_str(struct reader *r)
+{
+        uint32_t n = get_u32(r);
+        if (r->bad || n >= PATH_MAX || n > r->left) {
+                r->bad = true;
+                return NULL;
+        }
+        if (memchr(r->p, '\0', n)) {
+                r->bad = true;
+                return NULL;
+        }
+        char *s = strndup((const char *)r->p, n);
+        if (!s) {
+                r->bad = true;
+                return NULL;
+        }
+        r->p += n;
+        r->left -= n;
+        return s;
+}
+
+static int reader_end(const struct reader *r)
+{
+        return r->bad || r->left != 0 ? -EPROTO : 0;
+}
+
+int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_header)
+{
+        struct wire_header h;
+        if (len < WIRE_HEADER_SIZE)
+                return -EPROTO;
+        memcpy(&h, data, sizeof h);
+        if (h.magic != WIRE_MAGIC || h.version != WIRE_VERSION)
+                return -EPROTO;
+        switch (h.type) {
+        case WIRE_CREATE:
+        case WIRE_REMOVE:
+        case WIRE_LIST:
+        case WIRE_REPLY:
+        case WIRE_LIST_ENTRY:
+                break;
+        default:
+                return -EPROTO;
+        }
+        if (h.length > WIRE_MAX_PAYLOAD)
+                return -EMSGSIZE;
+        if (h.fd_count > WIRE_MAX_FDS || (h.type != WIRE_CREATE && h.fd_count != 0))
+                return -EPROTO;
+        *ret_header = h;
+        return 0;
+}
+
+static void free_strv(char **v, uint32_t n)
+{
+        if (!v)
+                return;
+        for (uint32_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+void wire_create_free(struct wire_create *msg)
+{
+        free(msg->virtual_path);
+        free(msg->backing_path);
+        free_strv(msg->exception_paths, msg->exception_count);
+        free(msg->exception_errors);
+        *msg = (struct wire_create){0};
+}
+
+void wire_remove_free(struct wire_remove *msg)
+{
+        free(msg->virtual_path);
+        msg->virtual_path = NULL;
+}
+
+void wire_reply_free(struct wire_reply *msg)
+{
+        free(msg->path);
+        free(msg->message);
+        *msg = (struct wire_reply){0};
+}
+
+void wire_link_free(struct wire_link *msg)
+{
+        free(msg->virtual_path);
+        free(msg->backing_path);
+        free_strv(msg->exception_paths, msg->exception_count);
+        *msg = (struct wire_link){0};
+}
+
+/* The exception count is checked against the bytes left before allocating, so a
+ * lying count cannot make us allocate more than the message could hold. */
+static bool count_fits(const struct reader *r, uint32_t count, size_t min_each)
+{
+        return count <= 256 && (size_t)count * min_each <= r->left;
+}
+
+int wire_get_create(const uint8_t *payload, size_t len, struct wire_create *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_create m = {0};
+        m.flags = get_u32(&r);
+        uint32_t count = get_u32(&r);
+        m.virtual_path = get_str(&r);
+        m.parent_error = (int32_t)get_u32(&r);
+        m.backing_path = get_str(&r);
+        m.backing_error = (int32_t)get_u32(&r);
+        if (!r.bad && !count_fits(&r, count, 8))
+                r.bad = true;
+        if (!r.bad && count > 0) {
+                m.exception_paths = calloc(count, sizeof(char *));
+                m.exception_errors = calloc(count, sizeof(int32_t));
+                if (!m.exception_paths || !m.exception_errors)
+                        r.bad = true;
+                else
+                        m.exception_count = count;
+                for (uint32_t i = 0; i < m.exception_count && !r.bad; i++) {
+                        m.exception_paths[i] = get_str(&r);
+                        m.exception_errors[i] = (int32_t)get_u32(&r);
+                }
+        }
+        if (!r.bad && (m.parent_error < 0 || m.backing_error < 0))
+                r.bad = true;
+        for (uint32_t i = 0; i < m.exception_count && !r.bad; i++)
+                if (m.exception_errors[i] < 0)
+                        r.bad = true;
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_create_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
+}
+
+int wire_get_remove(const uint8_t *payload, size_t len, struct wire_remove *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_remove m = {0};
+        m.virtual_path = get_str(&r);
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_remove_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
+}
+
+int wire_get_reply(const uint8_t *payload, size_t len, struct wire_reply *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_reply m = {0};
+        m.status = (int32_t)get_u32(&r);
+        m.fault = get_u32(&r);
+        m.exception_index = get_u32(&r);
+        m.path = get_str(&r);
+        m.message = get_str(&r);
+        if (!r.bad && m.status > 0)
+                r.bad = true;
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_reply_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
+}
+
+int wire_get_link(const uint8_t *payload, size_t len, struct wire_link *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_link m = {0};
+        m.order = get_u64(&r);
+        m.flags = get_u32(&r);
+        m.realization = get_u32(&r);
+        m.virtual_path = get_str(&r);
+        m.backing_path = get_str(&r);
+        uint32_t count = get_u32(&r);
+        if (!r.bad && !count_fits(&r, count, 4))
+                r.bad = true;
+        if (!r.bad && count > 0) {
+                m.exception_paths = calloc(count, sizeof(char *));
+                if (!m.exception_paths)
+                        r.bad = true;
+                else
+                        m.exception_count = count;
+                for (uint32_t i = 0; i < m.exception_count && !r.bad; i++)
+                        m.exception_paths[i] = get_str(&r);
+        }
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_link_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
+}

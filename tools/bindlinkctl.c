@@ -1,0 +1,280 @@
+/* bindlinkctl — create, remove and list bind links from the shell. Its interface is
+ * fixed (scripts depend on it); see bindlinkctl(8). Exit: 0 ok, 1 the operation
+ * failed, 2 usage error. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bindlink.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0"
+#endif
+
+static const char *program = "bindlinkctl";
+
+static void usage(FILE *out)
+{
+        fprintf(out,
+                "Usage: bindlinkctl [--socket PATH] COMMAND [ARG]...\n"
+                "Create, remove and list bind links (served by bindlinkd).\n"
+                "\n"
+                "Commands:\n"
+                "  create [--read-only] [--merged] [--exception PATH]... VIRTUAL BACKING\n"
+                "                 make VIRTUAL show BACKING, system-wide\n"
+                "  remove VIRTUAL remove the link whose virtual path is VIRTUAL\n"
+                "  list [--json]  list the links in creation order\n"
+                "\n"
+                "The Windows sample's spelling works too (command words in any case):\n"
+                "  CREATE VIRTUAL BACKING [/read-only] [/merge] [/exception:PATH]...\n"
+                "  REMOVE VIRTUAL\n"
+                "\n"
+                "Options:\n"
+                "  -s, --socket PATH  talk to bindlinkd at PATH (default: $BINDLINK_SOCKET,\n"
+                "                     else %s)\n"
+                "  -h, --help         show this help and exit\n"
+                "  -V, --version      show the version and exit\n"
+                "\n"
+                "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
+                "See bindlinkctl(8).\n",
+                BINDLINK_DEFAULT_SOCKET);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+        fprintf(stderr, "%s: ", program);
+        fprintf(stderr, fmt, arg);
+        fprintf(stderr, "\nTry '%s --help'.\n", program);
+        return 2;
+}
+
+static int report(const char *operation, const char *virtual_path, const bindlink_error *e)
+{
+        const char *name = bindlink_errno_name(e->error);
+        fprintf(stderr, "%s: %s %s: %s (HRESULT 0x%08" PRIX32 ", %s)\n", program, operation,
+                virtual_path, e->message[0] ? e->message : strerror(e->error),
+                (uint32_t)e->hresult, name ? name : "unknown errno");
+        return 1;
+}
+
+static int do_create(uint32_t flags, const char **exceptions, uint32_t exception_count,
+                     const char *virtual_path, const char *backing_path)
+{
+        bindlink_error e;
+        if (bindlink_create(virtual_path, backing_path, flags, exception_count, exceptions,
+                            &e) < 0)
+                return report("create", virtual_path, &e);
+        return 0;
+}
+
+/* Is a an option of the Windows sample's spelling? Only looked for after both paths,
+ * so a path that happens to be named "/merge" is still a path. */
+static bool windows_flag(const char *a, uint32_t *flags, const char **exception)
+{
+        if (strcasecmp(a, "/read-only") == 0 || strcasecmp(a, "/readonly") == 0)
+                *flags |= CREATE_BIND_LINK_FLAG_READ_ONLY;
+        else if (strcasecmp(a, "/merge") == 0 || strcasecmp(a, "/merged") == 0)
+                *flags |= CREATE_BIND_LINK_FLAG_MERGED;
+        else if (strncasecmp(a, "/exception:", 11) == 0 && a[11])
+                *exception = a + 11;
+        else
+                return false;
+        return true;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+        uint32_t flags = 0, count = 0;
+        const char *exceptions[BINDLINK_MAX_EXCEPTIONS];
+        const char *paths[2];
+        int npaths = 0;
+        bool options_done = false;
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i], *exception = NULL;
+                if (!options_done && strcmp(a, "--") == 0)
+                        options_done = true;
+                else if (!options_done && (strcmp(a, "--read-only") == 0 || strcmp(a, "-r") == 0))
+                        flags |= CREATE_BIND_LINK_FLAG_READ_ONLY;
+                else if (!options_done && (strcmp(a, "--merged") == 0 || strcmp(a, "-m") == 0))
+                        flags |= CREATE_BIND_LINK_FLAG_MERGED;
+                else if (!options_done && strncmp(a, "--exception=", 12) == 0)
+                        exception = a + 12;
+                else if (!options_done && (strcmp(a, "--exception") == 0 || strcmp(a, "-e") == 0)) {
+                        if (++i == argc)
+                                return usage_error("create: %s needs a PATH", a);
+                        exception = argv[i];
+                } else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+                        usage(stdout);
+                        return 0;
+                } else if (!options_done && a[0] == '-' && a[1])
+                        return usage_error("create: unknown option %s", a);
+                else if (npaths == 2 && windows_flag(a, &flags, &exception))
+                        ;
+                else if (npaths < 2)
+                        paths[npaths++] = a;
+                else
+                        return usage_error("create: unexpected argument %s", a);
+                if (exception && *exception == '\0')
+                        return usage_error("%s", "create: an exception path is empty");
+                if (exception) {
+                        if (count == BINDLINK_MAX_EXCEPTIONS)
+                                return usage_error("create: too many exceptions (at most %s)",
+                                                   "256");
+                        exceptions[count++] = exception;
+                }
+        }
+        if (npaths != 2)
+                return usage_error("%s", "create needs VIRTUAL and BACKING");
+        return do_create(flags, exceptions, count, paths[0], paths[1]);
+}
+
+static int cmd_remove(int argc, char **argv)
+{
+        if (argc != 2)
+                return usage_error("%s", "remove needs exactly one VIRTUAL path");
+        bindlink_error e;
+        if (bindlink_remove(argv[1], &e) < 0)
+                return report("remove", argv[1], &e);
+        return 0;
+}
+
+static void json_string(const char *s)
+{
+        putchar('"');
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p == '"' || *p == '\\')
+                        printf("\\%c", *p);
+                else if (*p < 0x20 || *p == 0x7f)
+                        printf("\\u%04x", *p);
+                else
+                        putchar(*p);
+        }
+        putchar('"');
+}
+
+static void print_json(const bindlink_links *links)
+{
+        size_t n = bindlink_links_count(links);
+        printf("[");
+        for (size_t i = 0; i < n; i++) {
+                uint32_t flags = bindlink_links_flags(links, i);
+                printf("%s\n  {\"virtual\": ", i ? "," : "");
+                json_string(bindlink_links_virtual(links, i));
+                printf(", \"backing\": ");
+                json_string(bindlink_links_backing(links, i));
+                printf(", \"flags\": [");
+                bool first = true;
+                if (flags & CREATE_BIND_LINK_FLAG_READ_ONLY) {
+                        printf("\"read-only\"");
+                        first = false;
+                }
+                if (flags & CREATE_BIND_LINK_FLAG_MERGED)
+                        printf("%s\"merged\"", first ? "" : ", ");
+                printf("], \"exceptions\": [");
+                uint32_t ne = bindlink_links_exception_count(links, i);
+                for (uint32_t j = 0; j < ne; j++) {
+                        printf("%s", j ? ", " : "");
+                        json_string(bindlink_links_exception(links, i, j));
+                }
+                printf("], \"order\": %" PRIu64 ", \"realization\": ",
+                       bindlink_links_order(links, i));
+                json_string(bindlink_realization_name(bindlink_links_realization(links, i)));
+                printf("}");
+        }
+        printf("%s]\n", n ? "\n" : "");
+}
+
+static void print_text(const bindlink_links *links)
+{
+        size_t n = bindlink_links_count(links);
+        for (size_t i = 0; i < n; i++) {
+                uint32_t flags = bindlink_links_flags(links, i);
+                const char *flag_words =
+                        (flags & 3) == 3 ? "read-only,merged"
+                        : flags & CREATE_BIND_LINK_FLAG_READ_ONLY ? "read-only"
+                        : flags & CREATE_BIND_LINK_FLAG_MERGED    ? "merged"
+                                                                  : "-";
+                printf("%-6" PRIu64 " %-8s %-17s %s -> %s", bindlink_links_order(links, i),
+                       bindlink_realization_name(bindlink_links_realization(links, i)),
+                       flag_words, bindlink_links_virtual(links, i),
+                       bindlink_links_backing(links, i));
+                uint32_t ne = bindlink_links_exception_count(links, i);
+                for (uint32_t j = 0; j < ne; j++)
+                        printf("%s%s", j ? " " : "  except: ", bindlink_links_exception(links, i, j));
+                putchar('\n');
+        }
+}
+
+static int cmd_list(int argc, char **argv)
+{
+        bool json = false;
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
+                        json = true;
+                else
+                        return usage_error("list: unexpected argument %s", argv[i]);
+        }
+        bindlink_links *links;
+        bindlink_error e;
+        if (bindlink_list(&links, &e) < 0)
+                return report("list", "", &e);
+        if (json)
+                print_json(links);
+        else
+                print_text(links);
+        bindlink_links_free(links);
+        if (fflush(stdout) != 0) {
+                perror("bindlinkctl: list");
+                return 1;
+        }
+        return 0;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                {"socket", required_argument, NULL, 's'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'V'},
+                {0},
+        };
+        int c;
+        /* '+': stop at the command word; its own options follow it. */
+        while ((c = getopt_long(argc, argv, "+s:hV", options, NULL)) != -1) {
+                switch (c) {
+                case 's':
+                        if (setenv("BINDLINK_SOCKET", optarg, 1) < 0) {
+                                perror("bindlinkctl: setenv");
+                                return 1;
+                        }
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                case 'V':
+                        printf("bindlinkctl %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return 2;
+        }
+        char *command = argv[optind];
+        int sub_argc = argc - optind;
+        char **sub_argv = argv + optind;
+        if (strcasecmp(command, "create") == 0)
+                return cmd_create(sub_argc, sub_argv);
+        if (strcasecmp(command, "remove") == 0)
+                return cmd_remove(sub_argc, sub_argv);
+        if (strcasecmp(command, "list") == 0)
+                return cmd_list(sub_argc, sub_argv);
+        return usage_error("unknown command: %s", command);
+}
