@@ -174,7 +174,7 @@ static void forget_created(struct link_manager *m, struct link *created)
 {
         if (created->order + 1 == m->table.next_order)
                 m->table.next_order = created->order;
-        forget_created(m, created);
+        link_free(link_table_take(&m->table, created->virtual_path));
 }
 
 static bool same_object(int fd, const char *path)

@@ -65,11 +65,14 @@ int mount_bind_link(const char *virtual_path, const char *backing_path, bool rea
                 AT_FDCWD, backing_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return negative_errno();
-        if (read_only) {
-                struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-                if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
-                        return negative_errno();
-        }
+        /* A clone of a shared mount joins B's peer group: a link nested on top of
+         * this tree would then propagate back into B itself (S17). As a slave the
+         * tree still receives B's mount events (S10) but never sends any back. */
+        struct mount_attr attr = {.propagation = MS_SLAVE};
+        if (read_only)
+                attr.attr_set = MOUNT_ATTR_RDONLY;
+        if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+                return negative_errno();
         *ret_failing_path = virtual_path;
         _cleanup_close_ int target = open(virtual_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (target < 0)

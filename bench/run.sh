@@ -1,0 +1,116 @@
+#!/bin/sh
+# run.sh BUILDDIR [BENCH_LINKS OPTION]... — run the bindlink benchmark (see README.md).
+#
+# Needs root. Runs everything in a private mount and PID namespace of its own, on a
+# tmpfs mounted on a fresh directory, with a bindlinkd of its own; on exit (also on
+# failure or Ctrl-C) it stops that daemon, unmounts everything and removes the
+# directory. Extra options go to bench_links (e.g. --iterations 200 --links 1000).
+set -u
+
+if [ $# -lt 1 ]; then
+        echo "usage: $0 BUILDDIR [--iterations N] [--links N] [--time-limit SEC]" >&2
+        exit 2
+fi
+
+# ---- outside: make the directory, enter the namespaces, check afterwards ----------
+if [ -z "${BINDLINK_BENCH_INNER:-}" ]; then
+        if [ "$(id -u)" -ne 0 ]; then
+                echo "run.sh: the benchmark mounts things and must run as root" >&2
+                exit 1
+        fi
+        for prog in "$1/bindlinkd" "$1/bench/bench_links"; do
+                if [ ! -x "$prog" ]; then
+                        echo "run.sh: $prog is missing; run 'make bench' in the build directory" >&2
+                        exit 1
+                fi
+        done
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/bindlink-bench.XXXXXX") || exit 1
+        # --kill-child: if unshare dies, the namespace's init dies, and with it
+        # every process and mount in the namespaces.
+        BINDLINK_BENCH_INNER=1 BINDLINK_BENCH_DIR=$dir \
+                unshare --mount --propagation private --pid --fork --mount-proc --kill-child \
+                /bin/sh "$0" "$@"
+        rc=$?
+        # Nothing may be left behind on the machine.
+        if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
+                echo "run.sh: warning: mounts under $dir are left on the host" >&2
+                rc=1
+        fi
+        if pgrep -af bindlinkd | grep -F "$dir" >&2; then
+                echo "run.sh: warning: a bindlinkd of the benchmark is still running" >&2
+                rc=1
+        fi
+        rmdir "$dir" 2>/dev/null || rm -rf "$dir"
+        exit $rc
+fi
+
+# ---- inside: PID 1 of a new PID namespace, in a private mount namespace ------------
+builddir=$1
+shift
+dir=$BINDLINK_BENCH_DIR
+daemon_pid=
+mounted=
+
+alive() {
+        # A zombie (our child until we wait for it) counts as gone.
+        [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+cleanup() {
+        rc=$?
+        trap - EXIT INT TERM
+        if [ -n "$daemon_pid" ]; then
+                kill -TERM "$daemon_pid" 2>/dev/null
+                i=0
+                while alive "$daemon_pid" && [ $i -lt 50 ]; do
+                        sleep 0.1
+                        i=$((i + 1))
+                done
+                if alive "$daemon_pid"; then
+                        echo "run.sh: bindlinkd did not stop on SIGTERM; killing it" >&2
+                        kill -KILL "$daemon_pid" 2>/dev/null
+                fi
+                wait "$daemon_pid" 2>/dev/null
+        fi
+        if [ $rc -ne 0 ] && [ -f "$dir/bindlinkd.log" ]; then
+                echo "run.sh: the last lines bindlinkd logged:" >&2
+                tail -n 20 "$dir/bindlinkd.log" >&2
+        fi
+        if [ -n "$mounted" ]; then
+                # The tmpfs and every link mount on it.
+                umount -R "$dir" || umount -R -l "$dir" || rc=1
+                if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
+                        echo "run.sh: warning: mounts under $dir remain" >&2
+                        rc=1
+                fi
+        fi
+        exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mount -t tmpfs -o mode=0755 bindlink-bench "$dir" || exit 1
+mounted=1
+mkdir "$dir/state" "$dir/work" || exit 1
+
+"$builddir/bindlinkd" --socket "$dir/sock" --state-dir "$dir/state" \
+        >"$dir/bindlinkd.log" 2>&1 &
+daemon_pid=$!
+
+i=0
+while [ ! -S "$dir/sock" ]; do
+        if ! alive "$daemon_pid"; then
+                echo "run.sh: bindlinkd exited before it was ready" >&2
+                exit 1
+        fi
+        if [ $i -ge 100 ]; then
+                echo "run.sh: bindlinkd did not create $dir/sock within 10 s" >&2
+                exit 1
+        fi
+        sleep 0.1
+        i=$((i + 1))
+done
+
+BINDLINK_SOCKET="$dir/sock" "$builddir/bench/bench_links" \
+        --dir "$dir/work" --daemon-pid "$daemon_pid" "$@"

@@ -1,0 +1,449 @@
+#!/bin/bash
+# cli.sh — integration tests through bindlinkctl: a real bindlinkd, real bind mounts,
+# in a private mount+pid namespace; as root and as an unprivileged user. Test names
+# carry the SEMANTICS.md rule they check.
+. "$(dirname "$0")/lib.sh"
+enter_private_namespace bash "$0" "$@"
+
+# ---- S1/S5/S7/S20: a plain shadow link ------------------------------------------------
+test_s7_shadow_dir_shows_backing_and_hides_original() {
+        mkdir -p "$T/v" "$T/b"; echo orig > "$T/v/o"; echo back > "$T/b/x"
+        ctl create "$T/v" "$T/b" || return
+        check_file_is "$T/v/x" back
+        check_missing "$T/v/o"
+        check_eq realization bind "$(link_field "$T/v" realization)"
+        ctl remove "$T/v"
+        check_file_is "$T/v/o" orig
+        check_missing "$T/v/x"
+}
+
+test_s5_mutations_through_v_act_on_b() {
+        mkdir -p "$T/v" "$T/b/d"; echo one > "$T/b/f"
+        ctl create "$T/v" "$T/b" || return
+        echo two > "$T/v/f"; check_file_is "$T/b/f" two
+        echo new > "$T/v/new"; check_file_is "$T/b/new" new
+        mv "$T/v/new" "$T/v/renamed"; check_file_is "$T/b/renamed" new
+        mkdir "$T/v/dir2"; [ -d "$T/b/dir2" ] || fail "mkdir through V did not reach B"
+        chmod 0600 "$T/v/f"; check_eq mode 600 "$(stat -c %a "$T/b/f")"
+        ln -s target "$T/v/sym"; check_eq readlink target "$(readlink "$T/b/sym")"
+        ln "$T/v/f" "$T/v/hard"; check_eq nlink 2 "$(stat -c %h "$T/b/f")"
+        rm "$T/v/renamed"; check_missing "$T/b/renamed"
+        # S5: deleting V's content never removes the link.
+        rm -rf "${T:?}/v/"*
+        check_eq "B emptied" "" "$(ls -A "$T/b")"
+        check_eq realization bind "$(link_field "$T/v" realization)"
+}
+
+test_s5_original_is_byte_for_byte_unchanged() {
+        mkdir -p "$T/v/sub" "$T/b"; echo a > "$T/v/a"; echo c > "$T/v/sub/c"; chmod 0700 "$T/v/sub"
+        local before; before=$(tree_digest "$T/v")
+        ctl create "$T/v" "$T/b" || return
+        echo x > "$T/v/written-through-link"
+        ctl remove "$T/v"
+        check_eq "original V digest" "$before" "$(tree_digest "$T/v")"
+        check_missing "$T/b/sub"
+}
+
+test_s5_permissions_are_backing_permissions_for_a_user() {
+        mkdir -p "$T/v" "$T/b"; echo secret > "$T/b/secret"; chmod 0600 "$T/b/secret"
+        echo public > "$T/b/public"; chmod 0644 "$T/b/public"; chmod 1777 "$T/b"
+        ctl create "$T/v" "$T/b" || return
+        as_nobody cat "$T/v/secret" >/dev/null 2>&1 && fail "nobody read a 0600 root file through V"
+        check_eq "nobody reads public" public "$(as_nobody cat "$T/v/public")"
+        as_nobody sh -c "echo mine > '$T/v/created'" || fail "nobody could not create in a 1777 B"
+        check_eq "owner of a file created through V" nobody "$(stat -c %U "$T/b/created")"
+}
+
+test_s9_file_over_file() {
+        mkdir -p "$T"; echo orig > "$T/vf"; echo back > "$T/bf"
+        ctl create "$T/vf" "$T/bf" || return
+        check_file_is "$T/vf" back
+        echo changed > "$T/vf"; check_file_is "$T/bf" changed
+        ctl remove "$T/vf"
+        check_file_is "$T/vf" orig
+}
+
+# ---- S11: read-only --------------------------------------------------------------------
+test_s11_read_only_refuses_changes_through_v() {
+        mkdir -p "$T/v" "$T/b/d"; echo keep > "$T/b/f"
+        ctl create --read-only "$T/v" "$T/b" || return
+        check_file_is "$T/v/f" keep
+        local before; before=$(tree_digest "$T/b")
+        (echo x > "$T/v/f") 2>/dev/null && fail "write through a read-only link succeeded"
+        touch "$T/v/new" 2>/dev/null && fail "create through a read-only link succeeded"
+        rm "$T/v/f" 2>/dev/null && fail "unlink through a read-only link succeeded"
+        chmod 0600 "$T/v/f" 2>/dev/null && fail "chmod through a read-only link succeeded"
+        mv "$T/v/f" "$T/v/g" 2>/dev/null && fail "rename through a read-only link succeeded"
+        truncate -s 0 "$T/v/f" 2>/dev/null && fail "truncate through a read-only link succeeded"
+        touch -m -d @0 "$T/v/f" 2>/dev/null && fail "utimens through a read-only link succeeded"
+        err=$( (echo x > "$T/v/f") 2>&1 ); case "$err" in *"Read-only file system"*) ;; *) fail "expected EROFS, got: $err";; esac
+        check_eq "B unchanged" "$before" "$(tree_digest "$T/b")"
+        echo still-writable > "$T/b/f"; check_file_is "$T/v/f" still-writable
+        check_eq flags read-only "$(link_field "$T/v" 'flags | join(",")')"
+}
+
+test_s11_read_only_file_link() {
+        echo orig > "$T/vf"; echo back > "$T/bf"
+        ctl create --read-only "$T/vf" "$T/bf" || return
+        (echo x > "$T/vf") 2>/dev/null && fail "write through a read-only file link succeeded"
+        check_file_is "$T/bf" back
+}
+
+# ---- S3: normalization -------------------------------------------------------------------
+test_s3_relative_and_unnormalized_spellings_are_one_link() {
+        mkdir -p "$T/v" "$T/b" "$T/real"; ln -s real "$T/alias"; mkdir -p "$T/real/w"
+        (cd "$T" && "$BINDLINKCTL" create ./v// b/) || fail "relative create failed"
+        check_eq "listed virtual" "$T/v" "$(link_field "$T/v" virtual)"
+        check_eq "listed backing" "$T/b" "$(link_field "$T/v" backing)"
+        ctl_fails 0x80070057 EEXIST create "$T/b/../v/." "$T/b"
+        (cd "$T/b" && "$BINDLINKCTL" remove ../v/) || fail "remove by another spelling failed"
+        # Symlinks in the ancestors of V are resolved.
+        ctl create "$T/alias/w" "$T/b" || return
+        check_eq "symlinked ancestor resolved" "$T/real/w" "$("$BINDLINKCTL" list --json | jq -r '.[0].virtual')"
+        ctl_fails 0x80070057 EEXIST create "$T/real/w" "$T/b"
+}
+
+# ---- S2: every failure row through bindlinkctl -----------------------------------------
+test_s2_backing_missing_is_file_not_found() {
+        mkdir -p "$T/v"
+        ctl_fails 0x80070002 ENOENT create "$T/v" "$T/missing"
+        case "$LAST_ERROR" in *"$T/missing"*) ;; *) fail "message does not name the path: $LAST_ERROR";; esac
+}
+
+test_s2_s6_parent_not_visible_is_path_not_found() {
+        mkdir -p "$T/b"
+        ctl_fails 0x80070003 ENOENT create "$T/no/such/v" "$T/b"
+        echo f > "$T/file"
+        ctl_fails 0x80070003 ENOENT create "$T/file/v" "$T/b"
+}
+
+test_s2_duplicate_virtual_is_invalidarg() {
+        mkdir -p "$T/v" "$T/b" "$T/b2"
+        ctl create "$T/v" "$T/b" || return
+        ctl_fails 0x80070057 EEXIST create "$T/v" "$T/b2"
+        check_eq "first link kept" "$T/b" "$(link_field "$T/v" backing)"
+}
+
+test_s2_s8_exceptions_on_anchorless_is_invalidarg() {
+        mkdir -p "$T/b/e"
+        ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/b"
+}
+
+test_s2_exception_not_descendant_is_invalidarg() {
+        mkdir -p "$T/v/e" "$T/b" "$T/other"
+        ctl_fails 0x80070057 EINVAL create --exception "$T/other" "$T/v" "$T/b"
+        ctl_fails 0x80070057 EINVAL create --exception "$T/v" "$T/v" "$T/b"
+}
+
+test_s2_exception_missing_is_file_not_found() {
+        mkdir -p "$T/v" "$T/b"
+        ctl_fails 0x80070002 ENOENT create --exception "$T/v/nope" "$T/v" "$T/b"
+}
+
+test_s2_remove_unknown_is_not_found() {
+        mkdir -p "$T/v"
+        ctl_fails 0x80070490 ENOENT remove "$T/v"
+}
+
+test_s2_not_admin_is_access_denied() {
+        mkdir -p "$T/v" "$T/b"
+        local out; out=$(as_nobody "$BINDLINKCTL" create "$T/v" "$T/b" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "expected EPERM, got: $out";; esac
+        out=$(as_nobody "$BINDLINKCTL" remove "$T/v" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "remove: expected EPERM, got: $out";; esac
+        check_eq "no link made" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        # Listing is not a change: anyone may list.
+        as_nobody "$BINDLINKCTL" list >/dev/null || fail "nobody cannot list"
+}
+
+test_s2_user_who_cannot_connect_is_access_denied() {
+        mkdir -p "$T/v" "$T/b" "$T/private"; chmod 0700 "$T/private"
+        ln "$SOCK" "$T/private/sock" 2>/dev/null || { mkdir -p "$T/private"; }
+        local out; out=$(BINDLINK_SOCKET="$T/private/sock" as_nobody "$BINDLINKCTL" create "$T/v" "$T/b" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EACCES)"*) ;; *) fail "expected EACCES, got: $out";; esac
+}
+
+test_s2_daemon_unreachable_is_server_unavailable() {
+        mkdir -p "$T/v" "$T/b"
+        BINDLINK_SOCKET="$T/no-daemon.sock" ctl_fails 0x800706BA ENOENT create "$T/v" "$T/b"
+        # A socket file nobody listens on.
+        "$BINDLINKD" --socket "$T/dead.sock" --state-dir "$T/dead-state" 2>/dev/null &
+        local dead=$! i
+        for i in $(seq 1 200); do [ -S "$T/dead.sock" ] && break; sleep 0.02; done
+        kill -KILL $dead; wait $dead 2>/dev/null
+        [ -S "$T/dead.sock" ] || { fail "cannot make a dead socket"; return; }
+        BINDLINK_SOCKET="$T/dead.sock" ctl_fails 0x800706BA ECONNREFUSED create "$T/v" "$T/b"
+}
+
+test_s2_links_needing_the_overlay_are_notimpl_and_change_nothing() {
+        mkdir -p "$T/v/e" "$T/b" "$T/d"; echo f > "$T/f"; echo g > "$T/bf"
+        local mounts; mounts=$(findmnt -rn | wc -l)
+        ctl_fails 0x80004001 ENOTSUP create --merged "$T/v" "$T/b"
+        ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/e" "$T/v" "$T/b"
+        ctl_fails 0x80004001 ENOTSUP create "$T/anchorless" "$T/b"
+        ctl_fails 0x80004001 ENOTSUP create "$T/d" "$T/bf"
+        ctl_fails 0x80004001 ENOTSUP create "$T/f" "$T/b"
+        check_eq "no link registered" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no mount left" "$mounts" "$(findmnt -rn | wc -l)"
+        check_missing "$T/anchorless"
+}
+
+test_s12_merged_has_no_effect_on_file_links() {
+        echo orig > "$T/vf"; echo back > "$T/bf"
+        ctl create --merged "$T/vf" "$T/bf" || return
+        check_file_is "$T/vf" back
+        check_eq flags merged "$(link_field "$T/vf" 'flags | join(",")')"
+}
+
+# ---- S15-S17, S19, S20: nesting ---------------------------------------------------------
+test_s15_nested_created_second_shows() {
+        mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t2"; echo t > "$T/t/bar/x"; echo t2 > "$T/t2/y"
+        ctl create "$T/foo" "$T/t" || return
+        ctl create "$T/foo/bar" "$T/t2" || return
+        check_file_is "$T/foo/bar/y" t2
+        check_missing "$T/foo/bar/x"
+        # S17: the backing paths gain nothing.
+        check_missing "$T/t/bar/y"
+        check_eq "t unchanged" "bar" "$(ls "$T/t")"
+}
+
+test_s15_nested_created_first_still_shows_after_outer() {
+        mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t2"; echo t > "$T/t/bar/x"; echo t2 > "$T/t2/y"
+        echo o > "$T/foo/orig"
+        ctl create "$T/foo/bar" "$T/t2" || return
+        ctl create "$T/foo" "$T/t" || return
+        check_file_is "$T/foo/bar/y" t2
+        check_missing "$T/foo/orig"
+        check_eq "one mount at foo/bar" 1 "$(findmnt -rn -o TARGET | grep -cx "$T/foo/bar")"
+        check_missing "$T/t/bar/y"
+}
+
+test_s15_outer_that_would_hide_nested_is_refused_without_overlay() {
+        mkdir -p "$T/foo/bar" "$T/t" "$T/t2"; echo t2 > "$T/t2/y"
+        ctl create "$T/foo/bar" "$T/t2" || return
+        local mounts; mounts=$(findmnt -rn | wc -l)
+        ctl_fails 0x80004001 ENOTSUP create "$T/foo" "$T/t"
+        check_file_is "$T/foo/bar/y" t2
+        check_eq "no mount left" "$mounts" "$(findmnt -rn | wc -l)"
+        check_missing "$T/t/bar"
+}
+
+test_s20_removing_outer_restores_nested_on_original() {
+        mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t2"; echo t2 > "$T/t2/y"; echo o > "$T/foo/orig"
+        ctl create "$T/foo" "$T/t" || return
+        ctl create "$T/foo/bar" "$T/t2" || return
+        ctl remove "$T/foo" || return
+        check_file_is "$T/foo/orig" o
+        check_file_is "$T/foo/bar/y" t2
+        check_eq "nested still bind" bind "$(link_field "$T/foo/bar" realization)"
+        ctl remove "$T/foo/bar"
+        check_eq "all mounts gone" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+}
+
+test_s20_removing_nested_restores_outer_view() {
+        mkdir -p "$T/foo" "$T/t/bar" "$T/t2"; echo tb > "$T/t/bar/x"; echo t2 > "$T/t2/y"
+        ctl create "$T/foo" "$T/t" || return
+        ctl create "$T/foo/bar" "$T/t2" || return
+        ctl remove "$T/foo/bar" || return
+        check_file_is "$T/foo/bar/x" tb
+        check_missing "$T/foo/bar/y"
+}
+
+test_s19_nested_whose_place_vanishes_stays_registered_and_returns() {
+        mkdir -p "$T/foo" "$T/t/bar" "$T/t2"; echo t2 > "$T/t2/y"
+        ctl create "$T/foo" "$T/t" || return
+        ctl create "$T/foo/bar" "$T/t2" || return
+        ctl remove "$T/foo" || return
+        # The original foo has no bar: the nested link waits, registered.
+        check_missing "$T/foo/bar"
+        check_eq "nested registered, not shown" none "$(link_field "$T/foo/bar" realization)"
+        ctl create "$T/foo" "$T/t" || return
+        check_file_is "$T/foo/bar/y" t2
+        check_eq "nested shown again" bind "$(link_field "$T/foo/bar" realization)"
+}
+
+test_s16_later_link_never_hides_earlier_nested_v() {
+        mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t3/bar" "$T/t2"; echo t2 > "$T/t2/y"
+        ctl create "$T/foo/bar" "$T/t2" || return
+        ctl create "$T/foo" "$T/t" || return
+        ctl remove "$T/foo" || return
+        ctl create "$T/foo" "$T/t3" || return
+        check_file_is "$T/foo/bar/y" t2
+}
+
+# ---- S18: chains and loops -------------------------------------------------------------
+test_s18_chain_created_in_order() {
+        mkdir -p "$T/a" "$T/b" "$T/c"; echo c > "$T/c/x"; echo b > "$T/b/bx"
+        ctl create "$T/b" "$T/c" || return
+        ctl create "$T/a" "$T/b" || return
+        check_file_is "$T/a/x" c
+}
+
+test_s18_chain_created_in_reverse_order() {
+        mkdir -p "$T/a" "$T/b" "$T/c"; echo c > "$T/c/x"; echo b > "$T/b/bx"
+        ctl create "$T/a" "$T/b" || return
+        check_file_is "$T/a/bx" b
+        ctl create "$T/b" "$T/c" || return
+        check_file_is "$T/a/x" c
+        ctl remove "$T/b" || return
+        check_file_is "$T/a/bx" b
+        check_missing "$T/a/x"
+}
+
+test_s18_cycle_is_refused_with_eloop() {
+        mkdir -p "$T/a/sub" "$T/b"
+        ctl create "$T/a" "$T/b" || return
+        ctl_fails 0x80070781 ELOOP create "$T/b" "$T/a"
+        ctl_fails 0x80070781 ELOOP create "$T/a/sub" "$T/a"
+        ctl remove "$T/a"
+        ctl_fails 0x80070781 ELOOP create "$T/a" "$T/a/sub"
+        check_eq "only nothing left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+}
+
+# ---- S4: system-wide, survives the daemon -------------------------------------------------
+test_s4_link_visible_in_namespace_receiving_propagation() {
+        mkdir -p "$T/v" "$T/b"; echo back > "$T/b/x"
+        # A copy of this mount namespace that keeps receiving our mount events.
+        unshare --mount --propagation unchanged sh -c "echo \$\$ > '$T/pid'; exec sleep 30" &
+        local ns_pid=$!
+        local i; for i in $(seq 1 100); do [ -s "$T/pid" ] && break; sleep 0.02; done
+        local child; child=$(cat "$T/pid")
+        ctl create "$T/v" "$T/b" || { kill $ns_pid; return; }
+        local seen; seen=$(nsenter --mount --target "$child" cat "$T/v/x" 2>&1)
+        check_eq "seen from the other namespace" back "$seen"
+        ctl remove "$T/v"
+        nsenter --mount --target "$child" test -e "$T/v/x" && fail "removal not seen from the other namespace"
+        kill $ns_pid; wait $ns_pid 2>/dev/null || true
+}
+
+test_s4_links_survive_kill9_and_restart_untouched() {
+        mkdir -p "$T/v" "$T/b" "$T/v2" "$T/b2"; echo back > "$T/b/x"
+        ctl create "$T/v" "$T/b" || return
+        ctl create --read-only "$T/v2" "$T/b2" || return
+        local before; before=$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)
+        kill9_daemon
+        check_file_is "$T/v/x" back
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "links re-adopted" "$T/v $T/v2" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join(" ")')"
+        check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
+        check_eq "flags kept" read-only "$(link_field "$T/v2" 'flags | join(",")')"
+        ctl remove "$T/v" || return
+        check_missing "$T/v/x"
+}
+
+test_s4_links_stay_when_daemon_stops() {
+        mkdir -p "$T/v" "$T/b"; echo back > "$T/b/x"
+        ctl create "$T/v" "$T/b" || return
+        stop_daemon
+        check_file_is "$T/v/x" back
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "still listed" bind "$(link_field "$T/v" realization)"
+}
+
+test_s4_lost_mount_is_shown_again_on_restart() {
+        mkdir -p "$T/v" "$T/b"; echo back > "$T/b/x"
+        ctl create "$T/v" "$T/b" || return
+        stop_daemon
+        umount "$T/v"
+        start_daemon || { fail "restart failed"; return; }
+        check_file_is "$T/v/x" back
+}
+
+# ---- S21: list ----------------------------------------------------------------------------
+test_s21_list_json_has_every_field_in_creation_order() {
+        mkdir -p "$T/v1" "$T/v2" "$T/b"
+        ctl create "$T/v2" "$T/b" || return
+        ctl create --read-only "$T/v1" "$T/b" || return
+        local json; json=$("$BINDLINKCTL" list --json)
+        check_eq "keys" '["backing","exceptions","flags","order","realization","virtual"]' \
+                "$(echo "$json" | jq -c '.[0] | keys')"
+        check_eq "order" "$T/v2 $T/v1" "$(echo "$json" | jq -r '[.[].virtual] | join(" ")')"
+        local o1 o2; o1=$(echo "$json" | jq '.[0].order'); o2=$(echo "$json" | jq '.[1].order')
+        [ "$o1" -lt "$o2" ] || fail "orders not increasing: $o1 $o2"
+        check_eq "flags" '[[],["read-only"]]' "$(echo "$json" | jq -c '[.[].flags]')"
+        local text; text=$("$BINDLINKCTL" list)
+        case "$text" in *"$T/v2 -> $T/b"*) ;; *) fail "text list lacks the link: $text";; esac
+}
+
+test_s21_list_json_escapes_odd_names() {
+        mkdir -p "$T/with space" "$T/quo\"te" "$T/b"
+        ctl create "$T/with space" "$T/b" || return
+        ctl create "$T/quo\"te" "$T/b" || return
+        check_eq "names round-trip" "$T/with space|$T/quo\"te" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join("|")')"
+}
+
+# ---- S22: boot configuration -------------------------------------------------------------
+test_s22_config_creates_links_in_order_and_reports_bad_lines() {
+        mkdir -p "$T/v1" "$T/v2" "$T/v 3" "$T/b"; echo b > "$T/b/x"
+        cat > "$T/links.conf" <<CONF
+# comment
+$T/v1 $T/b
+
+$T/v2 $T/b read-only
+$T/missing-parent/v $T/b
+$T/v1 $T/b
+not-absolute $T/b
+$T/v\\0403 $T/b bogus-option
+$T/v\\0403 $T/b
+CONF
+        stop_daemon
+        start_daemon --config "$T/links.conf" || { fail "daemon with config did not start"; return; }
+        check_eq "created in file order" "$T/v1 $T/v2 $T/v 3" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join(" ")')"
+        check_file_is "$T/v1/x" b
+        (echo x > "$T/v2/x") 2>/dev/null && fail "read-only option ignored"
+        grep -q "links.conf:5: .*not visible" "$DAEMON_LOG" || fail "line 5 error not reported: $(cat "$DAEMON_LOG")"
+        grep -q "links.conf:6: .*already" "$DAEMON_LOG" && fail "an identical duplicate line must be skipped silently"
+        grep -q "links.conf:7: .*absolute" "$DAEMON_LOG" || fail "line 7 error not reported"
+        grep -q "links.conf:8: .*unknown option" "$DAEMON_LOG" || fail "line 8 error not reported"
+        # Restart with the same config: links are re-adopted, nothing is duplicated.
+        stop_daemon
+        start_daemon --config "$T/links.conf" || { fail "second start failed"; return; }
+        check_eq "still three links" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        grep -q "links.conf:2:" "$DAEMON_LOG" && fail "re-adopted link reported as an error"
+        stop_daemon
+        start_daemon
+}
+
+# ---- the CLI itself ---------------------------------------------------------------------------
+test_s1_windows_sample_spelling() {
+        mkdir -p "$T/v" "$T/b"; echo b > "$T/b/x"
+        ctl CREATE "$T/v" "$T/b" /read-only || return
+        (echo y > "$T/v/x") 2>/dev/null && fail "/read-only ignored"
+        ctl Remove "$T/v" || return
+        ctl_fails 0x80004001 ENOTSUP CREATE "$T/v" "$T/b" /merge
+        # Only after both paths is "/merge" a flag; as the backing path it is a path.
+        ctl_fails 0x80070002 ENOENT create "$T/v" /merge
+        case "$LAST_ERROR" in *"backing path /merge does not exist"*) ;; *) fail "/merge not taken as a path: $LAST_ERROR";; esac
+}
+
+test_cli_help_version_and_usage_errors() {
+        local out
+        out=$("$BINDLINKCTL" --help) || fail "--help failed"
+        case "$out" in *"create [--read-only] [--merged] [--exception PATH]... VIRTUAL BACKING"*) ;; *) fail "--help lacks create";; esac
+        "$BINDLINKCTL" --version | grep -q '^bindlinkctl [0-9]' || fail "--version"
+        "$BINDLINKD" --help | grep -q -- '--state-dir' || fail "bindlinkd --help"
+        "$BINDLINKCTL" frobnicate >/dev/null 2>&1; check_eq "unknown command exit" 2 $?
+        "$BINDLINKCTL" create onlyone >/dev/null 2>&1; check_eq "missing arg exit" 2 $?
+        "$BINDLINKCTL" >/dev/null 2>&1; check_eq "no command exit" 2 $?
+        "$BINDLINKCTL" create --bogus a b >/dev/null 2>&1; check_eq "bad option exit" 2 $?
+}
+
+test_s2_allowed_group_member_may_create_but_only_what_they_can_open() {
+        mkdir -p "$T/v" "$T/b" "$T/locked/b"; chmod 0700 "$T/locked"; echo b > "$T/b/x"
+        stop_daemon
+        start_daemon --allow-group 4242 || { fail "daemon with --allow-group did not start"; return; }
+        NOBODY_GROUPS=4242 as_nobody "$BINDLINKCTL" create "$T/v" "$T/b" || fail "group member could not create"
+        check_file_is "$T/v/x" b
+        local out; out=$(NOBODY_GROUPS=4242 as_nobody "$BINDLINKCTL" create "$T/v2" "$T/locked/b" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EACCES)"*) ;; *) fail "expected EACCES for an unreadable B, got: $out";; esac
+        out=$(as_nobody "$BINDLINKCTL" remove "$T/v" 2>&1)
+        case "$out" in *"EPERM"*) ;; *) fail "non-member removed a link: $out";; esac
+        NOBODY_GROUPS=4242 as_nobody "$BINDLINKCTL" remove "$T/v" || fail "group member could not remove"
+        stop_daemon
+        start_daemon
+}
+
+start_daemon || exit 1
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+        run_test "$t"
+done

@@ -1,0 +1,182 @@
+# lib.sh — shared harness for the integration tests: a private mount and pid
+# namespace (so every mount and every daemon we start dies with the test, pass or
+# fail), a tmpfs test area, a real bindlinkd on its own socket, TAP output.
+# Sourced by the test scripts; BUILDDIR points at the build tree.
+
+set -u
+
+BUILDDIR=${BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BINDLINKD="$BUILDDIR/bindlinkd"
+BINDLINKCTL="$BUILDDIR/bindlinkctl"
+NOBODY_UID=65534
+NOBODY_GID=65534
+
+# Re-enter inside fresh namespaces: everything mounted here vanishes when the test
+# ends, and the pid namespace takes every process we started with it.
+enter_private_namespace() {
+        if [ "$(id -u)" != 0 ]; then
+                echo "1..0 # SKIP integration tests need root (they mount)"
+                exit 0
+        fi
+        if [ -z "${BL_IN_NAMESPACE:-}" ]; then
+                BL_IN_NAMESPACE=1 exec unshare --mount --propagation private --pid --fork \
+                        --mount-proc "$@"
+        fi
+        AREA=$(mktemp -d /tmp/bindlink-test.XXXXXX)
+        mount -t tmpfs -o mode=0755 bindlink-test "$AREA"
+        # Shared, so that namespaces copied from this one receive our links (S4).
+        mount --make-shared "$AREA"
+        chmod 0755 "$AREA"
+        SOCK="$AREA/run/bindlinkd.sock"
+        STATE="$AREA/run/state"
+        mkdir -p "$AREA/run"
+        export BINDLINK_SOCKET="$SOCK"
+        trap cleanup EXIT
+}
+
+cleanup() {
+        stop_daemon
+        umount -R "$AREA" 2>/dev/null
+        rmdir "$AREA" 2>/dev/null
+        summary
+}
+
+DAEMON_PID=
+DAEMON_LOG=
+start_daemon() {
+        DAEMON_LOG="$AREA/run/daemon.$$.$RANDOM.log"
+        "$BINDLINKD" --socket "$SOCK" --state-dir "$STATE" "$@" 2>"$DAEMON_LOG" &
+        DAEMON_PID=$!
+        local i
+        for i in $(seq 1 200); do
+                [ -S "$SOCK" ] && "$BINDLINKCTL" list >/dev/null 2>&1 && return 0
+                kill -0 "$DAEMON_PID" 2>/dev/null || break
+                sleep 0.02
+        done
+        echo "# bindlinkd did not start:"; sed 's/^/# /' "$DAEMON_LOG"
+        return 1
+}
+
+stop_daemon() {
+        if [ -n "$DAEMON_PID" ]; then
+                kill -TERM "$DAEMON_PID" 2>/dev/null
+                wait "$DAEMON_PID" 2>/dev/null
+                DAEMON_PID=
+        fi
+}
+
+kill9_daemon() {
+        if [ -n "$DAEMON_PID" ]; then
+                kill -KILL "$DAEMON_PID" 2>/dev/null
+                wait "$DAEMON_PID" 2>/dev/null
+                DAEMON_PID=
+        fi
+}
+
+# ---- TAP --------------------------------------------------------------------------
+T_NUM=0
+T_PASSED=0
+T_FAILED=0
+T_CURRENT_FAILED=0
+
+# fail MESSAGE: record a failed check in the current test.
+fail() {
+        echo "#   FAILED: $*"
+        T_CURRENT_FAILED=1
+}
+
+# run_test NAME: run the shell function NAME as one test case in a fresh directory.
+run_test() {
+        local name=$1
+        T_NUM=$((T_NUM + 1))
+        T_CURRENT_FAILED=0
+        T="$AREA/t/$name"
+        mkdir -p "$T"
+        chmod 0755 "$AREA/t" "$T"
+        "$name"
+        local rc=$?
+        [ $rc -ne 0 ] && fail "test function returned $rc"
+        # Every test leaves no link behind for the next one.
+        remove_all_links
+        if [ $T_CURRENT_FAILED -eq 0 ]; then
+                echo "ok $T_NUM - $name"
+                T_PASSED=$((T_PASSED + 1))
+        else
+                echo "not ok $T_NUM - $name"
+                T_FAILED=$((T_FAILED + 1))
+        fi
+}
+
+summary() {
+        echo "1..$T_NUM"
+        echo "# $T_PASSED passed, $T_FAILED failed"
+}
+
+remove_all_links() {
+        [ -n "$DAEMON_PID" ] || return 0
+        local v
+        # Innermost first, so removal does not re-graft what is removed next.
+        "$BINDLINKCTL" list --json 2>/dev/null | jq -r '.[].virtual' | awk '{ print length, $0 }' |
+                sort -rn | cut -d' ' -f2- | while IFS= read -r v; do
+                "$BINDLINKCTL" remove "$v" >/dev/null 2>&1
+        done
+}
+
+# ---- assertions ----------------------------------------------------------------------
+# check_eq WHAT EXPECTED ACTUAL
+check_eq() {
+        [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# check_file_is PATH CONTENT
+check_file_is() {
+        local got
+        got=$(cat "$1" 2>&1) || { fail "cannot read $1: $got"; return; }
+        [ "$got" = "$2" ] || fail "$1: expected content '$2', got '$got'"
+}
+
+check_exists() { [ -e "$1" ] || fail "$1 should exist"; }
+check_missing() { [ ! -e "$1" ] || fail "$1 should not exist"; }
+
+# ctl ARGS...: run bindlinkctl, failing the test if it fails.
+ctl() {
+        local out
+        out=$("$BINDLINKCTL" "$@" 2>&1) || { fail "bindlinkctl $*: $out"; return 1; }
+        [ -z "$out" ] || echo "$out"
+}
+
+# ctl_fails HRESULT ERRNO ARGS...: bindlinkctl must fail with exit 1 and one line
+# naming the HRESULT and the errno.
+ctl_fails() {
+        local hr=$1 en=$2 out rc
+        shift 2
+        out=$("$BINDLINKCTL" "$@" 2>&1)
+        rc=$?
+        [ $rc -eq 1 ] || fail "bindlinkctl $*: exit $rc, expected 1 ($out)"
+        case "$out" in
+        *"(HRESULT $hr, $en)"*) ;;
+        *) fail "bindlinkctl $*: expected (HRESULT $hr, $en), got: $out" ;;
+        esac
+        [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "bindlinkctl $*: more than one line: $out"
+        LAST_ERROR=$out
+}
+
+# as_nobody CMD...: run as an unprivileged user (optionally with extra groups in
+# NOBODY_GROUPS, comma-separated).
+as_nobody() {
+        if [ -n "${NOBODY_GROUPS:-}" ]; then
+                setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --groups="$NOBODY_GROUPS" "$@"
+        else
+                setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups "$@"
+        fi
+}
+
+link_field() { # link_field VIRTUAL FIELD
+        "$BINDLINKCTL" list --json | jq -r --arg v "$1" ".[] | select(.virtual == \$v) | .$2"
+}
+
+mounts_under() { findmnt -rn -o TARGET | grep -c "^$1" ; }
+
+tree_digest() { # content, names, modes and owners of a tree
+        (cd "$1" && find . -printf '%p %m %u %g %s\n' | sort && find . -type f -exec md5sum {} + | sort) | md5sum
+}
