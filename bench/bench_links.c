@@ -6,10 +6,12 @@
  * tmpfs to work in and a bindlinkd of its own.
  *
  *   A. latency of one create+remove of a plain directory link, N times, three ways
- *      interleaved: libbindlink through bindlinkd, `mount --bind` + `umount`, and
- *      the raw open_tree/move_mount/umount2 syscalls in this process (the floor);
- *   B. scale: create LINKS links, list them once, remove them all; wall time of
- *      each phase and the daemon's peak RSS.
+ *      in alternating blocks: libbindlink through bindlinkd, `mount --bind` +
+ *      `umount`, and the raw open_tree/move_mount/umount2 syscalls in this process
+ *      (the floor); plus, for reference, a bare Unix-socket round trip;
+ *   B. scale: create LINKS links, time a few create+remove pairs with them in
+ *      place, list them once, remove them all; wall time of each phase and the
+ *      daemon's peak RSS. --time-limit (default 120 s) bounds the phase.
  *
  * Usage: bench_links --dir DIR --daemon-pid PID [--iterations N] [--links N]
  *                    [--time-limit SEC]
@@ -18,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <limits.h>
 #include <linux/mount.h>
 #include <spawn.h>
@@ -29,7 +32,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -342,18 +347,20 @@ static void run_once(struct method *m, long slot, bool check)
         }
 }
 
-static void bench_latency(const char *dir, int iterations)
+enum { LIB, CMD, RAW, METHODS };
+static struct method methods[METHODS] = {
+        [LIB] = {.name = "libbindlink", .create = lib_create, .remove = lib_remove},
+        [CMD] = {.name = "mount --bind + umount", .create = cmd_create, .remove = cmd_remove},
+        [RAW] = {.name = "raw syscalls", .create = raw_create, .remove = raw_remove},
+};
+
+/* Each method gets DIR/latency/{lib,cmd,raw}/{V,B}, B holding a file "marker". */
+static void methods_setup(const char *dir, int iterations)
 {
-        struct method methods[] = {
-                {.name = "libbindlink", .create = lib_create, .remove = lib_remove},
-                {.name = "mount --bind + umount", .create = cmd_create, .remove = cmd_remove},
-                {.name = "raw syscalls", .create = raw_create, .remove = raw_remove},
-        };
-        const char *tags[] = {"lib", "cmd", "raw"};
-        size_t n = sizeof methods / sizeof methods[0];
+        const char *tags[METHODS] = {"lib", "cmd", "raw"};
         char *top = joinf("%s/latency", dir);
         make_dir(top);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < METHODS; i++) {
                 char *d = joinf("%s/%s", top, tags[i]);
                 make_dir(d);
                 char *v = joinf("%s/V", d), *b = joinf("%s/B", d), *marker = joinf("%s/marker", b);
@@ -371,18 +378,116 @@ static void bench_latency(const char *dir, int iterations)
                         die("out of memory");
         }
         free(top);
+}
 
+static void methods_done(void)
+{
+        for (size_t i = 0; i < METHODS; i++) {
+                free(methods[i].create_us);
+                free(methods[i].remove_us);
+                free(methods[i].pair_us);
+                free((char *)methods[i].v);
+                free((char *)methods[i].b);
+        }
+}
+
+#define ROUNDS 10
+#define BLOCK_WARMUP 5
+
+/* iterations create+remove pairs of each method given, as ROUNDS rounds of one
+ * block per method (the first method of a round rotating). Back-to-back blocks
+ * measure each way in its steady state, not just after another way has run (a
+ * fork/exec of mount(8) between two daemon calls cools the caches and slows the
+ * next call); the rounds spread slow drift over all methods alike. */
+static void measure(const int *which, size_t count, int iterations)
+{
+        int rounds = iterations >= ROUNDS ? ROUNDS : 1;
+        long slot[METHODS] = {0};
+        for (int r = 0; r < rounds; r++) {
+                int block = iterations / rounds + (r < iterations % rounds);
+                for (size_t k = 0; k < count; k++) {
+                        struct method *m = &methods[which[(k + (size_t)r) % count]];
+                        for (int w = 0; w < BLOCK_WARMUP; w++)
+                                run_once(m, -1, false);
+                        for (int i = 0; i < block; i++)
+                                run_once(m, slot[m - methods]++, false);
+                }
+        }
+}
+
+/* The floor of any request to a daemon over a fresh connection, as libbindlink
+ * makes one per call: socket + connect + 1 byte there + 1 byte back + close,
+ * against a forked child that accepts and answers (no daemon logic at all). */
+static double ipc_floor_us(const char *dir, int iterations)
+{
+        char *path = joinf("%s/ipc-floor.sock", dir);
+        struct sockaddr_un addr = {.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof addr.sun_path)
+                die("%s: path too long for a socket", path);
+        memcpy(addr.sun_path, path, strlen(path) + 1);
+        int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (listener < 0 || bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+            listen(listener, 16) < 0)
+                die("ipc floor: cannot listen on %s: %s", path, strerror(errno));
+        int total = WARMUP + iterations;
+        fflush(NULL);
+        pid_t child = fork();
+        if (child < 0)
+                die("fork: %s", strerror(errno));
+        if (child == 0) {
+                for (int i = 0; i < total; i++) {
+                        int c = accept4(listener, NULL, NULL, SOCK_CLOEXEC);
+                        char byte;
+                        if (c < 0 || recv(c, &byte, 1, 0) != 1 || send(c, &byte, 1, 0) != 1)
+                                _exit(1);
+                        (void)close(c);
+                }
+                _exit(0);
+        }
+        (void)close(listener);
+        double *us = calloc((size_t)iterations, sizeof *us);
+        if (!us) {
+                (void)kill(child, SIGKILL);
+                (void)waitpid(child, NULL, 0);
+                die("out of memory");
+        }
+        bool failed = false;
+        for (int i = 0; i < total && !failed; i++) {
+                double t0 = now_us();
+                int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                char byte = 'x';
+                failed = s < 0 || connect(s, (struct sockaddr *)&addr, sizeof addr) < 0 ||
+                         send(s, &byte, 1, MSG_NOSIGNAL) != 1 || recv(s, &byte, 1, 0) != 1;
+                if (s >= 0)
+                        (void)close(s);
+                if (i >= WARMUP)
+                        us[i - WARMUP] = now_us() - t0;
+        }
+        int status = 0;
+        if (failed)
+                (void)kill(child, SIGKILL);
+        (void)waitpid(child, &status, 0);
+        (void)unlink(path);
+        free(path);
+        if (failed || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                free(us);
+                return -1;
+        }
+        double m = median(us, (size_t)iterations);
+        free(us);
+        return m;
+}
+
+static void bench_latency(const char *dir, int iterations)
+{
         for (int w = 0; w < WARMUP; w++)
-                for (size_t i = 0; i < n; i++)
+                for (size_t i = 0; i < METHODS; i++)
                         run_once(&methods[i], -1, w == 0);
-        /* Interleaved, starting with a different method each round, so that drift
-         * (caches, frequency, other load) falls on all three alike. */
-        for (int it = 0; it < iterations; it++)
-                for (size_t k = 0; k < n; k++)
-                        run_once(&methods[(k + (size_t)it) % n], it, false);
+        static const int all[] = {LIB, CMD, RAW};
+        measure(all, METHODS, iterations);
 
-        double pair_median[3];
-        for (size_t i = 0; i < n; i++) {
+        double pair_median[METHODS];
+        for (size_t i = 0; i < METHODS; i++) {
                 struct method *m = &methods[i];
                 char label[96];
                 double cm = median(m->create_us, (size_t)iterations);
@@ -404,17 +509,39 @@ static void bench_latency(const char *dir, int iterations)
                 (void)snprintf(label, sizeof label, "A%zu %s: remove median / p99 (us)", i + 1,
                                m->name);
                 add_row(label, NULL, -1, "%.1f / %.1f", rm, rp);
-                free(m->create_us);
-                free(m->remove_us);
-                free(m->pair_us);
-                free((char *)m->v);
-                free((char *)m->b);
         }
-        double ratio = pair_median[0] / pair_median[2];
+        double ratio = pair_median[LIB] / pair_median[RAW];
         add_row("A ratio libbindlink / raw syscalls (median create+remove)", "<= 3x",
                 ratio <= 3.0, "%.2fx", ratio);
         add_row("A ratio mount+umount commands / raw syscalls (median)", NULL, -1, "%.2fx",
-                pair_median[1] / pair_median[2]);
+                pair_median[CMD] / pair_median[RAW]);
+        double ipc = ipc_floor_us(dir, iterations);
+        if (ipc >= 0)
+                add_row("A4 reference: Unix socket connect + 1-byte request/reply, median (us)", NULL, -1,
+                        "%.1f", ipc);
+        else
+                add_row("A4 reference: Unix socket connect + 1-byte request/reply, median (us)", NULL, -1,
+                        "failed");
+}
+
+/* The same create+remove pair with many links in place (after B's creates). */
+#define AT_SCALE_ITERATIONS 200
+
+static void bench_at_scale(int links)
+{
+        static const int two[] = {LIB, RAW};
+        measure(two, 2, AT_SCALE_ITERATIONS);
+        double lib = median(methods[LIB].pair_us, AT_SCALE_ITERATIONS);
+        double raw = median(methods[RAW].pair_us, AT_SCALE_ITERATIONS);
+        char label[96];
+        (void)snprintf(label, sizeof label, "B at %d links: libbindlink create+remove median (us)",
+                       links);
+        add_row(label, NULL, -1, "%.1f", lib);
+        (void)snprintf(label, sizeof label, "B at %d links: raw syscalls create+remove median (us)",
+                       links);
+        add_row(label, NULL, -1, "%.1f", raw);
+        (void)snprintf(label, sizeof label, "B at %d links: ratio libbindlink / raw", links);
+        add_row(label, NULL, -1, "%.2fx", lib / raw);
 }
 
 /* ---- scale ------------------------------------------------------------------------ */
@@ -445,10 +572,11 @@ static void bench_scale(const char *dir, int links, double time_limit_s, long da
                 make_dir(virt[i]);
         }
 
-        /* Create. */
+        /* Create. The time limit is for the whole phase: creating stops when it is
+         * used up, with the rate so far reported. */
         int created = 0;
         bool stopped = false;
-        double start = now_us();
+        double phase_start = now_us(), start = phase_start;
         for (int i = 0; i < links; i++) {
                 double t0 = now_us();
                 if (lib_create(virt[i], backing[i % BACKING_DIRS]) < 0)
@@ -486,6 +614,8 @@ static void bench_scale(const char *dir, int links, double time_limit_s, long da
                        created - slice + 1, created);
         add_row(label, NULL, -1, "%.1f", last / slice);
 
+        bench_at_scale(created);
+
         /* List once. */
         bindlink_links *list = NULL;
         bindlink_error e;
@@ -503,7 +633,11 @@ static void bench_scale(const char *dir, int links, double time_limit_s, long da
         add_row("B links listed (all realized as bind mounts)", target,
                 count == (size_t)created && shown == count, "%zu (%zu bind)", count, shown);
 
-        /* Remove, in creation order. */
+        /* Remove, in creation order, in what is left of the time limit (at least
+         * 10 s); run.sh unmounts whatever is left. */
+        double remove_budget_s = time_limit_s - (now_us() - phase_start) / 1e6;
+        if (remove_budget_s < 10)
+                remove_budget_s = 10;
         int removed = 0;
         stopped = false;
         start = now_us();
@@ -511,7 +645,7 @@ static void bench_scale(const char *dir, int links, double time_limit_s, long da
                 if (lib_remove(virt[i]) < 0)
                         die("scale: remove #%d failed", i + 1);
                 removed++;
-                if ((now_us() - start) / 1e6 > time_limit_s && removed < created) {
+                if ((now_us() - start) / 1e6 > remove_budget_s && removed < created) {
                         stopped = true;
                         break;
                 }
@@ -603,8 +737,11 @@ int main(int argc, char **argv)
         make_dir(dir);
         print_header((int)iterations, (int)links);
         add_row("daemon RSS before the run (MiB)", NULL, -1, "%.1f", rss_before / 1024.0);
+        methods_setup(dir, iterations > AT_SCALE_ITERATIONS ? (int)iterations
+                                                            : AT_SCALE_ITERATIONS);
         bench_latency(dir, (int)iterations);
         bench_scale(dir, (int)links, (double)time_limit, daemon_pid);
+        methods_done();
         print_table();
         return 0;
 }

@@ -21,11 +21,14 @@
 
 bool peer_status_has_sys_admin(const char *status_text)
 {
-        const char *line = strstr(status_text, "\nCapEff:");
+        const char *line = strncmp(status_text, "CapEff:", 7) == 0
+                                   ? status_text
+                                   : strstr(status_text, "\nCapEff:");
         if (!line)
                 return false;
+        line = strchr(line, ':') + 1;
         uint64_t caps;
-        if (sscanf(line + strlen("\nCapEff:"), "%" SCNx64, &caps) != 1)
+        if (sscanf(line, "%" SCNx64, &caps) != 1)
                 return false;
         return (caps >> CAP_SYS_ADMIN) & 1;
 }

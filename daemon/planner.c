@@ -30,34 +30,69 @@ static const struct link *covering_link(const struct link_table *table, const ch
         return best;
 }
 
+/* Follow links from path until no link covers it, calling on_step (if not NULL) with
+ * every path on the way, the first and the last included. A lookup may pass one link
+ * more than once without looping (/x -> /y, /y/sub -> /x/other resolves /x/sub in
+ * three steps through /x twice); it loops when a path comes back, or when paths grow
+ * past PATH_MAX (/a -> /a/sub). */
+static int resolve_steps(const struct link_table *table, const char *path,
+                         const struct link *ignored,
+                         bool (*on_step)(void *ctx, const char *path), void *ctx,
+                         char **ret_path)
+{
+        char **seen = NULL;
+        size_t seen_count = 0;
+        char *current = strdup(path);
+        int r = current ? 0 : -ENOMEM;
+        while (r >= 0) {
+                if (on_step && !on_step(ctx, current)) {
+                        r = -ELOOP;
+                        break;
+                }
+                for (size_t i = 0; i < seen_count; i++)
+                        if (strcmp(seen[i], current) == 0)
+                                r = -ELOOP;
+                if (r < 0)
+                        break;
+                const struct link *l = covering_link(table, current, ignored);
+                if (!l) {
+                        *ret_path = TAKE_PTR(current);
+                        break;
+                }
+                char **grown = realloc(seen, (seen_count + 1) * sizeof *seen);
+                if (!grown) {
+                        r = -ENOMEM;
+                        break;
+                }
+                seen = grown;
+                seen[seen_count++] = current;
+                const char *rest = strcmp(l->virtual_path, "/") == 0
+                                           ? current
+                                           : current + strlen(l->virtual_path);
+                current = NULL;
+                r = path_join(l->backing_path, rest, &current);
+                if (r == -EINVAL)
+                        r = -ELOOP; /* grew past PATH_MAX */
+        }
+        free(current);
+        for (size_t i = 0; i < seen_count; i++)
+                free(seen[i]);
+        free(seen);
+        return r;
+}
+
 int planner_resolve(const struct link_table *table, const char *path,
                     const struct link *ignored, char **ret_path)
 {
-        char *current = strdup(path);
-        if (!current)
-                return -ENOMEM;
-        /* Each step goes through one link; more steps than links means a loop. */
-        for (size_t steps = 0; steps <= table->count; steps++) {
-                const struct link *l = covering_link(table, current, ignored);
-                if (!l) {
-                        *ret_path = current;
-                        return 0;
-                }
-                const char *rest = current + strlen(l->virtual_path);
-                if (strcmp(l->virtual_path, "/") == 0)
-                        rest = current;
-                _cleanup_free_ char *next = NULL;
-                int r = *rest ? path_join(l->backing_path, rest + 1, &next)
-                              : ((next = strdup(l->backing_path)) ? 0 : -ENOMEM);
-                if (r < 0) {
-                        free(current);
-                        return r;
-                }
-                free(current);
-                current = TAKE_PTR(next);
-        }
-        free(current);
-        return -ELOOP;
+        return resolve_steps(table, path, ignored, NULL, NULL, ret_path);
+}
+
+/* A link whose backing view contains its own virtual path would show itself inside
+ * itself: a loop no bind mount can show. */
+static bool step_leaves_virtual_path(void *ctx, const char *path)
+{
+        const struct link *link = ctx;
+        return !path_on_same_line(link->virtual_path, path);
 }
 
 static int place_kind(struct placement *p, enum placement_kind kind, const char *reason)
@@ -78,17 +113,14 @@ int planner_place(const struct link_table *table, const struct link *link,
                 return place_kind(ret, PLACE_LOOP, "its place is reached through a loop of links");
         if (r < 0)
                 return r;
-        r = planner_resolve(table, link->backing_path, NULL, &backing);
+        r = resolve_steps(table, link->backing_path, NULL, step_leaves_virtual_path,
+                          (void *)link, &backing);
         if (r == -ELOOP)
-                return place_kind(ret, PLACE_LOOP, "its backing path leads through a loop of links");
+                return place_kind(ret, PLACE_LOOP,
+                                  "its backing path contains, lies inside or leads back to "
+                                  "its virtual path");
         if (r < 0)
                 return r;
-        /* A link whose backing content contains (or lies in) its own place would show
-         * itself inside itself: a loop a bind mount cannot show. */
-        if (path_on_same_line(link->virtual_path, link->backing_path) ||
-            path_on_same_line(place, backing))
-                return place_kind(ret, PLACE_LOOP,
-                                  "its backing path contains or lies inside its virtual path");
 
         r = probe->type_of(probe->ctx, place, false);
         if (r < 0)

@@ -107,5 +107,15 @@ const char *path_last(const char *path)
 
 int path_join(const char *dir, const char *name, char **ret_path)
 {
-        return path_fold(dir, name, ret_path);
+        /* name is always below dir, even when it starts with slashes or is empty. */
+        while (*name == '/')
+                name++;
+        if (!*name)
+                return path_fold(NULL, dir, ret_path);
+        size_t size = strlen(dir) + 1 + strlen(name) + 1;
+        _cleanup_free_ char *joined = malloc(size);
+        if (!joined)
+                return -ENOMEM;
+        (void)snprintf(joined, size, "%s/%s", dir, name);
+        return path_fold(NULL, joined, ret_path);
 }

@@ -21,7 +21,8 @@ size_t path_depth(const char *path);
 int path_parent(const char *path, char **ret_parent);
 /* The last component of a folded path (points into path). */
 const char *path_last(const char *path);
-/* dir + "/" + name, folded; malloc'd. */
+/* dir + "/" + name, folded; malloc'd. name is taken as relative to dir (leading
+ * slashes ignored); an empty name gives dir. */
 int path_join(const char *dir, const char *name, char **ret_path);
 
 #endif

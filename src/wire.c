@@ -45,7 +45,8 @@ static void put_str(struct wire_buf *buf, const char *s)
                 return;
         }
         put_u32(buf, (uint32_t)n);
-        buf_put(buf, s, n);
+        if (n > 0)
+                buf_put(buf, s, n);
 }
 
 /* Reserve the header, let fill() write the payload, then patch the length. */
@@ -331,7 +332,8 @@ int wire_get_reply(const uint8_t *payload, size_t len, struct wire_reply *ret)
         m.exception_index = get_u32(&r);
         m.path = get_str(&r);
         m.message = get_str(&r);
-        if (!r.bad && m.status > 0)
+        /* 0 or -errno: anything else could not be negated safely. */
+        if (!r.bad && (m.status > 0 || m.status < -4095))
                 r.bad = true;
         int rc = reader_end(&r);
         if (rc < 0) {

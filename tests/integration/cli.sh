@@ -271,6 +271,15 @@ test_s16_later_link_never_hides_earlier_nested_v() {
         check_file_is "$T/foo/bar/y" t2
 }
 
+test_s15_nested_link_to_the_outer_backing_shows_it() {
+        mkdir -p "$T/foo/bar" "$T/t/bar"; echo tb > "$T/t/bar/x"; echo t > "$T/t/top"
+        ctl create "$T/foo" "$T/t" || return
+        ctl create "$T/foo/bar" "$T/t" || return
+        check_file_is "$T/foo/bar/top" t
+        check_file_is "$T/foo/bar/bar/x" tb
+        check_missing "$T/t/bar/top"
+}
+
 # ---- S18: chains and loops -------------------------------------------------------------
 test_s18_chain_created_in_order() {
         mkdir -p "$T/a" "$T/b" "$T/c"; echo c > "$T/c/x"; echo b > "$T/b/bx"

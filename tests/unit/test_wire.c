@@ -787,6 +787,22 @@ static void test_reply_positive_status_is_eproto(void **state)
         wire_buf_free(&buf);
 }
 
+/* A reply's status is 0 or -errno (wire.h). INT32_MIN is neither, and a client that
+ * negates it (request_fail: error = -error) overflows; the decoder must refuse it as it
+ * refuses a positive status. */
+static void test_reply_status_int32_min_is_eproto(void **state)
+{
+        (void)state;
+        struct wire_buf buf = {0};
+        struct wire_reply in = {.status = INT32_MIN, .path = (char *)"/p", .message = (char *)"m"};
+        assert_int_equal(wire_put_reply(&buf, &in), 0);
+        struct decoded d = split_message(&buf, 0);
+        int r = decode_and_free(WIRE_REPLY, d.payload, d.len);
+        free(d.payload);
+        wire_buf_free(&buf);
+        assert_int_equal(r, -EPROTO);
+}
+
 /* ---- headers ------------------------------------------------------------------------- */
 
 static void make_header(uint8_t *out, uint32_t magic, uint16_t version, uint16_t type,
@@ -1001,6 +1017,7 @@ int main(void)
                 cmocka_unit_test(test_link_exception_count_that_lies_is_eproto),
                 cmocka_unit_test(test_negative_errno_fields_are_eproto),
                 cmocka_unit_test(test_reply_positive_status_is_eproto),
+                cmocka_unit_test(test_reply_status_int32_min_is_eproto),
                 cmocka_unit_test(test_header_size_is_16),
                 cmocka_unit_test(test_header_valid_types),
                 cmocka_unit_test(test_header_short_is_eproto),

@@ -1,0 +1,719 @@
+/* test_journal.c — unit tests of daemon/journal.c: path escaping, applying records to a
+ * link table, and the journal file itself (re-adoption after a restart, S4; records cut
+ * short by a crash; compaction). Files live in a private directory under /tmp. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "link_table.h"
+#include "planner.h"
+
+/* ---- helpers ---------------------------------------------------------------------- */
+
+/* Everything a table holds, as one comparable string. */
+static void fingerprint(const struct link_table *t, char *out, size_t size)
+{
+        size_t at = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < t->count; i++) {
+                const struct link *l = t->links[i];
+                at += (size_t)snprintf(out + at, size - at, "[%llu %u <%s> <%s> %u",
+                                       (unsigned long long)l->order, l->flags, l->virtual_path,
+                                       l->backing_path, l->exception_count);
+                assert_true(at < size);
+                for (uint32_t j = 0; j < l->exception_count; j++) {
+                        at += (size_t)snprintf(out + at, size - at, " <%s>",
+                                               l->exception_paths[j]);
+                        assert_true(at < size);
+                }
+                at += (size_t)snprintf(out + at, size - at, " r%d m%llu c%d]",
+                                       (int)l->realization, (unsigned long long)l->mount_id,
+                                       l->covered_type);
+                assert_true(at < size);
+        }
+}
+
+static void check_escape(const char *in, const char *want)
+{
+        char *out = NULL;
+        assert_int_equal(journal_escape(in, &out), 0);
+        char got[PATH_MAX * 4 + 1];
+        (void)snprintf(got, sizeof got, "%s", out);
+        free(out);
+        assert_string_equal(got, want);
+}
+
+static void check_round_trip(const char *in)
+{
+        char *escaped = NULL, *back = NULL;
+        assert_int_equal(journal_escape(in, &escaped), 0);
+        /* the escaped form is one journal field: no byte <= ' ', no DEL */
+        for (const unsigned char *p = (const unsigned char *)escaped; *p; p++)
+                assert_true(*p > ' ' && *p != 0x7f);
+        int r = journal_unescape(escaped, &back);
+        free(escaped);
+        assert_int_equal(r, 0);
+        char got[PATH_MAX + 1];
+        (void)snprintf(got, sizeof got, "%s", back);
+        free(back);
+        assert_string_equal(got, in);
+}
+
+static void check_unescape_fails(const char *in)
+{
+        char sentinel = 0;
+        char *out = &sentinel;
+        int r = journal_unescape(in, &out);
+        if (r != -EINVAL)
+                fail_msg("journal_unescape(\"%s\") = %d, want -EINVAL", in, r);
+        assert_ptr_equal(out, &sentinel);
+}
+
+static void apply_ok(struct link_table *t, const char *line)
+{
+        int r = journal_apply_line(t, line);
+        if (r != 0)
+                fail_msg("journal_apply_line(\"%s\") = %d, want 0", line, r);
+}
+
+/* ---- escaping ----------------------------------------------------------------------- */
+
+static void test_s4_escape_exact_form(void **state)
+{
+        (void)state;
+        check_escape("/plain/path", "/plain/path");
+        check_escape("/a b", "/a\\040b");
+        check_escape("/t\tab", "/t\\011ab");
+        check_escape("/n\nl", "/n\\012l");
+        check_escape("/back\\slash", "/back\\134slash");
+        check_escape("/\x01", "/\\001");
+        check_escape("/del\x7f", "/del\\177");
+        check_escape("/\xff\xfe", "/\xff\xfe"); /* high bytes travel as they are */
+        check_escape("", "");
+}
+
+static void test_s4_escape_round_trip(void **state)
+{
+        (void)state;
+        const char *paths[] = {
+                "/a b/c  d ",         "/tab\there",       "/new\nline\n",
+                "/back\\slash\\\\",    "/\x01\x02\x1f",    "/\xff\xfe\x80",
+                "/mixed \t\n\\\x01\xff", "/del\x7f",        "/\\134 looks escaped",
+                "/only/ordinary/ones",
+        };
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+                check_round_trip(paths[i]);
+
+        /* every byte from 1 to 255 */
+        char all[256];
+        for (int b = 1; b < 256; b++)
+                all[b - 1] = (char)b;
+        all[255] = '\0';
+        check_round_trip(all);
+}
+
+static void test_s4_unescape_accepts_octal(void **state)
+{
+        (void)state;
+        char *out = NULL;
+        assert_int_equal(journal_unescape("\\101\\040\\377x", &out), 0);
+        assert_string_equal(out, "A \xffx");
+        free(out);
+}
+
+static void test_s4_unescape_rejects_bad_escapes(void **state)
+{
+        (void)state;
+        check_unescape_fails("\\");
+        check_unescape_fails("/a\\");
+        check_unescape_fails("/a\\0");
+        check_unescape_fails("/a\\04");
+        check_unescape_fails("/a\\400"); /* above 0377 */
+        check_unescape_fails("/a\\08x");
+        check_unescape_fails("/a\\x41");
+        check_unescape_fails("/a\\\\");
+        check_unescape_fails("/a\\ 40");
+}
+
+static void test_s4_unescape_rejects_nul(void **state)
+{
+        (void)state;
+        check_unescape_fails("\\000");
+        check_unescape_fails("/a\\000b");
+}
+
+/* ---- records --------------------------------------------------------------------------- */
+
+static void test_s4_link_record_builds_link(void **state)
+{
+        (void)state;
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 1 0 /v /b 0");
+        apply_ok(&t, "L 2 3 /v\\040x /b\\011y 2 /v\\040x/e1 /v\\040x/e\\1342");
+        assert_int_equal(t.count, 2);
+
+        struct link *l = t.links[0];
+        assert_int_equal(l->order, 1);
+        assert_int_equal(l->flags, 0);
+        assert_string_equal(l->virtual_path, "/v");
+        assert_string_equal(l->backing_path, "/b");
+        assert_int_equal(l->exception_count, 0);
+        assert_int_equal(l->realization, BINDLINK_REALIZED_NONE);
+
+        l = t.links[1];
+        assert_int_equal(l->order, 2);
+        assert_int_equal(l->flags, CREATE_BIND_LINK_FLAG_READ_ONLY | CREATE_BIND_LINK_FLAG_MERGED);
+        assert_string_equal(l->virtual_path, "/v x");
+        assert_string_equal(l->backing_path, "/b\ty");
+        assert_int_equal(l->exception_count, 2);
+        assert_string_equal(l->exception_paths[0], "/v x/e1");
+        assert_string_equal(l->exception_paths[1], "/v x/e\\2");
+        assert_true(t.next_order == 3);
+        link_table_done(&t);
+}
+
+static void test_s16_link_records_kept_in_creation_order(void **state)
+{
+        (void)state;
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 5 0 /five /b 0");
+        apply_ok(&t, "L 3 0 /three /b 0");
+        apply_ok(&t, "L 9 0 /nine /b 0");
+        apply_ok(&t, "L 4 0 /four /b 0");
+        assert_int_equal(t.count, 4);
+        assert_string_equal(t.links[0]->virtual_path, "/three");
+        assert_string_equal(t.links[1]->virtual_path, "/four");
+        assert_string_equal(t.links[2]->virtual_path, "/five");
+        assert_string_equal(t.links[3]->virtual_path, "/nine");
+        assert_true(t.next_order == 10);
+        link_table_done(&t);
+}
+
+static void test_s4_shown_record_sets_realization(void **state)
+{
+        (void)state;
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 1 0 /v /b 0");
+        apply_ok(&t, "L 2 0 /w /b 0");
+        apply_ok(&t, "M 2 1 18446744073709551615 2");
+        assert_int_equal(t.links[1]->realization, BINDLINK_REALIZED_BIND);
+        assert_true(t.links[1]->mount_id == UINT64_MAX);
+        assert_int_equal(t.links[1]->covered_type, PROBE_FILE);
+        assert_int_equal(t.links[0]->realization, BINDLINK_REALIZED_NONE);
+        assert_true(t.links[0]->mount_id == 0);
+
+        /* the last record wins */
+        apply_ok(&t, "M 2 0 0 0");
+        assert_int_equal(t.links[1]->realization, BINDLINK_REALIZED_NONE);
+        assert_true(t.links[1]->mount_id == 0);
+        assert_int_equal(t.links[1]->covered_type, PROBE_MISSING);
+        apply_ok(&t, "M 1 2 5 3");
+        assert_int_equal(t.links[0]->realization, BINDLINK_REALIZED_OVERLAY);
+        assert_int_equal(t.links[0]->covered_type, PROBE_SYMLINK);
+        link_table_done(&t);
+}
+
+static void test_s4_remove_record_removes(void **state)
+{
+        (void)state;
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 1 0 /v /b 0");
+        apply_ok(&t, "L 2 0 /w /b 0");
+        apply_ok(&t, "L 3 0 /x /b 0");
+        apply_ok(&t, "R 2");
+        assert_int_equal(t.count, 2);
+        assert_string_equal(t.links[0]->virtual_path, "/v");
+        assert_string_equal(t.links[1]->virtual_path, "/x");
+        assert_null(link_table_find(&t, "/w"));
+        /* the virtual path is free again */
+        apply_ok(&t, "L 4 0 /w /c 0");
+        assert_string_equal(link_table_find(&t, "/w")->backing_path, "/c");
+        link_table_done(&t);
+}
+
+static void test_s4_malformed_records_change_nothing(void **state)
+{
+        (void)state;
+        static const char *const bad[] = {
+                "",
+                " ",
+                "X 1 0 /n /b 0",
+                "LL 7 0 /n /b 0",
+                "l 7 0 /n /b 0",
+                "L",
+                "L 7 0 /n /b",
+                "L 7 0 /n",
+                "L 7 0 /n /b 0 /n/extra",
+                "L 7 0 /n /b 1",
+                "L 7 0 /n /b 2 /n/e",
+                "L 7 0 /n /b 1 /n/e /n/f",
+                "L 7 4 /n /b 0",
+                "L 7 99 /n /b 0",
+                "L 7 -1 /n /b 0",
+                "L 0 0 /n /b 0",
+                "L -7 0 /n /b 0",
+                "L x 0 /n /b 0",
+                "L 7x 0 /n /b 0",
+                "L 18446744073709551616 0 /n /b 0",
+                "L 7 0 /n /b 257",
+                "L 7 0 /n /b -1",
+                "L 1 0 /n /b 0",      /* order 1 is taken */
+                "L 7 0 /v /other 0",  /* /v is already a link's virtual path */
+                "L 7 0 /n\\0 /b 0",   /* bad escape */
+                "L 7 0 /n /b\\000 0", /* NUL */
+                "L 7 0 /n /b 1 /n/\\9",
+                "M 99 1 1 1",         /* no such link */
+                "M 1 3 1 1",          /* realization > OVERLAY */
+                "M 1 1 1 4",          /* covered type > SYMLINK */
+                "M 1 1 1",
+                "M 1 1 1 1 1",
+                "M 1 x 1 1",
+                "M 1 1 -1 1",
+                "R 99",
+                "R",
+                "R 1 2",
+                "R x",
+        };
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 1 1 /v /b 1 /v/e");
+        apply_ok(&t, "L 2 2 /w /c 0");
+        apply_ok(&t, "M 1 1 42 1");
+        char before[4096], after[4096];
+        fingerprint(&t, before, sizeof before);
+        uint64_t next_order = t.next_order;
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                int r = journal_apply_line(&t, bad[i]);
+                if (r != -EINVAL)
+                        fail_msg("journal_apply_line(\"%s\") = %d, want -EINVAL", bad[i], r);
+                fingerprint(&t, after, sizeof after);
+                if (strcmp(before, after) != 0)
+                        fail_msg("\"%s\" changed the table: %s -> %s", bad[i], before, after);
+                assert_true(t.next_order == next_order);
+        }
+        link_table_done(&t);
+}
+
+static void test_s4_exception_count_limits(void **state)
+{
+        (void)state;
+        /* 256 exceptions are fine, 257 are not, however many fields follow */
+        size_t size = 64 + 257 * 16;
+        char *line = malloc(size);
+        assert_non_null(line);
+        size_t at = (size_t)snprintf(line, size, "L 1 0 /v /b 256");
+        for (int i = 0; i < 256; i++)
+                at += (size_t)snprintf(line + at, size - at, " /v/e%d", i);
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, line);
+        assert_int_equal(t.links[0]->exception_count, 256);
+        assert_string_equal(t.links[0]->exception_paths[255], "/v/e255");
+
+        at = (size_t)snprintf(line, size, "L 2 0 /w /b 257");
+        for (int i = 0; i < 257; i++)
+                at += (size_t)snprintf(line + at, size - at, " /w/e%d", i);
+        assert_int_equal(journal_apply_line(&t, line), -EINVAL);
+        /* 256 claimed, 257 given */
+        at = (size_t)snprintf(line, size, "L 2 0 /w /b 256");
+        for (int i = 0; i < 257; i++)
+                at += (size_t)snprintf(line + at, size - at, " /w/e%d", i);
+        assert_int_equal(journal_apply_line(&t, line), -EINVAL);
+        assert_int_equal(t.count, 1);
+        link_table_done(&t);
+        free(line);
+}
+
+/* ---- files ---------------------------------------------------------------------------- */
+
+struct fixture {
+        char dir[64];
+        char state_dir[96]; /* dir/state: created by journal_open */
+        char file[128];
+};
+
+static int setup_dir(void **state)
+{
+        struct fixture *f = calloc(1, sizeof *f);
+        if (!f)
+                return -1;
+        (void)snprintf(f->dir, sizeof f->dir, "/tmp/bindlink-test-journal.XXXXXX");
+        if (!mkdtemp(f->dir)) {
+                free(f);
+                return -1;
+        }
+        (void)snprintf(f->state_dir, sizeof f->state_dir, "%s/state", f->dir);
+        (void)snprintf(f->file, sizeof f->file, "%s/links.journal", f->state_dir);
+        *state = f;
+        return 0;
+}
+
+static void remove_tree(const char *path)
+{
+        DIR *d = opendir(path);
+        if (d) {
+                struct dirent *e;
+                while ((e = readdir(d))) {
+                        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                                continue;
+                        char child[PATH_MAX];
+                        (void)snprintf(child, sizeof child, "%s/%s", path, e->d_name);
+                        if (e->d_type == DT_DIR)
+                                remove_tree(child);
+                        else
+                                (void)unlink(child);
+                }
+                (void)closedir(d);
+        }
+        (void)rmdir(path);
+}
+
+static int teardown_dir(void **state)
+{
+        struct fixture *f = *state;
+        remove_tree(f->dir);
+        free(f);
+        return 0;
+}
+
+static char *read_file(const char *path)
+{
+        FILE *fp = fopen(path, "re");
+        assert_non_null(fp);
+        char *data = NULL;
+        size_t size = 0;
+        FILE *mem = open_memstream(&data, &size);
+        assert_non_null(mem);
+        char chunk[4096];
+        size_t n;
+        while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+                assert_int_equal(fwrite(chunk, 1, n, mem), n);
+        (void)fclose(fp);
+        (void)fclose(mem);
+        return data;
+}
+
+static size_t count_lines(const char *path)
+{
+        char *data = read_file(path);
+        size_t n = 0;
+        for (const char *p = data; *p; p++)
+                n += *p == '\n';
+        free(data);
+        return n;
+}
+
+static void append_raw(const char *path, const char *text)
+{
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+        (void)close(fd);
+}
+
+/* Create a link the way the daemon does: table first, then the journal. */
+static struct link *add_link(struct journal *j, struct link_table *t, uint32_t flags,
+                             const char *v, const char *b, uint32_t n, char *const *e)
+{
+        struct link *l = link_new(t->next_order, flags, v, b, n, e);
+        assert_non_null(l);
+        assert_int_equal(link_table_add(t, l), 0);
+        assert_int_equal(journal_link_added(j, l), 0);
+        return l;
+}
+
+static void show_link(struct journal *j, struct link *l, bindlink_realization how,
+                      uint64_t mount_id, int covered)
+{
+        l->realization = how;
+        l->mount_id = mount_id;
+        l->covered_type = covered;
+        assert_int_equal(journal_link_shown(j, l), 0);
+}
+
+/* Remove a link the way the daemon does: out of the table, then the journal. */
+static void remove_link(struct journal *j, struct link_table *t, const char *v)
+{
+        struct link *l = link_table_take(t, v);
+        assert_non_null(l);
+        assert_int_equal(journal_link_removed(j, l, t), 0);
+        link_free(l);
+}
+
+static void test_s4_open_empty_dir(void **state)
+{
+        struct fixture *f = *state;
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+
+        /* an existing, empty directory */
+        char in_dir[128];
+        (void)snprintf(in_dir, sizeof in_dir, "%s/links.journal", f->dir);
+        assert_int_equal(journal_open(&j, f->dir, &t), 0);
+        assert_int_equal(t.count, 0);
+        assert_true(j.fd >= 0);
+        assert_string_equal(j.path, in_dir);
+        assert_int_equal(access(in_dir, F_OK), 0);
+        journal_close(&j);
+
+        /* a directory that does not exist yet is made */
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        assert_int_equal(t.count, 0);
+        assert_true(j.fd >= 0);
+        struct stat st;
+        assert_int_equal(stat(f->file, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_size, 0);
+        journal_close(&j);
+        assert_int_equal(j.fd, -1);
+        assert_null(j.path);
+
+        /* a second open of the same (existing) directory works too */
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        assert_int_equal(t.count, 0);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
+/* Fill a journal with links of every kind; returns the table's fingerprint. */
+static void write_sample_journal(const struct fixture *f, char *print, size_t size)
+{
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+
+        char *exceptions[] = {(char *)"/srv/with space/e 1", (char *)"/srv/with space/\\x"};
+        struct link *a = add_link(&j, &t, 0, "/srv/a", "/data/a", 0, NULL);
+        show_link(&j, a, BINDLINK_REALIZED_BIND, 1001, PROBE_DIRECTORY);
+        struct link *b = add_link(&j, &t, CREATE_BIND_LINK_FLAG_READ_ONLY, "/srv/gone",
+                                  "/data/gone", 0, NULL);
+        show_link(&j, b, BINDLINK_REALIZED_BIND, 1002, PROBE_DIRECTORY);
+        struct link *c = add_link(&j, &t, CREATE_BIND_LINK_FLAG_MERGED, "/srv/with space",
+                                  "/data/\ttab\n", 2, exceptions);
+        show_link(&j, c, BINDLINK_REALIZED_NONE, 0, PROBE_MISSING);
+        struct link *d = add_link(&j, &t, 3, "/srv/a/nested\xff", "/data/file", 0, NULL);
+        show_link(&j, d, BINDLINK_REALIZED_BIND, 1004, PROBE_FILE);
+        remove_link(&j, &t, "/srv/gone");
+        /* a link shown again later: the last M record counts */
+        show_link(&j, a, BINDLINK_REALIZED_BIND, 2001, PROBE_DIRECTORY);
+
+        assert_int_equal(t.count, 3);
+        fingerprint(&t, print, size);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
+static void test_s4_links_reload_in_order(void **state)
+{
+        struct fixture *f = *state;
+        char want[4096], got[4096];
+        write_sample_journal(f, want, sizeof want);
+
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        assert_int_equal(t.count, 3);
+        assert_string_equal(t.links[0]->virtual_path, "/srv/a");
+        assert_true(t.links[0]->mount_id == 2001);
+        assert_string_equal(t.links[1]->virtual_path, "/srv/with space");
+        assert_string_equal(t.links[1]->backing_path, "/data/\ttab\n");
+        assert_string_equal(t.links[1]->exception_paths[1], "/srv/with space/\\x");
+        assert_string_equal(t.links[2]->virtual_path, "/srv/a/nested\xff");
+        assert_int_equal(t.links[2]->flags, 3);
+        assert_null(link_table_find(&t, "/srv/gone"));
+        /* new links get fresh order numbers, also above the removed one's */
+        assert_true(t.next_order == 5);
+        journal_close(&j);
+
+        /* opening compacted the file: reopening once more gives the same again */
+        link_table_done(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
+static void check_record_without_newline_ignored(const struct fixture *f, const char *partial)
+{
+        char want[4096], got[4096];
+        write_sample_journal(f, want, sizeof want);
+        append_raw(f->file, partial);
+
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        assert_null(link_table_find_order(&t, 99));
+        assert_null(link_table_find(&t, "/x"));
+
+        /* records written after the cut one are read back whole */
+        struct link *l = add_link(&j, &t, 0, "/after", "/b", 0, NULL);
+        show_link(&j, l, BINDLINK_REALIZED_BIND, 7, PROBE_DIRECTORY);
+        fingerprint(&t, want, sizeof want);
+        journal_close(&j);
+        link_table_done(&t);
+
+        char *text = read_file(f->file);
+        assert_null(strstr(text, "L 99"));
+        free(text);
+
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
+static void test_s4_record_without_newline_ignored(void **state)
+{
+        check_record_without_newline_ignored(*state, "L 99 0 /x");
+}
+
+/* A cut record that happens to be complete but for its newline is ignored too. */
+static void test_s4_whole_record_without_newline_ignored(void **state)
+{
+        check_record_without_newline_ignored(*state, "L 99 0 /x /y 0");
+}
+
+static void test_s4_malformed_line_skipped_is_ebadmsg(void **state)
+{
+        struct fixture *f = *state;
+        assert_int_equal(mkdir(f->state_dir, 0700), 0);
+        int fd = open(f->file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        (void)close(fd);
+        append_raw(f->file, "L 1 0 /one /b 0\n"
+                            "garbage here\n"
+                            "L 2 0 /two /b 0\n"
+                            "M 2 1 5 1\n"
+                            "R 77\n");
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), -EBADMSG);
+        assert_int_equal(t.count, 2);
+        assert_string_equal(t.links[0]->virtual_path, "/one");
+        assert_string_equal(t.links[1]->virtual_path, "/two");
+        assert_int_equal(t.links[1]->realization, BINDLINK_REALIZED_BIND);
+        journal_close(&j);
+        link_table_done(&t);
+
+        /* the bad records were compacted away */
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        assert_int_equal(t.count, 2);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
+static void test_s4_compaction_keeps_file_small(void **state)
+{
+        struct fixture *f = *state;
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+
+        struct link *keep[3];
+        keep[0] = add_link(&j, &t, 0, "/keep/one", "/b1", 0, NULL);
+        keep[1] = add_link(&j, &t, 1, "/keep/two", "/b2", 0, NULL);
+        char *e[] = {(char *)"/keep/three/e"};
+        keep[2] = add_link(&j, &t, 2, "/keep/three", "/b3", 1, e);
+        for (int i = 0; i < 3; i++)
+                show_link(&j, keep[i], BINDLINK_REALIZED_BIND, 100 + (uint64_t)i, PROBE_DIRECTORY);
+
+        size_t most_lines = 0;
+        for (int i = 0; i < 2000; i++) {
+                char v[64];
+                (void)snprintf(v, sizeof v, "/churn/%d", i);
+                struct link *l = add_link(&j, &t, 0, v, "/b", 0, NULL);
+                show_link(&j, l, BINDLINK_REALIZED_BIND, 5000 + (uint64_t)i, PROBE_DIRECTORY);
+                remove_link(&j, &t, v);
+                size_t lines = count_lines(f->file);
+                assert_int_equal(lines, j.records);
+                if (lines > most_lines)
+                        most_lines = lines;
+        }
+        /* 6009 records were written; after each removal the file holds at most
+         * 4 * live + 256 records, and the bound was reached (compaction ran). */
+        assert_true(most_lines <= 4 * 3 + 256);
+        assert_true(most_lines + 3 > 4 * 3 + 256);
+        struct stat st;
+        assert_int_equal(stat(f->file, &st), 0);
+        assert_true(st.st_size < 16 * 1024);
+        char tmp[160];
+        (void)snprintf(tmp, sizeof tmp, "%s.tmp", f->file);
+        assert_int_equal(access(tmp, F_OK), -1);
+
+        char want[4096], got[4096];
+        fingerprint(&t, want, sizeof want);
+        uint64_t next_order = t.next_order;
+        journal_close(&j);
+        link_table_done(&t);
+
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        assert_int_equal(t.count, 3);
+        /* a new link's order lies above every live link's */
+        for (size_t i = 0; i < t.count; i++)
+                assert_true(t.next_order > t.links[i]->order);
+        assert_true(t.next_order <= next_order);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_s4_escape_exact_form),
+                cmocka_unit_test(test_s4_escape_round_trip),
+                cmocka_unit_test(test_s4_unescape_accepts_octal),
+                cmocka_unit_test(test_s4_unescape_rejects_bad_escapes),
+                cmocka_unit_test(test_s4_unescape_rejects_nul),
+                cmocka_unit_test(test_s4_link_record_builds_link),
+                cmocka_unit_test(test_s16_link_records_kept_in_creation_order),
+                cmocka_unit_test(test_s4_shown_record_sets_realization),
+                cmocka_unit_test(test_s4_remove_record_removes),
+                cmocka_unit_test(test_s4_malformed_records_change_nothing),
+                cmocka_unit_test(test_s4_exception_count_limits),
+                cmocka_unit_test_setup_teardown(test_s4_open_empty_dir, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_links_reload_in_order, setup_dir,
+                                                teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_record_without_newline_ignored, setup_dir,
+                                                teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_whole_record_without_newline_ignored,
+                                                setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_malformed_line_skipped_is_ebadmsg,
+                                                setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_compaction_keeps_file_small, setup_dir,
+                                                teardown_dir),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
