@@ -25,6 +25,10 @@ if [ -z "${BINDLINK_BENCH_INNER:-}" ]; then
                 fi
         done
         dir=$(mktemp -d "${TMPDIR:-/tmp}/bindlink-bench.XXXXXX") || exit 1
+        # Ctrl-C reaches the inner shell too, which cleans up; this one only waits
+        # for it and checks. (A handler, not '': an ignored signal could not be
+        # trapped by the inner shell.)
+        trap 'echo "run.sh: interrupted" >&2' INT TERM
         # --kill-child: if unshare dies, the namespace's init dies, and with it
         # every process and mount in the namespaces.
         BINDLINK_BENCH_INNER=1 BINDLINK_BENCH_DIR=$dir \
@@ -41,7 +45,7 @@ if [ -z "${BINDLINK_BENCH_INNER:-}" ]; then
                 rc=1
         fi
         rmdir "$dir" 2>/dev/null || rm -rf "$dir"
-        exit $rc
+        exit "$rc"
 fi
 
 # ---- inside: PID 1 of a new PID namespace, in a private mount namespace ------------
@@ -49,6 +53,7 @@ builddir=$1
 shift
 dir=$BINDLINK_BENCH_DIR
 daemon_pid=
+bench_pid=
 mounted=
 
 alive() {
@@ -56,13 +61,18 @@ alive() {
         [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
 }
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
         rc=$?
         trap - EXIT INT TERM
+        if [ -n "$bench_pid" ]; then
+                kill -TERM "$bench_pid" 2>/dev/null
+                wait "$bench_pid" 2>/dev/null
+        fi
         if [ -n "$daemon_pid" ]; then
                 kill -TERM "$daemon_pid" 2>/dev/null
                 i=0
-                while alive "$daemon_pid" && [ $i -lt 50 ]; do
+                while alive "$daemon_pid" && [ "$i" -lt 50 ]; do
                         sleep 0.1
                         i=$((i + 1))
                 done
@@ -72,19 +82,28 @@ cleanup() {
                 fi
                 wait "$daemon_pid" 2>/dev/null
         fi
-        if [ $rc -ne 0 ] && [ -f "$dir/bindlinkd.log" ]; then
+        if [ "$rc" -ne 0 ] && [ -f "$dir/bindlinkd.log" ]; then
                 echo "run.sh: the last lines bindlinkd logged:" >&2
                 tail -n 20 "$dir/bindlinkd.log" >&2
         fi
         if [ -n "$mounted" ]; then
-                # The tmpfs and every link mount on it.
-                umount -R "$dir" || umount -R -l "$dir" || rc=1
+                # The tmpfs and every link mount on it. umount -R takes one umount
+                # (and one reread of the mount table) per mount: fine for the few
+                # left after a normal run, minutes for thousands of links left
+                # after an interruption; then detach the whole tree in one step.
+                left=$(grep -cF " $dir" /proc/self/mountinfo)
+                if [ "$left" -le 100 ]; then
+                        umount -R "$dir" || umount -l "$dir" || rc=1
+                else
+                        echo "run.sh: detaching $left mounts under $dir" >&2
+                        umount -l "$dir" || rc=1
+                fi
                 if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
                         echo "run.sh: warning: mounts under $dir remain" >&2
                         rc=1
                 fi
         fi
-        exit $rc
+        exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -104,7 +123,7 @@ while [ ! -S "$dir/sock" ]; do
                 echo "run.sh: bindlinkd exited before it was ready" >&2
                 exit 1
         fi
-        if [ $i -ge 100 ]; then
+        if [ "$i" -ge 100 ]; then
                 echo "run.sh: bindlinkd did not create $dir/sock within 10 s" >&2
                 exit 1
         fi
@@ -112,5 +131,12 @@ while [ ! -S "$dir/sock" ]; do
         i=$((i + 1))
 done
 
+# In the background, so that a signal to this shell is handled at once (a trap
+# waits for a foreground command to end); cleanup() stops it by its pid.
 BINDLINK_SOCKET="$dir/sock" "$builddir/bench/bench_links" \
-        --dir "$dir/work" --daemon-pid "$daemon_pid" "$@"
+        --dir "$dir/work" --daemon-pid "$daemon_pid" "$@" &
+bench_pid=$!
+wait "$bench_pid"
+rc=$?
+bench_pid=
+exit "$rc"

@@ -313,7 +313,21 @@ int journal_link_added(struct journal *journal, const struct link *link)
 {
         _cleanup_free_ char *rec = NULL;
         int r = format_link(link, &rec);
-        return r < 0 ? r : append(journal, rec);
+        if (r < 0)
+                return r;
+        /* The link and how it is shown, in one write: replayed together or not at all. */
+        char shown[128];
+        int n = format_shown(link, shown, sizeof shown);
+        size_t len = strlen(rec);
+        char *both = realloc(rec, len + (size_t)n + 1);
+        if (!both)
+                return -ENOMEM;
+        rec = both;
+        memcpy(rec + len, shown, (size_t)n + 1);
+        r = append(journal, rec);
+        if (r >= 0)
+                journal->records++; /* two records in that write */
+        return r;
 }
 
 int journal_link_shown(struct journal *journal, const struct link *link)
@@ -331,7 +345,9 @@ int journal_link_removed(struct journal *journal, const struct link *link,
         int r = append(journal, rec);
         if (r < 0)
                 return r;
-        if (journal->records > 4 * table->count + 256)
+        /* Compact when dead records dominate, but not for every few changes of a
+         * small table. */
+        if (journal->records > 4 * table->count + JOURNAL_COMPACT_SLACK)
                 return compact(journal, table);
         return 0;
 }

@@ -14,6 +14,9 @@
 
 #include "link_table.h"
 
+/* The file is compacted when it holds more than 4 * live links + this many records. */
+#define JOURNAL_COMPACT_SLACK 4096
+
 struct journal {
         char *path;
         int fd;            /* O_APPEND */
@@ -24,6 +27,7 @@ struct journal {
 int journal_open(struct journal *journal, const char *state_dir, struct link_table *table);
 void journal_close(struct journal *journal);
 
+/* L and M records of a new link, in one write. */
 int journal_link_added(struct journal *journal, const struct link *link);
 int journal_link_shown(struct journal *journal, const struct link *link);
 int journal_link_removed(struct journal *journal, const struct link *link,

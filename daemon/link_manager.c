@@ -247,9 +247,10 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                             msg->backing_path, strerror(msg->backing_error));
                 return false;
         }
-        /* The caller opened these; they must be what the paths name now. */
-        if (!same_object(req->parent_fd, parent) ||
-            !same_object(req->backing_fd, msg->backing_path)) {
+        /* The caller opened these; they must be what the paths name now (a caller who
+         * is not root must not name one object and prove access to another). */
+        if (!req->trusted && (!same_object(req->parent_fd, parent) ||
+                              !same_object(req->backing_fd, msg->backing_path))) {
                 set_outcome(ret, -ESTALE, BINDLINK_FAULT_NONE, v,
                             "%s or %s changed while the request was made; try again", parent,
                             msg->backing_path);
@@ -387,7 +388,9 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         if (r < 0)
                 log_error("cannot journal link %s: %s (it will not survive a restart)",
                           created->virtual_path, strerror(-r));
-        journal_shown(m, plan.links, plan.count);
+        for (size_t i = 0; i < plan.count; i++)
+                if (plan.links[i] != created)
+                        journal_shown(m, &plan.links[i], 1);
         log_info("created link %s -> %s (#%llu, %s)", created->virtual_path,
                  created->backing_path, (unsigned long long)created->order,
                  bindlink_realization_name(created->realization));

@@ -5,6 +5,7 @@
 #define BINDLINKD_LINK_MANAGER_H
 
 #include <limits.h>
+#include <stdbool.h>
 
 #include "bindlink.h"
 #include "journal.h"
@@ -32,6 +33,7 @@ struct create_request {
         int parent_fd;
         int backing_fd;
         const int *exception_fds;
+        bool trusted; /* root: may name any path, descriptors need no cross-check */
 };
 
 /* Load the journal from state_dir and re-adopt every link (S4). */

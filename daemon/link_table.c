@@ -1,5 +1,4 @@
-/* link_table.c — the ordered link table. Lookups are linear: at 10,000 links a scan
- * costs microseconds, far below the mount syscalls each change makes. */
+/* link_table.c — the ordered link table and its path indexes. */
 #include "link_table.h"
 
 #include <errno.h>
@@ -54,6 +53,10 @@ void link_free(struct link *link)
 void link_table_init(struct link_table *table)
 {
         *table = (struct link_table){.next_order = 1};
+        path_index_init(&table->virtual_paths);
+        path_index_init(&table->virtual_ancestors);
+        path_index_init(&table->backing_paths);
+        path_index_init(&table->backing_ancestors);
 }
 
 void link_table_done(struct link_table *table)
@@ -61,7 +64,78 @@ void link_table_done(struct link_table *table)
         for (size_t i = 0; i < table->count; i++)
                 link_free(table->links[i]);
         free(table->links);
+        path_index_done(&table->virtual_paths);
+        path_index_done(&table->virtual_ancestors);
+        path_index_done(&table->backing_paths);
+        path_index_done(&table->backing_ancestors);
         link_table_init(table);
+}
+
+struct index_step {
+        struct path_index *index;
+        bool add;
+};
+
+static int index_ancestor(void *ctx, const char *p, size_t len)
+{
+        struct index_step *step = ctx;
+        if (step->add)
+                return path_index_add(step->index, p, len, NULL);
+        path_index_remove(step->index, p, len);
+        return 0;
+}
+
+static void unindex(struct link_table *t, const struct link *link)
+{
+        struct index_step v = {&t->virtual_ancestors, false}, b = {&t->backing_ancestors, false};
+        path_index_remove(&t->virtual_paths, link->virtual_path, strlen(link->virtual_path));
+        path_index_remove(&t->backing_paths, link->backing_path, strlen(link->backing_path));
+        (void)path_for_each_ancestor(link->virtual_path, index_ancestor, &v);
+        (void)path_for_each_ancestor(link->backing_path, index_ancestor, &b);
+}
+
+static int index_link(struct link_table *t, struct link *link)
+{
+        struct index_step v = {&t->virtual_ancestors, true}, b = {&t->backing_ancestors, true};
+        int r = path_index_add(&t->virtual_paths, link->virtual_path,
+                               strlen(link->virtual_path), link);
+        if (r >= 0)
+                r = path_index_add(&t->backing_paths, link->backing_path,
+                                   strlen(link->backing_path), NULL);
+        if (r >= 0)
+                r = path_for_each_ancestor(link->virtual_path, index_ancestor, &v);
+        if (r >= 0)
+                r = path_for_each_ancestor(link->backing_path, index_ancestor, &b);
+        if (r < 0) {
+                /* Rebuild the indexes from the links without this one. */
+                path_index_done(&t->virtual_paths);
+                path_index_done(&t->virtual_ancestors);
+                path_index_done(&t->backing_paths);
+                path_index_done(&t->backing_ancestors);
+                for (size_t i = 0; i < t->count; i++)
+                        if (t->links[i] != link)
+                                (void)index_link(t, t->links[i]);
+        }
+        return r;
+}
+
+bool link_table_has_virtual_below(const struct link_table *t, const char *path)
+{
+        return path_index_get(&t->virtual_ancestors, path, strlen(path)) != NULL;
+}
+
+static int backing_is(void *ctx, const char *p, size_t len)
+{
+        const struct link_table *t = ctx;
+        return path_index_get(&t->backing_paths, p, len) != NULL;
+}
+
+bool link_table_has_backing_on_line(const struct link_table *t, const char *path)
+{
+        size_t len = strlen(path);
+        return path_index_get(&t->backing_paths, path, len) ||
+               path_index_get(&t->backing_ancestors, path, len) ||
+               path_for_each_ancestor(path, backing_is, (void *)t) != 0;
 }
 
 int link_table_add(struct link_table *table, struct link *link)
@@ -78,6 +152,9 @@ int link_table_add(struct link_table *table, struct link *link)
         size_t at = table->count;
         while (at > 0 && table->links[at - 1]->order > link->order)
                 at--;
+        int r = index_link(table, link);
+        if (r < 0)
+                return r;
         memmove(&table->links[at + 1], &table->links[at],
                 (table->count - at) * sizeof *table->links);
         table->links[at] = link;
@@ -97,10 +174,9 @@ ssize_t link_table_index(const struct link_table *table, const struct link *link
 
 struct link *link_table_find(const struct link_table *table, const char *virtual_path)
 {
-        for (size_t i = 0; i < table->count; i++)
-                if (strcmp(table->links[i]->virtual_path, virtual_path) == 0)
-                        return table->links[i];
-        return NULL;
+        const struct path_index_entry *e =
+                path_index_get(&table->virtual_paths, virtual_path, strlen(virtual_path));
+        return e ? e->link : NULL;
 }
 
 struct link *link_table_find_order(const struct link_table *table, uint64_t order)
@@ -117,6 +193,7 @@ struct link *link_table_take(struct link_table *table, const char *virtual_path)
         if (!link)
                 return NULL;
         size_t i = (size_t)link_table_index(table, link);
+        unindex(table, link);
         memmove(&table->links[i], &table->links[i + 1],
                 (table->count - i - 1) * sizeof *table->links);
         table->count--;

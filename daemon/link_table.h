@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "bindlink.h"
+#include "path_index.h"
 
 struct link {
         uint64_t order; /* creation sequence number, unique, increasing */
@@ -27,6 +28,11 @@ struct link_table {
         struct link **links; /* in creation order */
         size_t count, cap;
         uint64_t next_order;
+        /* Indexes, so the planner's questions cost O(depth), not O(links). */
+        struct path_index virtual_paths;     /* V -> its link */
+        struct path_index virtual_ancestors; /* each strict ancestor of a V -> count */
+        struct path_index backing_paths;     /* B -> count */
+        struct path_index backing_ancestors; /* each strict ancestor of a B -> count */
 };
 
 /* A new link owning copies of the strings; NULL on ENOMEM. */
@@ -43,6 +49,10 @@ int link_table_add(struct link_table *table, struct link *link);
 struct link *link_table_take(struct link_table *table, const char *virtual_path);
 struct link *link_table_find(const struct link_table *table, const char *virtual_path);
 struct link *link_table_find_order(const struct link_table *table, uint64_t order);
+/* Is some link's virtual path strictly below path? */
+bool link_table_has_virtual_below(const struct link_table *table, const char *path);
+/* Is some link's backing path path itself, above it or below it? */
+bool link_table_has_backing_on_line(const struct link_table *table, const char *path);
 /* Index of link in the table, or -1. */
 ssize_t link_table_index(const struct link_table *table, const struct link *link);
 

@@ -1,11 +1,12 @@
-/* log.h — the daemon logs to stderr, one line per event (journald adds the rest). */
+/* log.h — the daemon logs to stderr, one line per event, one write(2) per line (so
+ * lines from several processes never interleave; journald adds the rest). */
 #ifndef BINDLINKD_LOG_H
 #define BINDLINKD_LOG_H
 
-#include <stdio.h>
+__attribute__((format(printf, 2, 3))) void log_line(const char *level, const char *fmt, ...);
 
-#define log_info(...) ((void)fprintf(stderr, "bindlinkd: " __VA_ARGS__), (void)fputc('\n', stderr))
-#define log_warning(...) ((void)fprintf(stderr, "bindlinkd: warning: " __VA_ARGS__), (void)fputc('\n', stderr))
-#define log_error(...) ((void)fprintf(stderr, "bindlinkd: error: " __VA_ARGS__), (void)fputc('\n', stderr))
+#define log_info(...) log_line("", __VA_ARGS__)
+#define log_warning(...) log_line("warning: ", __VA_ARGS__)
+#define log_error(...) log_line("error: ", __VA_ARGS__)
 
 #endif

@@ -8,26 +8,23 @@
 #include "path.h"
 #include "util.h"
 
-/* The deepest link (other than ignored) whose virtual path is path or above it. */
+/* The deepest link (other than ignored) whose virtual path is path or above it: the
+ * path and each of its ancestors, longest first, looked up in the index. */
 static const struct link *covering_link(const struct link_table *table, const char *path,
                                         const struct link *ignored)
 {
-        const struct link *best = NULL;
-        size_t best_len = 0;
-        for (size_t i = 0; i < table->count; i++) {
-                const struct link *l = table->links[i];
-                if (l == ignored)
-                        continue;
-                if (strcmp(l->virtual_path, path) != 0 &&
-                    !path_is_strict_descendant(l->virtual_path, path))
-                        continue;
-                size_t len = strlen(l->virtual_path);
-                if (!best || len > best_len) {
-                        best = l;
-                        best_len = len;
-                }
+        size_t len = strlen(path);
+        for (;;) {
+                const struct path_index_entry *e = path_index_get(&table->virtual_paths, path, len);
+                if (e && e->link != ignored)
+                        return e->link;
+                if (len <= 1)
+                        return NULL;
+                while (len > 1 && path[len - 1] != '/')
+                        len--;
+                if (len > 1)
+                        len--; /* "/a/" -> "/a"; "/" stays */
         }
-        return best;
 }
 
 /* Follow links from path until no link covers it, calling on_step (if not NULL) with
@@ -193,6 +190,10 @@ int planner_affected(const struct link_table *table, struct link *const *roots,
         /* Breadth-first: every member pulls in the links that depend on it. */
         for (size_t done = 0; done < count; done++) {
                 const struct link *changed = set[done];
+                /* Most links have no dependents: the indexes say so without a scan. */
+                if (!link_table_has_virtual_below(table, changed->virtual_path) &&
+                    !link_table_has_backing_on_line(table, changed->virtual_path))
+                        continue;
                 for (size_t i = 0; i < table->count; i++) {
                         struct link *l = table->links[i];
                         if (!planner_depends(l, changed) || contains(set, count, l))

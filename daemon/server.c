@@ -24,7 +24,10 @@
 #include "util.h"
 
 #define MAX_CLIENTS 512
-#define CLIENT_IDLE_SEC 10
+/* A message must arrive whole within MESSAGE_SEC; a connection may wait IDLE_SEC
+ * between requests (bindlink_connection reconnects after that). */
+#define MESSAGE_SEC 10
+#define IDLE_SEC 30
 
 struct client {
         int fd;
@@ -38,6 +41,7 @@ struct client {
         size_t fd_count;
         struct wire_buf out;
         size_t out_sent;
+        bool waiting_to_write; /* EPOLLOUT is armed */
         time_t deadline;
 };
 
@@ -108,6 +112,8 @@ static void client_drop(struct server *s, size_t slot, const char *why)
         s->clients[slot] = NULL;
 }
 
+static bool read_input(struct server *s, size_t slot);
+
 static void accept_clients(struct server *s)
 {
         for (;;) {
@@ -127,7 +133,7 @@ static void accept_clients(struct server *s)
                         continue;
                 }
                 c->fd = fd;
-                c->deadline = now() + CLIENT_IDLE_SEC;
+                c->deadline = now() + MESSAGE_SEC;
                 if (peer_identify(fd, s->allowed_group, &c->peer) < 0) {
                         (void)close(fd);
                         free(c);
@@ -140,6 +146,10 @@ static void accept_clients(struct server *s)
                         continue;
                 }
                 s->clients[slot] = c;
+                /* The request is usually there already: serve it without another
+                 * trip through epoll. */
+                if (!read_input(s, slot))
+                        client_drop(s, slot, NULL);
         }
 }
 
@@ -154,8 +164,12 @@ static bool flush_output(struct server *s, size_t slot)
                         if (errno == EINTR)
                                 continue;
                         if (errno == EAGAIN) {
-                                struct epoll_event ev = {.events = EPOLLOUT, .data.u64 = slot};
-                                (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+                                if (!c->waiting_to_write) {
+                                        struct epoll_event ev = {.events = EPOLLOUT,
+                                                                 .data.u64 = slot};
+                                        (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+                                        c->waiting_to_write = true;
+                                }
                                 return true;
                         }
                         return false;
@@ -164,8 +178,11 @@ static bool flush_output(struct server *s, size_t slot)
         }
         wire_buf_free(&c->out);
         c->out_sent = 0;
-        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = slot};
-        (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+        if (c->waiting_to_write) {
+                struct epoll_event ev = {.events = EPOLLIN, .data.u64 = slot};
+                (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+                c->waiting_to_write = false;
+        }
         return true;
 }
 
@@ -203,7 +220,8 @@ static bool handle_create(struct server *s, struct client *c, struct outcome *o)
         }
         int exception_fds[WIRE_MAX_FDS];
         size_t next = 0;
-        struct create_request req = {.msg = &msg, .exception_fds = exception_fds};
+        struct create_request req = {.msg = &msg, .exception_fds = exception_fds,
+                                     .trusted = c->peer.uid == 0};
         req.parent_fd = msg.parent_error == 0 ? c->fds[next++] : -1;
         req.backing_fd = msg.backing_error == 0 ? c->fds[next++] : -1;
         for (uint32_t i = 0; i < msg.exception_count; i++)
@@ -277,7 +295,7 @@ static bool dispatch(struct server *s, size_t slot)
         free(c->payload);
         c->payload = NULL;
         c->header_got = c->payload_got = 0;
-        c->deadline = now() + CLIENT_IDLE_SEC;
+        c->deadline = now() + IDLE_SEC;
         if (!ok)
                 return false;
         if (c->out.error)
@@ -335,6 +353,8 @@ static bool read_input(struct server *s, size_t slot)
                 if (!take_fds(c, &msg))
                         return false;
                 if (c->header_got < WIRE_HEADER_SIZE) {
+                        if (c->header_got == 0)
+                                c->deadline = now() + MESSAGE_SEC;
                         c->header_got += (size_t)n;
                         if (c->header_got < WIRE_HEADER_SIZE)
                                 continue;

@@ -140,6 +140,22 @@ uint32_t bindlink_links_exception_count(const bindlink_links *links, size_t i);
 const char *bindlink_links_exception(const bindlink_links *links, size_t i, uint32_t j);
 void bindlink_links_free(bindlink_links *links);
 
+/* A connection to bindlinkd for callers that make many calls: it saves a connect
+ * per call. Use it from one thread at a time (one connection per thread). The
+ * daemon closes a connection idle for 30 s; the next call reconnects by itself. */
+typedef struct bindlink_connection bindlink_connection;
+
+int bindlink_connect(bindlink_connection **ret_connection, bindlink_error *ret_error);
+void bindlink_disconnect(bindlink_connection *connection);
+int bindlink_connection_create(bindlink_connection *connection, const char *virtual_path,
+                               const char *backing_path, uint32_t flags,
+                               uint32_t exception_count, const char *const *exception_paths,
+                               bindlink_error *ret_error);
+int bindlink_connection_remove(bindlink_connection *connection, const char *virtual_path,
+                               bindlink_error *ret_error);
+int bindlink_connection_list(bindlink_connection *connection, bindlink_links **ret_links,
+                             bindlink_error *ret_error);
+
 /* Helpers for messages. */
 const char *bindlink_realization_name(bindlink_realization realization);
 /* The HRESULT CreateBindLink/RemoveBindLink return for -error about fault. */

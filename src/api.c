@@ -6,6 +6,7 @@
  * credentials, passing the descriptors (or the errno of the failed open) to the
  * daemon, which decides. */
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,54 +24,99 @@
 #include "util.h"
 #include "wire.h"
 
+struct bindlink_connection {
+        int sock; /* -1 until connected, and after the daemon closed it */
+        char socket_path[108];
+};
+
+static int connection_fail_connect(bindlink_error *ret_error, int r, int is_remove,
+                                   const char *socket_path)
+{
+        if (r == -EACCES || r == -EPERM)
+                return request_fail(ret_error, r, BINDLINK_FAULT_CALLER, is_remove, socket_path,
+                                    "not allowed to connect to bindlinkd at %s: %s",
+                                    socket_path, strerror(-r));
+        return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
+                            "cannot reach bindlinkd at %s: %s", socket_path, strerror(-r));
+}
+
+static void connection_drop(bindlink_connection *c)
+{
+        if (c->sock >= 0)
+                (void)close(c->sock);
+        c->sock = -1;
+}
+
+/* The daemon closes connections that stay idle; notice that before sending, so a
+ * request is never lost in a connection that is already going away. */
+static int connection_ready(bindlink_connection *c)
+{
+        if (c->sock >= 0) {
+                struct pollfd p = {.fd = c->sock, .events = POLLIN | POLLRDHUP};
+                if (poll(&p, 1, 0) != 0)
+                        connection_drop(c); /* closed (or unsolicited data): start afresh */
+        }
+        if (c->sock < 0) {
+                int sock = client_connect(c->socket_path);
+                if (sock < 0)
+                        return sock;
+                c->sock = sock;
+        }
+        return 0;
+}
+
 /* Send one request and read the REPLY; LIST_ENTRY messages before it go to
  * on_link. Connection errors are reported as BINDLINK_FAULT_DAEMON. */
-static int transact(const struct wire_buf *request, const int *fds, size_t fd_count,
-                    int is_remove, int (*on_link)(void *ctx, struct wire_link *link),
-                    void *ctx, bindlink_error *ret_error)
+static int transact(bindlink_connection *c, const struct wire_buf *request, const int *fds,
+                    size_t fd_count, int is_remove,
+                    int (*on_link)(void *ctx, struct wire_link *link), void *ctx,
+                    bindlink_error *ret_error)
 {
-        const char *socket_path = client_socket_path();
-        _cleanup_close_ int sock = client_connect(socket_path);
-        if (sock < 0) {
-                if (sock == -EACCES || sock == -EPERM)
-                        return request_fail(ret_error, sock, BINDLINK_FAULT_CALLER, is_remove,
-                                    socket_path,
-                                    "not allowed to connect to bindlinkd at %s: %s",
-                                    socket_path, strerror(-sock));
-                return request_fail(ret_error, sock, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
-                            "cannot reach bindlinkd at %s: %s", socket_path,
-                            strerror(-sock));
-        }
-        int r = client_send(sock, request, fds, fd_count);
+        const char *socket_path = c->socket_path;
+        int r = connection_ready(c);
         if (r < 0)
+                return connection_fail_connect(ret_error, r, is_remove, socket_path);
+        r = client_send(c->sock, request, fds, fd_count);
+        if (r < 0) {
+                connection_drop(c);
                 return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
-                            "cannot send to bindlinkd at %s: %s", socket_path, strerror(-r));
+                                    "cannot send to bindlinkd at %s: %s", socket_path,
+                                    strerror(-r));
+        }
         for (;;) {
                 struct wire_header h;
                 _cleanup_free_ uint8_t *payload = NULL;
-                r = client_receive(sock, &h, &payload);
-                if (r < 0)
+                r = client_receive(c->sock, &h, &payload);
+                if (r < 0) {
+                        connection_drop(c);
                         return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove,
-                                    socket_path, "no answer from bindlinkd at %s: %s",
-                                    socket_path, strerror(-r));
+                                            socket_path, "no answer from bindlinkd at %s: %s",
+                                            socket_path, strerror(-r));
+                }
                 if (h.type == WIRE_LIST_ENTRY && on_link) {
                         struct wire_link link;
                         r = wire_get_link(payload, h.length, &link);
                         if (r >= 0)
                                 r = on_link(ctx, &link);
-                        if (r < 0)
-                                return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove,
-                                            socket_path, "bad list entry from bindlinkd: %s",
-                                            strerror(-r));
+                        if (r < 0) {
+                                connection_drop(c);
+                                return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON,
+                                                    is_remove, socket_path,
+                                                    "bad list entry from bindlinkd: %s",
+                                                    strerror(-r));
+                        }
                         continue;
                 }
                 struct wire_reply reply;
-                if (h.type != WIRE_REPLY || wire_get_reply(payload, h.length, &reply) < 0)
-                        return request_fail(ret_error, -EPROTO, BINDLINK_FAULT_DAEMON, is_remove,
-                                    socket_path, "malformed reply from bindlinkd");
+                if (h.type != WIRE_REPLY || wire_get_reply(payload, h.length, &reply) < 0) {
+                        connection_drop(c);
+                        return request_fail(ret_error, -EPROTO, BINDLINK_FAULT_DAEMON,
+                                            is_remove, socket_path,
+                                            "malformed reply from bindlinkd");
+                }
                 if (reply.status < 0) {
                         r = request_fail(ret_error, reply.status, (bindlink_fault)reply.fault,
-                                 is_remove, reply.path, "%s", reply.message);
+                                         is_remove, reply.path, "%s", reply.message);
                         if (ret_error)
                                 ret_error->exception_index = reply.exception_index;
                 } else {
@@ -81,11 +127,58 @@ static int transact(const struct wire_buf *request, const int *fds, size_t fd_co
         }
 }
 
-int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t flags,
-                    uint32_t exception_count, const char *const *exception_paths,
-                    bindlink_error *ret_error)
+static int connection_init(bindlink_connection *c, bindlink_error *ret_error)
+{
+        const char *socket_path = client_socket_path();
+        c->sock = -1;
+        if (strlen(socket_path) >= sizeof c->socket_path)
+                return request_fail(ret_error, ENAMETOOLONG, BINDLINK_FAULT_DAEMON, 0,
+                                    socket_path, "socket path %s is too long", socket_path);
+        memcpy(c->socket_path, socket_path, strlen(socket_path) + 1);
+        return 0;
+}
+
+int bindlink_connect(bindlink_connection **ret_connection, bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
+        if (!ret_connection)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "no place for the connection");
+        bindlink_connection *c = calloc(1, sizeof *c);
+        if (!c)
+                return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "out of memory");
+        int r = connection_init(c, ret_error);
+        if (r >= 0) {
+                r = connection_ready(c);
+                if (r < 0)
+                        r = connection_fail_connect(ret_error, r, 0, c->socket_path);
+        }
+        if (r < 0) {
+                free(c);
+                return r;
+        }
+        *ret_connection = c;
+        return 0;
+}
+
+void bindlink_disconnect(bindlink_connection *connection)
+{
+        if (!connection)
+                return;
+        connection_drop(connection);
+        free(connection);
+}
+
+int bindlink_connection_create(bindlink_connection *c, const char *virtual_path,
+                               const char *backing_path, uint32_t flags,
+                               uint32_t exception_count, const char *const *exception_paths,
+                               bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        if (!c)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_DAEMON, 0, NULL,
+                                    "no connection");
         struct wire_create msg = {0};
         struct caller_fds fds = {.count = 0};
         int r = request_prepare_create(virtual_path, backing_path, flags, exception_count,
@@ -98,22 +191,26 @@ int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t
                 r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
                          "cannot encode request: %s", strerror(-r));
         else
-                r = transact(&buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
+                r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
         wire_buf_free(&buf);
         caller_fds_close(&fds);
         wire_create_free(&msg);
         return r;
 }
 
-int bindlink_remove(const char *virtual_path, bindlink_error *ret_error)
+int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
+                               bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
+        if (!c)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_DAEMON, 1, NULL,
+                                    "no connection");
         if (!request_valid_path(virtual_path))
                 return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 1, NULL,
                             "virtual path is missing, empty or longer than PATH_MAX");
         struct wire_remove msg = {0};
         int parent_error;
-        int r = normalize_path(virtual_path, &msg.virtual_path, &parent_error);
+        int r = normalize_path(virtual_path, &msg.virtual_path, &parent_error, NULL);
         if (r < 0)
                 return request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 1, virtual_path,
                             "cannot normalize virtual path %s: %s", virtual_path,
@@ -124,7 +221,7 @@ int bindlink_remove(const char *virtual_path, bindlink_error *ret_error)
                 r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
                          "cannot encode request: %s", strerror(-r));
         else
-                r = transact(&buf, NULL, 0, 1, NULL, NULL, ret_error);
+                r = transact(c, &buf, NULL, 0, 1, NULL, NULL, ret_error);
         wire_buf_free(&buf);
         wire_remove_free(&msg);
         return r;
@@ -162,9 +259,13 @@ void bindlink_links_free(bindlink_links *links)
         free(links);
 }
 
-int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
+int bindlink_connection_list(bindlink_connection *c, bindlink_links **ret_links,
+                             bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
+        if (!c)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_DAEMON, 0, NULL,
+                                    "no connection");
         if (!ret_links)
                 return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
                             "no place for the list");
@@ -174,7 +275,7 @@ int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
         struct wire_buf buf = {0};
         int r = wire_put_list(&buf);
         if (r >= 0)
-                r = transact(&buf, NULL, 0, 0, collect_link, links, ret_error);
+                r = transact(c, &buf, NULL, 0, 0, collect_link, links, ret_error);
         else
                 r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
                          "cannot encode request: %s", strerror(-r));
@@ -185,6 +286,43 @@ int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
         }
         *ret_links = links;
         return 0;
+}
+
+/* The one-shot calls: a connection for the length of one call. */
+int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t flags,
+                    uint32_t exception_count, const char *const *exception_paths,
+                    bindlink_error *ret_error)
+{
+        bindlink_connection c;
+        int r = connection_init(&c, ret_error);
+        if (r < 0)
+                return r;
+        r = bindlink_connection_create(&c, virtual_path, backing_path, flags, exception_count,
+                                       exception_paths, ret_error);
+        connection_drop(&c);
+        return r;
+}
+
+int bindlink_remove(const char *virtual_path, bindlink_error *ret_error)
+{
+        bindlink_connection c;
+        int r = connection_init(&c, ret_error);
+        if (r < 0)
+                return r;
+        r = bindlink_connection_remove(&c, virtual_path, ret_error);
+        connection_drop(&c);
+        return r;
+}
+
+int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
+{
+        bindlink_connection c;
+        int r = connection_init(&c, ret_error);
+        if (r < 0)
+                return r;
+        r = bindlink_connection_list(&c, ret_links, ret_error);
+        connection_drop(&c);
+        return r;
 }
 
 size_t bindlink_links_count(const bindlink_links *links) { return links ? links->count : 0; }

@@ -4,6 +4,8 @@
 #include "normalize.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +14,28 @@
 #include "path.h"
 #include "util.h"
 
-/* Fold path against the cwd and resolve symlinks in its ancestors (S3); the last
- * component is kept as given. When the ancestors cannot be resolved, the folded
- * path is returned with *ret_parent_error set (ENOENT, EACCES, ENOTDIR, …). */
-int normalize_path(const char *path, char **ret_path, int *ret_parent_error)
+/* The canonical path of an open directory, from its /proc magic link: one readlink
+ * instead of realpath's one per component. NULL when /proc cannot say (not mounted,
+ * or the directory was deleted). */
+static char *fd_path(int fd)
 {
+        char proc[64], buf[PATH_MAX];
+        (void)snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        ssize_t n = readlink(proc, buf, sizeof buf - 1);
+        if (n <= 0 || buf[0] != '/')
+                return NULL;
+        buf[n] = '\0';
+        static const char deleted[] = " (deleted)";
+        size_t dl = sizeof deleted - 1;
+        if ((size_t)n > dl && strcmp(buf + n - dl, deleted) == 0)
+                return NULL;
+        return strdup(buf);
+}
+
+int normalize_path(const char *path, char **ret_path, int *ret_parent_error, int *ret_parent_fd)
+{
+        if (ret_parent_fd)
+                *ret_parent_fd = -1;
         _cleanup_free_ char *cwd = NULL;
         if (path[0] != '/') {
                 cwd = getcwd(NULL, 0);
@@ -36,12 +55,23 @@ int normalize_path(const char *path, char **ret_path, int *ret_parent_error)
         r = path_parent(folded, &parent);
         if (r < 0)
                 return r;
-        _cleanup_free_ char *real_parent = realpath(parent, NULL);
+        /* Opened as the caller: this is also the permission check on the ancestors. */
+        _cleanup_close_ int parent_fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (parent_fd < 0) {
+                *ret_parent_error = errno > 0 ? errno : EIO;
+                *ret_path = TAKE_PTR(folded);
+                return 0;
+        }
+        _cleanup_free_ char *real_parent = fd_path(parent_fd);
+        if (!real_parent)
+                real_parent = realpath(parent, NULL);
         if (!real_parent) {
                 *ret_parent_error = errno > 0 ? errno : EIO;
                 *ret_path = TAKE_PTR(folded);
                 return 0;
         }
-        return path_join(real_parent, path_last(folded), ret_path);
+        r = path_join(real_parent, path_last(folded), ret_path);
+        if (r >= 0 && ret_parent_fd)
+                *ret_parent_fd = TAKE_FD(parent_fd);
+        return r;
 }
-

@@ -104,27 +104,20 @@ int request_prepare_create(const char *virtual_path, const char *backing_path, u
         struct caller_fds opened = {.count = 0};
         int parent_error, r;
 
-        r = normalize_path(virtual_path, &msg.virtual_path, &parent_error);
+        int parent_fd;
+        r = normalize_path(virtual_path, &msg.virtual_path, &parent_error, &parent_fd);
         if (r < 0)
                 return request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 0, virtual_path,
                             "cannot normalize virtual path %s: %s", virtual_path,
                             strerror(-r));
         msg.parent_error = parent_error;
-        if (strcmp(msg.virtual_path, "/") == 0) {
+        if (strcmp(msg.virtual_path, "/") == 0)
                 msg.parent_error = EINVAL; /* "/" has no parent; the daemon refuses it */
-        } else if (!parent_error) {
-                _cleanup_free_ char *parent = NULL;
-                r = path_parent(msg.virtual_path, &parent);
-                if (r < 0) {
-                        r = request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 0, virtual_path,
-                                         "cannot find the parent of %s", msg.virtual_path);
-                        goto out;
-                }
-                msg.parent_error = open_as_caller(&opened, parent, O_DIRECTORY);
-        }
+        else if (parent_fd >= 0)
+                opened.fds[opened.count++] = parent_fd;
 
         int backing_parent_error; /* opening B below reports the same cause */
-        r = normalize_path(backing_path, &msg.backing_path, &backing_parent_error);
+        r = normalize_path(backing_path, &msg.backing_path, &backing_parent_error, NULL);
         if (r < 0) {
                 r = request_fail(ret_error, r, BINDLINK_FAULT_BACKING, 0, backing_path,
                          "cannot normalize backing path %s: %s", backing_path, strerror(-r));
@@ -143,7 +136,7 @@ int request_prepare_create(const char *virtual_path, const char *backing_path, u
         }
         for (uint32_t i = 0; i < exception_count; i++) {
                 int ignored;
-                r = normalize_path(exception_paths[i], &msg.exception_paths[i], &ignored);
+                r = normalize_path(exception_paths[i], &msg.exception_paths[i], &ignored, NULL);
                 if (r < 0) {
                         r = request_fail(ret_error, r, BINDLINK_FAULT_EXCEPTION, 0,
                                  exception_paths[i], "cannot normalize exception %s: %s",

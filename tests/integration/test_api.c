@@ -314,6 +314,37 @@ static void test_s21_list_orders_and_describes_links(void **state)
         assert_int_equal(RemoveBindLink(v2), S_OK);
 }
 
+/* ---- one connection for many calls -------------------------------------------------- */
+
+static void test_connection_serves_many_calls(void **state)
+{
+        (void)state;
+        char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8];
+        scratch("connection", t, sizeof t);
+        make_dir(t, "v");
+        make_dir(t, "b");
+        snprintf(v, sizeof v, "%s/v", t);
+        snprintf(b, sizeof b, "%s/b", t);
+        bindlink_connection *c;
+        bindlink_error err;
+        assert_int_equal(bindlink_connect(&c, &err), 0);
+        for (int i = 0; i < 20; i++) {
+                assert_int_equal(bindlink_connection_create(c, v, b, 0, 0, NULL, &err), 0);
+                bindlink_links *links;
+                assert_int_equal(bindlink_connection_list(c, &links, &err), 0);
+                assert_int_equal(bindlink_links_count(links), 1);
+                bindlink_links_free(links);
+                /* An error does not spoil the connection. */
+                assert_int_equal(bindlink_connection_create(c, v, b, 0, 0, NULL, &err), -EEXIST);
+                assert_int_equal(err.hresult, E_INVALIDARG);
+                assert_int_equal(bindlink_connection_remove(c, v, &err), 0);
+        }
+        bindlink_disconnect(c);
+        assert_int_equal(bindlink_connection_remove(NULL, v, &err), -EINVAL);
+        assert_int_equal(bindlink_connect(NULL, &err), -EINVAL);
+        assert_int_equal(link_count(), 0);
+}
+
 /* ---- thread safety ----------------------------------------------------------------------- */
 
 struct worker {
@@ -510,6 +541,7 @@ int main(void)
                 cmocka_unit_test(test_s2_unprivileged_caller_is_access_denied),
                 cmocka_unit_test(test_s3_relative_paths_resolve_against_cwd),
                 cmocka_unit_test(test_s21_list_orders_and_describes_links),
+                cmocka_unit_test(test_connection_serves_many_calls),
                 cmocka_unit_test(test_api_is_thread_safe),
                 cmocka_unit_test(test_protocol_malformed_messages_drop_only_that_client),
                 cmocka_unit_test(test_protocol_silent_clients_do_not_block_others),
