@@ -202,6 +202,13 @@ static int format_shown(const struct link *link, char *buf, size_t size)
 }
 
 /* One write per record: a crash leaves at most the last record cut short. */
+static int append(struct journal *journal, const char *record);
+
+int journal_append_record(struct journal *journal, const char *record)
+{
+        return append(journal, record);
+}
+
 static int append(struct journal *journal, const char *record)
 {
         size_t len = strlen(record);
@@ -250,6 +257,13 @@ static int compact(struct journal *journal, const struct link_table *table)
                         r = write_all(fd, shown, (size_t)n);
                 }
         }
+        for (size_t i = 0; i < journal->overlay_line_count && r >= 0; i++) {
+                r = write_all(fd, journal->overlay_lines[i], strlen(journal->overlay_lines[i]));
+                if (r >= 0)
+                        r = write_all(fd, "\n", 1);
+        }
+        if (r >= 0 && journal->write_overlays)
+                r = journal->write_overlays(journal->write_overlays_ctx, fd);
         if (r >= 0 && fsync(fd) < 0)
                 r = negative_errno();
         if (r >= 0 && rename(tmp, journal->path) < 0)
@@ -264,6 +278,41 @@ static int compact(struct journal *journal, const struct link_table *table)
         (void)close(journal->fd);
         journal->fd = appender;
         journal->records = table->count * 2;
+        return 0;
+}
+
+/* "O dir ... mount_id ..." starts an overlay; "X dir mount_id" ends the one with that
+ * directory and mount id. Only the O lines still in force are kept. */
+static int overlay_record(struct journal *journal, const char *line)
+{
+        if (line[0] == 'O') {
+                char **grown = realloc(journal->overlay_lines,
+                                       (journal->overlay_line_count + 1) * sizeof *grown);
+                if (!grown)
+                        return -ENOMEM;
+                journal->overlay_lines = grown;
+                char *copy = strdup(line);
+                if (!copy)
+                        return -ENOMEM;
+                journal->overlay_lines[journal->overlay_line_count++] = copy;
+                return 0;
+        }
+        char dir[PATH_MAX * 4 + 1];
+        unsigned long long mount_id;
+        if (sscanf(line, "X %16383s %llu", dir, &mount_id) != 2)
+                return -EINVAL;
+        for (size_t i = 0; i < journal->overlay_line_count; i++) {
+                char odir[PATH_MAX * 4 + 1];
+                unsigned long long opid, ostart, omount;
+                if (sscanf(journal->overlay_lines[i], "O %16383s %llu %llu %llu", odir, &opid,
+                           &ostart, &omount) == 4 &&
+                    strcmp(odir, dir) == 0 && omount == mount_id) {
+                        free(journal->overlay_lines[i]);
+                        journal->overlay_lines[i] =
+                                journal->overlay_lines[--journal->overlay_line_count];
+                        return 0;
+                }
+        }
         return 0;
 }
 
@@ -291,6 +340,11 @@ int journal_open(struct journal *journal, const char *state_dir, struct link_tab
                         break; /* cut short by a crash: the operation never finished */
                 line[len - 1] = '\0';
                 journal->records++;
+                if (line[0] == 'O' || line[0] == 'X') {
+                        if (overlay_record(journal, line) < 0)
+                                r = -EBADMSG;
+                        continue;
+                }
                 if (journal_apply_line(table, line) < 0)
                         r = -EBADMSG; /* keep going: one bad record loses one link */
         }
@@ -303,6 +357,9 @@ int journal_open(struct journal *journal, const char *state_dir, struct link_tab
 
 void journal_close(struct journal *journal)
 {
+        for (size_t i = 0; i < journal->overlay_line_count; i++)
+                free(journal->overlay_lines[i]);
+        free(journal->overlay_lines);
         if (journal->fd >= 0)
                 (void)close(journal->fd);
         free(journal->path);

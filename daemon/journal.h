@@ -4,6 +4,8 @@
  *   L <order> <flags> <virtual> <backing> <n> <exception>...   a link was created
  *   M <order> <realization> <mount_id> <covered_type>          it is shown like this
  *   R <order>                                                  it was removed
+ *   O <dir> <pid> <start> <mount_id> <n> <d|f><name>...          an overlay runs on dir
+ *   X <dir> <mount_id>                                         that overlay was stopped
  * Paths are escaped (\ooo octal for bytes <= space, backslash and DEL). A record
  * without its newline (a write cut short) is ignored. When dead records outnumber
  * live ones the file is rewritten to a temporary file and renamed over. */
@@ -21,6 +23,13 @@ struct journal {
         char *path;
         int fd;            /* O_APPEND */
         size_t records;    /* in the file now */
+        /* Overlay records (O lines) still in force when the journal was opened; the
+         * link manager parses and frees them. */
+        char **overlay_lines;
+        size_t overlay_line_count;
+        /* Writes the live overlay records during compaction (set by the manager). */
+        int (*write_overlays)(void *ctx, int fd);
+        void *write_overlays_ctx;
 };
 
 /* Open (creating) state_dir/links.journal and load it into table. */
@@ -32,6 +41,9 @@ int journal_link_added(struct journal *journal, const struct link *link);
 int journal_link_shown(struct journal *journal, const struct link *link);
 int journal_link_removed(struct journal *journal, const struct link *link,
                          const struct link_table *table);
+
+/* Append one overlay record line (with its newline). */
+int journal_append_record(struct journal *journal, const char *record);
 
 /* Pure helpers, exposed for tests. */
 int journal_escape(const char *in, char **ret_out);

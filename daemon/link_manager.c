@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "mount_ops.h"
+#include "overlay_registry.h"
 #include "path.h"
 #include "planner.h"
 #include "util.h"
@@ -43,7 +44,7 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
         const struct link_table *table = ctx;
         /* A path where one of our mounts sits: the planner asks what it covers. */
         const struct link *mounted = link_table_find(table, path);
-        if (mounted && mounted->realization == BINDLINK_REALIZED_BIND)
+        if (mounted && mounted->realization != BINDLINK_REALIZED_NONE)
                 return mounted->covered_type;
         struct stat st;
         if (fstatat(AT_FDCWD, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
@@ -58,14 +59,240 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
         return PROBE_FILE;
 }
 
+static const char *placement_words(const struct placement *p)
+{
+        switch (p->kind) {
+        case PLACE_PARENT_MISSING:
+                return "its parent directory is not visible";
+        case PLACE_BACKING_MISSING:
+                return "its backing path does not exist";
+        default:
+                return p->reason ? p->reason : "it cannot be shown";
+        }
+}
+
+/* ---- the plan: affected links and overlays, in dependency order -------------------- */
+
+/* Affected links and the overlays they need, each list in dependency order:
+ * `show` to realize (links and the overlays to start), `hide` to tear down, in
+ * reverse (links and the overlays now serving that must go). */
+struct plan {
+        struct link **show;
+        struct placement *placements; /* of show[i] (unused for overlay stand-ins) */
+        size_t show_count;
+        struct link **hide;
+        size_t hide_count;
+        struct link **stand_ins; /* owned */
+        size_t stand_in_count;
+};
+
+static void plan_done(struct plan *plan)
+{
+        free(plan->show);
+        free(plan->placements);
+        free(plan->hide);
+        for (size_t i = 0; i < plan->stand_in_count; i++)
+                link_free(plan->stand_ins[i]);
+        free(plan->stand_ins);
+        *plan = (struct plan){0};
+}
+
+static int push(struct link ***list, size_t *count, struct link *l)
+{
+        struct link **grown = realloc(*list, (*count + 1) * sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        *list = grown;
+        (*list)[(*count)++] = l;
+        return 0;
+}
+
+static bool contains(struct link *const *list, size_t count, const struct link *l)
+{
+        for (size_t i = 0; i < count; i++)
+                if (list[i] == l)
+                        return true;
+        return false;
+}
+
+static bool has_string(char *const *list, size_t count, const char *s)
+{
+        for (size_t i = 0; i < count; i++)
+                if (strcmp(list[i], s) == 0)
+                        return true;
+        return false;
+}
+
+static struct link *stand_in(struct plan *plan, const char *dir, struct overlay_instance *running)
+{
+        struct link *l = link_new(0, 0, dir, "", 0, NULL);
+        if (!l || push(&plan->stand_ins, &plan->stand_in_count, l) < 0) {
+                link_free(l);
+                return NULL;
+        }
+        l->is_overlay = true;
+        l->overlay = running;
+        return l;
+}
+
+static int place_all(struct link_manager *m, struct link *const *links, size_t count,
+                     struct placement *ret)
+{
+        struct probe probe = {.type_of = probe_type_of, .ctx = &m->table};
+        for (size_t i = 0; i < count; i++) {
+                int r = planner_place(&m->table, links[i], &probe, &ret[i]);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Directories whose overlay must be (re)made for these links: parents of grafted
+ * links, overlays that host an affected link, overlays lying on an affected link. */
+static int overlay_dirs(struct link_manager *m, struct link *const *links,
+                        const struct placement *placements, size_t count, char ***dirs,
+                        size_t *dir_count)
+{
+        for (size_t i = 0; i < count; i++) {
+                _cleanup_free_ char *parent = NULL;
+                int r = path_parent(links[i]->virtual_path, &parent);
+                if (r < 0)
+                        return r;
+                bool hosted = overlay_registry_find(&m->overlays, parent) != NULL;
+                if ((placements[i].kind == PLACE_GRAFT || hosted) &&
+                    !has_string(*dirs, *dir_count, parent)) {
+                        r = push((struct link ***)dirs, dir_count, (struct link *)TAKE_PTR(parent));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        for (size_t o = 0; o < m->overlays.serving_count; o++) {
+                const char *dir = m->overlays.serving[o]->dir;
+                for (size_t i = 0; i < count; i++) {
+                        const char *v = links[i]->virtual_path;
+                        if ((strcmp(v, dir) == 0 || path_is_strict_descendant(v, dir)) &&
+                            !has_string(*dirs, *dir_count, dir)) {
+                                char *copy = strdup(dir);
+                                if (!copy || push((struct link ***)dirs, dir_count,
+                                                  (struct link *)copy) < 0) {
+                                        free(copy);
+                                        return -ENOMEM;
+                                }
+                        }
+                }
+        }
+        return 0;
+}
+
+static int plan_make(struct link_manager *m, struct link *const *roots, size_t root_count,
+                     struct plan *ret)
+{
+        struct plan plan = {0};
+        struct link **links = NULL;
+        struct placement *placements = NULL;
+        char **dirs = NULL;
+        size_t count = 0, dir_count = 0;
+        int r = planner_affected(&m->table, roots, root_count, &links, &count);
+
+        /* Remaking an overlay takes down everything below its directory: add those
+         * links, until nothing more comes in. */
+        for (;;) {
+                free(placements);
+                placements = r < 0 ? NULL : calloc(count + 1, sizeof *placements);
+                if (r >= 0 && !placements)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = place_all(m, links, count, placements);
+                if (r >= 0)
+                        r = overlay_dirs(m, links, placements, count, &dirs, &dir_count);
+                if (r < 0)
+                        break;
+                size_t before = count;
+                for (size_t i = 0; i < m->table.count && r >= 0; i++) {
+                        struct link *l = m->table.links[i];
+                        for (size_t d = 0; d < dir_count; d++)
+                                if (path_is_strict_descendant(dirs[d], l->virtual_path) &&
+                                    !contains(links, count, l)) {
+                                        r = push(&links, &count, l);
+                                        break;
+                                }
+                }
+                if (r < 0 || count == before)
+                        break;
+                struct link **grown = NULL;
+                size_t grown_count = 0;
+                r = planner_affected(&m->table, links, count, &grown, &grown_count);
+                free(links);
+                links = grown;
+                count = grown_count;
+        }
+
+        /* show: the links plus an overlay for each directory that hosts grafts. */
+        for (size_t i = 0; i < count && r >= 0; i++)
+                r = push(&plan.show, &plan.show_count, links[i]);
+        for (size_t d = 0; d < dir_count && r >= 0; d++) {
+                bool needed = false;
+                for (size_t i = 0; i < count; i++) {
+                        _cleanup_free_ char *parent = NULL;
+                        if (placements[i].kind == PLACE_GRAFT &&
+                            path_parent(links[i]->virtual_path, &parent) >= 0 &&
+                            strcmp(parent, dirs[d]) == 0)
+                                needed = true;
+                }
+                struct link *l = needed ? stand_in(&plan, dirs[d], NULL) : NULL;
+                if (needed)
+                        r = l ? push(&plan.show, &plan.show_count, l) : -ENOMEM;
+        }
+        /* hide: the links plus the overlays serving those directories now. */
+        for (size_t i = 0; i < count && r >= 0; i++)
+                r = push(&plan.hide, &plan.hide_count, links[i]);
+        for (size_t d = 0; d < dir_count && r >= 0; d++) {
+                struct overlay_instance *o = overlay_registry_find(&m->overlays, dirs[d]);
+                struct link *l = o ? stand_in(&plan, dirs[d], o) : NULL;
+                if (o)
+                        r = l ? push(&plan.hide, &plan.hide_count, l) : -ENOMEM;
+        }
+        if (r >= 0)
+                r = planner_order(plan.show, plan.show_count);
+        if (r >= 0)
+                r = planner_order(plan.hide, plan.hide_count);
+        /* Placements in show order (overlay stand-ins have none). */
+        if (r >= 0) {
+                plan.placements = calloc(plan.show_count + 1, sizeof *plan.placements);
+                if (!plan.placements)
+                        r = -ENOMEM;
+                for (size_t i = 0; r >= 0 && i < plan.show_count; i++)
+                        for (size_t j = 0; j < count; j++)
+                                if (plan.show[i] == links[j])
+                                        plan.placements[i] = placements[j];
+        }
+        free(links);
+        free(placements);
+        for (size_t d = 0; d < dir_count; d++)
+                free(dirs[d]);
+        free(dirs);
+        if (r < 0) {
+                plan_done(&plan);
+                return r;
+        }
+        *ret = plan;
+        return 0;
+}
+
 /* ---- teardown and realization --------------------------------------------------- */
 
-static void teardown(struct link **links, size_t count)
+static void teardown(struct link_manager *m, struct link **items, size_t count)
 {
-        /* Deepest first: a nested link's mount sits on its parent link's mount. */
+        /* Deepest first: what sits on a mount goes before the mount. */
         for (size_t i = count; i-- > 0;) {
-                struct link *l = links[i];
-                if (l->realization != BINDLINK_REALIZED_BIND)
+                struct link *l = items[i];
+                if (l->is_overlay) {
+                        if (l->overlay)
+                                overlay_registry_stop(&m->overlays, l->overlay);
+                        l->overlay = NULL;
+                        continue;
+                }
+                if (l->realization == BINDLINK_REALIZED_NONE)
                         continue;
                 int r = mount_detach_link(l->virtual_path, l->mount_id);
                 if (r == -ESTALE)
@@ -78,14 +305,64 @@ static void teardown(struct link **links, size_t count)
         }
 }
 
-/* Show links in dependency order with their placements. Returns the index of the
- * first that failed (count if none), with *ret_error and *ret_path. */
-static size_t realize(struct link **links, const struct placement *placements, size_t count,
-                      int *ret_error, const char **ret_path)
+/* The entries an overlay on dir synthesizes: the plan's grafted links there. */
+static int overlay_entries(const struct plan *plan, const char *dir, char ***ret_names,
+                           bool **ret_dirs, size_t *ret_count)
 {
-        for (size_t i = 0; i < count; i++) {
-                struct link *l = links[i];
-                if (placements[i].kind != PLACE_BIND) {
+        char **names = calloc(plan->show_count + 1, sizeof *names);
+        bool *dirs = calloc(plan->show_count + 1, sizeof *dirs);
+        size_t n = 0;
+        if (!names || !dirs) {
+                free(names);
+                free(dirs);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < plan->show_count; i++) {
+                const struct link *l = plan->show[i];
+                _cleanup_free_ char *parent = NULL;
+                if (l->is_overlay || plan->placements[i].kind != PLACE_GRAFT ||
+                    path_parent(l->virtual_path, &parent) < 0 || strcmp(parent, dir) != 0)
+                        continue;
+                names[n] = (char *)path_last(l->virtual_path);
+                dirs[n] = plan->placements[i].backing_type == PROBE_DIRECTORY;
+                n++;
+        }
+        *ret_names = names;
+        *ret_dirs = dirs;
+        *ret_count = n;
+        return 0;
+}
+
+/* Show the plan's items in order. Returns the index of the first that failed (count
+ * if none), with *ret_error and *ret_path. */
+static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
+                      const char **ret_path)
+{
+        for (size_t i = 0; i < plan->show_count; i++) {
+                struct link *l = plan->show[i];
+                const struct placement *p = &plan->placements[i];
+                if (l->is_overlay) {
+                        char **names;
+                        bool *dirs;
+                        size_t n;
+                        struct overlay_instance *o = NULL;
+                        int r = overlay_entries(plan, l->virtual_path, &names, &dirs, &n);
+                        if (r >= 0) {
+                                r = overlay_start(l->virtual_path, names, dirs, n, &o);
+                                free(names);
+                                free(dirs);
+                        }
+                        if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
+                                overlay_free(o); /* not reached: add only fails on ENOMEM */
+                        if (r < 0) {
+                                *ret_error = r;
+                                *ret_path = l->virtual_path;
+                                return i;
+                        }
+                        l->overlay = o;
+                        continue;
+                }
+                if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
                         l->realization = BINDLINK_REALIZED_NONE;
                         l->mount_id = 0;
                         continue;
@@ -98,16 +375,19 @@ static size_t realize(struct link **links, const struct placement *placements, s
                         *ret_error = r;
                         return i;
                 }
-                l->realization = BINDLINK_REALIZED_BIND;
+                l->realization = p->kind == PLACE_GRAFT ? BINDLINK_REALIZED_OVERLAY
+                                                        : BINDLINK_REALIZED_BIND;
                 l->mount_id = mount_id;
-                l->covered_type = placements[i].place_type;
+                l->covered_type = p->place_type;
         }
-        return count;
+        return plan->show_count;
 }
 
 static void journal_shown(struct link_manager *m, struct link **links, size_t count)
 {
         for (size_t i = 0; i < count; i++) {
+                if (links[i]->is_overlay)
+                        continue;
                 int r = journal_link_shown(&m->journal, links[i]);
                 if (r < 0)
                         log_error("cannot journal link %s: %s", links[i]->virtual_path,
@@ -115,56 +395,31 @@ static void journal_shown(struct link_manager *m, struct link **links, size_t co
         }
 }
 
-/* Affected links in dependency order, each classified in the current table. */
-struct plan {
-        struct link **links;
-        struct placement *placements;
-        size_t count;
-};
-
-static void plan_done(struct plan *plan)
+/* Tear down and show again everything the roots affect; errors are logged (used
+ * where there is nobody to refuse: removal, restart, a crashed overlay). */
+static void rebuild(struct link_manager *m, struct link *const *roots, size_t root_count,
+                    const char *why)
 {
-        free(plan->links);
-        free(plan->placements);
-        *plan = (struct plan){0};
-}
-
-static int plan_make(struct link_manager *m, struct link *const *roots, size_t root_count,
-                     struct plan *ret)
-{
-        struct plan plan = {0};
-        int r = planner_affected(&m->table, roots, root_count, &plan.links, &plan.count);
-        if (r < 0)
-                return r;
-        r = planner_order(plan.links, plan.count);
-        if (r >= 0) {
-                plan.placements = calloc(plan.count ? plan.count : 1, sizeof *plan.placements);
-                if (!plan.placements)
-                        r = -ENOMEM;
-        }
-        struct probe probe = {.type_of = probe_type_of, .ctx = &m->table};
-        for (size_t i = 0; i < plan.count && r >= 0; i++)
-                r = planner_place(&m->table, plan.links[i], &probe, &plan.placements[i]);
+        struct plan plan;
+        int r = plan_make(m, roots, root_count, &plan);
         if (r < 0) {
-                plan_done(&plan);
-                return r;
+                log_error("cannot plan the links to show again (%s): %s", why, strerror(-r));
+                return;
         }
-        *ret = plan;
-        return 0;
-}
-
-/* Drop links that are not part of the table any more (a removed link). */
-static void plan_keep_table_links(struct link_manager *m, struct plan *plan)
-{
-        size_t kept = 0;
-        for (size_t i = 0; i < plan->count; i++) {
-                if (link_table_index(&m->table, plan->links[i]) < 0)
-                        continue;
-                plan->links[kept] = plan->links[i];
-                plan->placements[kept] = plan->placements[i];
-                kept++;
-        }
-        plan->count = kept;
+        teardown(m, plan.hide, plan.hide_count);
+        int error;
+        const char *failing_path;
+        size_t done = realize(m, &plan, &error, &failing_path);
+        if (done < plan.show_count)
+                log_error("cannot show %s again (at %s): %s", plan.show[done]->virtual_path,
+                          failing_path ? failing_path : "?", strerror(-error));
+        for (size_t i = 0; i < plan.show_count; i++)
+                if (!plan.show[i]->is_overlay &&
+                    plan.show[i]->realization == BINDLINK_REALIZED_NONE)
+                        log_info("link %s stays registered but is not shown: %s",
+                                 plan.show[i]->virtual_path, placement_words(&plan.placements[i]));
+        journal_shown(m, plan.show, plan.show_count);
+        plan_done(&plan);
 }
 
 /* ---- create ------------------------------------------------------------------- */
@@ -182,18 +437,6 @@ static bool same_object(int fd, const char *path)
         struct stat by_fd, by_path;
         return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 &&
                by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
-}
-
-static const char *placement_words(const struct placement *p)
-{
-        switch (p->kind) {
-        case PLACE_PARENT_MISSING:
-                return "its parent directory is not visible";
-        case PLACE_BACKING_MISSING:
-                return "its backing path does not exist";
-        default:
-                return p->reason ? p->reason : "it cannot be shown";
-        }
 }
 
 /* The checks of S2 that need the table or the caller's descriptors. */
@@ -282,12 +525,12 @@ static bool validate_create(struct link_manager *m, const struct create_request 
 static bool plan_acceptable(const struct plan *plan, const struct link *created,
                             struct outcome *ret)
 {
-        for (size_t i = 0; i < plan->count; i++) {
-                const struct link *l = plan->links[i];
+        for (size_t i = 0; i < plan->show_count; i++) {
+                const struct link *l = plan->show[i];
                 const struct placement *p = &plan->placements[i];
-                if (p->kind == PLACE_BIND)
+                if (l->is_overlay || p->kind == PLACE_BIND || p->kind == PLACE_GRAFT)
                         continue;
-                if (l != created && l->realization != BINDLINK_REALIZED_BIND)
+                if (l != created && l->realization == BINDLINK_REALIZED_NONE)
                         continue; /* was not shown before either */
                 if (p->kind == PLACE_LOOP) {
                         set_outcome(ret, -ELOOP, BINDLINK_FAULT_BACKING, created->backing_path,
@@ -357,40 +600,36 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                 return;
         }
 
-        /* Remember how the others were shown, to put them back on failure. */
-        teardown(plan.links, plan.count);
+        teardown(m, plan.hide, plan.hide_count);
         int error = 0;
         const char *failing_path = NULL;
-        size_t done = realize(plan.links, plan.placements, plan.count, &error, &failing_path);
-        if (done < plan.count) {
+        size_t done = realize(m, &plan, &error, &failing_path);
+        if (done < plan.show_count) {
                 set_outcome(ret, error, BINDLINK_FAULT_NONE, failing_path,
-                            "cannot mount link %s -> %s (at %s): %s",
-                            plan.links[done]->virtual_path, plan.links[done]->backing_path,
+                            "cannot show %s (at %s): %s", plan.show[done]->virtual_path,
                             failing_path ? failing_path : "?", strerror(-error));
-                teardown(plan.links, done);
+                /* Undo: take down what this call showed, then show the others as
+                 * they were, without the new link. */
+                teardown(m, plan.show, done);
+                struct link **others = NULL;
+                size_t other_count = 0;
+                for (size_t i = 0; i < plan.show_count; i++)
+                        if (!plan.show[i]->is_overlay && plan.show[i] != created)
+                                (void)push(&others, &other_count, plan.show[i]);
                 forget_created(m, created);
-                plan_keep_table_links(m, &plan);
-                struct plan undo;
-                if (plan_make(m, plan.links, plan.count, &undo) >= 0) {
-                        int undo_error;
-                        const char *undo_path;
-                        if (realize(undo.links, undo.placements, undo.count, &undo_error,
-                                    &undo_path) < undo.count)
-                                log_error("cannot restore links after a failed create: %s",
-                                          strerror(-undo_error));
-                        journal_shown(m, undo.links, undo.count);
-                        plan_done(&undo);
-                }
                 plan_done(&plan);
+                if (other_count > 0)
+                        rebuild(m, others, other_count, "after a failed create");
+                free(others);
                 return;
         }
         r = journal_link_added(&m->journal, created);
         if (r < 0)
                 log_error("cannot journal link %s: %s (it will not survive a restart)",
                           created->virtual_path, strerror(-r));
-        for (size_t i = 0; i < plan.count; i++)
-                if (plan.links[i] != created)
-                        journal_shown(m, &plan.links[i], 1);
+        for (size_t i = 0; i < plan.show_count; i++)
+                if (plan.show[i] != created)
+                        journal_shown(m, &plan.show[i], 1);
         log_info("created link %s -> %s (#%llu, %s)", created->virtual_path,
                  created->backing_path, (unsigned long long)created->order,
                  bindlink_realization_name(created->realization));
@@ -408,52 +647,101 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path, struc
                             "%s is not the virtual path of any link", virtual_path);
                 return;
         }
-        struct link **affected = NULL;
-        size_t count = 0;
-        int r = planner_affected(&m->table, &removed, 1, &affected, &count);
+        struct plan plan;
+        int r = plan_make(m, &removed, 1, &plan);
         if (r < 0) {
                 set_outcome(ret, r, BINDLINK_FAULT_NONE, virtual_path, "cannot plan: %s",
                             strerror(-r));
                 return;
         }
-        r = planner_order(affected, count);
-        if (r < 0)
-                log_warning("links depending on %s are ordered by depth only: %s", virtual_path,
-                            strerror(-r));
-        teardown(affected, count);
+        teardown(m, plan.hide, plan.hide_count);
         (void)link_table_take(&m->table, virtual_path);
         r = journal_link_removed(&m->journal, removed, &m->table);
         if (r < 0)
                 log_error("cannot journal the removal of %s: %s", virtual_path, strerror(-r));
 
         /* S20: everything else is shown as if the link had never been made. */
-        struct plan plan;
-        r = plan_make(m, affected + 1, count - 1, &plan);
-        free(affected);
-        if (r < 0) {
-                log_error("cannot re-plan the links below %s: %s", virtual_path, strerror(-r));
-        } else {
-                int error;
-                const char *failing_path;
-                size_t done = realize(plan.links, plan.placements, plan.count, &error,
-                                      &failing_path);
-                if (done < plan.count)
-                        log_error("cannot show link %s again (at %s): %s",
-                                  plan.links[done]->virtual_path, failing_path,
-                                  strerror(-error));
-                for (size_t i = 0; i < plan.count; i++)
-                        if (plan.links[i]->realization != BINDLINK_REALIZED_BIND)
-                                log_info("link %s stays registered but is not shown: %s",
-                                         plan.links[i]->virtual_path,
-                                         placement_words(&plan.placements[i]));
-                journal_shown(m, plan.links, plan.count);
-                plan_done(&plan);
-        }
+        struct link **others = NULL;
+        size_t other_count = 0;
+        for (size_t i = 0; i < plan.hide_count; i++)
+                if (!plan.hide[i]->is_overlay && plan.hide[i] != removed)
+                        (void)push(&others, &other_count, plan.hide[i]);
+        plan_done(&plan);
+        if (other_count > 0)
+                rebuild(m, others, other_count, "after a removal");
+        free(others);
         log_info("removed link %s -> %s", removed->virtual_path, removed->backing_path);
         link_free(removed);
 }
 
+/* ---- overlays that end ------------------------------------------------------------ */
+
+/* The links an overlay on dir carries: those below dir. */
+static int links_below(struct link_manager *m, const char *dir, struct link ***ret,
+                       size_t *ret_count)
+{
+        *ret = NULL;
+        *ret_count = 0;
+        for (size_t i = 0; i < m->table.count; i++)
+                if (path_is_strict_descendant(dir, m->table.links[i]->virtual_path) &&
+                    push(ret, ret_count, m->table.links[i]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+void link_manager_process_ended(struct link_manager *m, int pidfd)
+{
+        struct overlay_instance *o = overlay_registry_ended(&m->overlays, pidfd);
+        if (!o)
+                return;
+        /* A serving overlay died: its mount would answer "Transport endpoint is not
+         * connected". Take it down and show its links again on a new one. */
+        log_error("the overlay on %s ended unexpectedly; replacing it", o->dir);
+        _cleanup_free_ char *dir = strdup(o->dir);
+        overlay_registry_stop(&m->overlays, o);
+        struct link **links;
+        size_t count;
+        if (!dir || links_below(m, dir, &links, &count) < 0) {
+                log_error("out of memory replacing an overlay");
+                return;
+        }
+        for (size_t i = 0; i < count; i++) {
+                links[i]->realization = BINDLINK_REALIZED_NONE; /* went with the overlay */
+                links[i]->mount_id = 0;
+        }
+        if (count > 0)
+                rebuild(m, links, count, "a crashed overlay");
+        free(links);
+}
+
+void link_manager_watch(struct link_manager *m, void (*watch)(void *ctx, int pidfd), void *ctx)
+{
+        overlay_registry_watch(&m->overlays, watch, ctx);
+}
+
 /* ---- start: re-adopt ---------------------------------------------------------------- */
+
+struct lost_links {
+        struct link_manager *m;
+        struct link **links;
+        size_t count;
+};
+
+static void overlay_lost(void *ctx, const char *dir)
+{
+        struct lost_links *lost = ctx;
+        struct link **below;
+        size_t n;
+        if (links_below(lost->m, dir, &below, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                if (!contains(lost->links, lost->count, below[i])) {
+                        below[i]->realization = BINDLINK_REALIZED_NONE;
+                        below[i]->mount_id = 0;
+                        (void)push(&lost->links, &lost->count, below[i]);
+                }
+        free(below);
+}
 
 int link_manager_start(struct link_manager *m, const char *state_dir)
 {
@@ -463,50 +751,38 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
                 log_warning("journal in %s had malformed records; they were skipped", state_dir);
         else if (r < 0)
                 return r;
+        overlay_registry_init(&m->overlays, &m->journal);
+
+        struct lost_links lost = {.m = m};
+        overlay_registry_adopt(&m->overlays, overlay_lost, &lost);
 
         /* A link whose mount is still the top mount at its place is adopted as is. */
-        struct link **lost = calloc(m->table.count + 1, sizeof *lost);
-        if (!lost)
-                return -ENOMEM;
-        size_t lost_count = 0, adopted = 0;
+        size_t adopted = 0;
         for (size_t i = 0; i < m->table.count; i++) {
                 struct link *l = m->table.links[i];
                 uint64_t top;
-                if (l->realization == BINDLINK_REALIZED_BIND &&
+                if (contains(lost.links, lost.count, l))
+                        continue;
+                if (l->realization != BINDLINK_REALIZED_NONE &&
                     mount_id_at(l->virtual_path, &top) >= 0 && top == l->mount_id) {
                         adopted++;
                         continue;
                 }
                 l->realization = BINDLINK_REALIZED_NONE;
                 l->mount_id = 0;
-                lost[lost_count++] = l;
+                (void)push(&lost.links, &lost.count, l);
         }
-        if (lost_count > 0) {
-                struct plan plan;
-                r = plan_make(m, lost, lost_count, &plan);
-                if (r >= 0) {
-                        teardown(plan.links, plan.count);
-                        int error;
-                        const char *failing_path;
-                        size_t done = realize(plan.links, plan.placements, plan.count, &error,
-                                              &failing_path);
-                        if (done < plan.count)
-                                log_error("cannot show link %s again (at %s): %s",
-                                          plan.links[done]->virtual_path, failing_path,
-                                          strerror(-error));
-                        journal_shown(m, plan.links, plan.count);
-                        plan_done(&plan);
-                } else {
-                        log_error("cannot plan the links to show again: %s", strerror(-r));
-                }
-        }
-        free(lost);
-        log_info("adopted %zu link(s) as they were, showed %zu again", adopted, lost_count);
+        if (lost.count > 0)
+                rebuild(m, lost.links, lost.count, "at start");
+        log_info("adopted %zu link(s) and %zu overlay(s) as they were, showed %zu again",
+                 adopted, m->overlays.serving_count, lost.count);
+        free(lost.links);
         return 0;
 }
 
 void link_manager_stop(struct link_manager *m)
 {
+        overlay_registry_done(&m->overlays);
         journal_close(&m->journal);
         link_table_done(&m->table);
 }

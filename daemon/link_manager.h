@@ -10,11 +10,13 @@
 #include "bindlink.h"
 #include "journal.h"
 #include "link_table.h"
+#include "overlay_registry.h"
 #include "wire.h"
 
 struct link_manager {
         struct link_table table;
         struct journal journal;
+        struct overlay_registry overlays;
 };
 
 /* The answer to a request, as it goes back on the wire. */
@@ -44,5 +46,11 @@ void link_manager_create(struct link_manager *manager, const struct create_reque
                          struct outcome *ret);
 void link_manager_remove(struct link_manager *manager, const char *virtual_path,
                          struct outcome *ret);
+
+/* Overlay processes are watched by the server through pidfds: watch() is told about
+ * each; process_ended() is called when one becomes readable. */
+void link_manager_watch(struct link_manager *manager, void (*watch)(void *ctx, int pidfd),
+                        void *ctx);
+void link_manager_process_ended(struct link_manager *manager, int pidfd);
 
 #endif

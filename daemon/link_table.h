@@ -22,6 +22,10 @@ struct link {
         bindlink_realization realization;
         uint64_t mount_id; /* the bind mount at virtual_path, when realized */
         int covered_type;  /* probe_type of what the mount covers (planner.h) */
+        /* Set only on the planner's stand-ins for overlays (never in the table): the
+         * overlay on directory virtual_path, and the running instance if any. */
+        bool is_overlay;
+        struct overlay_instance *overlay;
 };
 
 struct link_table {

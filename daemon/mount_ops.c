@@ -39,12 +39,20 @@ static int sys_mount_setattr(int dfd, const char *path, unsigned flags,
 static int fd_mount_id(int fd, uint64_t *ret_mount_id)
 {
         struct statx sx;
-        if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE | STATX_MNT_ID, &sx) < 0)
+        /* DONT_SYNC: never ask a FUSE server, which may be dead (its mount must
+         * still be recognized to be replaced). */
+        if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID_UNIQUE | STATX_MNT_ID,
+                  &sx) < 0)
                 return negative_errno();
         if (!(sx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID)))
                 return -EOPNOTSUPP;
         *ret_mount_id = sx.stx_mnt_id;
         return 0;
+}
+
+int mount_id_of_fd(int fd, uint64_t *ret_mount_id)
+{
+        return fd_mount_id(fd, ret_mount_id);
 }
 
 int mount_id_at(const char *path, uint64_t *ret_mount_id)

@@ -16,6 +16,9 @@ int mount_bind_link(const char *virtual_path, const char *backing_path, bool rea
  * not ours (nothing done), -errno otherwise. */
 int mount_detach_link(const char *virtual_path, uint64_t mount_id);
 
+/* The id of the mount an open descriptor is on (never asks a FUSE server). */
+int mount_id_of_fd(int fd, uint64_t *ret_mount_id);
+
 /* The id of the topmost mount at path (without following a final symlink). */
 int mount_id_at(const char *path, uint64_t *ret_mount_id);
 

@@ -142,19 +142,19 @@ int planner_place(const struct link_table *table, const struct link *link,
 
         bool both_dirs = ret->place_type == PROBE_DIRECTORY &&
                          ret->backing_type == PROBE_DIRECTORY;
-        if (ret->place_type == PROBE_MISSING)
-                return place_kind(ret, PLACE_NEEDS_OVERLAY,
-                                  "the virtual path does not exist (an anchorless link)");
         if (link->exception_count > 0)
                 return place_kind(ret, PLACE_NEEDS_OVERLAY, "it has exceptions");
         /* S12: MERGED has no effect unless both sides are directories. */
         if ((link->flags & CREATE_BIND_LINK_FLAG_MERGED) && both_dirs)
                 return place_kind(ret, PLACE_NEEDS_OVERLAY, "it is merged");
+        /* The parent's overlay makes an entry of B's type; B is bound onto it. */
+        if (ret->place_type == PROBE_MISSING)
+                return place_kind(ret, PLACE_GRAFT,
+                                  "the virtual path does not exist (an anchorless link)");
         if (ret->place_type == PROBE_SYMLINK)
-                return place_kind(ret, PLACE_NEEDS_OVERLAY,
-                                  "the virtual path is a symbolic link");
+                return place_kind(ret, PLACE_GRAFT, "the virtual path is a symbolic link");
         if ((ret->place_type == PROBE_DIRECTORY) != (ret->backing_type == PROBE_DIRECTORY))
-                return place_kind(ret, PLACE_NEEDS_OVERLAY,
+                return place_kind(ret, PLACE_GRAFT,
                                   ret->place_type == PROBE_DIRECTORY
                                           ? "it shows a file over a directory"
                                           : "it shows a directory over a file");
@@ -165,8 +165,12 @@ bool planner_depends(const struct link *b, const struct link *a)
 {
         if (a == b)
                 return false;
-        return path_is_strict_descendant(a->virtual_path, b->virtual_path) ||
-               path_on_same_line(a->virtual_path, b->backing_path);
+        if (b->is_overlay && !a->is_overlay && strcmp(a->virtual_path, b->virtual_path) == 0)
+                return true;
+        if (path_is_strict_descendant(a->virtual_path, b->virtual_path))
+                return true;
+        /* An overlay shows no backing path of its own. */
+        return !b->is_overlay && path_on_same_line(a->virtual_path, b->backing_path);
 }
 
 static bool contains(struct link *const *links, size_t count, const struct link *l)

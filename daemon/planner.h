@@ -33,6 +33,7 @@ int planner_resolve(const struct link_table *table, const char *path,
 
 enum placement_kind {
         PLACE_BIND,            /* a bind mount shows it exactly */
+        PLACE_GRAFT,           /* a bind mount on an entry its parent's overlay synthesizes */
         PLACE_PARENT_MISSING,  /* the parent of its place is not visible (S6, S19) */
         PLACE_NEEDS_OVERLAY,   /* only an overlay can show it (reason says why) */
         PLACE_BACKING_MISSING, /* B does not exist now */
@@ -61,7 +62,8 @@ int planner_affected(const struct link_table *table, struct link *const *roots,
  * depth, then creation order. -ELOOP on a dependency cycle. In place. */
 int planner_order(struct link **links, size_t count);
 
-/* True when b depends on a (a must be shown first). */
+/* True when b depends on a (a must be shown first). An overlay stand-in comes after a
+ * link at its own directory and before everything below it. */
 bool planner_depends(const struct link *b, const struct link *a);
 
 #endif

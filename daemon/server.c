@@ -384,6 +384,7 @@ static void sweep_idle(struct server *s)
                         client_drop(s, i, "idle for too long");
 }
 
+#define TAG_PIDFD (1ull << 62) /* | the pidfd of an overlay process */
 #define TAG_LISTEN (UINT64_MAX - 0)
 #define TAG_SIGNAL (UINT64_MAX - 1)
 #define TAG_TIMER (UINT64_MAX - 2)
@@ -392,6 +393,13 @@ static int add_watch(int epoll_fd, int fd, uint64_t tag)
 {
         struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
         return epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0 ? negative_errno() : 0;
+}
+
+static void watch_process(void *ctx, int pidfd)
+{
+        struct server *s = ctx;
+        if (add_watch(s->epoll_fd, pidfd, TAG_PIDFD | (uint64_t)pidfd) < 0)
+                log_error("cannot watch an overlay process: %s", strerror(errno));
 }
 
 int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
@@ -419,6 +427,9 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
             (r = add_watch(epoll_fd, signal_fd, TAG_SIGNAL)) < 0 ||
             (r = add_watch(epoll_fd, timer_fd, TAG_TIMER)) < 0)
                 return r;
+        /* Overlay processes end by surprise (a crash: replace it) or when we retired
+         * them (reap them). */
+        link_manager_watch(manager, watch_process, &s);
 
         while (!s.stopping) {
                 struct epoll_event events[64];
@@ -443,6 +454,10 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 uint64_t ticks;
                                 (void)!read(timer_fd, &ticks, sizeof ticks);
                                 sweep_idle(&s);
+                        } else if ((tag & TAG_PIDFD) && tag < TAG_TIMER) {
+                                int pidfd = (int)(tag & ~TAG_PIDFD);
+                                (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, pidfd, NULL);
+                                link_manager_process_ended(manager, pidfd);
                         } else if (tag < MAX_CLIENTS && s.clients[tag]) {
                                 bool ok = true;
                                 if (events[i].events & EPOLLOUT)

@@ -175,17 +175,121 @@ test_s2_daemon_unreachable_is_server_unavailable() {
         BINDLINK_SOCKET="$T/dead.sock" ctl_fails 0x800706BA ECONNREFUSED create "$T/v" "$T/b"
 }
 
-test_s2_links_needing_the_overlay_are_notimpl_and_change_nothing() {
-        mkdir -p "$T/v/e" "$T/b" "$T/d"; echo f > "$T/f"; echo g > "$T/bf"
+test_s2_merged_and_exceptions_are_notimpl_and_change_nothing() {
+        mkdir -p "$T/v/e" "$T/b"
         local mounts; mounts=$(findmnt -rn | wc -l)
         ctl_fails 0x80004001 ENOTSUP create --merged "$T/v" "$T/b"
         ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/e" "$T/v" "$T/b"
-        ctl_fails 0x80004001 ENOTSUP create "$T/anchorless" "$T/b"
-        ctl_fails 0x80004001 ENOTSUP create "$T/d" "$T/bf"
-        ctl_fails 0x80004001 ENOTSUP create "$T/f" "$T/b"
         check_eq "no link registered" 0 "$("$BINDLINKCTL" list --json | jq length)"
         check_eq "no mount left" "$mounts" "$(findmnt -rn | wc -l)"
-        check_missing "$T/anchorless"
+}
+
+# ---- S8, S9: links grafted on an overlay of their parent -------------------------------
+test_s8_anchorless_directory_link_appears_and_vanishes() {
+        mkdir -p "$T/p/other" "$T/b"; echo back > "$T/b/x"; echo o > "$T/p/other/f"
+        local before; before=$(tree_digest "$T/p")
+        ctl create "$T/p/anchorless" "$T/b" || return
+        check_file_is "$T/p/anchorless/x" back
+        check_eq "listed in the parent" "anchorless other" "$(ls "$T/p" | tr '\n' ' ' | sed 's/ $//')"
+        check_eq "type of B" directory "$(stat -c %F "$T/p/anchorless")"
+        check_eq realization overlay "$(link_field "$T/p/anchorless" realization)"
+        echo through > "$T/p/anchorless/new"; check_file_is "$T/b/new" through
+        # The parent's other entries keep working and stay writable on disk.
+        echo changed > "$T/p/other/f"; echo n > "$T/p/newfile"; mkdir "$T/p/newdir"
+        ctl remove "$T/p/anchorless" || return
+        check_missing "$T/p/anchorless"
+        check_file_is "$T/p/other/f" changed
+        check_file_is "$T/p/newfile" n
+        rm -r "$T/p/newfile" "$T/p/newdir"; echo o > "$T/p/other/f"
+        check_eq "nothing physical created at V, parent as before" "$before" "$(tree_digest "$T/p")"
+        check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+}
+
+test_s8_anchorless_file_link() {
+        mkdir -p "$T/p"; echo fileback > "$T/bf"
+        ctl create "$T/p/f" "$T/bf" || return
+        check_file_is "$T/p/f" fileback
+        check_eq "type of B" "regular file" "$(stat -c %F "$T/p/f")"
+        ctl remove "$T/p/f" || return
+        check_missing "$T/p/f"
+}
+
+test_s8_two_anchorless_links_in_one_parent_and_each_removed() {
+        mkdir -p "$T/p" "$T/b1" "$T/b2"; echo 1 > "$T/b1/x"; echo 2 > "$T/b2/x"
+        ctl create "$T/p/one" "$T/b1" || return
+        ctl create "$T/p/two" "$T/b2" || return
+        check_file_is "$T/p/one/x" 1
+        check_file_is "$T/p/two/x" 2
+        ctl remove "$T/p/one" || return
+        check_missing "$T/p/one"
+        check_file_is "$T/p/two/x" 2
+        check_eq "one overlay on the parent" 1 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/p fuse.bindlink")"
+}
+
+test_s9_file_over_directory_and_directory_over_file() {
+        mkdir -p "$T/p/dir" "$T/bdir"; echo f > "$T/p/file"; echo bf > "$T/bf"; echo bd > "$T/bdir/x"
+        echo inside > "$T/p/dir/orig"
+        ctl create "$T/p/dir" "$T/bf" || return
+        ctl create "$T/p/file" "$T/bdir" || return
+        check_eq "dir shows a file" "regular file" "$(stat -c %F "$T/p/dir")"
+        check_file_is "$T/p/dir" bf
+        check_eq "file shows a directory" directory "$(stat -c %F "$T/p/file")"
+        check_file_is "$T/p/file/x" bd
+        ctl remove "$T/p/dir" || return
+        ctl remove "$T/p/file" || return
+        check_file_is "$T/p/dir/orig" inside
+        check_file_is "$T/p/file" f
+}
+
+test_s5_files_created_in_an_overlaid_parent_belong_to_their_creator() {
+        mkdir -p "$T/p" "$T/b"; chmod 1777 "$T/p"; echo s > "$T/p/secret"; chmod 0600 "$T/p/secret"
+        ctl create "$T/p/link" "$T/b" || return
+        as_nobody sh -c "echo mine > '$T/p/mine'" || fail "nobody could not create in a 1777 parent"
+        check_eq "owner" nobody "$(stat -c %U "$T/p/mine")"
+        as_nobody cat "$T/p/secret" >/dev/null 2>&1 && fail "nobody read a 0600 root file through the overlay"
+        as_nobody rm "$T/p/secret" 2>/dev/null && fail "nobody removed root's file in a sticky directory"
+        check_exists "$T/p/secret"
+}
+
+test_s19_nested_anchorless_links_outermost_first() {
+        mkdir -p "$T/p" "$T/outer" "$T/inner"; echo in > "$T/inner/x"
+        ctl create "$T/p/a" "$T/outer" || return
+        ctl create "$T/p/a/b" "$T/inner" || return
+        check_file_is "$T/p/a/b/x" in
+        check_missing "$T/outer/b"
+        ctl remove "$T/p/a" || return
+        check_missing "$T/p/a"
+        check_eq "nested waits, registered" none "$(link_field "$T/p/a/b" realization)"
+        ctl create "$T/p/a" "$T/outer" || return
+        check_file_is "$T/p/a/b/x" in
+}
+
+test_s4_overlay_links_survive_kill9_and_restart() {
+        mkdir -p "$T/p" "$T/b"; echo back > "$T/b/x"
+        ctl create "$T/p/a" "$T/b" || return
+        local before; before=$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)
+        kill9_daemon
+        check_file_is "$T/p/a/x" back
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
+        grep -q "adopted 1 link(s) and 1 overlay(s)" "$DAEMON_LOG" || fail "overlay not adopted: $(cat "$DAEMON_LOG")"
+        ctl remove "$T/p/a" || return
+        check_missing "$T/p/a"
+        check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+}
+
+test_s4_crashed_overlay_is_replaced_within_a_second() {
+        mkdir -p "$T/p" "$T/b"; echo back > "$T/b/x"; echo o > "$T/p/o"
+        ctl create "$T/p/a" "$T/b" || return
+        local pid; pid=$(pgrep -f "bindlink-overlay.*--entry=dir:a" | head -n1)
+        [ -n "$pid" ] || { fail "no overlay process"; return; }
+        kill -KILL "$pid"
+        sleep 1
+        check_file_is "$T/p/o" o
+        check_file_is "$T/p/a/x" back
+        local again; again=$(pgrep -f "bindlink-overlay.*--entry=dir:a" | head -n1)
+        [ -n "$again" ] && [ "$again" != "$pid" ] || fail "overlay not replaced ($pid -> $again)"
+        check_eq "one overlay mount" 1 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/p fuse.bindlink")"
 }
 
 test_s12_merged_has_no_effect_on_file_links() {
@@ -218,14 +322,18 @@ test_s15_nested_created_first_still_shows_after_outer() {
         check_missing "$T/t/bar/y"
 }
 
-test_s15_outer_that_would_hide_nested_is_refused_without_overlay() {
-        mkdir -p "$T/foo/bar" "$T/t" "$T/t2"; echo t2 > "$T/t2/y"
+test_s15_nested_shows_even_when_outer_backing_lacks_its_name() {
+        mkdir -p "$T/foo/bar" "$T/t" "$T/t2"; echo t2 > "$T/t2/y"; echo t > "$T/t/top"
         ctl create "$T/foo/bar" "$T/t2" || return
-        local mounts; mounts=$(findmnt -rn | wc -l)
-        ctl_fails 0x80004001 ENOTSUP create "$T/foo" "$T/t"
+        ctl create "$T/foo" "$T/t" || return
         check_file_is "$T/foo/bar/y" t2
-        check_eq "no mount left" "$mounts" "$(findmnt -rn | wc -l)"
+        check_file_is "$T/foo/top" t
+        # S17: the backing path gains nothing.
         check_missing "$T/t/bar"
+        check_eq "t unchanged" top "$(ls "$T/t")"
+        ctl remove "$T/foo" || return
+        check_file_is "$T/foo/bar/y" t2
+        check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
 }
 
 test_s20_removing_outer_restores_nested_on_original() {
@@ -249,17 +357,22 @@ test_s20_removing_nested_restores_outer_view() {
         check_missing "$T/foo/bar/y"
 }
 
-test_s19_nested_whose_place_vanishes_stays_registered_and_returns() {
-        mkdir -p "$T/foo" "$T/t/bar" "$T/t2"; echo t2 > "$T/t2/y"
+test_s20_nested_shows_on_the_original_parent_after_outer_removal() {
+        mkdir -p "$T/foo" "$T/t/bar" "$T/t2"; echo t2 > "$T/t2/y"; echo o > "$T/foo/orig"
+        local before; before=$(tree_digest "$T/foo")
         ctl create "$T/foo" "$T/t" || return
         ctl create "$T/foo/bar" "$T/t2" || return
         ctl remove "$T/foo" || return
-        # The original foo has no bar: the nested link waits, registered.
-        check_missing "$T/foo/bar"
-        check_eq "nested registered, not shown" none "$(link_field "$T/foo/bar" realization)"
+        # The original foo has no bar: the nested link is now anchorless there (S8).
+        check_file_is "$T/foo/bar/y" t2
+        check_file_is "$T/foo/orig" o
+        check_eq "nested shown by the overlay" overlay "$(link_field "$T/foo/bar" realization)"
         ctl create "$T/foo" "$T/t" || return
         check_file_is "$T/foo/bar/y" t2
-        check_eq "nested shown again" bind "$(link_field "$T/foo/bar" realization)"
+        check_eq "nested bound again" bind "$(link_field "$T/foo/bar" realization)"
+        ctl remove "$T/foo/bar" || return
+        ctl remove "$T/foo" || return
+        check_eq "original foo unchanged" "$before" "$(tree_digest "$T/foo")"
 }
 
 test_s16_later_link_never_hides_earlier_nested_v() {

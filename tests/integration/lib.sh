@@ -8,6 +8,7 @@ set -u
 BUILDDIR=${BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BINDLINKD="$BUILDDIR/bindlinkd"
 BINDLINKCTL="$BUILDDIR/bindlinkctl"
+export BINDLINK_OVERLAY_PROGRAM="$BUILDDIR/bindlink-overlay"
 NOBODY_UID=65534
 NOBODY_GID=65534
 

@@ -173,6 +173,8 @@ static const char *kind_name(enum placement_kind k)
                 return "PARENT_MISSING";
         case PLACE_NEEDS_OVERLAY:
                 return "NEEDS_OVERLAY";
+        case PLACE_GRAFT:
+                return "GRAFT";
         case PLACE_BACKING_MISSING:
                 return "BACKING_MISSING";
         case PLACE_LOOP:
@@ -356,7 +358,7 @@ static void test_s9_file_over_dir_needs_overlay(void **state)
 {
         (void)state;
         struct placement p = place_one(0, "/d1", "/f1");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_non_null(p.reason);
         assert_int_equal(p.place_type, PROBE_DIRECTORY);
         assert_int_equal(p.backing_type, PROBE_FILE);
@@ -366,7 +368,7 @@ static void test_s9_dir_over_file_needs_overlay(void **state)
 {
         (void)state;
         struct placement p = place_one(0, "/f1", "/d1");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_non_null(p.reason);
         assert_int_equal(p.place_type, PROBE_FILE);
         assert_int_equal(p.backing_type, PROBE_DIRECTORY);
@@ -376,13 +378,13 @@ static void test_s8_anchorless_needs_overlay(void **state)
 {
         (void)state;
         struct placement p = place_one(0, "/x/new", "/d2");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_non_null(p.reason);
         assert_int_equal(p.place_type, PROBE_MISSING);
         assert_int_equal(p.backing_type, PROBE_DIRECTORY);
         /* a file too */
         p = place_one(0, "/x/new", "/f1");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_int_equal(p.backing_type, PROBE_FILE);
 }
 
@@ -394,7 +396,7 @@ static void test_s6_missing_parent(void **state)
         /* a file is not a directory to live in */
         assert_kind(place_one(0, "/f1/new", "/d2"), PLACE_PARENT_MISSING);
         /* a parent seen through a symlink is followed */
-        assert_kind(place_one(0, "/lnk-to-dir/new", "/d1"), PLACE_NEEDS_OVERLAY);
+        assert_kind(place_one(0, "/lnk-to-dir/new", "/d1"), PLACE_GRAFT);
         assert_kind(place_one(0, "/dangling/new", "/d1"), PLACE_PARENT_MISSING);
 }
 
@@ -430,7 +432,7 @@ static void test_s12_merged_has_no_effect_on_files(void **state)
                               "/f1", "/f2"),
                     PLACE_BIND);
         /* with mixed types it is the types that need the overlay */
-        assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED, "/d1", "/f1"), PLACE_NEEDS_OVERLAY);
+        assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED, "/d1", "/f1"), PLACE_GRAFT);
 }
 
 static void test_s14_exceptions_need_overlay(void **state)
@@ -450,11 +452,11 @@ static void test_s5_symlink_at_virtual_path_needs_overlay(void **state)
 {
         (void)state;
         struct placement p = place_one(0, "/lnk", "/d2");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_int_equal(p.place_type, PROBE_SYMLINK); /* the symlink itself, not /d1 */
         assert_non_null(p.reason);
         p = place_one(0, "/dangling", "/f1");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_int_equal(p.place_type, PROBE_SYMLINK);
 }
 
@@ -543,7 +545,7 @@ static void test_s15_nested_without_name_in_backing_needs_overlay(void **state)
         struct link *inner = add(t, 2, 0, "/foo/bar", "/t2");
         struct tree tree = standard_tree();
         struct placement p = place(t, inner, &tree);
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
+        assert_kind(p, PLACE_GRAFT);
         assert_int_equal(p.place_type, PROBE_MISSING);
         link_table_done(t);
 }
@@ -561,7 +563,7 @@ static void test_s19_nested_anchorless_needs_visible_parent(void **state)
         link_table_init(t);
         add(t, 1, 0, "/foo", "/t");
         deep = add(t, 2, 0, "/foo/bar/baz", "/t2");
-        assert_kind(place(t, deep, &tree), PLACE_NEEDS_OVERLAY);
+        assert_kind(place(t, deep, &tree), PLACE_GRAFT);
         link_table_done(t);
 }
 

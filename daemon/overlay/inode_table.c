@@ -1,0 +1,84 @@
+/* inode_table.c — inodes keyed by (st_dev, st_ino): one kernel inode per real inode, so
+ * hard links show one inode and attributes of every name stay in step. */
+#include "overlay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static size_t bucket_of(const struct ovl_table *t, dev_t dev, ino_t ino)
+{
+        uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev;
+        return (size_t)(h % t->bucket_count);
+}
+
+int ovl_table_init(struct ovl_table *t)
+{
+        t->bucket_count = 1 << 16;
+        t->buckets = calloc(t->bucket_count, sizeof *t->buckets);
+        t->count = 0;
+        if (!t->buckets)
+                return -ENOMEM;
+        return -pthread_mutex_init(&t->lock, NULL);
+}
+
+void ovl_table_done(struct ovl_table *t)
+{
+        for (size_t i = 0; i < t->bucket_count; i++)
+                for (struct ovl_inode *n = t->buckets[i], *next; n; n = next) {
+                        next = n->next;
+                        (void)close(n->fd);
+                        free(n);
+                }
+        free(t->buckets);
+        t->buckets = NULL;
+        (void)pthread_mutex_destroy(&t->lock);
+}
+
+struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct stat *st)
+{
+        pthread_mutex_lock(&t->lock);
+        size_t b = bucket_of(t, st->st_dev, st->st_ino);
+        for (struct ovl_inode *n = t->buckets[b]; n; n = n->next)
+                if (n->dev == st->st_dev && n->ino == st->st_ino) {
+                        n->nlookup++;
+                        pthread_mutex_unlock(&t->lock);
+                        (void)close(fd);
+                        return n;
+                }
+        struct ovl_inode *n = calloc(1, sizeof *n);
+        if (!n) {
+                pthread_mutex_unlock(&t->lock);
+                (void)close(fd);
+                return NULL;
+        }
+        n->fd = fd;
+        n->dev = st->st_dev;
+        n->ino = st->st_ino;
+        n->nlookup = 1;
+        n->next = t->buckets[b];
+        t->buckets[b] = n;
+        t->count++;
+        pthread_mutex_unlock(&t->lock);
+        return n;
+}
+
+void ovl_table_forget(struct ovl_table *t, struct ovl_inode *inode, uint64_t n)
+{
+        pthread_mutex_lock(&t->lock);
+        if (inode->nlookup > n) {
+                inode->nlookup -= n;
+                pthread_mutex_unlock(&t->lock);
+                return;
+        }
+        size_t b = bucket_of(t, inode->dev, inode->ino);
+        for (struct ovl_inode **p = &t->buckets[b]; *p; p = &(*p)->next)
+                if (*p == inode) {
+                        *p = inode->next;
+                        t->count--;
+                        break;
+                }
+        pthread_mutex_unlock(&t->lock);
+        (void)close(inode->fd);
+        free(inode);
+}

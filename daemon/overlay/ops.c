@@ -1,0 +1,793 @@
+/* ops.c — the FUSE operations of bindlink-overlay. Every real object is reached by
+ * its O_PATH descriptor; synthesized top-level entries are empty placeholders that
+ * bindlinkd covers with a bind mount of the link's backing path.
+ *
+ * Permission checks are the kernel's (the mount has default_permissions); the server
+ * acts as the caller where the result depends on who acts: creating objects (owner,
+ * rights on the parent) and writing (setuid bits are cleared for non-root writers). */
+#include "overlay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#define SYNTHESIZED_INO_BASE 0xB17D000000000000ull
+
+static struct overlay *overlay_of(fuse_req_t req) { return fuse_req_userdata(req); }
+
+static struct ovl_inode *inode_of(fuse_req_t req, fuse_ino_t ino)
+{
+        if (ino == FUSE_ROOT_ID)
+                return &overlay_of(req)->root;
+        return (struct ovl_inode *)(uintptr_t)ino;
+}
+
+static fuse_ino_t ino_of(const struct overlay *o, const struct ovl_inode *inode)
+{
+        return inode == &o->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
+}
+
+static bool is_synthesized(const struct ovl_inode *inode) { return inode->fd < 0; }
+
+static const struct ovl_entry_spec *synthesized_named(const struct overlay *o,
+                                                      const struct ovl_inode *parent,
+                                                      const char *name)
+{
+        if (parent != &o->root)
+                return NULL;
+        for (size_t i = 0; i < o->entry_count; i++)
+                if (strcmp(o->entries[i].name, name) == 0)
+                        return &o->entries[i];
+        return NULL;
+}
+
+static void synthesized_attr(const struct overlay *o, const struct ovl_inode *inode,
+                             struct stat *st)
+{
+        memset(st, 0, sizeof *st);
+        st->st_ino = SYNTHESIZED_INO_BASE + (ino_t)(inode - &o->entries[0].inode);
+        st->st_mode = inode->synthesized_mode | (S_ISDIR(inode->synthesized_mode) ? 0755 : 0644);
+        st->st_nlink = S_ISDIR(inode->synthesized_mode) ? 2 : 1;
+        st->st_blksize = 4096;
+}
+
+static void proc_path(int fd, char *buf, size_t size)
+{
+        (void)snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+static int name_check(const char *name)
+{
+        return strlen(name) > NAME_MAX ? ENAMETOOLONG : 0;
+}
+
+/* ---- lookup ------------------------------------------------------------------------ */
+
+static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+                     struct fuse_entry_param *e)
+{
+        struct overlay *o = overlay_of(req);
+        struct ovl_inode *parent = inode_of(req, parent_ino);
+        memset(e, 0, sizeof *e);
+        e->attr_timeout = o->timeout;
+        e->entry_timeout = o->timeout;
+        int r = name_check(name);
+        if (r)
+                return r;
+        const struct ovl_entry_spec *s = synthesized_named(o, parent, name);
+        if (s) {
+                e->ino = ino_of(o, &s->inode);
+                synthesized_attr(o, &s->inode, &e->attr);
+                return 0;
+        }
+        if (is_synthesized(parent))
+                return ENOENT; /* placeholders are empty */
+        int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno;
+        if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+                r = errno;
+                (void)close(fd);
+                return r;
+        }
+        struct ovl_inode *inode = ovl_table_lookup_add(&o->table, fd, &e->attr);
+        if (!inode)
+                return ENOMEM;
+        e->ino = ino_of(o, inode);
+        return 0;
+}
+
+static void ovl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+        struct fuse_entry_param e;
+        int r = do_lookup(req, parent, name, &e);
+        if (r == ENOENT) {
+                /* A negative entry, cached like a positive one. */
+                e.ino = 0;
+                (void)fuse_reply_entry(req, &e);
+                return;
+        }
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_entry(req, &e);
+}
+
+static void forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t n)
+{
+        struct overlay *o = overlay_of(req);
+        struct ovl_inode *inode = inode_of(req, ino);
+        if (inode == &o->root || is_synthesized(inode))
+                return;
+        ovl_table_forget(&o->table, inode, n);
+}
+
+static void ovl_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+        forget_one(req, ino, nlookup);
+        fuse_reply_none(req);
+}
+
+static void ovl_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+        for (size_t i = 0; i < count; i++)
+                forget_one(req, forgets[i].ino, forgets[i].nlookup);
+        fuse_reply_none(req);
+}
+
+/* ---- attributes ---------------------------------------------------------------------- */
+
+static int inode_stat(fuse_req_t req, struct ovl_inode *inode, struct stat *st)
+{
+        if (is_synthesized(inode)) {
+                synthesized_attr(overlay_of(req), inode, st);
+                return 0;
+        }
+        return fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+}
+
+static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)fi;
+        struct stat st;
+        int r = inode_stat(req, inode_of(req, ino), &st);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
+}
+
+static int set_times(struct ovl_inode *inode, const struct stat *attr, int to_set,
+                     struct fuse_file_info *fi)
+{
+        struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+        if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+                tv[0].tv_nsec = UTIME_NOW;
+        else if (to_set & FUSE_SET_ATTR_ATIME)
+                tv[0] = attr->st_atim;
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+                tv[1].tv_nsec = UTIME_NOW;
+        else if (to_set & FUSE_SET_ATTR_MTIME)
+                tv[1] = attr->st_mtim;
+        if (fi)
+                return futimens((int)fi->fh, tv) < 0 ? errno : 0;
+        char path[64];
+        proc_path(inode->fd, path, sizeof path);
+        return utimensat(AT_FDCWD, path, tv, 0) < 0 ? errno : 0;
+}
+
+static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                        struct fuse_file_info *fi)
+{
+        struct ovl_inode *inode = inode_of(req, ino);
+        char path[64];
+        int r = 0;
+        if (is_synthesized(inode)) {
+                (void)fuse_reply_err(req, EPERM);
+                return;
+        }
+        proc_path(inode->fd, path, sizeof path);
+        if (!r && (to_set & FUSE_SET_ATTR_MODE)) {
+                int rc = fi ? fchmod((int)fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
+                r = rc < 0 ? errno : 0;
+        }
+        if (!r && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+                uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+                gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+                r = fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+                            ? errno
+                            : 0;
+        }
+        if (!r && (to_set & FUSE_SET_ATTR_SIZE)) {
+                int rc = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
+                r = rc < 0 ? errno : 0;
+        }
+        if (!r && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                             FUSE_SET_ATTR_MTIME_NOW)))
+                r = set_times(inode, attr, to_set, fi);
+        struct stat st;
+        if (!r)
+                r = inode_stat(req, inode, &st);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
+}
+
+static void ovl_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+        struct ovl_inode *inode = inode_of(req, ino);
+        char buf[PATH_MAX + 1];
+        if (is_synthesized(inode)) {
+                (void)fuse_reply_err(req, EINVAL);
+                return;
+        }
+        ssize_t n = readlinkat(inode->fd, "", buf, sizeof buf);
+        if (n < 0)
+                (void)fuse_reply_err(req, errno);
+        else if ((size_t)n >= sizeof buf)
+                (void)fuse_reply_err(req, ENAMETOOLONG);
+        else {
+                buf[n] = '\0';
+                (void)fuse_reply_readlink(req, buf);
+        }
+}
+
+/* ---- creating and removing names ----------------------------------------------------- */
+
+/* Refuse changes to names the overlay synthesizes (they carry a link). */
+static int name_is_free(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+                        struct ovl_inode **ret_parent)
+{
+        struct overlay *o = overlay_of(req);
+        struct ovl_inode *parent = inode_of(req, parent_ino);
+        int r = name_check(name);
+        if (r)
+                return r;
+        if (is_synthesized(parent))
+                return EPERM;
+        if (synthesized_named(o, parent, name))
+                return EBUSY;
+        *ret_parent = parent;
+        return 0;
+}
+
+enum make_kind { MAKE_NODE, MAKE_DIR, MAKE_SYMLINK };
+
+static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
+                        dev_t rdev, const char *link_target, enum make_kind kind)
+{
+        struct ovl_inode *parent;
+        int r = name_is_free(req, parent_ino, name, &parent);
+        if (!r)
+                r = -ovl_creds_enter(req);
+        if (!r) {
+                int rc = kind == MAKE_DIR       ? mkdirat(parent->fd, name, mode)
+                         : kind == MAKE_SYMLINK ? symlinkat(link_target, parent->fd, name)
+                                                : mknodat(parent->fd, name, mode, rdev);
+                r = rc < 0 ? errno : 0;
+                ovl_creds_leave();
+        }
+        struct fuse_entry_param e;
+        if (!r)
+                r = do_lookup(req, parent_ino, name, &e);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_entry(req, &e);
+}
+
+static void ovl_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+        make_object(req, parent, name, mode, rdev, NULL, MAKE_NODE);
+}
+
+static void ovl_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+        make_object(req, parent, name, mode, 0, NULL, MAKE_DIR);
+}
+
+static void ovl_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+        make_object(req, parent, name, 0, 0, target, MAKE_SYMLINK);
+}
+
+static void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+        struct ovl_inode *inode = inode_of(req, ino), *parent;
+        int r = name_is_free(req, newparent, newname, &parent);
+        if (!r && is_synthesized(inode))
+                r = EPERM;
+        if (!r && linkat(inode->fd, "", parent->fd, newname, AT_EMPTY_PATH) < 0)
+                r = errno;
+        struct fuse_entry_param e;
+        if (!r)
+                r = do_lookup(req, newparent, newname, &e);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_entry(req, &e);
+}
+
+static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name, int flags)
+{
+        struct ovl_inode *parent;
+        int r = name_is_free(req, parent_ino, name, &parent);
+        if (!r && unlinkat(parent->fd, name, flags) < 0)
+                r = errno;
+        (void)fuse_reply_err(req, r);
+}
+
+static void ovl_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+        remove_name(req, parent, name, 0);
+}
+
+static void ovl_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+        remove_name(req, parent, name, AT_REMOVEDIR);
+}
+
+static void ovl_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+                       fuse_ino_t newparent_ino, const char *newname, unsigned int flags)
+{
+        struct ovl_inode *parent, *newparent;
+        int r = name_is_free(req, parent_ino, name, &parent);
+        if (!r)
+                r = name_is_free(req, newparent_ino, newname, &newparent);
+        if (!r && syscall(SYS_renameat2, parent->fd, name, newparent->fd, newname, flags) < 0)
+                r = errno;
+        (void)fuse_reply_err(req, r);
+}
+
+/* ---- files --------------------------------------------------------------------------- */
+
+static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        struct ovl_inode *inode = inode_of(req, ino);
+        if (is_synthesized(inode)) {
+                (void)fuse_reply_err(req, EACCES); /* a placeholder waiting for its link */
+                return;
+        }
+        char path[64];
+        proc_path(inode->fd, path, sizeof path);
+        int fd = open(path, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
+        if (fd < 0) {
+                (void)fuse_reply_err(req, errno);
+                return;
+        }
+        fi->fh = (uint64_t)fd;
+        (void)fuse_reply_open(req, fi);
+}
+
+static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
+                       struct fuse_file_info *fi)
+{
+        struct ovl_inode *parent;
+        int fd = -1;
+        int r = name_is_free(req, parent_ino, name, &parent);
+        if (!r)
+                r = -ovl_creds_enter(req);
+        if (!r) {
+                fd = openat(parent->fd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
+                r = fd < 0 ? errno : 0;
+                ovl_creds_leave();
+        }
+        struct fuse_entry_param e;
+        if (!r)
+                r = do_lookup(req, parent_ino, name, &e);
+        if (r) {
+                if (fd >= 0)
+                        (void)close(fd);
+                (void)fuse_reply_err(req, r);
+                return;
+        }
+        fi->fh = (uint64_t)fd;
+        (void)fuse_reply_create(req, &e, fi);
+}
+
+static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                     struct fuse_file_info *fi)
+{
+        (void)ino;
+        struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+        buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        buf.buf[0].fd = (int)fi->fh;
+        buf.buf[0].pos = off;
+        (void)fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                          struct fuse_file_info *fi)
+{
+        (void)ino;
+        struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+        out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        out.buf[0].fd = (int)fi->fh;
+        out.buf[0].pos = off;
+        /* As the writer, so the kernel clears setuid/setgid bits as it would directly. */
+        const struct fuse_ctx *ctx = fuse_req_ctx(req);
+        bool as_caller = ctx->uid != 0;
+        if (as_caller) {
+                (void)syscall(SYS_setfsgid, ctx->gid);
+                (void)syscall(SYS_setfsuid, ctx->uid);
+        }
+        ssize_t n = fuse_buf_copy(&out, in, 0);
+        if (as_caller) {
+                (void)syscall(SYS_setfsuid, 0);
+                (void)syscall(SYS_setfsgid, 0);
+        }
+        if (n < 0)
+                (void)fuse_reply_err(req, (int)-n);
+        else
+                (void)fuse_reply_write(req, (size_t)n);
+}
+
+static void ovl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        /* Closing a duplicate does what close() does for the caller (POSIX locks, NFS). */
+        int dup_fd = dup((int)fi->fh);
+        int r = dup_fd < 0 || close(dup_fd) < 0 ? errno : 0;
+        (void)fuse_reply_err(req, r);
+}
+
+static void ovl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        (void)close((int)fi->fh);
+        (void)fuse_reply_err(req, 0);
+}
+
+static void ovl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        (void)ino;
+        int rc = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
+        (void)fuse_reply_err(req, rc < 0 ? errno : 0);
+}
+
+static void ovl_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                          struct fuse_file_info *fi)
+{
+        (void)ino;
+        (void)fuse_reply_err(req, fallocate((int)fi->fh, mode, offset, length) < 0 ? errno : 0);
+}
+
+static void ovl_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                      struct fuse_file_info *fi)
+{
+        (void)ino;
+        off_t r = lseek((int)fi->fh, off, whence);
+        if (r < 0)
+                (void)fuse_reply_err(req, errno);
+        else
+                (void)fuse_reply_lseek(req, r);
+}
+
+/* ---- directories --------------------------------------------------------------------- */
+
+struct dir_entry {
+        char *name;
+        ino_t ino;
+        unsigned char type;
+};
+
+/* A directory is read whole at opendir: offsets are then indexes, stable for the
+ * life of the handle, and synthesized names slot in without offset games. */
+struct dir_snapshot {
+        struct dir_entry *entries;
+        size_t count, cap;
+};
+
+static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type)
+{
+        if (d->count == d->cap) {
+                size_t cap = d->cap ? d->cap * 2 : 64;
+                struct dir_entry *grown = realloc(d->entries, cap * sizeof *grown);
+                if (!grown)
+                        return ENOMEM;
+                d->entries = grown;
+                d->cap = cap;
+        }
+        char *copy = strdup(name);
+        if (!copy)
+                return ENOMEM;
+        d->entries[d->count++] = (struct dir_entry){copy, ino, type};
+        return 0;
+}
+
+static void snapshot_free(struct dir_snapshot *d)
+{
+        for (size_t i = 0; i < d->count; i++)
+                free(d->entries[i].name);
+        free(d->entries);
+        free(d);
+}
+
+static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_snapshot *d)
+{
+        int r = 0;
+        if (is_synthesized(inode))
+                return snapshot_add(d, ".", 1, DT_DIR) ?: snapshot_add(d, "..", 1, DT_DIR);
+        int fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                r = errno;
+                (void)close(fd);
+                return r;
+        }
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(dir);
+                if (!de) {
+                        r = errno;
+                        break;
+                }
+                if (synthesized_named(o, inode, de->d_name))
+                        continue; /* the synthesized entry replaces it */
+                r = snapshot_add(d, de->d_name, de->d_ino, de->d_type);
+                if (r)
+                        break;
+        }
+        (void)closedir(dir);
+        if (inode == &o->root)
+                for (size_t i = 0; i < o->entry_count && !r; i++)
+                        r = snapshot_add(d, o->entries[i].name,
+                                         (ino_t)(SYNTHESIZED_INO_BASE + i),
+                                         S_ISDIR(o->entries[i].mode) ? DT_DIR : DT_REG);
+        return r;
+}
+
+static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        struct dir_snapshot *d = calloc(1, sizeof *d);
+        int r = d ? snapshot_read(overlay_of(req), inode_of(req, ino), d) : ENOMEM;
+        if (r) {
+                if (d)
+                        snapshot_free(d);
+                (void)fuse_reply_err(req, r);
+                return;
+        }
+        fi->fh = (uint64_t)(uintptr_t)d;
+        (void)fuse_reply_open(req, fi);
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+        return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                       struct fuse_file_info *fi, bool plus)
+{
+        struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
+        char *buf = malloc(size);
+        if (!buf) {
+                (void)fuse_reply_err(req, ENOMEM);
+                return;
+        }
+        size_t used = 0;
+        int r = 0;
+        for (size_t i = (size_t)off; i < d->count; i++) {
+                const struct dir_entry *de = &d->entries[i];
+                size_t n;
+                if (!plus) {
+                        struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
+                        n = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
+                                              (off_t)(i + 1));
+                        if (n > size - used)
+                                break;
+                } else {
+                        struct fuse_entry_param e = {
+                                .attr = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12}};
+                        if (!is_dot_or_dotdot(de->name)) {
+                                r = do_lookup(req, ino, de->name, &e);
+                                if (r == ENOENT) { /* gone since opendir */
+                                        r = 0;
+                                        continue;
+                                }
+                                if (r)
+                                        break;
+                        }
+                        n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
+                                                   (off_t)(i + 1));
+                        if (n > size - used) {
+                                /* Not sent: give back the lookup it counted. */
+                                if (e.ino)
+                                        forget_one(req, e.ino, 1);
+                                break;
+                        }
+                }
+                used += n;
+        }
+        if (r && used == 0)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_buf(req, buf, used);
+        free(buf);
+}
+
+static void ovl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                        struct fuse_file_info *fi)
+{
+        do_readdir(req, ino, size, off, fi, false);
+}
+
+static void ovl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                            struct fuse_file_info *fi)
+{
+        do_readdir(req, ino, size, off, fi, true);
+}
+
+static void ovl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+        (void)fuse_reply_err(req, 0);
+}
+
+static void ovl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        (void)fi;
+        struct ovl_inode *inode = inode_of(req, ino);
+        if (is_synthesized(inode)) {
+                (void)fuse_reply_err(req, 0);
+                return;
+        }
+        int fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = fd < 0 ? errno : 0;
+        if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
+                r = errno;
+        if (fd >= 0)
+                (void)close(fd);
+        (void)fuse_reply_err(req, r);
+}
+
+static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+        struct ovl_inode *inode = inode_of(req, ino);
+        struct statvfs sv;
+        int fd = is_synthesized(inode) ? overlay_of(req)->root.fd : inode->fd;
+        if (fstatvfs(fd, &sv) < 0)
+                (void)fuse_reply_err(req, errno);
+        else
+                (void)fuse_reply_statfs(req, &sv);
+}
+
+/* ---- extended attributes: the backing filesystem's answer, unchanged -------------------- */
+
+static int xattr_path(fuse_req_t req, fuse_ino_t ino, char *path, size_t size)
+{
+        struct ovl_inode *inode = inode_of(req, ino);
+        if (is_synthesized(inode))
+                return ENOTSUP;
+        proc_path(inode->fd, path, size);
+        return 0;
+}
+
+static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+        char path[64];
+        int r = xattr_path(req, ino, path, sizeof path);
+        if (r) {
+                (void)fuse_reply_err(req, r);
+                return;
+        }
+        char *value = size ? malloc(size) : NULL;
+        if (size && !value) {
+                (void)fuse_reply_err(req, ENOMEM);
+                return;
+        }
+        ssize_t n = getxattr(path, name, value, size);
+        if (n < 0)
+                (void)fuse_reply_err(req, errno);
+        else if (size == 0)
+                (void)fuse_reply_xattr(req, (size_t)n);
+        else
+                (void)fuse_reply_buf(req, value, (size_t)n);
+        free(value);
+}
+
+static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+        char path[64];
+        int r = xattr_path(req, ino, path, sizeof path);
+        if (r) {
+                (void)fuse_reply_err(req, r);
+                return;
+        }
+        char *value = size ? malloc(size) : NULL;
+        if (size && !value) {
+                (void)fuse_reply_err(req, ENOMEM);
+                return;
+        }
+        ssize_t n = listxattr(path, value, size);
+        if (n < 0)
+                (void)fuse_reply_err(req, errno);
+        else if (size == 0)
+                (void)fuse_reply_xattr(req, (size_t)n);
+        else
+                (void)fuse_reply_buf(req, value, (size_t)n);
+        free(value);
+}
+
+static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                         size_t size, int flags)
+{
+        char path[64];
+        int r = xattr_path(req, ino, path, sizeof path);
+        if (!r && setxattr(path, name, value, size, flags) < 0)
+                r = errno;
+        (void)fuse_reply_err(req, r);
+}
+
+static void ovl_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+        char path[64];
+        int r = xattr_path(req, ino, path, sizeof path);
+        if (!r && removexattr(path, name) < 0)
+                r = errno;
+        (void)fuse_reply_err(req, r);
+}
+
+static void ovl_init(void *userdata, struct fuse_conn_info *conn)
+{
+        (void)userdata;
+        /* Large writes and zero-copy where the kernel offers them. */
+        conn->max_write = 1u << 20;
+        if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+                conn->want |= FUSE_CAP_SPLICE_WRITE;
+        if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+                conn->want |= FUSE_CAP_SPLICE_MOVE;
+        if (conn->capable & FUSE_CAP_SPLICE_READ)
+                conn->want |= FUSE_CAP_SPLICE_READ;
+        /* Writes must reach the lower file as they happen (another path sees it). */
+        conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}
+
+const struct fuse_lowlevel_ops ovl_ops = {
+        .init = ovl_init,
+        .lookup = ovl_lookup,
+        .forget = ovl_forget,
+        .forget_multi = ovl_forget_multi,
+        .getattr = ovl_getattr,
+        .setattr = ovl_setattr,
+        .readlink = ovl_readlink,
+        .mknod = ovl_mknod,
+        .mkdir = ovl_mkdir,
+        .symlink = ovl_symlink,
+        .link = ovl_link,
+        .unlink = ovl_unlink,
+        .rmdir = ovl_rmdir,
+        .rename = ovl_rename,
+        .open = ovl_open,
+        .create = ovl_create,
+        .read = ovl_read,
+        .write_buf = ovl_write_buf,
+        .flush = ovl_flush,
+        .release = ovl_release,
+        .fsync = ovl_fsync,
+        .fallocate = ovl_fallocate,
+        .lseek = ovl_lseek,
+        .opendir = ovl_opendir,
+        .readdir = ovl_readdir,
+        .readdirplus = ovl_readdirplus,
+        .releasedir = ovl_releasedir,
+        .fsyncdir = ovl_fsyncdir,
+        .statfs = ovl_statfs,
+        .getxattr = ovl_getxattr,
+        .listxattr = ovl_listxattr,
+        .setxattr = ovl_setxattr,
+        .removexattr = ovl_removexattr,
+};

@@ -1,0 +1,251 @@
+/* overlay_instance.c — mounting FUSE by descriptor and running bindlink-overlay. */
+#include "overlay_instance.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mount.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mount_ops.h"
+#include "util.h"
+
+#ifndef OVERLAY_PROGRAM
+#define OVERLAY_PROGRAM "/usr/local/libexec/bindlink/bindlink-overlay"
+#endif
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+static const char *overlay_program(void)
+{
+        const char *env = getenv("BINDLINK_OVERLAY_PROGRAM");
+        return env && *env ? env : OVERLAY_PROGRAM;
+}
+
+struct overlay_instance *overlay_new(const char *dir, char *const *names,
+                                     const bool *directories, size_t count)
+{
+        struct overlay_instance *o = calloc(1, sizeof *o);
+        if (!o)
+                return NULL;
+        o->pidfd = -1;
+        o->dir = strdup(dir);
+        o->names = calloc(count + 1, sizeof *o->names);
+        o->directories = calloc(count + 1, sizeof *o->directories);
+        if (!o->dir || !o->names || !o->directories) {
+                overlay_free(o);
+                return NULL;
+        }
+        for (size_t i = 0; i < count; i++) {
+                o->names[i] = strdup(names[i]);
+                o->directories[i] = directories[i];
+                if (!o->names[i]) {
+                        o->count = i;
+                        overlay_free(o);
+                        return NULL;
+                }
+        }
+        o->count = count;
+        return o;
+}
+
+void overlay_free(struct overlay_instance *o)
+{
+        if (!o)
+                return;
+        if (o->pidfd >= 0)
+                (void)close(o->pidfd);
+        for (size_t i = 0; i < o->count; i++)
+                free(o->names[i]);
+        free(o->names);
+        free(o->directories);
+        free(o->dir);
+        free(o);
+}
+
+static uint64_t process_start_time(pid_t pid)
+{
+        char path[64], buf[1024];
+        (void)snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return 0;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+                return 0;
+        buf[n] = '\0';
+        /* Field 22, counted after the ")" that ends the command name. */
+        const char *p = strrchr(buf, ')');
+        for (int field = 2; p && field < 22; field++)
+                p = strchr(p + 1, ' ');
+        return p ? strtoull(p + 1, NULL, 10) : 0;
+}
+
+static int fs_set(int fsfd, const char *key, const char *value)
+{
+        unsigned cmd = value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG;
+        return syscall(SYS_fsconfig, fsfd, cmd, key, value, 0) < 0 ? negative_errno() : 0;
+}
+
+/* A FUSE superblock for fuse_fd, configured by descriptor; returns a mount fd. */
+static int make_fuse_mount(int fuse_fd, mode_t root_type)
+{
+        _cleanup_close_ int fsfd = (int)syscall(SYS_fsopen, "fuse", FSOPEN_CLOEXEC);
+        if (fsfd < 0)
+                return negative_errno();
+        char fd_text[16], mode_text[16];
+        (void)snprintf(fd_text, sizeof fd_text, "%d", fuse_fd);
+        (void)snprintf(mode_text, sizeof mode_text, "%o", (unsigned)root_type);
+        int r;
+        if ((r = fs_set(fsfd, "source", "bindlink")) < 0 ||
+            (r = fs_set(fsfd, "subtype", "bindlink")) < 0 || (r = fs_set(fsfd, "fd", fd_text)) < 0 ||
+            (r = fs_set(fsfd, "rootmode", mode_text)) < 0 ||
+            (r = fs_set(fsfd, "user_id", "0")) < 0 || (r = fs_set(fsfd, "group_id", "0")) < 0 ||
+            (r = fs_set(fsfd, "allow_other", NULL)) < 0 ||
+            (r = fs_set(fsfd, "default_permissions", NULL)) < 0)
+                return r;
+        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return negative_errno();
+        int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+        return mnt < 0 ? negative_errno() : mnt;
+}
+
+/* fork+exec the server with the connection as fd 3 and the lower directory as fd 4. */
+static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd)
+{
+        size_t argc = 5 + o->count;
+        char **argv = calloc(argc + 1, sizeof *argv);
+        if (!argv)
+                return -ENOMEM;
+        argv[0] = (char *)"bindlink-overlay";
+        argv[1] = (char *)"--fuse-fd=3";
+        argv[2] = (char *)"--lower-fd=4";
+        size_t n = 3;
+        int r = 0;
+        for (size_t i = 0; i < o->count && r == 0; i++)
+                if (asprintf(&argv[n++], "--entry=%s:%s", o->directories[i] ? "dir" : "file",
+                             o->names[i]) < 0) {
+                        argv[--n] = NULL;
+                        r = -ENOMEM;
+                }
+        const char *program = overlay_program();
+        pid_t pid = r < 0 ? -1 : fork();
+        if (pid == 0) {
+                /* Child: only async-signal-safe calls until exec. */
+                int f = fcntl(fuse_fd, F_DUPFD, 10), l = fcntl(lower_fd, F_DUPFD, 10);
+                sigset_t none;
+                sigemptyset(&none);
+                if (f < 0 || l < 0 || dup2(f, 3) < 0 || dup2(l, 4) < 0 ||
+                    syscall(SYS_close_range, 5, ~0U, 0) < 0 ||
+                    sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
+                        _exit(127);
+                execv(program, argv);
+                _exit(127);
+        }
+        if (pid < 0 && r == 0)
+                r = negative_errno();
+        for (size_t i = 3; i < n; i++)
+                free(argv[i]);
+        free(argv);
+        if (r < 0)
+                return r;
+        o->pid = pid;
+        o->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (o->pidfd < 0) {
+                r = negative_errno();
+                (void)kill(pid, SIGKILL);
+                (void)waitpid(pid, NULL, 0);
+                return r;
+        }
+        o->start_time = process_start_time(pid);
+        return 0;
+}
+
+static void stop_process(struct overlay_instance *o)
+{
+        if (o->pidfd >= 0) {
+                (void)syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL, 0);
+                siginfo_t info;
+                (void)waitid((idtype_t)P_PIDFD, (id_t)o->pidfd, &info, WEXITED);
+        }
+}
+
+int overlay_start(const char *dir, char *const *names, const bool *directories, size_t count,
+                  struct overlay_instance **ret)
+{
+        struct overlay_instance *o = overlay_new(dir, names, directories, count);
+        if (!o)
+                return -ENOMEM;
+        /* What dir shows now is what the overlay will pass through. */
+        _cleanup_close_ int lower = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
+        struct stat st;
+        int r = lower < 0 || fuse_fd < 0 ? negative_errno() : 0;
+        if (r == 0 && fstat(lower, &st) < 0)
+                r = negative_errno();
+        _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT);
+        if (r == 0 && mnt < 0)
+                r = mnt;
+        if (r == 0)
+                r = spawn_server(o, fuse_fd, lower);
+        if (r == 0 && syscall(SYS_move_mount, mnt, "", lower, "",
+                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                r = negative_errno();
+                stop_process(o);
+        }
+        if (r == 0 && (r = mount_id_of_fd(mnt, &o->mount_id)) < 0) {
+                char proc[64];
+                (void)snprintf(proc, sizeof proc, "/proc/self/fd/%d", mnt);
+                (void)umount2(proc, MNT_DETACH);
+                stop_process(o);
+        }
+        if (r < 0) {
+                overlay_free(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+int overlay_stop(struct overlay_instance *o)
+{
+        o->retiring = true;
+        int r = mount_detach_link(o->dir, o->mount_id);
+        (void)overlay_reap(o);
+        return r;
+}
+
+bool overlay_reap(struct overlay_instance *o)
+{
+        if (o->pidfd < 0)
+                return true;
+        siginfo_t info = {0};
+        if (waitid((idtype_t)P_PIDFD, (id_t)o->pidfd, &info, WEXITED | WNOHANG) < 0)
+                return errno == ECHILD; /* not our child (adopted): pidfd readable = gone */
+        return info.si_pid != 0;
+}
+
+bool overlay_adopt(struct overlay_instance *o)
+{
+        uint64_t top;
+        if (mount_id_at(o->dir, &top) < 0 || top != o->mount_id)
+                return false;
+        int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
+        if (pidfd < 0)
+                return false;
+        if (process_start_time(o->pid) != o->start_time) {
+                (void)close(pidfd);
+                return false;
+        }
+        o->pidfd = pidfd;
+        return true;
+}

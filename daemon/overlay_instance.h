@@ -1,0 +1,49 @@
+/* overlay_instance.h — one running bindlink-overlay: the FUSE mount bindlinkd made on
+ * a directory P, and the process serving it. The overlay shows P as it was, plus
+ * placeholder entries on which links are grafted (anchorless links, a file over a
+ * directory or the reverse: S8, S9). */
+#ifndef BINDLINKD_OVERLAY_INSTANCE_H
+#define BINDLINKD_OVERLAY_INSTANCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct overlay_instance {
+        char *dir;          /* the view path P it is mounted on */
+        char **names;       /* synthesized entries of P */
+        bool *directories;  /* each one a directory (else a file) */
+        size_t count;
+        pid_t pid;
+        int pidfd;           /* readable when the process has ended; -1 if unknown */
+        uint64_t start_time; /* the process's start time, to recognize it after a restart */
+        uint64_t mount_id;
+        bool retiring;       /* we detached it: its end is expected */
+};
+
+/* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
+ * with the given synthesized entries, and start its server. On failure nothing is
+ * left mounted or running. */
+int overlay_start(const char *dir, char *const *names, const bool *directories, size_t count,
+                  struct overlay_instance **ret);
+
+/* Detach the overlay's mount (if it is still ours on top) with everything on it. The
+ * server ends by itself once the kernel lets go of the connection (open files
+ * through the old mount keep it serving until then). */
+int overlay_stop(struct overlay_instance *overlay);
+
+/* Reap the process if it has ended; true if it has. */
+bool overlay_reap(struct overlay_instance *overlay);
+
+/* Re-attach to a journaled overlay after a restart: true when pid is still the
+ * same process (by start time) and the top mount on dir is still mount_id. */
+bool overlay_adopt(struct overlay_instance *overlay);
+
+void overlay_free(struct overlay_instance *overlay);
+
+/* Allocate with copies of dir and the entries (no process, no mount). */
+struct overlay_instance *overlay_new(const char *dir, char *const *names,
+                                     const bool *directories, size_t count);
+
+#endif
