@@ -41,11 +41,27 @@ set_outcome(struct outcome *ret, int status, bindlink_fault fault, const char *p
 
 static int probe_type_of(void *ctx, const char *path, bool follow)
 {
-        const struct link_table *table = ctx;
+        const struct link_manager *m = ctx;
         /* A path where one of our mounts sits: the planner asks what it covers. */
-        const struct link *mounted = link_table_find(table, path);
+        const struct link *mounted = link_table_find(&m->table, path);
         if (mounted && mounted->realization != BINDLINK_REALIZED_NONE)
                 return mounted->covered_type;
+        /* Below one of our overlays: ask the directory beneath it, never through
+         * FUSE (that is what lies under made-up and hidden names, and it cannot be
+         * behind the kernel's cache of the overlay). */
+        const struct overlay_instance *under = NULL;
+        for (size_t i = 0; i < m->overlays.serving_count; i++) {
+                const struct overlay_instance *o = m->overlays.serving[i];
+                if (path_is_strict_descendant(o->dir, path) &&
+                    (!under || strlen(o->dir) > strlen(under->dir)))
+                        under = o;
+        }
+        if (under) {
+                size_t skip = strcmp(under->dir, "/") == 0 ? 1 : strlen(under->dir) + 1;
+                int type = overlay_lower_type(under, path + skip, follow);
+                if (type != -EBADF)
+                        return type;
+        }
         struct stat st;
         if (fstatat(AT_FDCWD, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
                 if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
@@ -72,6 +88,18 @@ static const char *placement_words(const struct placement *p)
 }
 
 /* ---- the plan: affected links and overlays, in dependency order -------------------- */
+
+/* What the overlay on a link's parent must make up for it: a placeholder of B's type
+ * to graft on ('d', 'f'), the name hidden because B is gone (S10: V answers ENOENT
+ * rather than showing what it covered), or nothing (0). */
+static char overlay_kind(const struct placement *p)
+{
+        if (p->kind == PLACE_GRAFT)
+                return p->backing_type == PROBE_DIRECTORY ? 'd' : 'f';
+        if (p->kind == PLACE_BACKING_MISSING && p->place_type != PROBE_MISSING)
+                return 'h';
+        return 0;
+}
 
 /* Affected links and the overlays they need, each list in dependency order:
  * `show` to realize (links and the overlays to start), `hide` to tear down, in
@@ -138,7 +166,7 @@ static struct link *stand_in(struct plan *plan, const char *dir, struct overlay_
 static int place_all(struct link_manager *m, struct link *const *links, size_t count,
                      struct placement *ret)
 {
-        struct probe probe = {.type_of = probe_type_of, .ctx = &m->table};
+        struct probe probe = {.type_of = probe_type_of, .ctx = m};
         for (size_t i = 0; i < count; i++) {
                 int r = planner_place(&m->table, links[i], &probe, &ret[i]);
                 if (r < 0)
@@ -159,7 +187,7 @@ static int overlay_dirs(struct link_manager *m, struct link *const *links,
                 if (r < 0)
                         return r;
                 bool hosted = overlay_registry_find(&m->overlays, parent) != NULL;
-                if ((placements[i].kind == PLACE_GRAFT || hosted) &&
+                if ((overlay_kind(&placements[i]) || hosted) &&
                     !has_string(*dirs, *dir_count, parent)) {
                         r = push((struct link ***)dirs, dir_count, (struct link *)TAKE_PTR(parent));
                         if (r < 0)
@@ -234,7 +262,7 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                 bool needed = false;
                 for (size_t i = 0; i < count; i++) {
                         _cleanup_free_ char *parent = NULL;
-                        if (placements[i].kind == PLACE_GRAFT &&
+                        if (overlay_kind(&placements[i]) &&
                             path_parent(links[i]->virtual_path, &parent) >= 0 &&
                             strcmp(parent, dirs[d]) == 0)
                                 needed = true;
@@ -307,28 +335,29 @@ static void teardown(struct link_manager *m, struct link **items, size_t count)
 
 /* The entries an overlay on dir synthesizes: the plan's grafted links there. */
 static int overlay_entries(const struct plan *plan, const char *dir, char ***ret_names,
-                           bool **ret_dirs, size_t *ret_count)
+                           char **ret_kinds, size_t *ret_count)
 {
         char **names = calloc(plan->show_count + 1, sizeof *names);
-        bool *dirs = calloc(plan->show_count + 1, sizeof *dirs);
+        char *kinds = calloc(plan->show_count + 1, sizeof *kinds);
         size_t n = 0;
-        if (!names || !dirs) {
+        if (!names || !kinds) {
                 free(names);
-                free(dirs);
+                free(kinds);
                 return -ENOMEM;
         }
         for (size_t i = 0; i < plan->show_count; i++) {
                 const struct link *l = plan->show[i];
                 _cleanup_free_ char *parent = NULL;
-                if (l->is_overlay || plan->placements[i].kind != PLACE_GRAFT ||
-                    path_parent(l->virtual_path, &parent) < 0 || strcmp(parent, dir) != 0)
+                char kind = l->is_overlay ? 0 : overlay_kind(&plan->placements[i]);
+                if (!kind || path_parent(l->virtual_path, &parent) < 0 ||
+                    strcmp(parent, dir) != 0)
                         continue;
                 names[n] = (char *)path_last(l->virtual_path);
-                dirs[n] = plan->placements[i].backing_type == PROBE_DIRECTORY;
+                kinds[n] = kind;
                 n++;
         }
         *ret_names = names;
-        *ret_dirs = dirs;
+        *ret_kinds = kinds;
         *ret_count = n;
         return 0;
 }
@@ -342,15 +371,14 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                 struct link *l = plan->show[i];
                 const struct placement *p = &plan->placements[i];
                 if (l->is_overlay) {
-                        char **names;
-                        bool *dirs;
+                        char **names, *kinds;
                         size_t n;
                         struct overlay_instance *o = NULL;
-                        int r = overlay_entries(plan, l->virtual_path, &names, &dirs, &n);
+                        int r = overlay_entries(plan, l->virtual_path, &names, &kinds, &n);
                         if (r >= 0) {
-                                r = overlay_start(l->virtual_path, names, dirs, n, &o);
+                                r = overlay_start(l->virtual_path, names, kinds, n, &o);
                                 free(names);
-                                free(dirs);
+                                free(kinds);
                         }
                         if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
                                 overlay_free(o); /* not reached: add only fails on ENOMEM */
@@ -532,6 +560,9 @@ static bool plan_acceptable(const struct plan *plan, const struct link *created,
                         continue;
                 if (l != created && l->realization == BINDLINK_REALIZED_NONE)
                         continue; /* was not shown before either */
+                if (l != created &&
+                    (p->kind == PLACE_BACKING_MISSING || p->kind == PLACE_PARENT_MISSING))
+                        continue; /* it waits for its place or its B, as it would anyway */
                 if (p->kind == PLACE_LOOP) {
                         set_outcome(ret, -ELOOP, BINDLINK_FAULT_BACKING, created->backing_path,
                                     l == created ? "link %s -> %s would loop: %s"
@@ -630,6 +661,10 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         for (size_t i = 0; i < plan.show_count; i++)
                 if (plan.show[i] != created)
                         journal_shown(m, &plan.show[i], 1);
+        r = backing_watch_add(&m->backing, created->backing_path);
+        if (r < 0)
+                log_warning("cannot watch %s for deletion (S10): %s", created->backing_path,
+                            strerror(-r));
         log_info("created link %s -> %s (#%llu, %s)", created->virtual_path,
                  created->backing_path, (unsigned long long)created->order,
                  bindlink_realization_name(created->realization));
@@ -719,6 +754,37 @@ void link_manager_watch(struct link_manager *m, void (*watch)(void *ctx, int pid
         overlay_registry_watch(&m->overlays, watch, ctx);
 }
 
+/* ---- S10: backing paths that come and go ------------------------------------------ */
+
+struct changed_links {
+        struct link_manager *m;
+        struct link **links;
+        size_t count;
+};
+
+static void backing_path_changed(void *ctx, const char *path)
+{
+        struct changed_links *c = ctx;
+        const struct link_table *t = &c->m->table;
+        if (!path_index_get(&t->backing_paths, path, strlen(path)))
+                return; /* no link shows this name */
+        for (size_t i = 0; i < t->count; i++)
+                if (strcmp(t->links[i]->backing_path, path) == 0 &&
+                    !contains(c->links, c->count, t->links[i]))
+                        (void)push(&c->links, &c->count, t->links[i]);
+}
+
+int link_manager_backing_fd(const struct link_manager *m) { return m->backing.fd; }
+
+void link_manager_backing_changed(struct link_manager *m)
+{
+        struct changed_links c = {.m = m};
+        backing_watch_read(&m->backing, backing_path_changed, &c);
+        if (c.count > 0)
+                rebuild(m, c.links, c.count, "a backing path came or went");
+        free(c.links);
+}
+
 /* ---- start: re-adopt ---------------------------------------------------------------- */
 
 struct lost_links {
@@ -752,6 +818,10 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
         else if (r < 0)
                 return r;
         overlay_registry_init(&m->overlays, &m->journal);
+        if (backing_watch_init(&m->backing) < 0)
+                log_warning("no inotify: links will not follow their backing paths (S10)");
+        for (size_t i = 0; i < m->table.count; i++)
+                (void)backing_watch_add(&m->backing, m->table.links[i]->backing_path);
 
         struct lost_links lost = {.m = m};
         overlay_registry_adopt(&m->overlays, overlay_lost, &lost);
@@ -782,6 +852,7 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
 
 void link_manager_stop(struct link_manager *m)
 {
+        backing_watch_done(&m->backing);
         overlay_registry_done(&m->overlays);
         journal_close(&m->journal);
         link_table_done(&m->table);

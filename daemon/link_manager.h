@@ -9,6 +9,7 @@
 
 #include "bindlink.h"
 #include "journal.h"
+#include "backing_watch.h"
 #include "link_table.h"
 #include "overlay_registry.h"
 #include "wire.h"
@@ -17,6 +18,7 @@ struct link_manager {
         struct link_table table;
         struct journal journal;
         struct overlay_registry overlays;
+        struct backing_watch backing; /* S10: B deleted, renamed away, made again */
 };
 
 /* The answer to a request, as it goes back on the wire. */
@@ -52,5 +54,10 @@ void link_manager_remove(struct link_manager *manager, const char *virtual_path,
 void link_manager_watch(struct link_manager *manager, void (*watch)(void *ctx, int pidfd),
                         void *ctx);
 void link_manager_process_ended(struct link_manager *manager, int pidfd);
+
+/* The inotify descriptor watching backing paths (-1 if none); when it is readable,
+ * backing_changed() shows the links whose B came or went again. */
+int link_manager_backing_fd(const struct link_manager *manager);
+void link_manager_backing_changed(struct link_manager *manager);
 
 #endif

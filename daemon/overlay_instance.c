@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "planner.h"
 #include "mount_ops.h"
 #include "util.h"
 
@@ -31,23 +32,24 @@ static const char *overlay_program(void)
         return env && *env ? env : OVERLAY_PROGRAM;
 }
 
-struct overlay_instance *overlay_new(const char *dir, char *const *names,
-                                     const bool *directories, size_t count)
+struct overlay_instance *overlay_new(const char *dir, char *const *names, const char *kinds,
+                                     size_t count)
 {
         struct overlay_instance *o = calloc(1, sizeof *o);
         if (!o)
                 return NULL;
         o->pidfd = -1;
+        o->lower_fd = -1;
         o->dir = strdup(dir);
         o->names = calloc(count + 1, sizeof *o->names);
-        o->directories = calloc(count + 1, sizeof *o->directories);
-        if (!o->dir || !o->names || !o->directories) {
+        o->kinds = calloc(count + 1, sizeof *o->kinds);
+        if (!o->dir || !o->names || !o->kinds) {
                 overlay_free(o);
                 return NULL;
         }
         for (size_t i = 0; i < count; i++) {
                 o->names[i] = strdup(names[i]);
-                o->directories[i] = directories[i];
+                o->kinds[i] = kinds[i];
                 if (!o->names[i]) {
                         o->count = i;
                         overlay_free(o);
@@ -64,10 +66,12 @@ void overlay_free(struct overlay_instance *o)
                 return;
         if (o->pidfd >= 0)
                 (void)close(o->pidfd);
+        if (o->lower_fd >= 0)
+                (void)close(o->lower_fd);
         for (size_t i = 0; i < o->count; i++)
                 free(o->names[i]);
         free(o->names);
-        free(o->directories);
+        free(o->kinds);
         free(o->dir);
         free(o);
 }
@@ -132,7 +136,10 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd)
         size_t n = 3;
         int r = 0;
         for (size_t i = 0; i < o->count && r == 0; i++)
-                if (asprintf(&argv[n++], "--entry=%s:%s", o->directories[i] ? "dir" : "file",
+                if (asprintf(&argv[n++], "--entry=%s:%s",
+                             o->kinds[i] == 'd'   ? "dir"
+                             : o->kinds[i] == 'f' ? "file"
+                                                  : "hide",
                              o->names[i]) < 0) {
                         argv[--n] = NULL;
                         r = -ENOMEM;
@@ -179,10 +186,10 @@ static void stop_process(struct overlay_instance *o)
         }
 }
 
-int overlay_start(const char *dir, char *const *names, const bool *directories, size_t count,
+int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
                   struct overlay_instance **ret)
 {
-        struct overlay_instance *o = overlay_new(dir, names, directories, count);
+        struct overlay_instance *o = overlay_new(dir, names, kinds, count);
         if (!o)
                 return -ENOMEM;
         /* What dir shows now is what the overlay will pass through. */
@@ -212,8 +219,22 @@ int overlay_start(const char *dir, char *const *names, const bool *directories, 
                 overlay_free(o);
                 return r;
         }
+        o->lower_fd = TAKE_FD(lower);
         *ret = o;
         return 0;
+}
+
+int overlay_lower_type(const struct overlay_instance *o, const char *relative_path, bool follow)
+{
+        if (o->lower_fd < 0)
+                return -EBADF;
+        struct stat st;
+        if (fstatat(o->lower_fd, relative_path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+                return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? PROBE_MISSING
+                                                                          : negative_errno();
+        return S_ISDIR(st.st_mode)   ? PROBE_DIRECTORY
+               : S_ISLNK(st.st_mode) ? PROBE_SYMLINK
+                                     : PROBE_FILE;
 }
 
 int overlay_stop(struct overlay_instance *o)
@@ -247,5 +268,7 @@ bool overlay_adopt(struct overlay_instance *o)
                 return false;
         }
         o->pidfd = pidfd;
+        /* The server holds the lower directory as its fd 4. */
+        o->lower_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 4, 0);
         return true;
 }

@@ -12,20 +12,21 @@
 
 struct overlay_instance {
         char *dir;          /* the view path P it is mounted on */
-        char **names;       /* synthesized entries of P */
-        bool *directories;  /* each one a directory (else a file) */
+        char **names;       /* entries of P the overlay makes up */
+        char *kinds;        /* for each: 'd' directory, 'f' file, 'h' hidden (S10) */
         size_t count;
         pid_t pid;
         int pidfd;           /* readable when the process has ended; -1 if unknown */
         uint64_t start_time; /* the process's start time, to recognize it after a restart */
         uint64_t mount_id;
+        int lower_fd;        /* what dir showed before the overlay covered it */
         bool retiring;       /* we detached it: its end is expected */
 };
 
 /* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
  * with the given synthesized entries, and start its server. On failure nothing is
  * left mounted or running. */
-int overlay_start(const char *dir, char *const *names, const bool *directories, size_t count,
+int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
                   struct overlay_instance **ret);
 
 /* Detach the overlay's mount (if it is still ours on top) with everything on it. The
@@ -37,13 +38,20 @@ int overlay_stop(struct overlay_instance *overlay);
 bool overlay_reap(struct overlay_instance *overlay);
 
 /* Re-attach to a journaled overlay after a restart: true when pid is still the
- * same process (by start time) and the top mount on dir is still mount_id. */
+ * same process (by start time) and the top mount on dir is still mount_id. The
+ * lower directory is taken back from the process (pidfd_getfd). */
 bool overlay_adopt(struct overlay_instance *overlay);
 
 void overlay_free(struct overlay_instance *overlay);
 
+/* The type (planner.h probe_type, or -errno) of relative_path in the directory
+ * beneath the overlay, asked without going through FUSE; -EBADF if the overlay has
+ * no lower descriptor (then look at the path itself). */
+int overlay_lower_type(const struct overlay_instance *overlay, const char *relative_path,
+                       bool follow);
+
 /* Allocate with copies of dir and the entries (no process, no mount). */
-struct overlay_instance *overlay_new(const char *dir, char *const *names,
-                                     const bool *directories, size_t count);
+struct overlay_instance *overlay_new(const char *dir, char *const *names, const char *kinds,
+                                     size_t count);
 
 #endif

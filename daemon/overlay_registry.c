@@ -78,8 +78,8 @@ static int format_record(const struct overlay_instance *o, char **ret)
                 int len = snprintf(out, size, "O %s %d %" PRIu64 " %" PRIu64 " %zu", dir,
                                    (int)o->pid, o->start_time, o->mount_id, o->count);
                 for (size_t i = 0; i < o->count; i++)
-                        len += snprintf(out + len, size - (size_t)len, " %c%s",
-                                        o->directories[i] ? 'd' : 'f', names[i]);
+                        len += snprintf(out + len, size - (size_t)len, " %c%s", o->kinds[i],
+                                        names[i]);
                 *ret = out;
         } else if (r >= 0) {
                 r = -ENOMEM;
@@ -178,15 +178,15 @@ static struct overlay_instance *parse_record(const char *line)
         if (journal_unescape(f[1], &dir) < 0)
                 return NULL;
         char **names = calloc(count + 1, sizeof *names);
-        bool *dirs = calloc(count + 1, sizeof *dirs);
+        char *kinds = calloc(count + 1, sizeof *kinds);
         struct overlay_instance *o = NULL;
-        bool ok = names && dirs;
+        bool ok = names && kinds;
         for (size_t i = 0; ok && i < count; i++) {
-                dirs[i] = f[6 + i][0] == 'd';
-                ok = journal_unescape(f[6 + i] + 1, &names[i]) >= 0;
+                kinds[i] = f[6 + i][0];
+                ok = strchr("dfh", kinds[i]) && journal_unescape(f[6 + i] + 1, &names[i]) >= 0;
         }
         if (ok)
-                o = overlay_new(dir, names, dirs, count);
+                o = overlay_new(dir, names, kinds, count);
         if (o) {
                 o->pid = (pid_t)strtol(f[2], NULL, 10);
                 o->start_time = strtoull(f[3], NULL, 10);
@@ -195,7 +195,7 @@ static struct overlay_instance *parse_record(const char *line)
         for (size_t i = 0; names && i < count; i++)
                 free(names[i]);
         free(names);
-        free(dirs);
+        free(kinds);
         return o;
 }
 

@@ -388,6 +388,7 @@ static void sweep_idle(struct server *s)
 #define TAG_LISTEN (UINT64_MAX - 0)
 #define TAG_SIGNAL (UINT64_MAX - 1)
 #define TAG_TIMER (UINT64_MAX - 2)
+#define TAG_BACKING (UINT64_MAX - 3)
 
 static int add_watch(int epoll_fd, int fd, uint64_t tag)
 {
@@ -430,6 +431,9 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
         /* Overlay processes end by surprise (a crash: replace it) or when we retired
          * them (reap them). */
         link_manager_watch(manager, watch_process, &s);
+        int backing_fd = link_manager_backing_fd(manager);
+        if (backing_fd >= 0 && (r = add_watch(epoll_fd, backing_fd, TAG_BACKING)) < 0)
+                return r;
 
         while (!s.stopping) {
                 struct epoll_event events[64];
@@ -454,7 +458,9 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 uint64_t ticks;
                                 (void)!read(timer_fd, &ticks, sizeof ticks);
                                 sweep_idle(&s);
-                        } else if ((tag & TAG_PIDFD) && tag < TAG_TIMER) {
+                        } else if (tag == TAG_BACKING) {
+                                link_manager_backing_changed(manager);
+                        } else if ((tag & TAG_PIDFD) && tag < TAG_BACKING) {
                                 int pidfd = (int)(tag & ~TAG_PIDFD);
                                 (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, pidfd, NULL);
                                 link_manager_process_ended(manager, pidfd);

@@ -1,7 +1,7 @@
 /* main.c — bindlink-overlay: started by bindlinkd with an already mounted FUSE
  * connection and the lower directory as descriptors; serves until the mount goes.
  *
- *   bindlink-overlay --fuse-fd N --lower-fd M [--entry dir:NAME|file:NAME]...
+ *   bindlink-overlay --fuse-fd N --lower-fd M [--entry dir:NAME|file:NAME|hide:NAME]...
  *
  * It keeps only the capabilities a passthrough needs and runs until the kernel ends
  * the connection (the mount was detached and released). */
@@ -69,11 +69,12 @@ int main(int argc, char **argv)
                         o.root.fd = parse_fd(optarg);
                         break;
                 case 'e': {
+                        bool hide = strncmp(optarg, "hide:", 5) == 0;
                         mode_t mode = strncmp(optarg, "dir:", 4) == 0    ? S_IFDIR
                                       : strncmp(optarg, "file:", 5) == 0 ? S_IFREG
                                                                          : 0;
                         const char *name = strchr(optarg, ':');
-                        if (!mode || !name || !name[1] || strchr(name + 1, '/')) {
+                        if ((!mode && !hide) || !name || !name[1] || strchr(name + 1, '/')) {
                                 fprintf(stderr, "bindlink-overlay: bad --entry %s\n", optarg);
                                 return 2;
                         }
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
                 }
                 case 'h':
                         printf("Usage: bindlink-overlay --fuse-fd N --lower-fd M "
-                               "[--entry dir:NAME|file:NAME]...\n"
+                               "[--entry dir:NAME|file:NAME|hide:NAME]...\n"
                                "Started by bindlinkd; not meant to be run by hand.\n");
                         return 0;
                 default:

@@ -84,6 +84,8 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (r)
                 return r;
         const struct ovl_entry_spec *s = synthesized_named(o, parent, name);
+        if (s && !s->mode)
+                return ENOENT; /* hidden: its link's backing path is gone (S10) */
         if (s) {
                 e->ino = ino_of(o, &s->inode);
                 synthesized_attr(o, &s->inode, &e->attr);
@@ -535,7 +537,7 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
                         break;
                 }
                 if (synthesized_named(o, inode, de->d_name))
-                        continue; /* the synthesized entry replaces it */
+                        continue; /* the synthesized entry replaces it, or it is hidden */
                 r = snapshot_add(d, de->d_name, de->d_ino, de->d_type);
                 if (r)
                         break;
@@ -543,7 +545,8 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
         (void)closedir(dir);
         if (inode == &o->root)
                 for (size_t i = 0; i < o->entry_count && !r; i++)
-                        r = snapshot_add(d, o->entries[i].name,
+                        if (o->entries[i].mode)
+                                r = snapshot_add(d, o->entries[i].name,
                                          (ino_t)(SYNTHESIZED_INO_BASE + i),
                                          S_ISDIR(o->entries[i].mode) ? DT_DIR : DT_REG);
         return r;

@@ -2,7 +2,8 @@
  * directory", captured as a descriptor before the FUSE mount covered it) unchanged,
  * plus synthesized entries at its top level: placeholders on which bindlinkd grafts
  * links that a bind mount alone cannot place (anchorless links, S8; a file over a
- * directory or the reverse, S9).
+ * directory or the reverse, S9), and hidden names (a link whose backing path is gone
+ * answers ENOENT, S10).
  *
  * Design after libfuse's passthrough_ll: low-level API, one inode per (st_dev,
  * st_ino) holding an O_PATH descriptor, *at() calls only, never path strings. */
@@ -28,7 +29,7 @@ struct ovl_inode {
 
 struct ovl_entry_spec {
         char *name;
-        mode_t mode; /* S_IFDIR or S_IFREG */
+        mode_t mode; /* S_IFDIR or S_IFREG; 0 for a hidden name */
         struct ovl_inode inode;
 };
 

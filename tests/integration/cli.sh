@@ -471,6 +471,47 @@ test_s4_lost_mount_is_shown_again_on_restart() {
         check_file_is "$T/v/x" back
 }
 
+# ---- S10: live, path-based resolution -----------------------------------------------
+test_s10_backing_deleted_then_made_again() {
+        mkdir -p "$T/v" "$T/b"; echo orig > "$T/v/o"; echo one > "$T/b/x"
+        ctl create "$T/v" "$T/b" || return
+        rm -r "$T/b"
+        eventually 2 test ! -e "$T/v" || fail "V still visible after B was deleted"
+        err=$(ls "$T/v" 2>&1); case "$err" in *"No such file or directory"*) ;; *) fail "expected ENOENT, got: $err";; esac
+        check_eq "link still registered" 1 "$("$BINDLINKCTL" list --json | jq length)"
+        mkdir "$T/b"; echo two > "$T/b/y"
+        eventually 2 test -e "$T/v/y" || fail "V does not show B made again"
+        check_file_is "$T/v/y" two
+        check_eq realization bind "$(link_field "$T/v" realization)"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/o" orig
+        check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
+}
+
+test_s10_backing_renamed_away_and_back() {
+        mkdir -p "$T/v" "$T/b"; echo one > "$T/b/x"
+        ctl create "$T/v" "$T/b" || return
+        mv "$T/b" "$T/b.away"
+        eventually 2 test ! -e "$T/v" || fail "V still visible after B was renamed away"
+        check_missing "$T/b.away/v"
+        mv "$T/b.away" "$T/b"
+        eventually 2 test -e "$T/v/x" || fail "V does not show B renamed back"
+        check_file_is "$T/v/x" one
+}
+
+test_s10_file_and_anchorless_links_follow_their_backing() {
+        mkdir -p "$T/p"; echo f > "$T/vf"; echo bf > "$T/bf"; mkdir -p "$T/bd"; echo d > "$T/bd/x"
+        ctl create "$T/vf" "$T/bf" || return
+        ctl create "$T/p/anchorless" "$T/bd" || return
+        rm "$T/bf"; rm -r "$T/bd"
+        eventually 2 test ! -e "$T/vf" || fail "file link still visible"
+        eventually 2 test ! -e "$T/p/anchorless" || fail "anchorless link still visible"
+        echo again > "$T/bf"; mkdir "$T/bd"; echo again > "$T/bd/x"
+        eventually 2 test -e "$T/p/anchorless/x" || fail "anchorless link did not come back"
+        eventually 2 grep -q again "$T/vf" || fail "file link did not come back"
+        check_file_is "$T/p/anchorless/x" again
+}
+
 # ---- S21: list ----------------------------------------------------------------------------
 test_s21_list_json_has_every_field_in_creation_order() {
         mkdir -p "$T/v1" "$T/v2" "$T/b"

@@ -137,6 +137,18 @@ check_file_is() {
         [ "$got" = "$2" ] || fail "$1: expected content '$2', got '$got'"
 }
 
+# eventually SECONDS CMD...: true once CMD succeeds, polling for up to SECONDS (the
+# daemon reacts to filesystem events asynchronously).
+eventually() {
+        local limit=$1 i
+        shift
+        for i in $(seq 1 $((limit * 20))); do
+                "$@" 2>/dev/null && return 0
+                sleep 0.05
+        done
+        return 1
+}
+
 check_exists() { [ -e "$1" ] || fail "$1 should exist"; }
 check_missing() { [ ! -e "$1" ] || fail "$1 should not exist"; }
 
