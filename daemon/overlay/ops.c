@@ -679,7 +679,8 @@ static int xattr_path(fuse_req_t req, fuse_ino_t ino, char *path, size_t size)
         return 0;
 }
 
-static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* getxattr (name) or listxattr (name NULL): the size asked for, or the bytes. */
+static void read_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
         char path[64];
         int r = xattr_path(req, ino, path, sizeof path);
@@ -692,7 +693,7 @@ static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
                 (void)fuse_reply_err(req, ENOMEM);
                 return;
         }
-        ssize_t n = getxattr(path, name, value, size);
+        ssize_t n = name ? getxattr(path, name, value, size) : listxattr(path, value, size);
         if (n < 0)
                 (void)fuse_reply_err(req, errno);
         else if (size == 0)
@@ -702,27 +703,14 @@ static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
         free(value);
 }
 
+static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+        read_xattr(req, ino, name, size);
+}
+
 static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-        char path[64];
-        int r = xattr_path(req, ino, path, sizeof path);
-        if (r) {
-                (void)fuse_reply_err(req, r);
-                return;
-        }
-        char *value = size ? malloc(size) : NULL;
-        if (size && !value) {
-                (void)fuse_reply_err(req, ENOMEM);
-                return;
-        }
-        ssize_t n = listxattr(path, value, size);
-        if (n < 0)
-                (void)fuse_reply_err(req, errno);
-        else if (size == 0)
-                (void)fuse_reply_xattr(req, (size_t)n);
-        else
-                (void)fuse_reply_buf(req, value, (size_t)n);
-        free(value);
+        read_xattr(req, ino, NULL, size);
 }
 
 static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

@@ -251,6 +251,46 @@ test_s5_files_created_in_an_overlaid_parent_belong_to_their_creator() {
         check_exists "$T/p/secret"
 }
 
+test_s5_parent_overlay_passes_posix_operations_through() {
+        mkdir -p "$T/p" "$T/b"
+        ctl create "$T/p/link" "$T/b" || return
+        local p="$T/p"
+        echo data > "$p/f"
+        ln "$p/f" "$p/hard"
+        check_eq "hard link is one inode" "$(stat -c %i "$p/f")" "$(stat -c %i "$p/hard")"
+        check_eq "nlink" 2 "$(stat -c %h "$p/f")"
+        ln -s f "$p/sym"; check_eq readlink f "$(readlink "$p/sym")"
+        local ino; ino=$(stat -c %i "$p/f")
+        mv "$p/f" "$p/g"; check_eq "inode stable across rename" "$ino" "$(stat -c %i "$p/g")"
+        chmod 0640 "$p/g"; check_eq mode 640 "$(stat -c %a "$T/p/g")"
+        chown nobody "$p/g"; check_eq owner nobody "$(stat -c %U "$p/g")"
+        truncate -s 2 "$p/g"; check_eq size 2 "$(stat -c %s "$p/g")"
+        touch -m -d @1000000000 "$p/g"; check_eq mtime 1000000000 "$(stat -c %Y "$p/g")"
+        setfattr -n user.k -v val "$p/g" || fail "setfattr"
+        check_eq xattr val "$(getfattr --only-values -n user.k "$p/g" 2>/dev/null)"
+        getfattr -d "$p/g" 2>/dev/null | grep -q 'user.k="val"' || fail "listxattr"
+        echo a > "$p/app"; echo b >> "$p/app"; check_eq "O_APPEND" "a b" "$(tr '\n' ' ' < "$p/app" | sed 's/ $//')"
+        python3 - "$p/app" <<'PY' || fail "shared writable mmap"
+import mmap, sys
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+    m[0:1] = b"Z"
+    m.flush()
+    m.close()
+PY
+        check_eq "mmap write reached the file" Z "$(head -c1 "$p/app")"
+        flock "$p/app" true || fail "flock"
+        local long; long=$(printf 'n%.0s' $(seq 1 255))
+        touch "$p/$long" || fail "a 255-byte name"
+        err=$(touch "$p/${long}x" 2>&1); case "$err" in *"File name too long"*) ;; *) fail "NAME_MAX+1: $err";; esac
+        touch "$p/$(printf 'caf\xe9')" || fail "a non-UTF-8 name"
+        mkdir "$p/d"; rmdir "$p/d"; rm "$p/hard" "$p/sym"
+        check_eq "nlink after unlink" 1 "$(stat -c %h "$p/g")"
+        ctl remove "$T/p/link" || return
+        # What was done through the overlay is on disk.
+        check_eq "on disk" "app caf$(printf '\xe9') g $long" "$(ls "$T/p" | tr '\n' ' ' | sed 's/ $//')"
+}
+
 test_s19_nested_anchorless_links_outermost_first() {
         mkdir -p "$T/p" "$T/outer" "$T/inner"; echo in > "$T/inner/x"
         ctl create "$T/p/a" "$T/outer" || return
