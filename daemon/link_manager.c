@@ -46,6 +46,27 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
         const struct link *mounted = link_table_find(&m->table, path);
         if (mounted && mounted->realization != BINDLINK_REALIZED_NONE)
                 return mounted->covered_type;
+        /* At an exception of one of our links: what the link covers there (S14). */
+        for (size_t len = strlen(path); len > 1;) {
+                while (len > 1 && path[len - 1] != '/')
+                        len--;
+                if (len > 1)
+                        len--;
+                const struct path_index_entry *e = path_index_get(&m->table.virtual_paths, path, len);
+                if (e && e->link->realization != BINDLINK_REALIZED_NONE &&
+                    e->link->exception_count > 0 && link_excepts(e->link, path)) {
+                        struct stat covered;
+                        int r = mount_covered_type(e->link->virtual_path, path + len, follow,
+                                                   &covered);
+                        if (r == -ENOENT || r == -ENOTDIR)
+                                return PROBE_MISSING;
+                        if (r < 0)
+                                return r;
+                        return S_ISDIR(covered.st_mode)   ? PROBE_DIRECTORY
+                               : S_ISLNK(covered.st_mode) ? PROBE_SYMLINK
+                                                          : PROBE_FILE;
+                }
+        }
         /* Below one of our overlays: ask the directory beneath it, never through
          * FUSE (that is what lies under made-up and hidden names, and it cannot be
          * behind the kernel's cache of the overlay). */
@@ -88,6 +109,9 @@ static const char *placement_words(const struct placement *p)
 }
 
 /* ---- the plan: affected links and overlays, in dependency order -------------------- */
+
+/* The plan's stand-ins (overlays, exceptions) are not links of the table. */
+static bool is_stand_in(const struct link *l) { return l->is_overlay || l->exception_owner; }
 
 /* What the overlay on a link's parent must make up for it: a placeholder of B's type
  * to graft on ('d', 'f'), the name hidden because B is gone (S10: V answers ENOENT
@@ -163,6 +187,57 @@ static struct link *stand_in(struct plan *plan, const char *dir, struct overlay_
         return l;
 }
 
+/* Stand-ins for the exceptions of the given links, placed (S14). */
+struct exceptions {
+        struct link **items;
+        struct placement *placements;
+        size_t count;
+};
+
+static void exceptions_done(struct exceptions *x)
+{
+        for (size_t i = 0; i < x->count; i++)
+                link_free(x->items[i]);
+        free(x->items);
+        free(x->placements);
+        *x = (struct exceptions){0};
+}
+
+static int probe_type_of(void *ctx, const char *path, bool follow);
+
+static int exceptions_make(struct link_manager *m, struct link *const *links, size_t count,
+                           struct exceptions *ret)
+{
+        struct exceptions x = {0};
+        size_t total = 0;
+        for (size_t i = 0; i < count; i++)
+                total += links[i]->exception_count;
+        x.items = calloc(total + 1, sizeof *x.items);
+        x.placements = calloc(total + 1, sizeof *x.placements);
+        int r = x.items && x.placements ? 0 : -ENOMEM;
+        struct probe probe = {.type_of = probe_type_of, .ctx = m};
+        for (size_t i = 0; i < count && r >= 0; i++)
+                for (uint32_t e = 0; e < links[i]->exception_count && r >= 0; e++) {
+                        struct link *l = link_new(0, 0, links[i]->exception_paths[e], "", 0, NULL);
+                        if (!l) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        l->exception_owner = links[i];
+                        l->exception_index = e;
+                        x.items[x.count] = l;
+                        r = planner_place_exception(&m->table, links[i], e, &probe,
+                                                    &x.placements[x.count]);
+                        x.count++;
+                }
+        if (r < 0) {
+                exceptions_done(&x);
+                return r;
+        }
+        *ret = x;
+        return 0;
+}
+
 static int place_all(struct link_manager *m, struct link *const *links, size_t count,
                      struct placement *ret)
 {
@@ -218,6 +293,7 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
         struct plan plan = {0};
         struct link **links = NULL;
         struct placement *placements = NULL;
+        struct exceptions x = {0};
         char **dirs = NULL;
         size_t count = 0, dir_count = 0;
         int r = planner_affected(&m->table, roots, root_count, &links, &count);
@@ -231,8 +307,13 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                         r = -ENOMEM;
                 if (r >= 0)
                         r = place_all(m, links, count, placements);
+                exceptions_done(&x);
+                if (r >= 0)
+                        r = exceptions_make(m, links, count, &x);
                 if (r >= 0)
                         r = overlay_dirs(m, links, placements, count, &dirs, &dir_count);
+                if (r >= 0)
+                        r = overlay_dirs(m, x.items, x.placements, x.count, &dirs, &dir_count);
                 if (r < 0)
                         break;
                 size_t before = count;
@@ -255,15 +336,31 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                 count = grown_count;
         }
 
-        /* show: the links plus an overlay for each directory that hosts grafts. */
+        /* show: the links, their exceptions, and an overlay for each directory that
+         * makes up or hides names. */
         for (size_t i = 0; i < count && r >= 0; i++)
                 r = push(&plan.show, &plan.show_count, links[i]);
+        for (size_t i = 0; i < x.count && r >= 0; i++) {
+                r = push(&plan.show, &plan.show_count, x.items[i]);
+                if (r >= 0)
+                        r = push(&plan.stand_ins, &plan.stand_in_count, x.items[i]);
+                if (r >= 0)
+                        x.items[i] = NULL; /* the plan owns it now */
+        }
         for (size_t d = 0; d < dir_count && r >= 0; d++) {
                 bool needed = false;
                 for (size_t i = 0; i < count; i++) {
                         _cleanup_free_ char *parent = NULL;
                         if (overlay_kind(&placements[i]) &&
                             path_parent(links[i]->virtual_path, &parent) >= 0 &&
+                            strcmp(parent, dirs[d]) == 0)
+                                needed = true;
+                }
+                for (size_t i = 0; i < x.count; i++) {
+                        _cleanup_free_ char *parent = NULL;
+                        const struct link *item = plan.show[count + i];
+                        if (overlay_kind(&x.placements[i]) &&
+                            path_parent(item->virtual_path, &parent) >= 0 &&
                             strcmp(parent, dirs[d]) == 0)
                                 needed = true;
                 }
@@ -289,13 +386,19 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                 plan.placements = calloc(plan.show_count + 1, sizeof *plan.placements);
                 if (!plan.placements)
                         r = -ENOMEM;
-                for (size_t i = 0; r >= 0 && i < plan.show_count; i++)
+                for (size_t i = 0; r >= 0 && i < plan.show_count; i++) {
                         for (size_t j = 0; j < count; j++)
                                 if (plan.show[i] == links[j])
                                         plan.placements[i] = placements[j];
+                        for (size_t j = 0; j < plan.stand_in_count; j++)
+                                if (plan.show[i] == plan.stand_ins[j] &&
+                                    plan.stand_ins[j]->exception_owner)
+                                        plan.placements[i] = x.placements[j]; /* pushed first */
+                }
         }
         free(links);
         free(placements);
+        exceptions_done(&x);
         for (size_t d = 0; d < dir_count; d++)
                 free(dirs[d]);
         free(dirs);
@@ -390,6 +493,20 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                         l->overlay = o;
                         continue;
                 }
+                if (l->exception_owner) {
+                        /* S14: the original object, grafted back over the link. */
+                        if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT)
+                                continue;
+                        const char *owner = l->exception_owner->virtual_path;
+                        uint64_t ignored;
+                        int r = mount_graft_covered(owner, l->virtual_path + strlen(owner),
+                                                    l->virtual_path, &ignored, ret_path);
+                        if (r < 0) {
+                                *ret_error = r;
+                                return i;
+                        }
+                        continue;
+                }
                 if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
                         l->realization = BINDLINK_REALIZED_NONE;
                         l->mount_id = 0;
@@ -414,7 +531,7 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
 static void journal_shown(struct link_manager *m, struct link **links, size_t count)
 {
         for (size_t i = 0; i < count; i++) {
-                if (links[i]->is_overlay)
+                if (is_stand_in(links[i]))
                         continue;
                 int r = journal_link_shown(&m->journal, links[i]);
                 if (r < 0)
@@ -442,7 +559,7 @@ static void rebuild(struct link_manager *m, struct link *const *roots, size_t ro
                 log_error("cannot show %s again (at %s): %s", plan.show[done]->virtual_path,
                           failing_path ? failing_path : "?", strerror(-error));
         for (size_t i = 0; i < plan.show_count; i++)
-                if (!plan.show[i]->is_overlay &&
+                if (!is_stand_in(plan.show[i]) &&
                     plan.show[i]->realization == BINDLINK_REALIZED_NONE)
                         log_info("link %s stays registered but is not shown: %s",
                                  plan.show[i]->virtual_path, placement_words(&plan.placements[i]));
@@ -558,6 +675,17 @@ static bool plan_acceptable(const struct plan *plan, const struct link *created,
                 const struct placement *p = &plan->placements[i];
                 if (l->is_overlay || p->kind == PLACE_BIND || p->kind == PLACE_GRAFT)
                         continue;
+                if (l->exception_owner) {
+                        if (l->exception_owner != created || p->kind == PLACE_BACKING_MISSING)
+                                continue; /* logged when shown; an original gone is hidden */
+                        set_outcome(ret, p->kind == PLACE_LOOP ? -ELOOP : -ENOTSUP,
+                                    BINDLINK_FAULT_EXCEPTION, l->virtual_path,
+                                    "exception %s of link %s -> %s cannot be shown: %s",
+                                    l->virtual_path, created->virtual_path, created->backing_path,
+                                    placement_words(p));
+                        ret->exception_index = l->exception_index;
+                        return false;
+                }
                 if (l != created && l->realization == BINDLINK_REALIZED_NONE)
                         continue; /* was not shown before either */
                 if (l != created &&
@@ -645,7 +773,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                 struct link **others = NULL;
                 size_t other_count = 0;
                 for (size_t i = 0; i < plan.show_count; i++)
-                        if (!plan.show[i]->is_overlay && plan.show[i] != created)
+                        if (!is_stand_in(plan.show[i]) && plan.show[i] != created)
                                 (void)push(&others, &other_count, plan.show[i]);
                 forget_created(m, created);
                 plan_done(&plan);
@@ -699,7 +827,7 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path, struc
         struct link **others = NULL;
         size_t other_count = 0;
         for (size_t i = 0; i < plan.hide_count; i++)
-                if (!plan.hide[i]->is_overlay && plan.hide[i] != removed)
+                if (!is_stand_in(plan.hide[i]) && plan.hide[i] != removed)
                         (void)push(&others, &other_count, plan.hide[i]);
         plan_done(&plan);
         if (other_count > 0)
@@ -826,15 +954,20 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
         struct lost_links lost = {.m = m};
         overlay_registry_adopt(&m->overlays, overlay_lost, &lost);
 
-        /* A link whose mount is still the top mount at its place is adopted as is. */
+        /* A link whose mount is still the top mount at its place — or the mount right
+         * beneath our overlay there — is adopted as is. */
         size_t adopted = 0;
         for (size_t i = 0; i < m->table.count; i++) {
                 struct link *l = m->table.links[i];
-                uint64_t top;
+                uint64_t top, beneath;
                 if (contains(lost.links, lost.count, l))
                         continue;
+                const struct overlay_instance *o = overlay_registry_find(&m->overlays,
+                                                                         l->virtual_path);
                 if (l->realization != BINDLINK_REALIZED_NONE &&
-                    mount_id_at(l->virtual_path, &top) >= 0 && top == l->mount_id) {
+                    ((mount_id_at(l->virtual_path, &top) >= 0 && top == l->mount_id) ||
+                     (o && o->lower_fd >= 0 && mount_id_of_fd(o->lower_fd, &beneath) >= 0 &&
+                      beneath == l->mount_id))) {
                         adopted++;
                         continue;
                 }

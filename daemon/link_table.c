@@ -50,6 +50,17 @@ void link_free(struct link *link)
         free(link);
 }
 
+bool link_excepts(const struct link *link, const char *path)
+{
+        for (uint32_t i = 0; i < link->exception_count; i++) {
+                const char *e = link->exception_paths[i];
+                size_t n = strlen(e);
+                if (strncmp(e, path, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+                        return true;
+        }
+        return false;
+}
+
 void link_table_init(struct link_table *table)
 {
         *table = (struct link_table){.next_order = 1};

@@ -26,7 +26,14 @@ struct link {
          * overlay on directory virtual_path, and the running instance if any. */
         bool is_overlay;
         struct overlay_instance *overlay;
+        /* Set only on the stand-in for exception exception_index of link
+         * exception_owner (S14): the original object grafted back at that path. */
+        const struct link *exception_owner;
+        uint32_t exception_index;
 };
+
+/* Is path an exception of link, or below one (S14)? */
+bool link_excepts(const struct link *link, const char *path);
 
 struct link_table {
         struct link **links; /* in creation order */

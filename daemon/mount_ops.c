@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/mount.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,4 +119,66 @@ int mount_detach_link(const char *virtual_path, uint64_t mount_id)
         if (umount2(proc_path, MNT_DETACH) < 0)
                 return negative_errno();
         return 0;
+}
+
+/* The directory holding what virtual_path covers: a non-recursive clone of its
+ * parent's mount leaves out every mount on virtual_path (ours included), so the
+ * original is reached through it at any time, also after a restart. */
+static int open_covered_parent(const char *virtual_path, const char **ret_name)
+{
+        const char *slash = strrchr(virtual_path, '/');
+        char parent[PATH_MAX];
+        size_t n = slash == virtual_path ? 1 : (size_t)(slash - virtual_path);
+        if (!slash || n >= sizeof parent)
+                return -EINVAL;
+        memcpy(parent, virtual_path, n);
+        parent[n] = '\0';
+        *ret_name = slash + 1;
+        int fd = sys_open_tree(AT_FDCWD, parent, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int mount_covered_type(const char *virtual_path, const char *rest, bool follow,
+                       struct stat *ret_stat)
+{
+        const char *name;
+        _cleanup_close_ int parent = open_covered_parent(virtual_path, &name);
+        if (parent < 0)
+                return parent;
+        char relative[PATH_MAX];
+        if ((size_t)snprintf(relative, sizeof relative, "%s%s", name, rest) >= sizeof relative)
+                return -ENAMETOOLONG;
+        return fstatat(parent, relative, ret_stat, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0
+                       ? negative_errno()
+                       : 0;
+}
+
+int mount_graft_covered(const char *virtual_path, const char *rest, const char *target,
+                        uint64_t *ret_mount_id, const char **ret_failing_path)
+{
+        *ret_failing_path = target;
+        const char *name;
+        _cleanup_close_ int parent = open_covered_parent(virtual_path, &name);
+        if (parent < 0)
+                return parent;
+        char relative[PATH_MAX];
+        if ((size_t)snprintf(relative, sizeof relative, "%s%s", name, rest) >= sizeof relative)
+                return -ENAMETOOLONG;
+        _cleanup_close_ int tree = sys_open_tree(parent, relative,
+                                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+                                                         AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+        if (tree < 0)
+                return negative_errno();
+        struct mount_attr attr = {.propagation = MS_SLAVE};
+        if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+                return negative_errno();
+        _cleanup_close_ int at = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (at < 0)
+                return negative_errno();
+        if (sys_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return negative_errno();
+        int r = fd_mount_id(tree, ret_mount_id);
+        if (r >= 0)
+                *ret_failing_path = NULL;
+        return r;
 }

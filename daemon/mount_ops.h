@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Bind backing_path (recursively, as the view shows it now) over virtual_path,
  * read-only if asked. On success *ret_mount_id names the new mount. On failure
@@ -21,5 +22,14 @@ int mount_id_of_fd(int fd, uint64_t *ret_mount_id);
 
 /* The id of the topmost mount at path (without following a final symlink). */
 int mount_id_at(const char *path, uint64_t *ret_mount_id);
+
+/* S14: stat what virtual_path covers, at rest ("/e/x") below it. 0 or -errno. */
+int mount_covered_type(const char *virtual_path, const char *rest, bool follow,
+                       struct stat *ret_stat);
+
+/* S14: graft what virtual_path covers at rest onto target (the exception's path in
+ * the view), writable as it is on disk. */
+int mount_graft_covered(const char *virtual_path, const char *rest, const char *target,
+                        uint64_t *ret_mount_id, const char **ret_failing_path);
 
 #endif

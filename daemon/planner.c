@@ -16,7 +16,9 @@ static const struct link *covering_link(const struct link_table *table, const ch
         size_t len = strlen(path);
         for (;;) {
                 const struct path_index_entry *e = path_index_get(&table->virtual_paths, path, len);
-                if (e && e->link != ignored)
+                /* Through an exception the link is a hole: what it covers shows. */
+                if (e && e->link != ignored &&
+                    (e->link->exception_count == 0 || !link_excepts(e->link, path)))
                         return e->link;
                 if (len <= 1)
                         return NULL;
@@ -142,8 +144,6 @@ int planner_place(const struct link_table *table, const struct link *link,
 
         bool both_dirs = ret->place_type == PROBE_DIRECTORY &&
                          ret->backing_type == PROBE_DIRECTORY;
-        if (link->exception_count > 0)
-                return place_kind(ret, PLACE_NEEDS_OVERLAY, "it has exceptions");
         /* S12: MERGED has no effect unless both sides are directories. */
         if ((link->flags & CREATE_BIND_LINK_FLAG_MERGED) && both_dirs)
                 return place_kind(ret, PLACE_NEEDS_OVERLAY, "it is merged");
@@ -161,6 +161,57 @@ int planner_place(const struct link_table *table, const struct link *link,
         return place_kind(ret, PLACE_BIND, NULL);
 }
 
+int planner_place_exception(const struct link_table *table, const struct link *link,
+                            uint32_t index, const struct probe *probe, struct placement *ret)
+{
+        *ret = (struct placement){0};
+        const char *exception = link->exception_paths[index];
+        const char *rest = exception + strlen(link->virtual_path); /* "/e/..." */
+        _cleanup_free_ char *original = NULL, *in_backing = NULL, *joined = NULL,
+                            *backing_parent = NULL;
+        /* What the exception shows: the original object (resolution skips the link). */
+        int r = planner_resolve(table, exception, NULL, &original);
+        if (r == -ELOOP)
+                return place_kind(ret, PLACE_LOOP, "the exception leads through a loop of links");
+        if (r < 0)
+                return r;
+        /* Where it goes: that name in the link's backing view. */
+        r = path_join(link->backing_path, rest, &joined);
+        if (r >= 0)
+                r = planner_resolve(table, joined, NULL, &in_backing);
+        if (r == -ELOOP)
+                return place_kind(ret, PLACE_LOOP, "the exception leads through a loop of links");
+        if (r < 0)
+                return r;
+        r = probe->type_of(probe->ctx, original, false);
+        if (r < 0)
+                return r;
+        ret->backing_type = r;
+        r = probe->type_of(probe->ctx, in_backing, false);
+        if (r < 0)
+                return r;
+        ret->place_type = r;
+        if (ret->backing_type == PROBE_MISSING) /* the original is gone: hide the name */
+                return place_kind(ret, PLACE_BACKING_MISSING, NULL);
+        if (ret->place_type == PROBE_MISSING) {
+                r = path_parent(in_backing, &backing_parent);
+                if (r < 0)
+                        return r;
+                r = probe->type_of(probe->ctx, backing_parent, true);
+                if (r < 0)
+                        return r;
+                if (r != PROBE_DIRECTORY)
+                        return place_kind(ret, PLACE_PARENT_MISSING,
+                                          "the exception's parent directory does not exist "
+                                          "in the backing path");
+                return place_kind(ret, PLACE_GRAFT, "the backing path has no such name");
+        }
+        bool same = ret->place_type != PROBE_SYMLINK && ret->backing_type != PROBE_SYMLINK &&
+                    (ret->place_type == PROBE_DIRECTORY) == (ret->backing_type == PROBE_DIRECTORY);
+        return same ? place_kind(ret, PLACE_BIND, NULL)
+                    : place_kind(ret, PLACE_GRAFT, "the backing path has another type there");
+}
+
 bool planner_depends(const struct link *b, const struct link *a)
 {
         if (a == b)
@@ -169,8 +220,9 @@ bool planner_depends(const struct link *b, const struct link *a)
                 return true;
         if (path_is_strict_descendant(a->virtual_path, b->virtual_path))
                 return true;
-        /* An overlay shows no backing path of its own. */
-        return !b->is_overlay && path_on_same_line(a->virtual_path, b->backing_path);
+        /* Overlays and exceptions show no backing path of their own. */
+        return !b->is_overlay && !b->exception_owner &&
+               path_on_same_line(a->virtual_path, b->backing_path);
 }
 
 static bool contains(struct link *const *links, size_t count, const struct link *l)

@@ -51,6 +51,15 @@ struct placement {
 int planner_place(const struct link_table *table, const struct link *link,
                   const struct probe *probe, struct placement *ret_placement);
 
+/* Classify exception index of link (S14): what the original object there is
+ * (backing_type) and what the link's backing view has at that name (place_type).
+ * PLACE_BIND: graft the original right there; PLACE_GRAFT: on an entry the overlay
+ * of its parent makes up; PLACE_BACKING_MISSING: the original is gone (hide the
+ * name); PLACE_PARENT_MISSING: the backing view lacks the exception's parent. */
+int planner_place_exception(const struct link_table *table, const struct link *link,
+                            uint32_t index, const struct probe *probe,
+                            struct placement *ret_placement);
+
 /* Links whose view depends on the given ones (closure): links below their virtual
  * paths and links whose backing path is on the same line. The given links come
  * first. *ret_links is malloc'd. */

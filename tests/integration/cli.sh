@@ -176,10 +176,11 @@ test_s2_daemon_unreachable_is_server_unavailable() {
 }
 
 test_s2_merged_and_exceptions_are_notimpl_and_change_nothing() {
-        mkdir -p "$T/v/e" "$T/b"
+        mkdir -p "$T/v/e/deep" "$T/b"
         local mounts; mounts=$(findmnt -rn | wc -l)
         ctl_fails 0x80004001 ENOTSUP create --merged "$T/v" "$T/b"
-        ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/e" "$T/v" "$T/b"
+        # An exception whose parent directory B lacks needs the merging overlay.
+        ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/e/deep" "$T/v" "$T/b"
         check_eq "no link registered" 0 "$("$BINDLINKCTL" list --json | jq length)"
         check_eq "no mount left" "$mounts" "$(findmnt -rn | wc -l)"
 }
@@ -318,6 +319,18 @@ test_s4_overlay_links_survive_kill9_and_restart() {
         check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
 }
 
+test_s4_nested_anchorless_links_survive_kill9_and_restart() {
+        mkdir -p "$T/p" "$T/outer" "$T/inner"; echo in > "$T/inner/x"
+        ctl create "$T/p/a" "$T/outer" || return
+        ctl create "$T/p/a/b" "$T/inner" || return
+        local before; before=$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
+        grep -q "adopted 2 link(s) and 2 overlay(s)" "$DAEMON_LOG" || fail "not adopted: $(cat "$DAEMON_LOG")"
+        check_file_is "$T/p/a/b/x" in
+}
+
 test_s4_crashed_overlay_is_replaced_within_a_second() {
         mkdir -p "$T/p" "$T/b"; echo back > "$T/b/x"; echo o > "$T/p/o"
         ctl create "$T/p/a" "$T/b" || return
@@ -337,6 +350,65 @@ test_s12_merged_has_no_effect_on_file_links() {
         ctl create --merged "$T/vf" "$T/bf" || return
         check_file_is "$T/vf" back
         check_eq flags merged "$(link_field "$T/vf" 'flags | join(",")')"
+}
+
+# ---- S14: exceptions -------------------------------------------------------------------
+test_s14_exception_with_colliding_name_shows_the_original() {
+        mkdir -p "$T/v/e" "$T/b/e"; echo orig > "$T/v/e/o"; echo back > "$T/b/e/b"; echo x > "$T/b/x"
+        local before; before=$(tree_digest "$T/b")
+        ctl create --exception "$T/v/e" "$T/v" "$T/b" || return
+        check_file_is "$T/v/x" x
+        check_file_is "$T/v/e/o" orig
+        check_missing "$T/v/e/b"
+        echo more > "$T/v/e/new"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/e/new" more
+        check_eq "B untouched" "$before" "$(tree_digest "$T/b")"
+        check_eq "no overlay needed" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
+}
+
+test_s14_exception_without_name_in_backing_and_of_another_type() {
+        mkdir -p "$T/v/e" "$T/b/f"; echo orig > "$T/v/e/o"; echo vf > "$T/v/f"; echo x > "$T/b/x"
+        ctl create --exception "$T/v/e" --exception "$T/v/f" "$T/v" "$T/b" || return
+        check_file_is "$T/v/e/o" orig
+        check_file_is "$T/v/f" vf
+        check_file_is "$T/v/x" x
+        check_eq "listed" "e f x" "$(ls "$T/v" | tr '\n' ' ' | sed 's/ $//')"
+        echo written > "$T/v/f"; check_file_is "$T/v/f" written
+        check_missing "$T/b/e"
+        check_eq "exceptions listed" "$T/v/e $T/v/f" "$(link_field "$T/v" 'exceptions | join(" ")')"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/f" written
+        check_eq "B unchanged" "f x" "$(ls "$T/b" | tr '\n' ' ' | sed 's/ $//')"
+}
+
+test_s14_exception_stays_writable_in_a_read_only_link() {
+        mkdir -p "$T/v/e" "$T/b/e"; echo x > "$T/b/x"
+        ctl create --read-only --exception "$T/v/e" "$T/v" "$T/b" || return
+        (echo y > "$T/v/x") 2>/dev/null && fail "read-only link written"
+        echo ok > "$T/v/e/w" || fail "exception not writable"
+        check_file_is "$T/v/e/w" ok
+}
+
+test_s14_nested_link_inside_an_exception() {
+        mkdir -p "$T/v/e/n" "$T/b" "$T/t"; echo t > "$T/t/y"
+        ctl create --exception "$T/v/e" "$T/v" "$T/b" || return
+        ctl create "$T/v/e/n" "$T/t" || return
+        check_file_is "$T/v/e/n/y" t
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/e/n/y" t
+}
+
+test_s4_exceptions_survive_kill9_and_restart() {
+        mkdir -p "$T/v/e" "$T/b"; echo orig > "$T/v/e/o"; echo x > "$T/b/x"
+        ctl create --exception "$T/v/e" "$T/v" "$T/b" || return
+        local before; before=$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
+        check_file_is "$T/v/e/o" orig
+        ctl remove "$T/v" || return
+        check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
 }
 
 # ---- S15-S17, S19, S20: nesting ---------------------------------------------------------

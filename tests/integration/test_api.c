@@ -173,7 +173,9 @@ static void test_s2_rows_map_to_windows_hresults(void **state)
         assert_int_equal(CreateBindLink(v, b, 0, 1, exc), E_INVALIDARG);
         snprintf(e, sizeof e, "%s/v/nope", t);
         assert_int_equal(CreateBindLink(v, b, 0, 1, exc), (HRESULT)0x80070002);
-        snprintf(e, sizeof e, "%s/v/e", t);
+        /* An exception whose parent the backing path lacks needs the merging overlay. */
+        make_dir(t, "v/e/inner");
+        snprintf(e, sizeof e, "%s/v/e/inner", t);
         assert_int_equal(CreateBindLink(v, b, 0, 1, exc), E_NOTIMPL);
         assert_int_equal(CreateBindLink(v, b, CREATE_BIND_LINK_FLAG_MERGED, 0, NULL), E_NOTIMPL);
         assert_int_equal(RemoveBindLink(v), (HRESULT)0x80070490);

@@ -435,7 +435,9 @@ static void test_s12_merged_has_no_effect_on_files(void **state)
         assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED, "/d1", "/f1"), PLACE_GRAFT);
 }
 
-static void test_s14_exceptions_need_overlay(void **state)
+/* S14: the link itself is a plain bind mount; its exceptions are placed apart, and
+ * resolution goes through an exception to what the link covers. */
+static void test_s14_exceptions_keep_the_link_a_bind_and_are_holes(void **state)
 {
         (void)state;
         struct link_table *t = new_table();
@@ -443,8 +445,17 @@ static void test_s14_exceptions_need_overlay(void **state)
         struct link *l = add_with_exceptions(t, 1, "/d1", "/d2", 1, e);
         struct tree tree = standard_tree();
         struct placement p = place(t, l, &tree);
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
-        assert_non_null(p.reason);
+        assert_kind(p, PLACE_BIND);
+        char *out = NULL;
+        assert_int_equal(planner_resolve(t, "/d1/e/x", NULL, &out), 0);
+        assert_string_equal(out, "/d1/e/x"); /* the hole: the original */
+        free(out);
+        assert_int_equal(planner_resolve(t, "/d1/other", NULL, &out), 0);
+        assert_string_equal(out, "/d2/other");
+        free(out);
+        assert_int_equal(planner_resolve(t, "/d1/ex", NULL, &out), 0);
+        assert_string_equal(out, "/d2/ex"); /* a common prefix is not the exception */
+        free(out);
         link_table_done(t);
 }
 
@@ -865,7 +876,7 @@ int main(void)
                 cmocka_unit_test_teardown(test_s10_missing_backing, free_tables),
                 cmocka_unit_test_teardown(test_s12_merged_dirs_need_overlay, free_tables),
                 cmocka_unit_test_teardown(test_s12_merged_has_no_effect_on_files, free_tables),
-                cmocka_unit_test_teardown(test_s14_exceptions_need_overlay, free_tables),
+                cmocka_unit_test_teardown(test_s14_exceptions_keep_the_link_a_bind_and_are_holes, free_tables),
                 cmocka_unit_test_teardown(test_s5_symlink_at_virtual_path_needs_overlay, free_tables),
                 cmocka_unit_test_teardown(test_s18_backing_containing_or_inside_virtual_is_loop, free_tables),
                 cmocka_unit_test_teardown(test_s18_cycle_of_links_is_loop, free_tables),
