@@ -112,7 +112,7 @@ static void client_drop(struct server *s, size_t slot, const char *why)
         s->clients[slot] = NULL;
 }
 
-static bool read_input(struct server *s, size_t slot);
+static bool read_input(struct server *s, size_t slot, const char **ret_why);
 
 static void accept_clients(struct server *s)
 {
@@ -148,8 +148,9 @@ static void accept_clients(struct server *s)
                 s->clients[slot] = c;
                 /* The request is usually there already: serve it without another
                  * trip through epoll. */
-                if (!read_input(s, slot))
-                        client_drop(s, slot, NULL);
+                const char *why;
+                if (!read_input(s, slot, &why))
+                        client_drop(s, slot, why);
         }
 }
 
@@ -321,9 +322,11 @@ static bool take_fds(struct client *c, struct msghdr *msg)
         return !(msg->msg_flags & MSG_CTRUNC);
 }
 
-/* Read what is available; returns false if the client must be dropped. */
-static bool read_input(struct server *s, size_t slot)
+/* Read what is available; returns false if the client must be dropped, with
+ * *ret_why saying why when it broke the protocol (NULL when it just left). */
+static bool read_input(struct server *s, size_t slot, const char **ret_why)
 {
+        *ret_why = NULL;
         struct client *c = s->clients[slot];
         union {
                 char buf[CMSG_SPACE(WIRE_MAX_FDS * sizeof(int))];
@@ -350,16 +353,20 @@ static bool read_input(struct server *s, size_t slot)
                         return errno == EAGAIN || errno == EINTR;
                 if (want && n == 0)
                         return false; /* closed (mid-message or between messages) */
-                if (!take_fds(c, &msg))
+                if (!take_fds(c, &msg)) {
+                        *ret_why = "too many descriptors";
                         return false;
+                }
                 if (c->header_got < WIRE_HEADER_SIZE) {
                         if (c->header_got == 0)
                                 c->deadline = now() + MESSAGE_SEC;
                         c->header_got += (size_t)n;
                         if (c->header_got < WIRE_HEADER_SIZE)
                                 continue;
-                        if (wire_parse_header(c->header_bytes, WIRE_HEADER_SIZE, &c->header) < 0)
+                        if (wire_parse_header(c->header_bytes, WIRE_HEADER_SIZE, &c->header) < 0) {
+                                *ret_why = "malformed message header";
                                 return false;
+                        }
                         c->payload = malloc(c->header.length ? c->header.length : 1);
                         if (!c->payload)
                                 return false;
@@ -369,10 +376,14 @@ static bool read_input(struct server *s, size_t slot)
                 }
                 if (c->payload_got < c->header.length)
                         continue;
-                if (c->fd_count != c->header.fd_count)
+                if (c->fd_count != c->header.fd_count) {
+                        *ret_why = "descriptors do not match the message";
                         return false;
-                if (!dispatch(s, slot))
+                }
+                if (!dispatch(s, slot)) {
+                        *ret_why = "malformed request";
                         return false;
+                }
         }
 }
 
@@ -466,12 +477,13 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 link_manager_process_ended(manager, pidfd);
                         } else if (tag < MAX_CLIENTS && s.clients[tag]) {
                                 bool ok = true;
+                                const char *why = NULL;
                                 if (events[i].events & EPOLLOUT)
                                         ok = flush_output(&s, tag);
                                 if (ok && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                                        ok = read_input(&s, tag);
+                                        ok = read_input(&s, tag, &why);
                                 if (!ok)
-                                        client_drop(&s, tag, NULL);
+                                        client_drop(&s, tag, why);
                         }
                 }
         }
