@@ -64,6 +64,32 @@ int mount_id_at(const char *path, uint64_t *ret_mount_id)
         return fd_mount_id(fd, ret_mount_id);
 }
 
+/* Attach a detached tree onto target: as a slave (a clone of a shared mount joins its
+ * peer group, and a link nested on top would then propagate back into the source,
+ * S17; as a slave it still receives the source's mount events, S10, and sends none
+ * back), read-only if asked. On failure nothing is attached. */
+static int attach_tree(int tree, const char *target, bool read_only, uint64_t *ret_mount_id)
+{
+        struct mount_attr attr = {.propagation = MS_SLAVE};
+        if (read_only)
+                attr.attr_set = MOUNT_ATTR_RDONLY;
+        if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
+                return negative_errno();
+        _cleanup_close_ int at = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (at < 0)
+                return negative_errno();
+        if (sys_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return negative_errno();
+        /* After move_mount the tree fd names the attached mount. */
+        int r = fd_mount_id(tree, ret_mount_id);
+        if (r < 0) {
+                char proc_path[64];
+                (void)snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", tree);
+                (void)umount2(proc_path, MNT_DETACH);
+        }
+        return r;
+}
+
 int mount_bind_link(const char *virtual_path, const char *backing_path, bool read_only,
                     uint64_t *ret_mount_id, const char **ret_failing_path)
 {
@@ -74,31 +100,11 @@ int mount_bind_link(const char *virtual_path, const char *backing_path, bool rea
                 AT_FDCWD, backing_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return negative_errno();
-        /* A clone of a shared mount joins B's peer group: a link nested on top of
-         * this tree would then propagate back into B itself (S17). As a slave the
-         * tree still receives B's mount events (S10) but never sends any back. */
-        struct mount_attr attr = {.propagation = MS_SLAVE};
-        if (read_only)
-                attr.attr_set = MOUNT_ATTR_RDONLY;
-        if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
-                return negative_errno();
         *ret_failing_path = virtual_path;
-        _cleanup_close_ int target = open(virtual_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (target < 0)
-                return negative_errno();
-        if (sys_move_mount(tree, "", target, "",
-                           MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                return negative_errno();
-        /* After move_mount the tree fd names the attached mount. */
-        int r = fd_mount_id(tree, ret_mount_id);
-        if (r < 0) {
-                char proc_path[64];
-                (void)snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", tree);
-                (void)umount2(proc_path, MNT_DETACH);
-                return r;
-        }
-        *ret_failing_path = NULL;
-        return 0;
+        int r = attach_tree(tree, virtual_path, read_only, ret_mount_id);
+        if (r >= 0)
+                *ret_failing_path = NULL;
+        return r;
 }
 
 int mount_detach_link(const char *virtual_path, uint64_t mount_id)
@@ -138,16 +144,28 @@ static int open_covered_parent(const char *virtual_path, const char **ret_name)
         return fd < 0 ? negative_errno() : fd;
 }
 
+/* open_covered_parent plus the path of rest below it, relative to that clone. */
+static int open_covered(const char *virtual_path, const char *rest, char *relative,
+                        size_t relative_size)
+{
+        const char *name;
+        int parent = open_covered_parent(virtual_path, &name);
+        if (parent < 0)
+                return parent;
+        if ((size_t)snprintf(relative, relative_size, "%s%s", name, rest) >= relative_size) {
+                (void)close(parent);
+                return -ENAMETOOLONG;
+        }
+        return parent;
+}
+
 int mount_covered_type(const char *virtual_path, const char *rest, bool follow,
                        struct stat *ret_stat)
 {
-        const char *name;
-        _cleanup_close_ int parent = open_covered_parent(virtual_path, &name);
+        char relative[PATH_MAX];
+        _cleanup_close_ int parent = open_covered(virtual_path, rest, relative, sizeof relative);
         if (parent < 0)
                 return parent;
-        char relative[PATH_MAX];
-        if ((size_t)snprintf(relative, sizeof relative, "%s%s", name, rest) >= sizeof relative)
-                return -ENAMETOOLONG;
         return fstatat(parent, relative, ret_stat, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0
                        ? negative_errno()
                        : 0;
@@ -157,27 +175,17 @@ int mount_graft_covered(const char *virtual_path, const char *rest, const char *
                         uint64_t *ret_mount_id, const char **ret_failing_path)
 {
         *ret_failing_path = target;
-        const char *name;
-        _cleanup_close_ int parent = open_covered_parent(virtual_path, &name);
+        char relative[PATH_MAX];
+        _cleanup_close_ int parent = open_covered(virtual_path, rest, relative, sizeof relative);
         if (parent < 0)
                 return parent;
-        char relative[PATH_MAX];
-        if ((size_t)snprintf(relative, sizeof relative, "%s%s", name, rest) >= sizeof relative)
-                return -ENAMETOOLONG;
         _cleanup_close_ int tree = sys_open_tree(parent, relative,
                                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
                                                          AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
         if (tree < 0)
                 return negative_errno();
-        struct mount_attr attr = {.propagation = MS_SLAVE};
-        if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
-                return negative_errno();
-        _cleanup_close_ int at = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (at < 0)
-                return negative_errno();
-        if (sys_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                return negative_errno();
-        int r = fd_mount_id(tree, ret_mount_id);
+        /* Writable as it is on disk, even inside a read-only link (S14). */
+        int r = attach_tree(tree, target, false, ret_mount_id);
         if (r >= 0)
                 *ret_failing_path = NULL;
         return r;
