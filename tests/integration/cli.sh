@@ -390,6 +390,18 @@ test_s14_exception_stays_writable_in_a_read_only_link() {
         check_file_is "$T/v/e/w" ok
 }
 
+test_s14_exception_keeps_the_original_permissions_for_a_user() {
+        mkdir -p "$T/v/e" "$T/b"; chmod 0755 "$T/v" "$T/b"
+        echo secret > "$T/v/e/s"; chmod 0600 "$T/v/e/s"; chmod 1777 "$T/v/e"
+        ctl create --exception "$T/v/e" "$T/v" "$T/b" || return
+        as_nobody cat "$T/v/e/s" >/dev/null 2>&1 && fail "nobody read a 0600 original through the exception"
+        as_nobody sh -c "echo mine > '$T/v/e/mine'" || fail "nobody could not write into the 1777 original"
+        check_eq "owner" nobody "$(stat -c %U "$T/v/e/mine")"
+        as_nobody sh -c "echo x > '$T/v/x'" 2>/dev/null && fail "nobody wrote into B (0755 root)"
+        ctl remove "$T/v" || return
+        check_eq "landed in the original" nobody "$(stat -c %U "$T/v/e/mine")"
+}
+
 test_s14_nested_link_inside_an_exception() {
         mkdir -p "$T/v/e/n" "$T/b" "$T/t"; echo t > "$T/t/y"
         ctl create --exception "$T/v/e" "$T/v" "$T/b" || return
