@@ -14,6 +14,9 @@
  *   readdir    opendir + readdir to the end + closedir of DIR; the entries other
  *              than . and .. are counted and must number --expect (if given);
  *   stat       stat(2) of every file, by its full path;
+ *   statcold   the same, each run (and warm-up) preceded by an untimed 1.2 s pause,
+ *              so that attributes and names cached for 1 s (bindlink-overlay's
+ *              entry and attribute timeout) have expired;
  *   read       open + read(4096) + close of every file, by its full path (each
  *              read must return 4096 bytes);
  *   create     open(O_CREAT|O_EXCL) + write(4096) + close of --creates new files
@@ -208,19 +211,28 @@ static long w_openclose(void)
         return opens;
 }
 
+static void pause_for_expiry(void)
+{
+        struct timespec ts = {.tv_sec = 1, .tv_nsec = 200000000};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
 struct workload {
         const char *name;
         long (*run)(void);
-        void (*after)(void); /* untimed, after each run */
+        void (*before)(void); /* untimed, before each run */
+        void (*after)(void);  /* untimed, after each run */
         int needs_files;
 };
 
 static const struct workload workloads[] = {
-        {"readdir", w_readdir, NULL, 0},
-        {"stat", w_stat, NULL, 1},
-        {"read", w_read, NULL, 1},
-        {"create", w_create, create_cleanup, 0},
-        {"openclose", w_openclose, NULL, 1},
+        {"readdir", w_readdir, NULL, NULL, 0},
+        {"stat", w_stat, NULL, NULL, 1},
+        {"statcold", w_stat, pause_for_expiry, NULL, 1},
+        {"read", w_read, NULL, NULL, 1},
+        {"create", w_create, NULL, create_cleanup, 0},
+        {"openclose", w_openclose, NULL, NULL, 1},
 };
 
 static long parse_long(const char *s, const char *what, long min, long max)
@@ -265,7 +277,7 @@ int main(int argc, char **argv)
                 default:
                         fprintf(stderr, "Usage: bench_overlay [--runs N] [--warmup N] "
                                         "[--expect N] [--creates N] [--opens N] DIR "
-                                        "readdir|stat|read|create|openclose...\n");
+                                        "readdir|stat|statcold|read|create|openclose...\n");
                         return 2;
                 }
         }
@@ -300,6 +312,8 @@ int main(int argc, char **argv)
                 double us[MAX_RUNS], sorted[MAX_RUNS];
                 long ops = 0;
                 for (long r = 0; r < warmup + runs; r++) {
+                        if (w->before)
+                                w->before();
                         double t0 = now_us();
                         ops = w->run();
                         double t1 = now_us();

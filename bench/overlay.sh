@@ -99,7 +99,7 @@ srcdir=$BINDLINK_BENCH_SRC
 P=$dir/P
 B=$dir/B
 ctl_timeout=30   # seconds for one bindlinkctl call
-bench_timeout=90 # seconds for one bench_overlay call
+bench_timeout=60 # seconds for one bench_overlay call (the longest takes about 40 s)
 daemon_pid=
 bench_pid=
 mounted=
@@ -140,6 +140,14 @@ ctl() {
         BINDLINK_SOCKET="$dir/sock" timeout "$ctl_timeout" "$builddir/bindlinkctl" "$@"
 }
 
+# Where process $1 is: state, kernel wait channel, system call and kernel stack.
+describe() {
+        state_of "$1"
+        echo "  pid $1 ($(cat "/proc/$1/comm" 2>/dev/null)): state ${st:-gone}," \
+                "wchan $(cat "/proc/$1/wchan" 2>/dev/null), syscall $(cat "/proc/$1/syscall" 2>/dev/null)" >&2
+        sed 's/^/    /' "/proc/$1/stack" >&2 2>/dev/null
+}
+
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
         rc=$?
@@ -149,9 +157,15 @@ cleanup() {
                 wait "$bench_pid" 2>/dev/null
         fi
         if [ -n "$link_made" ] && [ -n "$daemon_pid" ] && alive "$daemon_pid"; then
+                ctl_timeout=10
                 ctl remove "$P/link"
                 r=$?
-                if [ "$r" -ne 0 ]; then
+                if [ "$r" -eq 124 ]; then
+                        echo "overlay.sh: bindlinkd did not answer bindlinkctl remove $P/link" \
+                                "in $ctl_timeout s; it is here:" >&2
+                        describe "$daemon_pid"
+                        rc=1
+                elif [ "$r" -ne 0 ]; then
                         echo "overlay.sh: bindlinkctl remove $P/link failed (status $r)" >&2
                         rc=1
                 fi
@@ -164,7 +178,9 @@ cleanup() {
                         i=$((i + 1))
                 done
                 if alive "$daemon_pid"; then
-                        echo "overlay.sh: bindlinkd did not stop on SIGTERM; killing it" >&2
+                        echo "overlay.sh: bindlinkd did not stop within 5 s of SIGTERM; it is here:" >&2
+                        describe "$daemon_pid"
+                        echo "overlay.sh: killing it" >&2
                         kill -KILL "$daemon_pid" 2>/dev/null
                         rc=1
                 fi
@@ -174,31 +190,43 @@ cleanup() {
                 echo "overlay.sh: the last lines bindlinkd logged:" >&2
                 tail -n 20 "$dir/bindlinkd.log" >&2
         fi
-        if [ -n "$mounted" ]; then
-                # The tmpfs, and the overlay and the link if they are still there.
-                umount -R "$dir" 2>/dev/null || umount -R -l "$dir" || rc=1
-                if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
-                        echo "overlay.sh: warning: mounts under $dir remain" >&2
-                        rc=1
-                fi
-        fi
         # An overlay server outlives bindlinkd on purpose (links stay in place when it
-        # stops); once its mount is gone it ends by itself. Give it 2 s.
-        i=0
+        # stops). After a normal run there is none left (the link was removed and its
+        # overlay with it); otherwise stop it by its pid before unmounting, since a
+        # FUSE mount whose server is stopped or hung would block umount.
         others
-        while [ -n "$procs" ] && [ "$i" -lt 20 ]; do
-                sleep 0.1
-                i=$((i + 1))
-                others
-        done
         if [ -n "$procs" ]; then
-                echo "overlay.sh: warning: processes left in the namespace (pid:comm):$procs" >&2
+                echo "overlay.sh: stopping what is left in the namespace (pid:comm):$procs" >&2
                 for pc in $procs; do
                         kill -KILL "${pc%%:*}" 2>/dev/null
                 done
-                rc=1
+                i=0
+                while [ -n "$procs" ] && [ "$i" -lt 20 ]; do
+                        sleep 0.1
+                        i=$((i + 1))
+                        others
+                done
         fi
-        [ "$rc" -eq 0 ] && [ -n "$mounted" ] &&
+        clean=1
+        if [ -n "$mounted" ]; then
+                # The tmpfs, and the overlay and the link if they are still there. If
+                # that fails (a path through a dead overlay answers "Transport endpoint
+                # is not connected"), detach the whole tree at its top at once.
+                if ! umount -R "$dir" 2>/dev/null; then
+                        echo "overlay.sh: umount -R $dir failed; detaching the tree (umount -l)" >&2
+                        umount -l "$dir" || rc=1
+                fi
+                if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
+                        echo "overlay.sh: warning: mounts under $dir remain" >&2
+                        rc=1 clean=
+                fi
+        fi
+        others
+        if [ -n "$procs" ]; then
+                echo "overlay.sh: warning: processes left in the namespace (pid:comm):$procs" >&2
+                rc=1 clean=
+        fi
+        [ -n "$clean" ] &&
                 echo "namespace check: nothing mounted under $dir, no process left but this shell"
         exit "$rc"
 }
@@ -224,8 +252,12 @@ make_files "$P" 5000
 make_files "$P/sub" 1000
 make_files "$B" 1000
 
+# In a session of its own, so that a Ctrl-C on the terminal (which stops bindlinkd,
+# leaving its links in place) reaches only this shell, whose cleanup then removes the
+# link through the daemon before stopping it. (Not a process group leader here, so
+# setsid(1) does not fork: $! is the daemon's pid.)
 BINDLINK_OVERLAY_PROGRAM="$builddir/bindlink-overlay" \
-        "$builddir/bindlinkd" --socket "$dir/sock" --state-dir "$dir/state" \
+        setsid "$builddir/bindlinkd" --socket "$dir/sock" --state-dir "$dir/state" \
         >"$dir/bindlinkd.log" 2>&1 &
 daemon_pid=$!
 
@@ -258,7 +290,7 @@ bench() {
         label=$1 target=$2 expect=$3
         shift 3
         timeout "$bench_timeout" "$dir/bench_overlay" --expect "$expect" "$target" "$@" \
-                >"$dir/res.$label" &
+                >>"$dir/res.$label" &
         bench_pid=$!
         wait "$bench_pid"
         r=$?
@@ -267,12 +299,10 @@ bench() {
                 echo "overlay.sh: bench_overlay on $target did not finish in $bench_timeout s" \
                         "(a hang?); it got as far as:" >&2
                 cat "$dir/res.$label" >&2
+                echo "overlay.sh: the processes of the namespace:" >&2
                 others
-                echo "overlay.sh: processes (pid:comm):$procs" >&2
                 for pc in $procs; do
-                        pid=${pc%%:*}
-                        state_of "$pid"
-                        echo "  $pc state $st wchan $(cat "/proc/$pid/wchan" 2>/dev/null)" >&2
+                        describe "${pc%%:*}"
                 done
                 exit 1
         elif [ "$r" -ne 0 ]; then
@@ -281,7 +311,7 @@ bench() {
         fi
 }
 
-all="readdir stat read create openclose"
+all="readdir stat statcold read create openclose"
 # shellcheck disable=SC2086 # word lists
 {
         # 1. P and P/sub as they are, no link.
@@ -313,11 +343,23 @@ all="readdir stat read create openclose"
         echo "link created in $(((t1 - t0) / 1000000)) ms: fuse.bindlink on P (server pid$servers)," \
                 "bind mount of B on P/link"
 
-        # 3. The same through the overlay, and the link's content both ways.
-        bench overlay "$P" 5002 $all
+        # 3. The same through the overlay, and the link's content both ways. One
+        # workload at a time on all three, the graft and B in alternating order, so
+        # that drift on a busy machine does not fall on one column only.
+        first=graft
+        for w in $all; do
+                bench overlay "$P" 5002 "$w"
+                if [ "$first" = graft ]; then
+                        bench graft "$P/link" 1000 "$w"
+                        bench direct "$B" 1000 "$w"
+                        first=direct
+                else
+                        bench direct "$B" 1000 "$w"
+                        bench graft "$P/link" 1000 "$w"
+                        first=graft
+                fi
+        done
         bench overlay-sub "$P/sub" 1000 readdir stat read create
-        bench graft "$P/link" 1000 $all
-        bench direct "$B" 1000 $all
 }
 
 # 4. Remove the link: the overlay and its server must go.
@@ -389,6 +431,7 @@ row() { # NAME WORKLOAD NATIVE-LABEL OVERLAY-LABEL
                 "link content via graft (P/link)" "B directly" "ratio"
         row "readdir (P: 5001/5002 entries; link, B: 1000)" readdir native overlay
         row "stat every file (P: 5000; link, B: 1000)" stat native overlay
+        row "stat every file, after 1.2 s idle" statcold native overlay
         row "open+read 4 KiB+close every file" read native overlay
         row "create+write 4 KiB+close 1000 new files" create native overlay
         row "open+close one file 100000x" openclose native overlay
@@ -416,4 +459,11 @@ row() { # NAME WORKLOAD NATIVE-LABEL OVERLAY-LABEL
                 }
         }'
 echo
+if [ -n "${BINDLINK_BENCH_VERBOSE:-}" ]; then
+        echo "raw results (workload, median us, operations per run, each run in us):"
+        for label in native native-sub overlay overlay-sub graft direct; do
+                sed "s/^/$label: /" "$dir/res.$label"
+        done
+        echo
+fi
 exit 0

@@ -73,12 +73,16 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
         const struct overlay_instance *under = NULL;
         for (size_t i = 0; i < m->overlays.serving_count; i++) {
                 const struct overlay_instance *o = m->overlays.serving[i];
-                if (path_is_strict_descendant(o->dir, path) &&
+                /* The overlay's own directory too: a server that is stopped (not
+                 * dead) must never block the daemon on a getattr. */
+                if ((strcmp(o->dir, path) == 0 || path_is_strict_descendant(o->dir, path)) &&
                     (!under || strlen(o->dir) > strlen(under->dir)))
                         under = o;
         }
         if (under) {
-                size_t skip = strcmp(under->dir, "/") == 0 ? 1 : strlen(under->dir) + 1;
+                size_t skip = strcmp(under->dir, path) == 0     ? strlen(path)
+                              : strcmp(under->dir, "/") == 0 ? 1
+                                                             : strlen(under->dir) + 1;
                 int type = overlay_lower_type(under, path + skip, follow);
                 if (type != -EBADF)
                         return type;

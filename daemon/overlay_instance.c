@@ -229,7 +229,8 @@ int overlay_lower_type(const struct overlay_instance *o, const char *relative_pa
         if (o->lower_fd < 0)
                 return -EBADF;
         struct stat st;
-        if (fstatat(o->lower_fd, relative_path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+        int flags = (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (*relative_path ? 0 : AT_EMPTY_PATH);
+        if (fstatat(o->lower_fd, relative_path, &st, flags) < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? PROBE_MISSING
                                                                           : negative_errno();
         return S_ISDIR(st.st_mode)   ? PROBE_DIRECTORY

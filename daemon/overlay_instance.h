@@ -44,8 +44,8 @@ bool overlay_adopt(struct overlay_instance *overlay);
 
 void overlay_free(struct overlay_instance *overlay);
 
-/* The type (planner.h probe_type, or -errno) of relative_path in the directory
- * beneath the overlay, asked without going through FUSE; -EBADF if the overlay has
+/* The type (planner.h probe_type, or -errno) of relative_path ("" for the directory
+ * itself) in the directory beneath the overlay, asked without going through FUSE; -EBADF if the overlay has
  * no lower descriptor (then look at the path itself). */
 int overlay_lower_type(const struct overlay_instance *overlay, const char *relative_path,
                        bool follow);

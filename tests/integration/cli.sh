@@ -331,6 +331,18 @@ test_s4_nested_anchorless_links_survive_kill9_and_restart() {
         check_file_is "$T/p/a/b/x" in
 }
 
+test_s4_a_stopped_overlay_server_never_blocks_the_daemon() {
+        mkdir -p "$T/p" "$T/b"
+        ctl create "$T/p/link" "$T/b" || return
+        local pid; pid=$(pgrep -f "bindlink-overlay.*--entry=dir:link" | head -n1)
+        [ -n "$pid" ] || { fail "no overlay process"; return; }
+        kill -STOP "$pid"
+        timeout 10 "$BINDLINKCTL" remove "$T/p/link" >/dev/null 2>&1 || fail "remove hung or failed with the server stopped"
+        timeout 5 "$BINDLINKCTL" list >/dev/null 2>&1 || fail "the daemon stopped answering"
+        kill -KILL "$pid"
+        eventually 2 test ! -e "$T/p/link" || fail "link still visible"
+}
+
 test_s4_crashed_overlay_is_replaced_within_a_second() {
         mkdir -p "$T/p" "$T/b"; echo back > "$T/b/x"; echo o > "$T/p/o"
         ctl create "$T/p/a" "$T/b" || return
