@@ -43,6 +43,17 @@ static void make_dir(const char *base, const char *sub)
         assert_int_equal(mkdir(p, 0755), 0);
 }
 
+/* AREA/name holding empty directories v and b, and their paths: the usual fixture. */
+static void scratch_pair(const char *name, char t[PATH_MAX], char v[PATH_MAX + 8],
+                         char b[PATH_MAX + 8])
+{
+        scratch(name, t, PATH_MAX);
+        make_dir(t, "v");
+        make_dir(t, "b");
+        snprintf(v, PATH_MAX + 8, "%s/v", t);
+        snprintf(b, PATH_MAX + 8, "%s/b", t);
+}
+
 static void write_file(const char *base, const char *sub, const char *content)
 {
         char p[PATH_MAX];
@@ -81,12 +92,8 @@ static void test_s1_create_and_remove_return_s_ok(void **state)
 {
         (void)state;
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8], got[64];
-        scratch("s1", t, sizeof t);
-        make_dir(t, "v");
-        make_dir(t, "b");
+        scratch_pair("s1", t, v, b);
         write_file(t, "b/x", "backing");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
         HRESULT hr = CreateBindLink(v, b, CREATE_BIND_LINK_FLAG_NONE, 0, NULL);
         assert_int_equal(hr, S_OK);
         assert_true(SUCCEEDED(hr));
@@ -101,12 +108,8 @@ static void test_s11_read_only_through_api(void **state)
 {
         (void)state;
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8], p[PATH_MAX + 16];
-        scratch("s11", t, sizeof t);
-        make_dir(t, "v");
-        make_dir(t, "b");
+        scratch_pair("s11", t, v, b);
         write_file(t, "b/x", "keep");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
         assert_int_equal(CreateBindLink(v, b, CREATE_BIND_LINK_FLAG_READ_ONLY, 0, NULL), S_OK);
         snprintf(p, sizeof p, "%s/x", v);
         int fd = open(p, O_WRONLY | O_TRUNC);
@@ -121,11 +124,7 @@ static void test_s2_invalid_arguments_are_invalidarg(void **state)
 {
         (void)state;
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8];
-        scratch("s2inval", t, sizeof t);
-        make_dir(t, "v");
-        make_dir(t, "b");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
+        scratch_pair("s2inval", t, v, b);
         assert_int_equal(CreateBindLink(NULL, b, 0, 0, NULL), E_INVALIDARG);
         assert_int_equal(CreateBindLink(v, NULL, 0, 0, NULL), E_INVALIDARG);
         assert_int_equal(CreateBindLink("", b, 0, 0, NULL), E_INVALIDARG);
@@ -154,12 +153,8 @@ static void test_s2_rows_map_to_windows_hresults(void **state)
 {
         (void)state;
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8], p[PATH_MAX + 32], e[PATH_MAX + 32];
-        scratch("s2rows", t, sizeof t);
-        make_dir(t, "v");
+        scratch_pair("s2rows", t, v, b);
         make_dir(t, "v/e");
-        make_dir(t, "b");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
 
         snprintf(p, sizeof p, "%s/missing", t);
         assert_int_equal(CreateBindLink(v, p, 0, 0, NULL), (HRESULT)0x80070002);
@@ -233,11 +228,7 @@ static void test_s2_unprivileged_caller_is_access_denied(void **state)
 {
         (void)state;
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8];
-        scratch("nobody", t, sizeof t);
-        make_dir(t, "v");
-        make_dir(t, "b");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
+        scratch_pair("nobody", t, v, b);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
@@ -322,11 +313,7 @@ static void test_connection_serves_many_calls(void **state)
 {
         (void)state;
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8];
-        scratch("connection", t, sizeof t);
-        make_dir(t, "v");
-        make_dir(t, "b");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
+        scratch_pair("connection", t, v, b);
         bindlink_connection *c;
         bindlink_error err;
         assert_int_equal(bindlink_connect(&c, &err), 0);
@@ -505,11 +492,7 @@ static void test_protocol_silent_clients_do_not_block_others(void **state)
         assert_int_equal(send(half, "BL", 2, MSG_NOSIGNAL), 2);
         /* With 51 silent clients connected, requests are still answered. */
         char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8];
-        scratch("silent", t, sizeof t);
-        make_dir(t, "v");
-        make_dir(t, "b");
-        snprintf(v, sizeof v, "%s/v", t);
-        snprintf(b, sizeof b, "%s/b", t);
+        scratch_pair("silent", t, v, b);
         assert_int_equal(CreateBindLink(v, b, 0, 0, NULL), S_OK);
         assert_int_equal(RemoveBindLink(v), S_OK);
         /* And the silent ones are dropped after the idle timeout (10 s). */
