@@ -274,6 +274,8 @@ static int overlay_dirs(struct link_manager *m, struct link *const *links,
                 }
         }
         for (size_t o = 0; o < m->overlays.serving_count; o++) {
+                if (m->overlays.serving[o]->merged)
+                        continue; /* a merged view comes and goes with its link */
                 const char *dir = m->overlays.serving[o]->dir;
                 for (size_t i = 0; i < count; i++) {
                         const char *v = links[i]->virtual_path;
@@ -429,6 +431,14 @@ static void teardown(struct link_manager *m, struct link **items, size_t count)
                 }
                 if (l->realization == BINDLINK_REALIZED_NONE)
                         continue;
+                struct overlay_instance *merged =
+                        overlay_registry_find_merged(&m->overlays, l->virtual_path);
+                if (merged && merged->mount_id == l->mount_id) {
+                        overlay_registry_stop(&m->overlays, merged);
+                        l->realization = BINDLINK_REALIZED_NONE;
+                        l->mount_id = 0;
+                        continue;
+                }
                 int r = mount_detach_link(l->virtual_path, l->mount_id);
                 if (r == -ESTALE)
                         log_warning("the mount of link %s is no longer on top there; left alone",
@@ -509,6 +519,24 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                                 *ret_error = r;
                                 return i;
                         }
+                        continue;
+                }
+                if (p->kind == PLACE_MERGE) {
+                        /* S12, S13: the merged view of B over V, mounted on V. */
+                        struct overlay_instance *o = NULL;
+                        int r = overlay_start_merged(l->virtual_path, l->backing_path,
+                                                     l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
+                                                     &o);
+                        if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
+                                overlay_free(o); /* not reached: add only fails on ENOMEM */
+                        if (r < 0) {
+                                *ret_error = r;
+                                *ret_path = l->virtual_path;
+                                return i;
+                        }
+                        l->realization = BINDLINK_REALIZED_OVERLAY;
+                        l->mount_id = o->mount_id;
+                        l->covered_type = p->place_type;
                         continue;
                 }
                 if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
@@ -677,7 +705,8 @@ static bool plan_acceptable(const struct plan *plan, const struct link *created,
         for (size_t i = 0; i < plan->show_count; i++) {
                 const struct link *l = plan->show[i];
                 const struct placement *p = &plan->placements[i];
-                if (l->is_overlay || p->kind == PLACE_BIND || p->kind == PLACE_GRAFT)
+                if (l->is_overlay || p->kind == PLACE_BIND || p->kind == PLACE_GRAFT ||
+                    p->kind == PLACE_MERGE)
                         continue;
                 if (l->exception_owner) {
                         if (l->exception_owner != created || p->kind == PLACE_BACKING_MISSING)
@@ -863,12 +892,21 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
                 return;
         /* A serving overlay died: its mount would answer "Transport endpoint is not
          * connected". Take it down and show its links again on a new one. */
-        log_error("the overlay on %s ended unexpectedly; replacing it", o->dir);
+        log_error("the %s on %s ended unexpectedly; replacing it",
+                  o->merged ? "merged view" : "overlay", o->dir);
         _cleanup_free_ char *dir = strdup(o->dir);
+        bool merged = o->merged;
         overlay_registry_stop(&m->overlays, o);
         struct link **links;
         size_t count;
         if (!dir || links_below(m, dir, &links, &count) < 0) {
+                log_error("out of memory replacing an overlay");
+                return;
+        }
+        /* A merged view is its link's own mount: the link goes with it. */
+        struct link *own = merged ? link_table_find(&m->table, dir) : NULL;
+        if (own && push(&links, &count, own) < 0) {
+                free(links);
                 log_error("out of memory replacing an overlay");
                 return;
         }

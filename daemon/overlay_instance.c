@@ -40,6 +40,7 @@ struct overlay_instance *overlay_new(const char *dir, char *const *names, const 
                 return NULL;
         o->pidfd = -1;
         o->lower_fd = -1;
+        o->upper_fd = -1;
         o->dir = strdup(dir);
         o->names = calloc(count + 1, sizeof *o->names);
         o->kinds = calloc(count + 1, sizeof *o->kinds);
@@ -68,6 +69,8 @@ void overlay_free(struct overlay_instance *o)
                 (void)close(o->pidfd);
         if (o->lower_fd >= 0)
                 (void)close(o->lower_fd);
+        if (o->upper_fd >= 0)
+                (void)close(o->upper_fd);
         for (size_t i = 0; i < o->count; i++)
                 free(o->names[i]);
         free(o->names);
@@ -123,10 +126,11 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type)
         return mnt < 0 ? negative_errno() : mnt;
 }
 
-/* fork+exec the server with the connection as fd 3 and the lower directory as fd 4. */
-static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd)
+/* fork+exec the server with the connection as fd 3, the lower directory as fd 4 and
+ * a merged view's upper directory as fd 5. */
+static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, int upper_fd)
 {
-        size_t argc = 5 + o->count;
+        size_t argc = 6 + o->count;
         char **argv = calloc(argc + 1, sizeof *argv);
         if (!argv)
                 return -ENOMEM;
@@ -135,6 +139,11 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd)
         argv[2] = (char *)"--lower-fd=4";
         size_t n = 3;
         int r = 0;
+        if (o->merged) {
+                argv[n++] = (char *)"--upper-fd=5";
+                argv[n++] = (char *)(o->merged == MERGED_RO ? "--merged=ro" : "--merged=rw");
+        }
+        size_t first_allocated = n;
         for (size_t i = 0; i < o->count && r == 0; i++)
                 if (asprintf(&argv[n++], "--entry=%s:%s",
                              o->kinds[i] == 'd'   ? "dir"
@@ -149,10 +158,12 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd)
         if (pid == 0) {
                 /* Child: only async-signal-safe calls until exec. */
                 int f = fcntl(fuse_fd, F_DUPFD, 10), l = fcntl(lower_fd, F_DUPFD, 10);
+                int u = upper_fd >= 0 ? fcntl(upper_fd, F_DUPFD, 10) : -1;
                 sigset_t none;
                 sigemptyset(&none);
-                if (f < 0 || l < 0 || dup2(f, 3) < 0 || dup2(l, 4) < 0 ||
-                    syscall(SYS_close_range, 5, ~0U, 0) < 0 ||
+                if (f < 0 || l < 0 || (upper_fd >= 0 && u < 0) || dup2(f, 3) < 0 ||
+                    dup2(l, 4) < 0 || (u >= 0 && dup2(u, 5) < 0) ||
+                    syscall(SYS_close_range, u >= 0 ? 6 : 5, ~0U, 0) < 0 ||
                     sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
                         _exit(127);
                 execv(program, argv);
@@ -160,7 +171,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd)
         }
         if (pid < 0 && r == 0)
                 r = negative_errno();
-        for (size_t i = 3; i < n; i++)
+        for (size_t i = first_allocated; i < n; i++)
                 free(argv[i]);
         free(argv);
         if (r < 0)
@@ -186,14 +197,11 @@ static void stop_process(struct overlay_instance *o)
         }
 }
 
-int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
-                  struct overlay_instance **ret)
+/* Capture dir, mount FUSE on it by descriptor and start the server for o. */
+static int start(struct overlay_instance *o, int upper_fd)
 {
-        struct overlay_instance *o = overlay_new(dir, names, kinds, count);
-        if (!o)
-                return -ENOMEM;
         /* What dir shows now is what the overlay will pass through. */
-        _cleanup_close_ int lower = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int lower = open(o->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
         struct stat st;
         int r = lower < 0 || fuse_fd < 0 ? negative_errno() : 0;
@@ -203,7 +211,7 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
         if (r == 0 && mnt < 0)
                 r = mnt;
         if (r == 0)
-                r = spawn_server(o, fuse_fd, lower);
+                r = spawn_server(o, fuse_fd, lower, upper_fd);
         if (r == 0 && syscall(SYS_move_mount, mnt, "", lower, "",
                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
                 r = negative_errno();
@@ -215,11 +223,43 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
                 (void)umount2(proc, MNT_DETACH);
                 stop_process(o);
         }
+        if (r == 0)
+                o->lower_fd = TAKE_FD(lower);
+        return r;
+}
+
+int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
+                  struct overlay_instance **ret)
+{
+        struct overlay_instance *o = overlay_new(dir, names, kinds, count);
+        if (!o)
+                return -ENOMEM;
+        int r = start(o, -1);
         if (r < 0) {
                 overlay_free(o);
                 return r;
         }
-        o->lower_fd = TAKE_FD(lower);
+        *ret = o;
+        return 0;
+}
+
+int overlay_start_merged(const char *dir, const char *backing, bool read_only,
+                         struct overlay_instance **ret)
+{
+        struct overlay_instance *o = overlay_new(dir, NULL, NULL, 0);
+        if (!o)
+                return -ENOMEM;
+        o->merged = read_only ? MERGED_RO : MERGED_RW;
+        /* B as the daemon sees it: through the links it lies under (S18). */
+        int upper = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int r = upper < 0 ? negative_errno() : start(o, upper);
+        if (r < 0) {
+                if (upper >= 0)
+                        (void)close(upper);
+                overlay_free(o);
+                return r;
+        }
+        o->upper_fd = upper;
         *ret = o;
         return 0;
 }
@@ -230,6 +270,12 @@ int overlay_lower_type(const struct overlay_instance *o, const char *relative_pa
                 return -EBADF;
         struct stat st;
         int flags = (follow ? 0 : AT_SYMLINK_NOFOLLOW) | (*relative_path ? 0 : AT_EMPTY_PATH);
+        /* A merged view shows B's object where B has one (S12). This asks B's path as
+         * a whole: a name below one of V's directories that B lacks is V's. */
+        if (o->merged && o->upper_fd >= 0 && fstatat(o->upper_fd, relative_path, &st, flags) == 0)
+                return S_ISDIR(st.st_mode)   ? PROBE_DIRECTORY
+                       : S_ISLNK(st.st_mode) ? PROBE_SYMLINK
+                                             : PROBE_FILE;
         if (fstatat(o->lower_fd, relative_path, &st, flags) < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? PROBE_MISSING
                                                                           : negative_errno();
@@ -271,5 +317,7 @@ bool overlay_adopt(struct overlay_instance *o)
         o->pidfd = pidfd;
         /* The server holds the lower directory as its fd 4. */
         o->lower_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 4, 0);
+        if (o->merged)
+                o->upper_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 5, 0);
         return true;
 }

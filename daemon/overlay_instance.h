@@ -1,7 +1,8 @@
 /* overlay_instance.h — one running bindlink-overlay: the FUSE mount bindlinkd made on
- * a directory P, and the process serving it. The overlay shows P as it was, plus
- * placeholder entries on which links are grafted (anchorless links, a file over a
- * directory or the reverse: S8, S9). */
+ * a directory P, and the process serving it. Either the overlay on a link's parent,
+ * which shows P as it was plus placeholder entries on which links are grafted
+ * (anchorless links, a file over a directory or the reverse: S8, S9), or the merged
+ * view of a MERGED link, mounted on its virtual path P (S12, S13). */
 #ifndef BINDLINKD_OVERLAY_INSTANCE_H
 #define BINDLINKD_OVERLAY_INSTANCE_H
 
@@ -21,6 +22,10 @@ struct overlay_instance {
         uint64_t mount_id;
         int lower_fd;        /* what dir showed before the overlay covered it */
         bool retiring;       /* we detached it: its end is expected */
+        /* A merged view: MERGED_RW or MERGED_RO (S13), over upper_fd, the link's B;
+         * MERGED_NONE for a parent overlay. */
+        enum { MERGED_NONE = 0, MERGED_RW, MERGED_RO } merged;
+        int upper_fd;
 };
 
 /* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
@@ -28,6 +33,11 @@ struct overlay_instance {
  * left mounted or running. */
 int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
                   struct overlay_instance **ret);
+
+/* Mount the merged view of backing over dir (captured first) and start its server.
+ * On failure nothing is left mounted or running. */
+int overlay_start_merged(const char *dir, const char *backing, bool read_only,
+                         struct overlay_instance **ret);
 
 /* Detach the overlay's mount (if it is still ours on top) with everything on it. The
  * server ends by itself once the kernel lets go of the connection (open files
@@ -39,7 +49,8 @@ bool overlay_reap(struct overlay_instance *overlay);
 
 /* Re-attach to a journaled overlay after a restart: true when pid is still the
  * same process (by start time) and the top mount on dir is still mount_id. The
- * lower directory is taken back from the process (pidfd_getfd). */
+ * lower directory (and a merged view's upper one) is taken back from the process
+ * (pidfd_getfd). */
 bool overlay_adopt(struct overlay_instance *overlay);
 
 void overlay_free(struct overlay_instance *overlay);

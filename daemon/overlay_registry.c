@@ -52,12 +52,22 @@ struct overlay_instance *overlay_registry_find(const struct overlay_registry *re
                                                const char *dir)
 {
         for (size_t i = 0; i < reg->serving_count; i++)
-                if (strcmp(reg->serving[i]->dir, dir) == 0)
+                if (!reg->serving[i]->merged && strcmp(reg->serving[i]->dir, dir) == 0)
                         return reg->serving[i];
         return NULL;
 }
 
-/* O <dir> <pid> <start> <mount_id> <n> <d|f><name>... (escaped as in the journal). */
+struct overlay_instance *overlay_registry_find_merged(const struct overlay_registry *reg,
+                                                      const char *dir)
+{
+        for (size_t i = 0; i < reg->serving_count; i++)
+                if (reg->serving[i]->merged && strcmp(reg->serving[i]->dir, dir) == 0)
+                        return reg->serving[i];
+        return NULL;
+}
+
+/* O <dir> <pid> <start> <mount_id> <n> <d|f|h><name>... [merged=rw|merged=ro]
+ * (escaped as in the journal). */
 static int format_record(const struct overlay_instance *o, char **ret)
 {
         _cleanup_free_ char *dir = NULL;
@@ -80,6 +90,9 @@ static int format_record(const struct overlay_instance *o, char **ret)
                 for (size_t i = 0; i < o->count; i++)
                         len += snprintf(out + len, size - (size_t)len, " %c%s", o->kinds[i],
                                         names[i]);
+                if (o->merged)
+                        (void)snprintf(out + len, size - (size_t)len, " %s",
+                                       o->merged == MERGED_RO ? "merged=ro" : "merged=rw");
                 *ret = out;
         } else if (r >= 0) {
                 r = -ENOMEM;
@@ -172,7 +185,12 @@ static struct overlay_instance *parse_record(const char *line)
         if (n < 6 || strcmp(f[0], "O") != 0)
                 return NULL;
         size_t count = strtoul(f[5], NULL, 10);
-        if (n != 6 + count)
+        int merged = MERGED_NONE;
+        if (n == 7 + count && strcmp(f[n - 1], "merged=rw") == 0)
+                merged = MERGED_RW;
+        else if (n == 7 + count && strcmp(f[n - 1], "merged=ro") == 0)
+                merged = MERGED_RO;
+        else if (n != 6 + count)
                 return NULL;
         _cleanup_free_ char *dir = NULL;
         if (journal_unescape(f[1], &dir) < 0)
@@ -191,6 +209,7 @@ static struct overlay_instance *parse_record(const char *line)
                 o->pid = (pid_t)strtol(f[2], NULL, 10);
                 o->start_time = strtoull(f[3], NULL, 10);
                 o->mount_id = strtoull(f[4], NULL, 10);
+                o->merged = merged;
         }
         for (size_t i = 0; names && i < count; i++)
                 free(names[i]);

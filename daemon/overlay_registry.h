@@ -24,8 +24,12 @@ struct overlay_registry {
 void overlay_registry_init(struct overlay_registry *reg, struct journal *journal);
 void overlay_registry_done(struct overlay_registry *reg);
 
+/* The parent overlay serving dir, or NULL (merged views are not found here). */
 struct overlay_instance *overlay_registry_find(const struct overlay_registry *reg,
                                                const char *dir);
+/* The merged view mounted on dir (a MERGED link's virtual path), or NULL. */
+struct overlay_instance *overlay_registry_find_merged(const struct overlay_registry *reg,
+                                                      const char *dir);
 /* Record a started overlay (journal O) and watch it. */
 int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *overlay);
 /* Stop a serving overlay: detach it, journal X; it is retired until its process ends. */

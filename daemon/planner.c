@@ -16,9 +16,11 @@ static const struct link *covering_link(const struct link_table *table, const ch
         size_t len = strlen(path);
         for (;;) {
                 const struct path_index_entry *e = path_index_get(&table->virtual_paths, path, len);
-                /* Through an exception the link is a hole: what it covers shows. */
+                /* Through an exception the link is a hole: what it covers shows. Below
+                 * a merged link, the path shows B's or V's object (see planner.h). */
                 if (e && e->link != ignored &&
-                    (e->link->exception_count == 0 || !link_excepts(e->link, path)))
+                    (e->link->exception_count == 0 || !link_excepts(e->link, path)) &&
+                    !((e->link->flags & CREATE_BIND_LINK_FLAG_MERGED) && len < strlen(path)))
                         return e->link;
                 if (len <= 1)
                         return NULL;
@@ -146,7 +148,7 @@ int planner_place(const struct link_table *table, const struct link *link,
                          ret->backing_type == PROBE_DIRECTORY;
         /* S12: MERGED has no effect unless both sides are directories. */
         if ((link->flags & CREATE_BIND_LINK_FLAG_MERGED) && both_dirs)
-                return place_kind(ret, PLACE_NEEDS_OVERLAY, "it is merged");
+                return place_kind(ret, PLACE_MERGE, "it is merged");
         /* The parent's overlay makes an entry of B's type; B is bound onto it. */
         if (ret->place_type == PROBE_MISSING)
                 return place_kind(ret, PLACE_GRAFT,
@@ -193,6 +195,17 @@ int planner_place_exception(const struct link_table *table, const struct link *l
         ret->place_type = r;
         if (ret->backing_type == PROBE_MISSING) /* the original is gone: hide the name */
                 return place_kind(ret, PLACE_BACKING_MISSING, NULL);
+        if (link->flags & CREATE_BIND_LINK_FLAG_MERGED) {
+                /* The merged view shows the name whether or not B has it (or its
+                 * parent); the original goes right on it unless B shows another type. */
+                bool clash = ret->place_type != PROBE_MISSING &&
+                             (ret->place_type == PROBE_DIRECTORY) !=
+                                     (ret->backing_type == PROBE_DIRECTORY);
+                return clash ? place_kind(ret, PLACE_NEEDS_OVERLAY,
+                                          "the backing path has another type there, in a "
+                                          "merged link")
+                             : place_kind(ret, PLACE_BIND, NULL);
+        }
         if (ret->place_type == PROBE_MISSING) {
                 r = path_parent(in_backing, &backing_parent);
                 if (r < 0)

@@ -3,7 +3,11 @@
  * The view at a path is found by following links: the deepest link whose virtual
  * path covers the path maps it into that link's backing path, and so on until no
  * link covers it (an "original" path, on disk). What exists on disk is asked of a
- * probe, so unit tests can drive every rule with a fake tree. */
+ * probe, so unit tests can drive every rule with a fake tree.
+ *
+ * A merged link (S12) does not map the paths below V to B: what shows there is B's
+ * or the original V's object, which only the probe can tell (it asks the merged
+ * view's two layers). Paths below a merged V therefore resolve to themselves. */
 #ifndef BINDLINKD_PLANNER_H
 #define BINDLINKD_PLANNER_H
 
@@ -34,6 +38,7 @@ int planner_resolve(const struct link_table *table, const char *path,
 enum placement_kind {
         PLACE_BIND,            /* a bind mount shows it exactly */
         PLACE_GRAFT,           /* a bind mount on an entry its parent's overlay synthesizes */
+        PLACE_MERGE,           /* a merged view of B over V, mounted on V (S12, S13) */
         PLACE_PARENT_MISSING,  /* the parent of its place is not visible (S6, S19) */
         PLACE_NEEDS_OVERLAY,   /* only an overlay can show it (reason says why) */
         PLACE_BACKING_MISSING, /* B does not exist now */

@@ -2,6 +2,10 @@
  * connection and the lower directory as descriptors; serves until the mount goes.
  *
  *   bindlink-overlay --fuse-fd N --lower-fd M [--entry dir:NAME|file:NAME|hide:NAME]...
+ *   bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U --merged=rw|ro
+ *
+ * The first form is the overlay on a link's parent directory (ops.c); the second is
+ * the view of a MERGED link, B (U) over what V showed (M) (merged.c).
  *
  * It keeps only the capabilities a passthrough needs and runs until the kernel ends
  * the connection (the mount was detached and released). */
@@ -47,21 +51,81 @@ static int drop_capabilities(void)
         return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
 }
 
+/* Serve the mounted connection until the kernel ends it: with ops on userdata, or
+ * (userdata NULL) on a merged view of upper_fd over lower_fd. Exit status. */
+static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdata, int upper_fd,
+                 int lower_fd, bool read_only, char *argv0)
+{
+        struct merged *mg = NULL;
+        if (!userdata) {
+                mg = merged_new(upper_fd, lower_fd, read_only, 1.0);
+                if (!mg) {
+                        fprintf(stderr, "bindlink-overlay: the upper and lower descriptors "
+                                        "must be directories\n");
+                        return 1;
+                }
+                userdata = mg;
+        }
+        int r = drop_capabilities();
+        if (r < 0)
+                fprintf(stderr, "bindlink-overlay: cannot drop capabilities: %s\n", strerror(-r));
+
+        char *fuse_argv[] = {argv0, NULL};
+        struct fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
+        struct fuse_session *se = fuse_session_new(&args, ops, sizeof *ops, userdata);
+        if (!se) {
+                merged_free(mg);
+                return 1;
+        }
+        if (mg)
+                merged_set_session(mg, se);
+        char mountpoint[32];
+        (void)snprintf(mountpoint, sizeof mountpoint, "/dev/fd/%d", fuse_fd);
+        struct fuse_loop_config *config = NULL;
+        if (fuse_set_signal_handlers(se) < 0 || fuse_session_mount(se, mountpoint) < 0 ||
+            !(config = fuse_loop_cfg_create())) {
+                fuse_session_destroy(se);
+                merged_free(mg);
+                return 1;
+        }
+        fuse_loop_cfg_set_max_threads(config, 16);
+        fuse_loop_cfg_set_idle_threads(config, 4);
+        r = fuse_session_loop_mt(se, config);
+        fuse_loop_cfg_destroy(config);
+        fuse_remove_signal_handlers(se);
+        fuse_session_destroy(se);
+        merged_free(mg);
+        return r < 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
                 {"fuse-fd", required_argument, NULL, 'f'},
                 {"lower-fd", required_argument, NULL, 'l'},
                 {"entry", required_argument, NULL, 'e'},
+                {"upper-fd", required_argument, NULL, 'u'},
+                {"merged", required_argument, NULL, 'm'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
         static struct overlay o = {.timeout = 1.0};
-        int fuse_fd = -1, c;
+        int fuse_fd = -1, upper_fd = -1, c;
+        const char *merged_mode = NULL;
         size_t cap = 0;
         o.root.fd = -1;
-        while ((c = getopt_long(argc, argv, "f:l:e:h", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "f:l:e:u:m:h", options, NULL)) != -1) {
                 switch (c) {
+                case 'u':
+                        upper_fd = parse_fd(optarg);
+                        break;
+                case 'm':
+                        merged_mode = optarg;
+                        if (strcmp(optarg, "rw") != 0 && strcmp(optarg, "ro") != 0) {
+                                fprintf(stderr, "bindlink-overlay: --merged takes rw or ro\n");
+                                return 2;
+                        }
+                        break;
                 case 'f':
                         fuse_fd = parse_fd(optarg);
                         break;
@@ -95,6 +159,8 @@ int main(int argc, char **argv)
                 case 'h':
                         printf("Usage: bindlink-overlay --fuse-fd N --lower-fd M "
                                "[--entry dir:NAME|file:NAME|hide:NAME]...\n"
+                               "       bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U "
+                               "--merged=rw|ro\n"
                                "Started by bindlinkd; not meant to be run by hand.\n");
                         return 0;
                 default:
@@ -105,6 +171,15 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bindlink-overlay: --fuse-fd and --lower-fd are required\n");
                 return 2;
         }
+        if ((merged_mode != NULL) != (upper_fd >= 0) || (merged_mode && o.entry_count)) {
+                fprintf(stderr, "bindlink-overlay: --merged needs --upper-fd and no --entry\n");
+                return 2;
+        }
+        /* Modes arrive with the caller's umask applied by the kernel already. */
+        umask(0);
+        if (merged_mode)
+                return serve(fuse_fd, &merged_ops, NULL, upper_fd, o.root.fd,
+                             strcmp(merged_mode, "ro") == 0, argv[0]);
         struct stat st;
         if (fstatat(o.root.fd, "", &st, AT_EMPTY_PATH) < 0 || !S_ISDIR(st.st_mode)) {
                 fprintf(stderr, "bindlink-overlay: the lower descriptor is not a directory\n");
@@ -115,30 +190,7 @@ int main(int argc, char **argv)
         o.root.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
-        int r = drop_capabilities();
-        if (r < 0)
-                fprintf(stderr, "bindlink-overlay: cannot drop capabilities: %s\n", strerror(-r));
-
-        char *fuse_argv[] = {argv[0], NULL};
-        struct fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
-        struct fuse_session *se = fuse_session_new(&args, &ovl_ops, sizeof ovl_ops, &o);
-        if (!se)
-                return 1;
-        char mountpoint[32];
-        (void)snprintf(mountpoint, sizeof mountpoint, "/dev/fd/%d", fuse_fd);
-        if (fuse_set_signal_handlers(se) < 0 || fuse_session_mount(se, mountpoint) < 0) {
-                fuse_session_destroy(se);
-                return 1;
-        }
-        struct fuse_loop_config *config = fuse_loop_cfg_create();
-        if (!config)
-                return 1;
-        fuse_loop_cfg_set_max_threads(config, 16);
-        fuse_loop_cfg_set_idle_threads(config, 4);
-        r = fuse_session_loop_mt(se, config);
-        fuse_loop_cfg_destroy(config);
-        fuse_remove_signal_handlers(se);
-        fuse_session_destroy(se);
+        int r = serve(fuse_fd, &ovl_ops, &o, -1, -1, false, argv[0]);
         ovl_table_done(&o.table);
-        return r < 0 ? 1 : 0;
+        return r;
 }

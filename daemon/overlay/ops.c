@@ -17,7 +17,6 @@
 #include <sys/file.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #define SYNTHESIZED_INO_BASE 0xB17D000000000000ull
@@ -58,11 +57,6 @@ static void synthesized_attr(const struct overlay *o, const struct ovl_inode *in
         st->st_mode = inode->synthesized_mode | (S_ISDIR(inode->synthesized_mode) ? 0755 : 0644);
         st->st_nlink = S_ISDIR(inode->synthesized_mode) ? 2 : 1;
         st->st_blksize = 4096;
-}
-
-static void proc_path(int fd, char *buf, size_t size)
-{
-        (void)snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
 static int name_check(const char *name)
@@ -168,55 +162,16 @@ static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
                 (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
 }
 
-static int set_times(struct ovl_inode *inode, const struct stat *attr, int to_set,
-                     struct fuse_file_info *fi)
-{
-        struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
-        if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-                tv[0].tv_nsec = UTIME_NOW;
-        else if (to_set & FUSE_SET_ATTR_ATIME)
-                tv[0] = attr->st_atim;
-        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-                tv[1].tv_nsec = UTIME_NOW;
-        else if (to_set & FUSE_SET_ATTR_MTIME)
-                tv[1] = attr->st_mtim;
-        if (fi)
-                return futimens((int)fi->fh, tv) < 0 ? errno : 0;
-        char path[64];
-        proc_path(inode->fd, path, sizeof path);
-        return utimensat(AT_FDCWD, path, tv, 0) < 0 ? errno : 0;
-}
-
 static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                         struct fuse_file_info *fi)
 {
         struct ovl_inode *inode = inode_of(req, ino);
-        char path[64];
-        int r = 0;
         if (is_synthesized(inode)) {
                 (void)fuse_reply_err(req, EPERM);
                 return;
         }
-        proc_path(inode->fd, path, sizeof path);
-        if (!r && (to_set & FUSE_SET_ATTR_MODE)) {
-                int rc = fi ? fchmod((int)fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
-                r = rc < 0 ? errno : 0;
-        }
-        if (!r && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
-                uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
-                gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
-                r = fchownat(inode->fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
-                            ? errno
-                            : 0;
-        }
-        if (!r && (to_set & FUSE_SET_ATTR_SIZE)) {
-                int rc = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
-                r = rc < 0 ? errno : 0;
-        }
-        if (!r && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
-                             FUSE_SET_ATTR_MTIME_NOW)))
-                r = set_times(inode, attr, to_set, fi);
         struct stat st;
+        int r = ovl_apply_setattr(inode->fd, attr, to_set, fi);
         if (!r)
                 r = inode_stat(req, inode, &st);
         if (r)
@@ -361,7 +316,7 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 return;
         }
         char path[64];
-        proc_path(inode->fd, path, sizeof path);
+        ovl_proc_path(inode->fd, path, sizeof path);
         int fd = open(path, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
         if (fd < 0) {
                 (void)fuse_reply_err(req, errno);
@@ -397,129 +352,13 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
         (void)fuse_reply_create(req, &e, fi);
 }
 
-static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                     struct fuse_file_info *fi)
-{
-        (void)ino;
-        struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
-        buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-        buf.buf[0].fd = (int)fi->fh;
-        buf.buf[0].pos = off;
-        (void)fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
-}
-
-static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
-                          struct fuse_file_info *fi)
-{
-        (void)ino;
-        struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
-        out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-        out.buf[0].fd = (int)fi->fh;
-        out.buf[0].pos = off;
-        /* As the writer, so the kernel clears setuid/setgid bits as it would directly. */
-        const struct fuse_ctx *ctx = fuse_req_ctx(req);
-        bool as_caller = ctx->uid != 0;
-        if (as_caller) {
-                (void)syscall(SYS_setfsgid, ctx->gid);
-                (void)syscall(SYS_setfsuid, ctx->uid);
-        }
-        ssize_t n = fuse_buf_copy(&out, in, 0);
-        if (as_caller) {
-                (void)syscall(SYS_setfsuid, 0);
-                (void)syscall(SYS_setfsgid, 0);
-        }
-        if (n < 0)
-                (void)fuse_reply_err(req, (int)-n);
-        else
-                (void)fuse_reply_write(req, (size_t)n);
-}
-
-static void ovl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        (void)ino;
-        /* Closing a duplicate does what close() does for the caller (POSIX locks, NFS). */
-        int dup_fd = dup((int)fi->fh);
-        int r = dup_fd < 0 || close(dup_fd) < 0 ? errno : 0;
-        (void)fuse_reply_err(req, r);
-}
-
-static void ovl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        (void)ino;
-        (void)close((int)fi->fh);
-        (void)fuse_reply_err(req, 0);
-}
-
-static void ovl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-        (void)ino;
-        int rc = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
-        (void)fuse_reply_err(req, rc < 0 ? errno : 0);
-}
-
-static void ovl_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                          struct fuse_file_info *fi)
-{
-        (void)ino;
-        (void)fuse_reply_err(req, fallocate((int)fi->fh, mode, offset, length) < 0 ? errno : 0);
-}
-
-static void ovl_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-                      struct fuse_file_info *fi)
-{
-        (void)ino;
-        off_t r = lseek((int)fi->fh, off, whence);
-        if (r < 0)
-                (void)fuse_reply_err(req, errno);
-        else
-                (void)fuse_reply_lseek(req, r);
-}
-
 /* ---- directories --------------------------------------------------------------------- */
-
-struct dir_entry {
-        char *name;
-        ino_t ino;
-        unsigned char type;
-};
-
-/* A directory is read whole at opendir: offsets are then indexes, stable for the
- * life of the handle, and synthesized names slot in without offset games. */
-struct dir_snapshot {
-        struct dir_entry *entries;
-        size_t count, cap;
-};
-
-static int snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type)
-{
-        if (d->count == d->cap) {
-                size_t cap = d->cap ? d->cap * 2 : 64;
-                struct dir_entry *grown = realloc(d->entries, cap * sizeof *grown);
-                if (!grown)
-                        return ENOMEM;
-                d->entries = grown;
-                d->cap = cap;
-        }
-        char *copy = strdup(name);
-        if (!copy)
-                return ENOMEM;
-        d->entries[d->count++] = (struct dir_entry){copy, ino, type};
-        return 0;
-}
-
-static void snapshot_free(struct dir_snapshot *d)
-{
-        for (size_t i = 0; i < d->count; i++)
-                free(d->entries[i].name);
-        free(d->entries);
-        free(d);
-}
 
 static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_snapshot *d)
 {
         int r = 0;
         if (is_synthesized(inode))
-                return snapshot_add(d, ".", 1, DT_DIR) ?: snapshot_add(d, "..", 1, DT_DIR);
+                return dir_snapshot_add(d, ".", 1, DT_DIR) ?: dir_snapshot_add(d, "..", 1, DT_DIR);
         int fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return errno;
@@ -538,7 +377,7 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
                 }
                 if (synthesized_named(o, inode, de->d_name))
                         continue; /* the synthesized entry replaces it, or it is hidden */
-                r = snapshot_add(d, de->d_name, de->d_ino, de->d_type);
+                r = dir_snapshot_add(d, de->d_name, de->d_ino, de->d_type);
                 if (r)
                         break;
         }
@@ -546,7 +385,7 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
         if (inode == &o->root)
                 for (size_t i = 0; i < o->entry_count && !r; i++)
                         if (o->entries[i].mode)
-                                r = snapshot_add(d, o->entries[i].name,
+                                r = dir_snapshot_add(d, o->entries[i].name,
                                          (ino_t)(SYNTHESIZED_INO_BASE + i),
                                          S_ISDIR(o->entries[i].mode) ? DT_DIR : DT_REG);
         return r;
@@ -558,7 +397,7 @@ static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         int r = d ? snapshot_read(overlay_of(req), inode_of(req, ino), d) : ENOMEM;
         if (r) {
                 if (d)
-                        snapshot_free(d);
+                        dir_snapshot_free(d);
                 (void)fuse_reply_err(req, r);
                 return;
         }
@@ -566,59 +405,17 @@ static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         (void)fuse_reply_open(req, fi);
 }
 
-static bool is_dot_or_dotdot(const char *name)
+static int readdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+                          struct fuse_entry_param *e)
 {
-        return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+        return do_lookup(req, parent, name, e);
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, bool plus)
 {
         struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
-        char *buf = malloc(size);
-        if (!buf) {
-                (void)fuse_reply_err(req, ENOMEM);
-                return;
-        }
-        size_t used = 0;
-        int r = 0;
-        for (size_t i = (size_t)off; i < d->count; i++) {
-                const struct dir_entry *de = &d->entries[i];
-                size_t n;
-                if (!plus) {
-                        struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
-                        n = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
-                                              (off_t)(i + 1));
-                        if (n > size - used)
-                                break;
-                } else {
-                        struct fuse_entry_param e = {
-                                .attr = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12}};
-                        if (!is_dot_or_dotdot(de->name)) {
-                                r = do_lookup(req, ino, de->name, &e);
-                                if (r == ENOENT) { /* gone since opendir */
-                                        r = 0;
-                                        continue;
-                                }
-                                if (r)
-                                        break;
-                        }
-                        n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-                                                   (off_t)(i + 1));
-                        if (n > size - used) {
-                                /* Not sent: give back the lookup it counted. */
-                                if (e.ino)
-                                        forget_one(req, e.ino, 1);
-                                break;
-                        }
-                }
-                used += n;
-        }
-        if (r && used == 0)
-                (void)fuse_reply_err(req, r);
-        else
-                (void)fuse_reply_buf(req, buf, used);
-        free(buf);
+        ovl_reply_readdir(req, ino, d, size, off, plus ? readdir_lookup : NULL, forget_one);
 }
 
 static void ovl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -636,7 +433,7 @@ static void ovl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t o
 static void ovl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
-        snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+        dir_snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
         (void)fuse_reply_err(req, 0);
 }
 
@@ -670,81 +467,48 @@ static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes: the backing filesystem's answer, unchanged -------------------- */
 
-static int xattr_path(fuse_req_t req, fuse_ino_t ino, char *path, size_t size)
+/* The real object behind ino, or -1 for a synthesized entry (no xattrs). */
+static int xattr_fd(fuse_req_t req, fuse_ino_t ino)
 {
         struct ovl_inode *inode = inode_of(req, ino);
-        if (is_synthesized(inode))
-                return ENOTSUP;
-        proc_path(inode->fd, path, size);
-        return 0;
-}
-
-/* getxattr (name) or listxattr (name NULL): the size asked for, or the bytes. */
-static void read_xattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
-{
-        char path[64];
-        int r = xattr_path(req, ino, path, sizeof path);
-        if (r) {
-                (void)fuse_reply_err(req, r);
-                return;
-        }
-        char *value = size ? malloc(size) : NULL;
-        if (size && !value) {
-                (void)fuse_reply_err(req, ENOMEM);
-                return;
-        }
-        ssize_t n = name ? getxattr(path, name, value, size) : listxattr(path, value, size);
-        if (n < 0)
-                (void)fuse_reply_err(req, errno);
-        else if (size == 0)
-                (void)fuse_reply_xattr(req, (size_t)n);
-        else
-                (void)fuse_reply_buf(req, value, (size_t)n);
-        free(value);
+        return is_synthesized(inode) ? -1 : inode->fd;
 }
 
 static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-        read_xattr(req, ino, name, size);
+        int fd = xattr_fd(req, ino);
+        if (fd < 0)
+                (void)fuse_reply_err(req, ENOTSUP);
+        else
+                ovl_reply_xattr_read(req, fd, name, size);
 }
 
 static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-        read_xattr(req, ino, NULL, size);
+        int fd = xattr_fd(req, ino);
+        if (fd < 0)
+                (void)fuse_reply_err(req, ENOTSUP);
+        else
+                ovl_reply_xattr_read(req, fd, NULL, size);
 }
 
 static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                          size_t size, int flags)
 {
-        char path[64];
-        int r = xattr_path(req, ino, path, sizeof path);
-        if (!r && setxattr(path, name, value, size, flags) < 0)
-                r = errno;
-        (void)fuse_reply_err(req, r);
+        int fd = xattr_fd(req, ino);
+        (void)fuse_reply_err(req, fd < 0 ? ENOTSUP : ovl_xattr_write(fd, name, value, size, flags));
 }
 
 static void ovl_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-        char path[64];
-        int r = xattr_path(req, ino, path, sizeof path);
-        if (!r && removexattr(path, name) < 0)
-                r = errno;
-        (void)fuse_reply_err(req, r);
+        int fd = xattr_fd(req, ino);
+        (void)fuse_reply_err(req, fd < 0 ? ENOTSUP : ovl_xattr_write(fd, name, NULL, 0, 0));
 }
 
 static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 {
         (void)userdata;
-        /* Large writes and zero-copy where the kernel offers them. */
-        conn->max_write = 1u << 20;
-        if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-                conn->want |= FUSE_CAP_SPLICE_WRITE;
-        if (conn->capable & FUSE_CAP_SPLICE_MOVE)
-                conn->want |= FUSE_CAP_SPLICE_MOVE;
-        if (conn->capable & FUSE_CAP_SPLICE_READ)
-                conn->want |= FUSE_CAP_SPLICE_READ;
-        /* Writes must reach the lower file as they happen (another path sees it). */
-        conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+        ovl_conn_init(conn);
 }
 
 const struct fuse_lowlevel_ops ovl_ops = {
@@ -764,13 +528,13 @@ const struct fuse_lowlevel_ops ovl_ops = {
         .rename = ovl_rename,
         .open = ovl_open,
         .create = ovl_create,
-        .read = ovl_read,
-        .write_buf = ovl_write_buf,
-        .flush = ovl_flush,
-        .release = ovl_release,
-        .fsync = ovl_fsync,
-        .fallocate = ovl_fallocate,
-        .lseek = ovl_lseek,
+        .read = ovl_file_read,
+        .write_buf = ovl_file_write_buf,
+        .flush = ovl_file_flush,
+        .release = ovl_file_release,
+        .fsync = ovl_file_fsync,
+        .fallocate = ovl_file_fallocate,
+        .lseek = ovl_file_lseek,
         .opendir = ovl_opendir,
         .readdir = ovl_readdir,
         .readdirplus = ovl_readdirplus,

@@ -64,7 +64,62 @@ void ovl_table_forget(struct ovl_table *table, struct ovl_inode *inode, uint64_t
 int ovl_creds_enter(fuse_req_t req);
 void ovl_creds_leave(void);
 
-/* ---- FUSE operations (ops.c) ---- */
+/* ---- shared by both views (file_ops.c) ---- */
+void ovl_proc_path(int fd, char *buf, size_t size);
+/* Apply a FUSE setattr to the object behind opath_fd (or the open file fi). errno. */
+int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi);
+/* Reply to getxattr (name) or listxattr (name NULL) with the object's answer. */
+void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size);
+/* setxattr, or removexattr when value is NULL. errno. */
+int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
+void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi);
+void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                        struct fuse_file_info *fi);
+void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                        struct fuse_file_info *fi);
+void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                    struct fuse_file_info *fi);
+/* The connection settings both views want. */
+void ovl_conn_init(struct fuse_conn_info *conn);
+
+/* ---- directory listings read whole at opendir (dir_snapshot.c) ---- */
+struct dir_entry {
+        char *name;
+        ino_t ino;
+        unsigned char type;
+};
+
+struct dir_snapshot {
+        struct dir_entry *entries;
+        size_t count, cap;
+};
+
+/* 0 or ENOMEM. */
+int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type);
+void dir_snapshot_free(struct dir_snapshot *d);
+/* A view's lookup (errno; counts one kernel reference on success) and forget. */
+typedef int (*ovl_lookup_fn)(fuse_req_t req, fuse_ino_t parent, const char *name,
+                             struct fuse_entry_param *e);
+typedef void (*ovl_forget_fn)(fuse_req_t req, fuse_ino_t ino, uint64_t n);
+/* Reply to readdir (lookup NULL) or readdirplus from offset off of the snapshot. */
+void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
+                       off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget);
+
+/* ---- the parent overlay's operations (ops.c) ---- */
 extern const struct fuse_lowlevel_ops ovl_ops;
+
+/* ---- the merged view of a MERGED link (merged.c): S12, S13 ---- */
+struct merged;
+/* A view of upper_fd (B) over lower_fd (the original V); read_only for S13. Takes
+ * the descriptors. NULL on ENOMEM or if they are not directories. */
+struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, double timeout);
+void merged_free(struct merged *mg);
+/* The session, for the kernel cache invalidations the view sends. */
+void merged_set_session(struct merged *mg, struct fuse_session *se);
+extern const struct fuse_lowlevel_ops merged_ops;
 
 #endif

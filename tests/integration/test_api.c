@@ -149,6 +149,51 @@ static void test_s2_invalid_arguments_are_invalidarg(void **state)
         assert_int_equal(link_count(), 0);
 }
 
+/* S12 and S13 through the API: the union, where changes land, and V as it was after. */
+static void test_s12_s13_merged_through_api(void **state)
+{
+        (void)state;
+        char t[PATH_MAX], v[PATH_MAX + 8], b[PATH_MAX + 8], got[64];
+        scratch_pair("s12api", t, v, b);
+        write_file(t, "v/only-v", "from v");
+        write_file(t, "v/both", "v's");
+        write_file(t, "b/both", "b's");
+        write_file(t, "b/only-b", "from b");
+
+        assert_int_equal(CreateBindLink(v, b, CREATE_BIND_LINK_FLAG_MERGED, 0, NULL), S_OK);
+        read_file(t, "v/only-v", got, sizeof got);
+        assert_string_equal(got, "from v");
+        read_file(t, "v/only-b", got, sizeof got);
+        assert_string_equal(got, "from b");
+        read_file(t, "v/both", got, sizeof got);
+        assert_string_equal(got, "b's"); /* B wins a collision */
+        write_file(t, "v/new", "new");   /* new names go to B */
+        read_file(t, "b/new", got, sizeof got);
+        assert_string_equal(got, "new");
+        assert_int_equal(RemoveBindLink(v), S_OK);
+        char p[PATH_MAX + 16];
+        snprintf(p, sizeof p, "%s/new", v);
+        assert_int_equal(access(p, F_OK), -1); /* V never had it */
+        read_file(t, "v/both", got, sizeof got);
+        assert_string_equal(got, "v's");
+
+        /* S13: B read-only, new names go to V. */
+        assert_int_equal(CreateBindLink(v, b, CREATE_BIND_LINK_FLAG_MERGED |
+                                                       CREATE_BIND_LINK_FLAG_READ_ONLY,
+                                        0, NULL),
+                         S_OK);
+        snprintf(p, sizeof p, "%s/only-b", v);
+        assert_int_equal(open(p, O_WRONLY), -1);
+        assert_int_equal(errno, EROFS);
+        write_file(t, "v/made-in-v", "v");
+        assert_int_equal(RemoveBindLink(v), S_OK);
+        read_file(t, "v/made-in-v", got, sizeof got);
+        assert_string_equal(got, "v");
+        snprintf(p, sizeof p, "%s/made-in-v", b);
+        assert_int_equal(access(p, F_OK), -1);
+        assert_int_equal(link_count(), 0);
+}
+
 static void test_s2_rows_map_to_windows_hresults(void **state)
 {
         (void)state;
@@ -172,7 +217,6 @@ static void test_s2_rows_map_to_windows_hresults(void **state)
         make_dir(t, "v/e/inner");
         snprintf(e, sizeof e, "%s/v/e/inner", t);
         assert_int_equal(CreateBindLink(v, b, 0, 1, exc), E_NOTIMPL);
-        assert_int_equal(CreateBindLink(v, b, CREATE_BIND_LINK_FLAG_MERGED, 0, NULL), E_NOTIMPL);
         assert_int_equal(RemoveBindLink(v), (HRESULT)0x80070490);
 
         assert_int_equal(CreateBindLink(v, b, 0, 0, NULL), S_OK);
@@ -519,6 +563,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_s1_create_and_remove_return_s_ok),
                 cmocka_unit_test(test_s11_read_only_through_api),
+                cmocka_unit_test(test_s12_s13_merged_through_api),
                 cmocka_unit_test(test_s2_invalid_arguments_are_invalidarg),
                 cmocka_unit_test(test_s2_rows_map_to_windows_hresults),
                 cmocka_unit_test(test_s2_native_api_returns_errno_and_error_details),

@@ -175,6 +175,8 @@ static const char *kind_name(enum placement_kind k)
                 return "NEEDS_OVERLAY";
         case PLACE_GRAFT:
                 return "GRAFT";
+        case PLACE_MERGE:
+                return "MERGE";
         case PLACE_BACKING_MISSING:
                 return "BACKING_MISSING";
         case PLACE_LOOP:
@@ -413,15 +415,83 @@ static void test_s10_missing_backing(void **state)
         assert_int_equal(p.backing_type, PROBE_DIRECTORY);
 }
 
-static void test_s12_merged_dirs_need_overlay(void **state)
+static void test_s12_s13_merged_dirs_are_placed_as_merged_views(void **state)
 {
         (void)state;
         struct placement p = place_one(CREATE_BIND_LINK_FLAG_MERGED, "/d1", "/d2");
-        assert_kind(p, PLACE_NEEDS_OVERLAY);
-        assert_non_null(p.reason);
+        assert_kind(p, PLACE_MERGE);
+        assert_int_equal(p.place_type, PROBE_DIRECTORY);
         assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED | CREATE_BIND_LINK_FLAG_READ_ONLY,
                               "/d1", "/d2"),
-                    PLACE_NEEDS_OVERLAY);
+                    PLACE_MERGE);
+        /* MERGED has no effect unless both sides are directories. */
+        assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED, "/f1", "/f2"), PLACE_BIND);
+        assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED, "/d1", "/f1"), PLACE_GRAFT);
+        assert_kind(place_one(CREATE_BIND_LINK_FLAG_MERGED, "/d1/new", "/d2"), PLACE_GRAFT);
+}
+
+/* S12: below a merged V a path shows B's or the original's object, so it resolves to
+ * itself (the probe asks the merged view); V itself still resolves to B. */
+static void test_s12_paths_below_a_merged_link_resolve_to_themselves(void **state)
+{
+        (void)state;
+        struct link_table *t = new_table();
+        add(t, 1, CREATE_BIND_LINK_FLAG_MERGED, "/d1", "/d2");
+        add(t, 2, 0, "/x", "/d1/sub");
+        check_resolve(t, "/d1/a/b", NULL, "/d1/a/b");
+        check_resolve(t, "/d1", NULL, "/d2");
+        check_resolve(t, "/x/y", NULL, "/d1/sub/y");
+        /* The same table without MERGED maps into B. */
+        struct link_table *plain = new_table();
+        add(plain, 1, 0, "/d1", "/d2");
+        check_resolve(plain, "/d1/a/b", NULL, "/d2/a/b");
+}
+
+/* S14 in a merged link: the merged view shows the exception's name whether or not B
+ * has it or its parent, so the original is grafted right there; a plain link whose B
+ * lacks the name needs an entry made up by the parent's overlay. */
+static void test_s14_merged_exception_is_grafted_in_place(void **state)
+{
+        (void)state;
+        struct tree tree = standard_tree();
+        struct probe probe = {.type_of = fake_type_of, .ctx = &tree};
+        char *lacking[] = {(char *)"/a/b"}, *deep[] = {(char *)"/a/b/c"};
+        struct placement p;
+
+        struct link_table *t = new_table();
+        struct link *merged = link_new(1, CREATE_BIND_LINK_FLAG_MERGED, "/a", "/t", 1, lacking);
+        assert_non_null(merged);
+        assert_int_equal(link_table_add(t, merged), 0);
+        assert_int_equal(planner_place_exception(t, merged, 0, &probe, &p), 0);
+        assert_kind(p, PLACE_BIND);
+
+        struct link_table *t2 = new_table();
+        struct link *plain = link_new(1, 0, "/a", "/t", 1, lacking);
+        assert_non_null(plain);
+        assert_int_equal(link_table_add(t2, plain), 0);
+        assert_int_equal(planner_place_exception(t2, plain, 0, &probe, &p), 0);
+        assert_kind(p, PLACE_GRAFT);
+
+        /* B lacks the exception's parent: only the merged view can show it. */
+        static const struct node nodes[] = {
+                {"/", PROBE_DIRECTORY, NULL},   {"/a", PROBE_DIRECTORY, NULL},
+                {"/a/b", PROBE_DIRECTORY, NULL}, {"/a/b/c", PROBE_FILE, NULL},
+                {"/t", PROBE_DIRECTORY, NULL},
+        };
+        struct tree small = {nodes, sizeof nodes / sizeof nodes[0], 0};
+        probe.ctx = &small;
+        struct link_table *t3 = new_table();
+        struct link *m2 = link_new(1, CREATE_BIND_LINK_FLAG_MERGED, "/a", "/t", 1, deep);
+        assert_non_null(m2);
+        assert_int_equal(link_table_add(t3, m2), 0);
+        assert_int_equal(planner_place_exception(t3, m2, 0, &probe, &p), 0);
+        assert_kind(p, PLACE_BIND);
+        struct link_table *t4 = new_table();
+        struct link *p2 = link_new(1, 0, "/a", "/t", 1, deep);
+        assert_non_null(p2);
+        assert_int_equal(link_table_add(t4, p2), 0);
+        assert_int_equal(planner_place_exception(t4, p2, 0, &probe, &p), 0);
+        assert_kind(p, PLACE_PARENT_MISSING);
 }
 
 static void test_s12_merged_has_no_effect_on_files(void **state)
@@ -874,7 +944,11 @@ int main(void)
                 cmocka_unit_test_teardown(test_s8_anchorless_needs_overlay, free_tables),
                 cmocka_unit_test_teardown(test_s6_missing_parent, free_tables),
                 cmocka_unit_test_teardown(test_s10_missing_backing, free_tables),
-                cmocka_unit_test_teardown(test_s12_merged_dirs_need_overlay, free_tables),
+                cmocka_unit_test_teardown(test_s12_s13_merged_dirs_are_placed_as_merged_views, free_tables),
+                cmocka_unit_test_teardown(test_s12_paths_below_a_merged_link_resolve_to_themselves,
+                                          free_tables),
+                cmocka_unit_test_teardown(test_s14_merged_exception_is_grafted_in_place,
+                                          free_tables),
                 cmocka_unit_test_teardown(test_s12_merged_has_no_effect_on_files, free_tables),
                 cmocka_unit_test_teardown(test_s14_exceptions_keep_the_link_a_bind_and_are_holes, free_tables),
                 cmocka_unit_test_teardown(test_s5_symlink_at_virtual_path_needs_overlay, free_tables),

@@ -1,0 +1,87 @@
+/* dir_snapshot.c — a directory listing read whole at opendir. Offsets are then
+ * indexes, stable for the life of the handle, and entries that the views make up or
+ * merge from two directories slot in without offset games. */
+#include "overlay.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type)
+{
+        if (d->count == d->cap) {
+                size_t cap = d->cap ? d->cap * 2 : 64;
+                struct dir_entry *grown = realloc(d->entries, cap * sizeof *grown);
+                if (!grown)
+                        return ENOMEM;
+                d->entries = grown;
+                d->cap = cap;
+        }
+        char *copy = strdup(name);
+        if (!copy)
+                return ENOMEM;
+        d->entries[d->count++] = (struct dir_entry){copy, ino, type};
+        return 0;
+}
+
+void dir_snapshot_free(struct dir_snapshot *d)
+{
+        for (size_t i = 0; i < d->count; i++)
+                free(d->entries[i].name);
+        free(d->entries);
+        free(d);
+}
+
+static bool is_dot_or_dotdot(const char *name)
+{
+        return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
+                       off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget)
+{
+        char *buf = malloc(size);
+        if (!buf) {
+                (void)fuse_reply_err(req, ENOMEM);
+                return;
+        }
+        size_t used = 0;
+        int r = 0;
+        for (size_t i = (size_t)off; i < d->count; i++) {
+                const struct dir_entry *de = &d->entries[i];
+                size_t n;
+                if (!lookup) {
+                        struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
+                        n = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
+                                              (off_t)(i + 1));
+                        if (n > size - used)
+                                break;
+                } else {
+                        struct fuse_entry_param e = {
+                                .attr = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12}};
+                        if (!is_dot_or_dotdot(de->name)) {
+                                r = lookup(req, ino, de->name, &e);
+                                if (r == ENOENT) { /* gone since opendir */
+                                        r = 0;
+                                        continue;
+                                }
+                                if (r)
+                                        break;
+                        }
+                        n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
+                                                   (off_t)(i + 1));
+                        if (n > size - used) {
+                                /* Not sent: give back the lookup it counted. */
+                                if (e.ino)
+                                        forget(req, e.ino, 1);
+                                break;
+                        }
+                }
+                used += n;
+        }
+        if (r && used == 0)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_buf(req, buf, used);
+        free(buf);
+}

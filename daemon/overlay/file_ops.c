@@ -1,0 +1,187 @@
+/* file_ops.c — what both views of bindlink-overlay (the parent overlay, ops.c, and the
+ * merged view, merged.c) do the same way: operations on an open file handle (fh is a
+ * descriptor of the real file), attribute changes and extended attributes of a real
+ * object reached by its O_PATH descriptor. */
+#include "overlay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+void ovl_proc_path(int fd, char *buf, size_t size)
+{
+        (void)snprintf(buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* ---- attributes ------------------------------------------------------------------ */
+
+static int set_times(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+        struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
+        if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+                tv[0].tv_nsec = UTIME_NOW;
+        else if (to_set & FUSE_SET_ATTR_ATIME)
+                tv[0] = attr->st_atim;
+        if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+                tv[1].tv_nsec = UTIME_NOW;
+        else if (to_set & FUSE_SET_ATTR_MTIME)
+                tv[1] = attr->st_mtim;
+        if (fi)
+                return futimens((int)fi->fh, tv) < 0 ? errno : 0;
+        char path[64];
+        ovl_proc_path(opath_fd, path, sizeof path);
+        return utimensat(AT_FDCWD, path, tv, 0) < 0 ? errno : 0;
+}
+
+int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+        char path[64];
+        int r = 0;
+        ovl_proc_path(opath_fd, path, sizeof path);
+        if (to_set & FUSE_SET_ATTR_MODE) {
+                int rc = fi ? fchmod((int)fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
+                r = rc < 0 ? errno : 0;
+        }
+        if (!r && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+                uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
+                gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
+                r = fchownat(opath_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+                            ? errno
+                            : 0;
+        }
+        if (!r && (to_set & FUSE_SET_ATTR_SIZE)) {
+                int rc = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
+                r = rc < 0 ? errno : 0;
+        }
+        if (!r && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                             FUSE_SET_ATTR_MTIME_NOW)))
+                r = set_times(opath_fd, attr, to_set, fi);
+        return r;
+}
+
+/* ---- extended attributes: the backing filesystem's answer, unchanged ---------------- */
+
+void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size)
+{
+        char path[64];
+        ovl_proc_path(opath_fd, path, sizeof path);
+        char *value = size ? malloc(size) : NULL;
+        if (size && !value) {
+                (void)fuse_reply_err(req, ENOMEM);
+                return;
+        }
+        ssize_t n = name ? getxattr(path, name, value, size) : listxattr(path, value, size);
+        if (n < 0)
+                (void)fuse_reply_err(req, errno);
+        else if (size == 0)
+                (void)fuse_reply_xattr(req, (size_t)n);
+        else
+                (void)fuse_reply_buf(req, value, (size_t)n);
+        free(value);
+}
+
+int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags)
+{
+        char path[64];
+        ovl_proc_path(opath_fd, path, sizeof path);
+        int rc = value ? setxattr(path, name, value, size, flags) : removexattr(path, name);
+        return rc < 0 ? errno : 0;
+}
+
+/* ---- open files -------------------------------------------------------------------- */
+
+void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi)
+{
+        (void)ino;
+        struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+        buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        buf.buf[0].fd = (int)fi->fh;
+        buf.buf[0].pos = off;
+        (void)fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                        struct fuse_file_info *fi)
+{
+        (void)ino;
+        struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
+        out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+        out.buf[0].fd = (int)fi->fh;
+        out.buf[0].pos = off;
+        /* As the writer, so the kernel clears setuid/setgid bits as it would directly. */
+        const struct fuse_ctx *ctx = fuse_req_ctx(req);
+        bool as_caller = ctx->uid != 0;
+        if (as_caller) {
+                (void)syscall(SYS_setfsgid, ctx->gid);
+                (void)syscall(SYS_setfsuid, ctx->uid);
+        }
+        ssize_t n = fuse_buf_copy(&out, in, 0);
+        if (as_caller) {
+                (void)syscall(SYS_setfsuid, 0);
+                (void)syscall(SYS_setfsgid, 0);
+        }
+        if (n < 0)
+                (void)fuse_reply_err(req, (int)-n);
+        else
+                (void)fuse_reply_write(req, (size_t)n);
+}
+
+void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        /* Closing a duplicate does what close() does for the caller (POSIX locks, NFS). */
+        int dup_fd = dup((int)fi->fh);
+        int r = dup_fd < 0 || close(dup_fd) < 0 ? errno : 0;
+        (void)fuse_reply_err(req, r);
+}
+
+void ovl_file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        (void)close((int)fi->fh);
+        (void)fuse_reply_err(req, 0);
+}
+
+void ovl_file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        (void)ino;
+        int rc = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
+        (void)fuse_reply_err(req, rc < 0 ? errno : 0);
+}
+
+void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                        struct fuse_file_info *fi)
+{
+        (void)ino;
+        (void)fuse_reply_err(req, fallocate((int)fi->fh, mode, offset, length) < 0 ? errno : 0);
+}
+
+void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                    struct fuse_file_info *fi)
+{
+        (void)ino;
+        off_t r = lseek((int)fi->fh, off, whence);
+        if (r < 0)
+                (void)fuse_reply_err(req, errno);
+        else
+                (void)fuse_reply_lseek(req, r);
+}
+
+void ovl_conn_init(struct fuse_conn_info *conn)
+{
+        /* Large writes and zero-copy where the kernel offers them. */
+        conn->max_write = 1u << 20;
+        if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+                conn->want |= FUSE_CAP_SPLICE_WRITE;
+        if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+                conn->want |= FUSE_CAP_SPLICE_MOVE;
+        if (conn->capable & FUSE_CAP_SPLICE_READ)
+                conn->want |= FUSE_CAP_SPLICE_READ;
+        /* Writes must reach the lower file as they happen (another path sees it). */
+        conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+}

@@ -1,0 +1,1046 @@
+/* merged.c — the view of a MERGED link (S12) and of a READ_ONLY|MERGED link (S13):
+ * the union of an upper directory (the link's backing path B) and a lower one (what
+ * the virtual path V showed before the link), mounted on V.
+ *
+ * A name shows B's object when B has it, else V's; two directories of one name are
+ * merged again one level down. Changes act in place on the object shown; new names
+ * go to B, whose missing parent directories are first made with the modes and
+ * owners of their V counterparts (S12), or to V when B is read-only (S13). Removing
+ * B's object of a colliding name lets V's show again; there are no whiteouts.
+ *
+ * Nodes (one per object the kernel knows) hold an O_PATH descriptor per layer and
+ * are keyed by the (st_dev, st_ino) of the object first found, so hard links are one
+ * node and a directory keeps its node id when B gains a counterpart of it (a node id
+ * that changed would make the kernel drop the dentry, and with it any link mounted
+ * on it). Directory nodes remember their parent and name: that is the way to B when
+ * a missing parent must be made there. */
+#include "overlay.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum layer { UPPER = 0, LOWER = 1 };
+
+struct mnode {
+        int fd[2];     /* O_PATH|O_NOFOLLOW per layer; -1 where the layer lacks it */
+        dev_t dev;     /* the key: the object first found */
+        ino_t ino;
+        mode_t type;   /* S_IFMT of the object shown */
+        struct mnode *parent; /* directories: where last found (counted in children) */
+        char *name;
+        uint64_t nlookup;  /* kernel references */
+        uint64_t children; /* directory nodes whose parent this is */
+        struct mnode *next;
+};
+
+struct merged {
+        struct mnode root;
+        pthread_mutex_t lock; /* the table, parent links, descriptors being set */
+        struct mnode **buckets;
+        size_t bucket_count, count;
+        bool read_only; /* S13: B is not changed; new names go to V */
+        double timeout;
+        struct fuse_session *se;
+};
+
+static struct merged *merged_of(fuse_req_t req) { return fuse_req_userdata(req); }
+
+static struct mnode *node_of(fuse_req_t req, fuse_ino_t ino)
+{
+        if (ino == FUSE_ROOT_ID)
+                return &merged_of(req)->root;
+        return (struct mnode *)(uintptr_t)ino;
+}
+
+static fuse_ino_t ino_of(const struct merged *mg, const struct mnode *n)
+{
+        return n == &mg->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)n;
+}
+
+/* A layer's descriptor. Set once under the lock and never closed while the node
+ * lives, so a plain atomic read is enough. */
+static int layer_fd(const struct mnode *n, enum layer l)
+{
+        return __atomic_load_n(&n->fd[l], __ATOMIC_ACQUIRE);
+}
+
+static enum layer shown_layer(const struct mnode *n)
+{
+        return layer_fd(n, UPPER) >= 0 ? UPPER : LOWER;
+}
+
+static int shown_fd(const struct mnode *n) { return layer_fd(n, shown_layer(n)); }
+
+/* The object a change of n acts on (S12: in place; S13: never B's), or -EROFS. */
+static int target_fd(const struct merged *mg, const struct mnode *n)
+{
+        if (!mg->read_only)
+                return shown_fd(n);
+        int lower = layer_fd(n, LOWER);
+        if (lower >= 0 && (S_ISDIR(n->type) || layer_fd(n, UPPER) < 0))
+                return lower;
+        return -EROFS;
+}
+
+static int name_check(const char *name)
+{
+        return strlen(name) > NAME_MAX ? ENAMETOOLONG : 0;
+}
+
+/* ---- the node table ------------------------------------------------------------------ */
+
+static size_t bucket_of(const struct merged *mg, dev_t dev, ino_t ino)
+{
+        uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev;
+        return (size_t)(h % mg->bucket_count);
+}
+
+static struct mnode *table_find(const struct merged *mg, dev_t dev, ino_t ino)
+{
+        for (struct mnode *n = mg->buckets[bucket_of(mg, dev, ino)]; n; n = n->next)
+                if (n->dev == dev && n->ino == ino)
+                        return n;
+        return NULL;
+}
+
+static int table_grow(struct merged *mg)
+{
+        size_t count = mg->bucket_count * 2;
+        struct mnode **buckets = calloc(count, sizeof *buckets);
+        if (!buckets)
+                return ENOMEM;
+        for (size_t i = 0; i < mg->bucket_count; i++)
+                for (struct mnode *n = mg->buckets[i], *next; n; n = next) {
+                        next = n->next;
+                        uint64_t h = (uint64_t)n->ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)n->dev;
+                        size_t b = (size_t)(h % count);
+                        n->next = buckets[b];
+                        buckets[b] = n;
+                }
+        free(mg->buckets);
+        mg->buckets = buckets;
+        mg->bucket_count = count;
+        return 0;
+}
+
+static void table_remove(struct merged *mg, struct mnode *n)
+{
+        for (struct mnode **p = &mg->buckets[bucket_of(mg, n->dev, n->ino)]; *p; p = &(*p)->next)
+                if (*p == n) {
+                        *p = n->next;
+                        mg->count--;
+                        return;
+                }
+}
+
+/* A directory moved from V into B keeps one descriptor in both slots. */
+static void close_layers(struct mnode *n)
+{
+        if (n->fd[UPPER] >= 0)
+                (void)close(n->fd[UPPER]);
+        if (n->fd[LOWER] >= 0 && n->fd[LOWER] != n->fd[UPPER])
+                (void)close(n->fd[LOWER]);
+}
+
+/* Free n and then any parent left unreferenced. Lock held. */
+static void release_if_unused(struct merged *mg, struct mnode *n)
+{
+        while (n && n != &mg->root && n->nlookup == 0 && n->children == 0) {
+                struct mnode *parent = n->parent;
+                table_remove(mg, n);
+                close_layers(n);
+                free(n->name);
+                free(n);
+                if (parent)
+                        parent->children--;
+                n = parent;
+        }
+}
+
+/* Remember where directory n was found. Lock held. ENOMEM leaves the old place. */
+static void set_parent(struct merged *mg, struct mnode *n, struct mnode *parent, const char *name)
+{
+        if (n == &mg->root || (n->parent == parent && n->name && strcmp(n->name, name) == 0))
+                return;
+        char *copy = strdup(name);
+        if (!copy)
+                return;
+        struct mnode *old = n->parent;
+        free(n->name);
+        n->name = copy;
+        n->parent = parent;
+        parent->children++;
+        if (old) {
+                old->children--;
+                release_if_unused(mg, old);
+        }
+}
+
+/* The node for what lookup found (descriptors taken: kept or closed), with one more
+ * kernel reference. NULL on ENOMEM. */
+static struct mnode *node_get(struct merged *mg, struct mnode *parent, const char *name,
+                              int fd[2], const struct stat st[2])
+{
+        const struct stat *shown = fd[UPPER] >= 0 ? &st[UPPER] : &st[LOWER];
+        pthread_mutex_lock(&mg->lock);
+        struct mnode *n = table_find(mg, shown->st_dev, shown->st_ino);
+        if (!n && fd[UPPER] >= 0 && fd[LOWER] >= 0)
+                n = table_find(mg, st[LOWER].st_dev, st[LOWER].st_ino); /* B gained it */
+        if (!n) {
+                if (mg->count >= mg->bucket_count && table_grow(mg) != 0) {
+                        pthread_mutex_unlock(&mg->lock);
+                        for (int l = 0; l < 2; l++)
+                                if (fd[l] >= 0)
+                                        (void)close(fd[l]);
+                        return NULL;
+                }
+                n = calloc(1, sizeof *n);
+                if (!n) {
+                        pthread_mutex_unlock(&mg->lock);
+                        for (int l = 0; l < 2; l++)
+                                if (fd[l] >= 0)
+                                        (void)close(fd[l]);
+                        return NULL;
+                }
+                n->fd[UPPER] = n->fd[LOWER] = -1;
+                n->dev = shown->st_dev;
+                n->ino = shown->st_ino;
+                n->type = shown->st_mode & S_IFMT;
+                size_t b = bucket_of(mg, n->dev, n->ino);
+                n->next = mg->buckets[b];
+                mg->buckets[b] = n;
+                mg->count++;
+        }
+        for (int l = 0; l < 2; l++) {
+                if (fd[l] < 0)
+                        continue;
+                if (n->fd[l] < 0)
+                        __atomic_store_n(&n->fd[l], fd[l], __ATOMIC_RELEASE);
+                else
+                        (void)close(fd[l]);
+        }
+        if (S_ISDIR(n->type))
+                set_parent(mg, n, parent, name);
+        n->nlookup++;
+        pthread_mutex_unlock(&mg->lock);
+        return n;
+}
+
+static void forget_node(fuse_req_t req, fuse_ino_t ino, uint64_t count)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *n = node_of(req, ino);
+        if (n == &mg->root)
+                return;
+        pthread_mutex_lock(&mg->lock);
+        n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
+        release_if_unused(mg, n);
+        pthread_mutex_unlock(&mg->lock);
+}
+
+/* The inode number shown: the key object's, stable for the node's life whichever
+ * layer shows it; objects of another filesystem than B's get the top bit set, so
+ * B's and V's numbers cannot collide when they live on two filesystems. */
+static ino_t shown_ino(const struct merged *mg, dev_t dev, ino_t ino)
+{
+        return dev == mg->root.dev ? ino : (ino_t)((uint64_t)ino | 1ull << 63);
+}
+
+/* ---- attributes ------------------------------------------------------------------------ */
+
+static bool timespec_before(struct timespec a, struct timespec b)
+{
+        return a.tv_sec < b.tv_sec || (a.tv_sec == b.tv_sec && a.tv_nsec < b.tv_nsec);
+}
+
+/* What stat through V shows: the object a change would act on (B's in a merged
+ * directory, V's under S13), B's with the write bits masked where B is read-only
+ * (S11). A directory of both layers changes its times when either does, so the
+ * kernel's caches of its listing notice changes made beside the link. */
+static int node_stat(const struct merged *mg, const struct mnode *n, struct stat *st)
+{
+        int target = target_fd(mg, n);
+        int fd = target >= 0 ? target : shown_fd(n);
+        if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+                return errno;
+        if (target < 0)
+                st->st_mode &= ~(mode_t)0222;
+        st->st_ino = shown_ino(mg, n->dev, n->ino);
+        int upper = layer_fd(n, UPPER), lower = layer_fd(n, LOWER);
+        if (S_ISDIR(n->type) && upper >= 0 && lower >= 0) {
+                struct stat other;
+                if (fstatat(fd == upper ? lower : upper, "", &other, AT_EMPTY_PATH) == 0) {
+                        if (timespec_before(st->st_mtim, other.st_mtim))
+                                st->st_mtim = other.st_mtim;
+                        if (timespec_before(st->st_ctim, other.st_ctim))
+                                st->st_ctim = other.st_ctim;
+                }
+        }
+        return 0;
+}
+
+/* ---- lookup ------------------------------------------------------------------------------ */
+
+/* Open name in one layer's directory: 0, ENOENT when that layer lacks it, or errno. */
+static int open_in_layer(int dirfd, const char *name, int *ret_fd, struct stat *st)
+{
+        *ret_fd = -1;
+        if (dirfd < 0)
+                return ENOENT;
+        int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOTDIR ? ENOENT : errno;
+        if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+                int r = errno;
+                (void)close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Which layer shows name in parent: UPPER, LOWER, or -ENOENT / -errno. */
+static int layer_showing(const struct mnode *parent, const char *name, struct stat *st)
+{
+        int upper = layer_fd(parent, UPPER), lower = layer_fd(parent, LOWER);
+        if (upper >= 0) {
+                if (fstatat(upper, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+                        return UPPER;
+                if (errno != ENOENT)
+                        return -errno;
+        }
+        if (lower >= 0) {
+                if (fstatat(lower, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+                        return LOWER;
+                if (errno != ENOENT)
+                        return -errno;
+        }
+        return -ENOENT;
+}
+
+static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+                     struct fuse_entry_param *e)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *parent = node_of(req, parent_ino);
+        memset(e, 0, sizeof *e);
+        e->attr_timeout = mg->timeout;
+        e->entry_timeout = mg->timeout;
+        int r = name_check(name);
+        if (r)
+                return r;
+        int fd[2];
+        struct stat st[2];
+        r = open_in_layer(layer_fd(parent, UPPER), name, &fd[UPPER], &st[UPPER]);
+        if (r && r != ENOENT)
+                return r;
+        fd[LOWER] = -1;
+        /* B's entry wins; only two directories merge. */
+        if (fd[UPPER] < 0 || S_ISDIR(st[UPPER].st_mode)) {
+                r = open_in_layer(layer_fd(parent, LOWER), name, &fd[LOWER], &st[LOWER]);
+                if (r && r != ENOENT && fd[UPPER] < 0)
+                        return r;
+                if (fd[LOWER] >= 0 && fd[UPPER] >= 0 && !S_ISDIR(st[LOWER].st_mode)) {
+                        (void)close(fd[LOWER]);
+                        fd[LOWER] = -1;
+                }
+        }
+        if (fd[UPPER] < 0 && fd[LOWER] < 0)
+                return ENOENT;
+        struct mnode *n = node_get(mg, parent, name, fd, st);
+        if (!n)
+                return ENOMEM;
+        r = node_stat(mg, n, &e->attr);
+        if (r) {
+                forget_node(req, ino_of(mg, n), 1);
+                return r;
+        }
+        e->ino = ino_of(mg, n);
+        return 0;
+}
+
+static void m_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+        struct fuse_entry_param e;
+        int r = do_lookup(req, parent, name, &e);
+        if (r == ENOENT) {
+                e.ino = 0; /* a negative entry, cached like a positive one */
+                (void)fuse_reply_entry(req, &e);
+        } else if (r) {
+                (void)fuse_reply_err(req, r);
+        } else {
+                (void)fuse_reply_entry(req, &e);
+        }
+}
+
+static void m_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+        forget_node(req, ino, nlookup);
+        fuse_reply_none(req);
+}
+
+static void m_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+        for (size_t i = 0; i < count; i++)
+                forget_node(req, forgets[i].ino, forgets[i].nlookup);
+        fuse_reply_none(req);
+}
+
+static void m_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)fi;
+        struct stat st;
+        int r = node_stat(merged_of(req), node_of(req, ino), &st);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_attr(req, &st, merged_of(req)->timeout);
+}
+
+static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+                      struct fuse_file_info *fi)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *n = node_of(req, ino);
+        int fd = target_fd(mg, n);
+        struct stat st;
+        int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi);
+        if (!r)
+                r = node_stat(mg, n, &st);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_attr(req, &st, mg->timeout);
+}
+
+static void m_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+        char buf[PATH_MAX + 1];
+        ssize_t n = readlinkat(shown_fd(node_of(req, ino)), "", buf, sizeof buf);
+        if (n < 0) {
+                (void)fuse_reply_err(req, errno);
+        } else if ((size_t)n >= sizeof buf) {
+                (void)fuse_reply_err(req, ENAMETOOLONG);
+        } else {
+                buf[n] = '\0';
+                (void)fuse_reply_readlink(req, buf);
+        }
+}
+
+/* ---- where new names go ------------------------------------------------------------------ */
+
+/* Make B's counterparts of directory d and its ancestors that B lacks, with the
+ * modes and owners of V's (S12). Returns B's descriptor of d, or -errno. */
+static int make_upper(struct merged *mg, struct mnode *d)
+{
+        int fd = layer_fd(d, UPPER);
+        if (fd >= 0)
+                return fd;
+        pthread_mutex_lock(&mg->lock);
+        struct mnode *chain[PATH_MAX / 2];
+        size_t depth = 0;
+        struct mnode *n = d;
+        int r = 0;
+        for (; n && n->fd[UPPER] < 0; n = n->parent) {
+                if (depth == sizeof chain / sizeof chain[0] || !n->parent || !n->name) {
+                        r = -ENOENT;
+                        break;
+                }
+                chain[depth++] = n;
+        }
+        while (r == 0 && depth > 0) {
+                struct mnode *c = chain[--depth];
+                int parent_fd = c->parent->fd[UPPER];
+                struct stat original;
+                if (fstatat(c->fd[LOWER], "", &original, AT_EMPTY_PATH) < 0) {
+                        r = -errno;
+                        break;
+                }
+                bool made = mkdirat(parent_fd, c->name, original.st_mode & 07777) == 0;
+                if (!made && errno != EEXIST) {
+                        r = -errno;
+                        break;
+                }
+                int made_fd = openat(parent_fd, c->name,
+                                     O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
+                if (made_fd < 0) {
+                        r = -errno;
+                        break;
+                }
+                if (made) {
+                        char path[64];
+                        ovl_proc_path(made_fd, path, sizeof path);
+                        if (fchownat(made_fd, "", original.st_uid, original.st_gid,
+                                     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
+                            chmod(path, original.st_mode & 07777) < 0)
+                                r = -errno;
+                }
+                __atomic_store_n(&c->fd[UPPER], made_fd, __ATOMIC_RELEASE);
+        }
+        pthread_mutex_unlock(&mg->lock);
+        return r < 0 ? r : layer_fd(d, UPPER);
+}
+
+/* The directory where a new name in d is made: B's (made if missing), or V's under
+ * S13. -errno. */
+static int new_name_dir(struct merged *mg, struct mnode *d)
+{
+        if (!mg->read_only)
+                return make_upper(mg, d);
+        int lower = layer_fd(d, LOWER);
+        return lower >= 0 ? lower : -EROFS;
+}
+
+/* Tell the kernel that name in parent may show another object now (V's, after B's
+ * went). Called after the reply: the kernel holds the directory locked until then. */
+static void name_changed(struct merged *mg, const struct mnode *parent, const char *name)
+{
+        if (mg->se)
+                (void)fuse_lowlevel_notify_inval_entry(mg->se, ino_of(mg, parent), name,
+                                                       strlen(name));
+}
+
+/* ---- creating names ---------------------------------------------------------------------- */
+
+enum make_kind { MAKE_NODE, MAKE_DIR, MAKE_SYMLINK };
+
+static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
+                        dev_t rdev, const char *link_target, enum make_kind kind)
+{
+        struct merged *mg = merged_of(req);
+        int r = name_check(name);
+        int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
+        if (dirfd < 0)
+                r = -dirfd;
+        if (!r)
+                r = -ovl_creds_enter(req);
+        if (!r) {
+                int rc = kind == MAKE_DIR       ? mkdirat(dirfd, name, mode)
+                         : kind == MAKE_SYMLINK ? symlinkat(link_target, dirfd, name)
+                                                : mknodat(dirfd, name, mode, rdev);
+                r = rc < 0 ? errno : 0;
+                ovl_creds_leave();
+        }
+        struct fuse_entry_param e;
+        if (!r)
+                r = do_lookup(req, parent_ino, name, &e);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_entry(req, &e);
+}
+
+static void m_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+        make_object(req, parent, name, mode, rdev, NULL, MAKE_NODE);
+}
+
+static void m_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+        make_object(req, parent, name, mode, 0, NULL, MAKE_DIR);
+}
+
+static void m_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
+{
+        make_object(req, parent, name, 0, 0, target, MAKE_SYMLINK);
+}
+
+static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+        struct merged *mg = merged_of(req);
+        int r = name_check(newname);
+        int dirfd = r ? -r : new_name_dir(mg, node_of(req, newparent));
+        if (dirfd < 0)
+                r = -dirfd;
+        if (!r && linkat(shown_fd(node_of(req, ino)), "", dirfd, newname, AT_EMPTY_PATH) < 0)
+                r = errno;
+        struct fuse_entry_param e;
+        if (!r)
+                r = do_lookup(req, newparent, newname, &e);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_entry(req, &e);
+}
+
+static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
+                     struct fuse_file_info *fi)
+{
+        struct merged *mg = merged_of(req);
+        int fd = -1;
+        int r = name_check(name);
+        int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
+        if (dirfd < 0)
+                r = -dirfd;
+        if (!r)
+                r = -ovl_creds_enter(req);
+        if (!r) {
+                fd = openat(dirfd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
+                r = fd < 0 ? errno : 0;
+                ovl_creds_leave();
+        }
+        struct fuse_entry_param e;
+        if (!r)
+                r = do_lookup(req, parent_ino, name, &e);
+        if (r) {
+                if (fd >= 0)
+                        (void)close(fd);
+                (void)fuse_reply_err(req, r);
+                return;
+        }
+        fi->fh = (uint64_t)fd;
+        fi->keep_cache = 1;
+        (void)fuse_reply_create(req, &e, fi);
+}
+
+/* ---- removing and renaming names ----------------------------------------------------------- */
+
+static bool dir_is_empty(int dir_opath_fd, const char *name)
+{
+        int fd = openat(dir_opath_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return true;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                (void)close(fd);
+                return true;
+        }
+        bool empty = true;
+        for (struct dirent *de; empty && (de = readdir(dir));)
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        empty = false;
+        (void)closedir(dir);
+        return empty;
+}
+
+static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name, int flags)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *parent = node_of(req, parent_ino);
+        struct stat st, under;
+        int r = name_check(name);
+        int layer = r ? -r : layer_showing(parent, name, &st);
+        int lower = layer_fd(parent, LOWER);
+        /* V's object of the same name, which shows once B's is gone. */
+        bool uncovers = layer == UPPER && lower >= 0 &&
+                        fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
+        if (layer < 0)
+                r = -layer;
+        else if (layer == UPPER && mg->read_only)
+                r = EROFS;
+        else if ((flags & AT_REMOVEDIR) && uncovers && S_ISDIR(st.st_mode) &&
+                 S_ISDIR(under.st_mode) && !dir_is_empty(lower, name))
+                r = ENOTEMPTY; /* the merged directory lists V's entries too */
+        else if (unlinkat(layer_fd(parent, (enum layer)layer), name, flags) < 0)
+                r = errno;
+        (void)fuse_reply_err(req, r);
+        if (!r && uncovers)
+                name_changed(mg, parent, name);
+}
+
+static void m_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+        remove_name(req, parent, name, 0);
+}
+
+static void m_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+        remove_name(req, parent, name, AT_REMOVEDIR);
+}
+
+/* Renaming onto a name only V shows, in B: what rename(2) would have said about the
+ * object that name shows. */
+static int replace_check(const struct stat *src, int dst_layer_dir, const char *dst_name,
+                         const struct stat *dst, unsigned int flags)
+{
+        if (flags & RENAME_NOREPLACE)
+                return EEXIST;
+        if (S_ISDIR(src->st_mode) && !S_ISDIR(dst->st_mode))
+                return ENOTDIR;
+        if (!S_ISDIR(src->st_mode) && S_ISDIR(dst->st_mode))
+                return EISDIR;
+        if (S_ISDIR(dst->st_mode) && !dir_is_empty(dst_layer_dir, dst_name))
+                return ENOTEMPTY;
+        return 0;
+}
+
+/* After a directory moved: where its node is now (and in which layer it lives). */
+static void note_moved(struct merged *mg, int dirfd, const char *name, struct mnode *newparent,
+                       enum layer from, enum layer to)
+{
+        struct stat st;
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+                return;
+        pthread_mutex_lock(&mg->lock);
+        struct mnode *n = table_find(mg, st.st_dev, st.st_ino);
+        if (n) {
+                set_parent(mg, n, newparent, name);
+                if (from != to && n->fd[to] < 0) {
+                        /* V's directory now lives in B: same object, other layer. The
+                         * old slot is left set (not closed): readers may hold it. */
+                        __atomic_store_n(&n->fd[to], n->fd[from], __ATOMIC_RELEASE);
+                }
+        }
+        pthread_mutex_unlock(&mg->lock);
+}
+
+static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
+                     fuse_ino_t newparent_ino, const char *newname, unsigned int flags)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *parent = node_of(req, parent_ino), *newparent = node_of(req, newparent_ino);
+        struct stat src = {0}, dst = {0};
+        int r = name_check(name) ?: name_check(newname);
+        int layer = r ? -r : layer_showing(parent, name, &src);
+        int dst_layer = -ENOENT, to_dir = -1;
+        if (layer < 0)
+                r = -layer;
+        else if (layer == UPPER && mg->read_only)
+                r = EROFS;
+        if (!r && (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
+                r = EINVAL;
+        if (!r) {
+                dst_layer = layer_showing(newparent, newname, &dst);
+                if (dst_layer < 0 && dst_layer != -ENOENT)
+                        r = -dst_layer;
+        }
+        /* Where the object goes: B (S12: a V-only entry moves into B), or V (S13). */
+        if (!r) {
+                to_dir = new_name_dir(mg, newparent);
+                if (to_dir < 0)
+                        r = -to_dir;
+        }
+        enum layer to = mg->read_only ? LOWER : UPPER;
+        if (!r && dst_layer >= 0 && dst_layer != (int)to) {
+                /* The name shows an object of the other layer. */
+                if (mg->read_only)
+                        r = EROFS; /* it is B's: not replaced */
+                else if (flags & RENAME_EXCHANGE)
+                        r = EXDEV; /* the two objects live in different layers */
+                else
+                        r = replace_check(&src, layer_fd(newparent, LOWER), newname, &dst, flags);
+        }
+        int from_dir = layer < 0 ? -1 : layer_fd(parent, (enum layer)layer);
+        if (!r && syscall(SYS_renameat2, from_dir, name, to_dir, newname, flags) < 0)
+                r = errno;
+        int lower = layer_fd(parent, LOWER);
+        struct stat under;
+        bool uncovers = !r && layer == UPPER && !(flags & RENAME_EXCHANGE) && lower >= 0 &&
+                        fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
+        if (!r && S_ISDIR(src.st_mode))
+                note_moved(mg, to_dir, newname, newparent, (enum layer)layer, to);
+        (void)fuse_reply_err(req, r);
+        if (uncovers)
+                name_changed(mg, parent, name);
+}
+
+/* ---- files ---------------------------------------------------------------------------------- */
+
+static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *n = node_of(req, ino);
+        bool writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+        int fd = writes ? target_fd(mg, n) : shown_fd(n);
+        if (fd < 0) {
+                (void)fuse_reply_err(req, -fd);
+                return;
+        }
+        char path[64];
+        ovl_proc_path(fd, path, sizeof path);
+        int file = open(path, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC);
+        if (file < 0) {
+                (void)fuse_reply_err(req, errno);
+                return;
+        }
+        fi->fh = (uint64_t)file;
+        /* The page cache stays valid across opens; the kernel drops it when getattr
+         * shows another size or mtime (auto_inval_data). */
+        fi->keep_cache = 1;
+        (void)fuse_reply_open(req, fi);
+}
+
+/* ---- directories ------------------------------------------------------------------------------ */
+
+/* Names are remembered in a small open-addressing set while B's listing is read,
+ * so V's colliding names are skipped in one pass. */
+struct name_set {
+        const char **slots;
+        size_t size; /* a power of two */
+};
+
+static uint64_t name_hash(const char *s)
+{
+        uint64_t h = 1469598103934665603ull;
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        return h;
+}
+
+static bool name_set_has(const struct name_set *set, const char *name)
+{
+        for (size_t i = name_hash(name) & (set->size - 1);; i = (i + 1) & (set->size - 1)) {
+                if (!set->slots[i])
+                        return false;
+                if (strcmp(set->slots[i], name) == 0)
+                        return true;
+        }
+}
+
+static void name_set_add(struct name_set *set, const char *name)
+{
+        size_t i = name_hash(name) & (set->size - 1);
+        while (set->slots[i])
+                i = (i + 1) & (set->size - 1);
+        set->slots[i] = name;
+}
+
+static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot *d,
+                      const struct name_set *skip)
+{
+        struct stat dir_st;
+        if (fstatat(opath_fd, "", &dir_st, AT_EMPTY_PATH) < 0)
+                return errno;
+        int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                int r = errno;
+                (void)close(fd);
+                return r;
+        }
+        int r = 0;
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(dir);
+                if (!de) {
+                        r = errno;
+                        break;
+                }
+                if (skip && name_set_has(skip, de->d_name))
+                        continue;
+                r = dir_snapshot_add(d, de->d_name, shown_ino(mg, dir_st.st_dev, de->d_ino),
+                                     de->d_type);
+                if (r)
+                        break;
+        }
+        (void)closedir(dir);
+        return r;
+}
+
+static int merged_listing(const struct merged *mg, const struct mnode *n,
+                          struct dir_snapshot *d)
+{
+        int upper = layer_fd(n, UPPER), lower = layer_fd(n, LOWER);
+        if (upper < 0 || lower < 0 || upper == lower)
+                return read_layer(mg, upper >= 0 ? upper : lower, d, NULL);
+        int r = read_layer(mg, upper, d, NULL);
+        if (r)
+                return r;
+        struct name_set set = {.size = 16};
+        while (set.size < d->count * 2)
+                set.size *= 2;
+        set.slots = calloc(set.size, sizeof *set.slots);
+        if (!set.slots)
+                return ENOMEM;
+        for (size_t i = 0; i < d->count; i++)
+                name_set_add(&set, d->entries[i].name);
+        r = read_layer(mg, lower, d, &set); /* "." and ".." are in B's listing already */
+        free(set.slots);
+        return r;
+}
+
+static void m_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        struct dir_snapshot *d = calloc(1, sizeof *d);
+        int r = d ? merged_listing(merged_of(req), node_of(req, ino), d) : ENOMEM;
+        if (r) {
+                if (d)
+                        dir_snapshot_free(d);
+                (void)fuse_reply_err(req, r);
+                return;
+        }
+        fi->fh = (uint64_t)(uintptr_t)d;
+        /* The kernel keeps the listing; its own changes and a new mtime (either
+         * layer's, see node_stat) make it read again. */
+        fi->cache_readdir = 1;
+        fi->keep_cache = 1;
+        (void)fuse_reply_open(req, fi);
+}
+
+static int readdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+                          struct fuse_entry_param *e)
+{
+        return do_lookup(req, parent, name, e);
+}
+
+static void m_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      struct fuse_file_info *fi)
+{
+        ovl_reply_readdir(req, ino, (struct dir_snapshot *)(uintptr_t)fi->fh, size, off, NULL,
+                          forget_node);
+}
+
+static void m_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                          struct fuse_file_info *fi)
+{
+        ovl_reply_readdir(req, ino, (struct dir_snapshot *)(uintptr_t)fi->fh, size, off,
+                          readdir_lookup, forget_node);
+}
+
+static void m_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        dir_snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+        (void)fuse_reply_err(req, 0);
+}
+
+static void m_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        (void)fi;
+        int fd = openat(shown_fd(node_of(req, ino)), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = fd < 0 ? errno : 0;
+        if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
+                r = errno;
+        if (fd >= 0)
+                (void)close(fd);
+        (void)fuse_reply_err(req, r);
+}
+
+static void m_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+        struct merged *mg = merged_of(req);
+        (void)ino;
+        /* Where new names go: B, or V under S13. */
+        struct statvfs sv;
+        if (fstatvfs(layer_fd(&mg->root, mg->read_only ? LOWER : UPPER), &sv) < 0)
+                (void)fuse_reply_err(req, errno);
+        else
+                (void)fuse_reply_statfs(req, &sv);
+}
+
+/* ---- extended attributes -------------------------------------------------------------------- */
+
+static void m_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+        ovl_reply_xattr_read(req, shown_fd(node_of(req, ino)), name, size);
+}
+
+static void m_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+        ovl_reply_xattr_read(req, shown_fd(node_of(req, ino)), NULL, size);
+}
+
+static void m_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                       size_t size, int flags)
+{
+        int fd = target_fd(merged_of(req), node_of(req, ino));
+        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
+}
+
+static void m_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+        int fd = target_fd(merged_of(req), node_of(req, ino));
+        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, NULL, 0, 0));
+}
+
+static void m_init(void *userdata, struct fuse_conn_info *conn)
+{
+        (void)userdata;
+        ovl_conn_init(conn);
+}
+
+/* ---- life ------------------------------------------------------------------------------------- */
+
+struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, double timeout)
+{
+        struct stat upper, lower;
+        if (fstatat(upper_fd, "", &upper, AT_EMPTY_PATH) < 0 ||
+            fstatat(lower_fd, "", &lower, AT_EMPTY_PATH) < 0 || !S_ISDIR(upper.st_mode) ||
+            !S_ISDIR(lower.st_mode))
+                return NULL;
+        struct merged *mg = calloc(1, sizeof *mg);
+        if (!mg)
+                return NULL;
+        mg->bucket_count = 1024;
+        mg->buckets = calloc(mg->bucket_count, sizeof *mg->buckets);
+        if (!mg->buckets || pthread_mutex_init(&mg->lock, NULL) != 0) {
+                free(mg->buckets);
+                free(mg);
+                return NULL;
+        }
+        mg->root.fd[UPPER] = upper_fd;
+        mg->root.fd[LOWER] = lower_fd;
+        mg->root.dev = upper.st_dev;
+        mg->root.ino = upper.st_ino;
+        mg->root.type = S_IFDIR;
+        mg->root.nlookup = 1;
+        mg->read_only = read_only;
+        mg->timeout = timeout;
+        return mg;
+}
+
+void merged_set_session(struct merged *mg, struct fuse_session *se) { mg->se = se; }
+
+void merged_free(struct merged *mg)
+{
+        if (!mg)
+                return;
+        for (size_t i = 0; i < mg->bucket_count; i++)
+                for (struct mnode *n = mg->buckets[i], *next; n; n = next) {
+                        next = n->next;
+                        close_layers(n);
+                        free(n->name);
+                        free(n);
+                }
+        (void)close(mg->root.fd[UPPER]);
+        (void)close(mg->root.fd[LOWER]);
+        pthread_mutex_destroy(&mg->lock);
+        free(mg->buckets);
+        free(mg);
+}
+
+const struct fuse_lowlevel_ops merged_ops = {
+        .init = m_init,
+        .lookup = m_lookup,
+        .forget = m_forget,
+        .forget_multi = m_forget_multi,
+        .getattr = m_getattr,
+        .setattr = m_setattr,
+        .readlink = m_readlink,
+        .mknod = m_mknod,
+        .mkdir = m_mkdir,
+        .symlink = m_symlink,
+        .link = m_link,
+        .unlink = m_unlink,
+        .rmdir = m_rmdir,
+        .rename = m_rename,
+        .open = m_open,
+        .create = m_create,
+        .read = ovl_file_read,
+        .write_buf = ovl_file_write_buf,
+        .flush = ovl_file_flush,
+        .release = ovl_file_release,
+        .fsync = ovl_file_fsync,
+        .fallocate = ovl_file_fallocate,
+        .lseek = ovl_file_lseek,
+        .opendir = m_opendir,
+        .readdir = m_readdir,
+        .readdirplus = m_readdirplus,
+        .releasedir = m_releasedir,
+        .fsyncdir = m_fsyncdir,
+        .statfs = m_statfs,
+        .getxattr = m_getxattr,
+        .listxattr = m_listxattr,
+        .setxattr = m_setxattr,
+        .removexattr = m_removexattr,
+};

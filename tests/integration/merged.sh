@@ -1,0 +1,293 @@
+#!/bin/bash
+# merged.sh — integration tests of MERGED and READ_ONLY|MERGED links (S12, S13) and of
+# the rules that meet them (S4, S5, S10, S11, S14, S15, S20): a real bindlinkd, the
+# real FUSE merged view, in a private mount+pid namespace; as root and as an
+# unprivileged user.
+. "$(dirname "$0")/lib.sh"
+enter_private_namespace bash "$0" "$@"
+
+# A V and a B that overlap: top-level files of each, a collision, a directory in both
+# (merged one level down, and again below), a directory in V only.
+make_pair() {
+        mkdir -p "$T/v/both/deeper" "$T/v/vdir/inner" "$T/b/both/deeper" "$T/b/bdir"
+        echo v-only > "$T/v/vfile"; echo b-only > "$T/b/bfile"
+        echo v-col > "$T/v/col"; echo b-col > "$T/b/col"
+        echo v-in-both > "$T/v/both/vf"; echo b-in-both > "$T/b/both/bf"
+        echo v-deep > "$T/v/both/deeper/vd"; echo b-deep > "$T/b/both/deeper/bd"
+        echo v-inner > "$T/v/vdir/inner/f"
+}
+
+listing() { (cd "$1" && find . | sort | tr '\n' ' '); }
+
+test_s12_merged_view_is_the_union_and_b_wins_collisions() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        check_eq "top level" ". ./bdir ./bfile ./both ./both/bf ./both/deeper ./both/deeper/bd ./both/deeper/vd ./both/vf ./col ./vdir ./vdir/inner ./vdir/inner/f ./vfile " "$(listing "$T/v")"
+        check_file_is "$T/v/col" b-col
+        check_file_is "$T/v/vfile" v-only
+        check_file_is "$T/v/both/deeper/vd" v-deep
+        check_eq realization overlay "$(link_field "$T/v" realization)"
+        check_eq "ls -a count" 8 "$(ls -a "$T/v" | wc -l)"
+        ctl remove "$T/v" || return
+        check_eq "V as it was" ". ./both ./both/deeper ./both/deeper/vd ./both/vf ./col ./vdir ./vdir/inner ./vdir/inner/f ./vfile " "$(listing "$T/v")"
+        check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
+}
+
+test_s12_a_file_collision_hides_a_v_directory_and_the_reverse() {
+        mkdir -p "$T/v/dir-in-v" "$T/b/dir-in-b"; echo x > "$T/v/dir-in-v/x"
+        echo file > "$T/b/dir-in-v"; echo file > "$T/v/dir-in-b"
+        ctl create --merged "$T/v" "$T/b" || return
+        check_file_is "$T/v/dir-in-v" file
+        [ -d "$T/v/dir-in-b" ] || fail "B's directory should win over V's file"
+}
+
+test_s12_v_only_file_is_changed_in_place_without_copy_up() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        echo more >> "$T/v/vfile"
+        echo inner2 > "$T/v/vdir/inner/f"
+        chmod 0600 "$T/v/vfile"
+        check_missing "$T/b/vfile"
+        check_missing "$T/b/vdir"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/vfile" "v-only
+more"
+        check_eq "mode changed in V" 600 "$(stat -c %a "$T/v/vfile")"
+        check_file_is "$T/v/vdir/inner/f" inner2
+}
+
+test_s12_colliding_name_is_changed_in_b() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        echo changed > "$T/v/col"
+        check_file_is "$T/b/col" changed
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/col" v-col
+}
+
+test_s12_new_names_go_to_b_with_missing_parents_made_like_v() {
+        make_pair
+        chmod 0750 "$T/v/vdir"; chown 12:34 "$T/v/vdir"; chmod 0701 "$T/v/vdir/inner"
+        ctl create --merged "$T/v" "$T/b" || return
+        echo new > "$T/v/newtop"
+        mkdir "$T/v/vdir/inner/made"
+        echo deep > "$T/v/vdir/inner/made/file"
+        check_file_is "$T/b/newtop" new
+        check_file_is "$T/b/vdir/inner/made/file" deep
+        check_eq "B's vdir like V's" "750 12 34" "$(stat -c '%a %u %g' "$T/b/vdir")"
+        check_eq "B's inner like V's" "701 0 0" "$(stat -c '%a %u %g' "$T/b/vdir/inner")"
+        check_file_is "$T/v/vdir/inner/f" v-inner
+        ctl remove "$T/v" || return
+        check_missing "$T/v/newtop"
+        check_missing "$T/v/vdir/inner/made"
+}
+
+test_s12_unlink_acts_on_the_visible_object_and_uncovers_v() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        check_file_is "$T/v/col" b-col
+        rm "$T/v/col" || fail "rm of the collision failed"
+        check_file_is "$T/v/col" v-col
+        check_missing "$T/b/col"
+        rm "$T/v/col" || fail "rm of V's object failed"
+        check_missing "$T/v/col"
+        rm "$T/v/vfile"
+        check_missing "$T/v/vfile"
+        # No whiteouts, ever: B holds nothing but what it had, minus col.
+        check_eq "B after" ". ./bdir ./bfile ./both ./both/bf ./both/deeper ./both/deeper/bd " "$(listing "$T/b")"
+        ctl remove "$T/v" || return
+        check_missing "$T/v/col"
+        check_missing "$T/v/vfile"
+}
+
+test_s12_rmdir_of_a_merged_directory() {
+        mkdir -p "$T/v/d" "$T/b/d" "$T/v/full" "$T/b/full"; echo x > "$T/v/full/x"
+        ctl create --merged "$T/v" "$T/b" || return
+        local err; err=$(rmdir "$T/v/full" 2>&1) && fail "rmdir of a directory listing V's entries succeeded"
+        case "$err" in *"not empty"*) ;; *) fail "expected ENOTEMPTY, got: $err";; esac
+        rmdir "$T/v/d" || fail "rmdir of B's empty directory failed"
+        [ -d "$T/v/d" ] || fail "V's directory of the same name should show again"
+        check_missing "$T/b/d"
+        rmdir "$T/v/d" || fail "rmdir of V's directory failed"
+        check_missing "$T/v/d"
+}
+
+test_s12_rename_rules() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        local ino; ino=$(stat -c %i "$T/v/vfile")
+        mv "$T/v/vfile" "$T/v/moved" || fail "rename of a V-only file failed"
+        check_file_is "$T/b/moved" v-only
+        check_missing "$T/v/vfile"
+        check_eq "st_ino kept across rename" "$ino" "$(stat -c %i "$T/v/moved")"
+        mv "$T/v/col" "$T/v/col2" || fail "rename of a collision failed"
+        check_file_is "$T/v/col2" b-col
+        check_file_is "$T/v/col" v-col
+        check_file_is "$T/b/col2" b-col
+        check_missing "$T/b/col"
+        mv "$T/v/vdir" "$T/v/both/vdir-moved" || fail "rename of a V-only directory failed"
+        check_file_is "$T/b/both/vdir-moved/inner/f" v-inner
+        check_file_is "$T/v/both/vdir-moved/inner/f" v-inner
+        # Onto a name only V shows: rename(2)'s own answers.
+        mkdir "$T/v/emptyd"
+        err=$(mv -T "$T/v/bfile" "$T/v/both" 2>&1) && fail "file over a directory succeeded"
+        python3 -c 'import os,sys
+try:
+    os.rename(sys.argv[1], sys.argv[2])
+except OSError as e:
+    print(e.errno)' "$T/v/bfile" "$T/v/both" | grep -qx 21 || fail "file over a directory: expected EISDIR"
+        ctl remove "$T/v" || return
+        check_missing "$T/v/vfile"
+        check_missing "$T/v/vdir"
+        check_file_is "$T/v/col" v-col
+}
+
+test_s12_object_deleted_outside_the_link_uncovers_v() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        check_file_is "$T/v/col" b-col
+        rm "$T/b/col"
+        eventually 3 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+        echo b-again > "$T/b/col"
+        eventually 3 grep -qx b-again "$T/v/col" || fail "B's col made again does not win"
+        echo fresh > "$T/b/made-beside"
+        eventually 3 test -e "$T/v/made-beside" || fail "a file made in B beside the link is not listed"
+        ls "$T/v" | grep -qx made-beside || fail "readdir misses a name made in B beside the link"
+}
+
+test_s12_hard_links_and_stable_inodes_through_the_merged_view() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        ln "$T/v/bfile" "$T/v/bfile-link" || fail "link failed"
+        check_eq "one inode" "$(stat -c %i "$T/v/bfile")" "$(stat -c %i "$T/v/bfile-link")"
+        check_eq nlink 2 "$(stat -c %h "$T/v/bfile")"
+        local d1; d1=$(stat -c %i "$T/v/vdir/inner")
+        echo x > "$T/v/vdir/inner/new" # B gains vdir/inner
+        check_eq "directory inode stays when B gains it" "$d1" "$(stat -c %i "$T/v/vdir/inner")"
+        local all; all=$(find "$T/v" -printf '%i\n' | sort | uniq -d | wc -l)
+        check_eq "no two objects share an inode number (but the hard link)" 1 "$all"
+}
+
+test_s13_read_only_merged_keeps_b_and_writes_v() {
+        make_pair
+        local before; before=$(tree_digest "$T/b")
+        ctl create --merged --read-only "$T/v" "$T/b" || return
+        check_eq "B's file shows no write bits" 444 "$(stat -c %a "$T/v/bfile")"
+        local what
+        for what in "echo x > '$T/v/bfile'" "truncate -s0 '$T/v/col'" "rm '$T/v/bfile'" \
+                "chmod 0777 '$T/v/bfile'" "mv '$T/v/bfile' '$T/v/renamed'" "touch -d @0 '$T/v/col'" \
+                "mkdir '$T/v/bdir/new'" "setfattr -n user.x -v 1 '$T/v/bfile'"; do
+                sh -c "$what" 2>/dev/null && fail "allowed on B's object: $what"
+        done
+        echo more >> "$T/v/vfile" || fail "V's file is not writable in place"
+        echo new > "$T/v/newname" || fail "cannot create a new name"
+        mkdir "$T/v/both/newdir" || fail "cannot mkdir in a merged directory"
+        rm "$T/v/vdir/inner/f" || fail "cannot remove V's object"
+        check_eq "B unchanged" "$before" "$(tree_digest "$T/b")"
+        check_file_is "$T/v/newname" new
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/newname" new
+        [ -d "$T/v/both/newdir" ] || fail "new directory not in V"
+        check_missing "$T/v/vdir/inner/f"
+        check_file_is "$T/v/vfile" "v-only
+more"
+        check_eq "B unchanged after" "$before" "$(tree_digest "$T/b")"
+}
+
+test_s5_merged_view_checks_the_callers_rights() {
+        make_pair
+        echo secret > "$T/b/secret"; chmod 0600 "$T/b/secret"
+        echo vsecret > "$T/v/vsecret"; chmod 0600 "$T/v/vsecret"
+        chmod 1777 "$T/b"; chmod 0777 "$T/v/vdir" "$T/v/vdir/inner"
+        ctl create --merged "$T/v" "$T/b" || return
+        as_nobody cat "$T/v/secret" >/dev/null 2>&1 && fail "nobody read B's 0600 root file"
+        as_nobody cat "$T/v/vsecret" >/dev/null 2>&1 && fail "nobody read V's 0600 root file"
+        check_eq "nobody reads" b-only "$(as_nobody cat "$T/v/bfile")"
+        as_nobody sh -c "echo mine > '$T/v/by-nobody'" || fail "nobody could not create in a 1777 B"
+        check_eq "owner in B" nobody "$(stat -c %U "$T/b/by-nobody")"
+        as_nobody sh -c "echo deep > '$T/v/vdir/inner/by-nobody'" || fail "nobody could not create in V's 0777 dir"
+        check_eq "owner of the deep file" nobody "$(stat -c %U "$T/b/vdir/inner/by-nobody")"
+        as_nobody rm "$T/v/col" 2>/dev/null && fail "nobody removed root's file from a sticky B"
+        as_nobody sh -c "umask 002; mkdir '$T/v/umask-dir'" || fail "nobody mkdir"
+        check_eq "umask honoured" 775 "$(stat -c %a "$T/b/umask-dir")"
+}
+
+test_s4_merged_link_survives_kill9_and_restart() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        local before; before=$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)
+        kill9_daemon
+        check_file_is "$T/v/col" b-col
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
+        grep -q "adopted 1 link(s) and 1 overlay(s)" "$DAEMON_LOG" || fail "merged view not adopted: $(cat "$DAEMON_LOG")"
+        echo after > "$T/v/after-restart"; check_file_is "$T/b/after-restart" after
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/col" v-col
+        check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+}
+
+test_s4_crashed_merged_view_is_replaced_within_a_second() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        local pid; pid=$(pgrep -f "bindlink-overlay.*--merged=rw" | head -n1)
+        [ -n "$pid" ] || { fail "no merged view process"; return; }
+        kill -KILL "$pid"
+        sleep 1
+        check_file_is "$T/v/col" b-col
+        check_file_is "$T/v/vfile" v-only
+        local again; again=$(pgrep -f "bindlink-overlay.*--merged=rw" | head -n1)
+        [ -n "$again" ] && [ "$again" != "$pid" ] || fail "merged view not replaced ($pid -> $again)"
+        check_eq "one merged mount" 1 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse.bindlink")"
+}
+
+test_s10_merged_backing_deleted_then_made_again() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        rm -r "$T/b"
+        eventually 2 test ! -e "$T/v" || fail "V still visible after B was deleted"
+        mkdir "$T/b"; echo two > "$T/b/y"
+        eventually 2 test -e "$T/v/y" || fail "V does not show B made again"
+        check_file_is "$T/v/vfile" v-only
+        check_eq realization overlay "$(link_field "$T/v" realization)"
+}
+
+test_s14_exceptions_in_a_merged_link() {
+        make_pair
+        mkdir -p "$T/v/vdir/keep/sub"; echo orig > "$T/v/vdir/keep/sub/o"
+        echo v-ex > "$T/v/both/ex"; echo b-ex > "$T/b/both/ex"
+        ctl create --merged --exception "$T/v/both/ex" --exception "$T/v/vdir/keep/sub" \
+                "$T/v" "$T/b" || return
+        check_file_is "$T/v/both/ex" v-ex
+        check_file_is "$T/v/both/bf" b-in-both
+        echo new > "$T/v/vdir/keep/sub/new"
+        check_file_is "$T/v/vdir/keep/sub/new" new
+        check_missing "$T/b/vdir/keep/sub/new"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/vdir/keep/sub/new" new
+}
+
+test_s15_s20_nested_link_inside_a_merged_link() {
+        make_pair
+        mkdir -p "$T/n"; echo nested > "$T/n/x"
+        ctl create --merged "$T/v" "$T/b" || return
+        ctl create "$T/v/vdir/inner" "$T/n" || return
+        check_file_is "$T/v/vdir/inner/x" nested
+        check_file_is "$T/v/bfile" b-only
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/vdir/inner/x" nested
+        ctl remove "$T/v/vdir/inner" || return
+        check_file_is "$T/v/vdir/inner/f" v-inner
+}
+
+test_s12_merged_has_no_effect_on_a_file_link() {
+        echo v > "$T/vf"; echo b > "$T/bf"
+        ctl create --merged "$T/vf" "$T/bf" || return
+        check_file_is "$T/vf" b
+        check_eq realization bind "$(link_field "$T/vf" realization)"
+}
+
+start_daemon || exit 1
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+        run_test "$t"
+done
