@@ -524,9 +524,13 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                 if (p->kind == PLACE_MERGE) {
                         /* S12, S13: the merged view of B over V, mounted on V. */
                         struct overlay_instance *o = NULL;
+                        /* Or, for a link that is not merged, the shadow view that shows
+                         * the way to its exceptions (S14). */
+                        bool shadow = !(l->flags & CREATE_BIND_LINK_FLAG_MERGED);
                         int r = overlay_start_merged(l->virtual_path, l->backing_path,
                                                      l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
-                                                     &o);
+                                                     l->exception_paths,
+                                                     shadow ? l->exception_count : 0, &o);
                         if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
                                 overlay_free(o); /* not reached: add only fails on ENOMEM */
                         if (r < 0) {

@@ -71,6 +71,9 @@ void overlay_free(struct overlay_instance *o)
                 (void)close(o->lower_fd);
         if (o->upper_fd >= 0)
                 (void)close(o->upper_fd);
+        for (size_t i = 0; i < o->shadow_count; i++)
+                free(o->shadow_paths[i]);
+        free(o->shadow_paths);
         for (size_t i = 0; i < o->count; i++)
                 free(o->names[i]);
         free(o->names);
@@ -130,7 +133,7 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type)
  * a merged view's upper directory as fd 5. */
 static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, int upper_fd)
 {
-        size_t argc = 6 + o->count;
+        size_t argc = 6 + o->count + o->shadow_count;
         char **argv = calloc(argc + 1, sizeof *argv);
         if (!argv)
                 return -ENOMEM;
@@ -144,6 +147,11 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                 argv[n++] = (char *)(o->merged == MERGED_RO ? "--merged=ro" : "--merged=rw");
         }
         size_t first_allocated = n;
+        for (size_t i = 0; i < o->shadow_count && r == 0; i++)
+                if (asprintf(&argv[n++], "--shadow=%s", o->shadow_paths[i]) < 0) {
+                        argv[--n] = NULL;
+                        r = -ENOMEM;
+                }
         for (size_t i = 0; i < o->count && r == 0; i++)
                 if (asprintf(&argv[n++], "--entry=%s:%s",
                              o->kinds[i] == 'd'   ? "dir"
@@ -244,12 +252,26 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
 }
 
 int overlay_start_merged(const char *dir, const char *backing, bool read_only,
+                         char *const *shadow, size_t shadow_count,
                          struct overlay_instance **ret)
 {
         struct overlay_instance *o = overlay_new(dir, NULL, NULL, 0);
         if (!o)
                 return -ENOMEM;
         o->merged = read_only ? MERGED_RO : MERGED_RW;
+        if (shadow_count > 0) {
+                o->shadow = true;
+                o->shadow_paths = calloc(shadow_count, sizeof *o->shadow_paths);
+                size_t skip = strcmp(dir, "/") == 0 ? 1 : strlen(dir) + 1;
+                for (size_t i = 0; o->shadow_paths && i < shadow_count; i++)
+                        if (strlen(shadow[i]) > skip &&
+                            (o->shadow_paths[o->shadow_count] = strdup(shadow[i] + skip)))
+                                o->shadow_count++;
+                if (o->shadow_count != shadow_count) {
+                        overlay_free(o);
+                        return -ENOMEM;
+                }
+        }
         /* B as the daemon sees it: through the links it lies under (S18). */
         int upper = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
         int r = upper < 0 ? negative_errno() : start(o, upper);
@@ -302,10 +324,10 @@ bool overlay_reap(struct overlay_instance *o)
         return info.si_pid != 0;
 }
 
-bool overlay_adopt(struct overlay_instance *o)
+bool overlay_adopt(struct overlay_instance *o, uint64_t beneath)
 {
         uint64_t top;
-        if (mount_id_at(o->dir, &top) < 0 || top != o->mount_id)
+        if (mount_id_at(o->dir, &top) < 0 || (top != o->mount_id && beneath != o->mount_id))
                 return false;
         int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
         if (pidfd < 0)

@@ -26,6 +26,12 @@ struct overlay_instance {
          * MERGED_NONE for a parent overlay. */
         enum { MERGED_NONE = 0, MERGED_RW, MERGED_RO } merged;
         int upper_fd;
+        /* A shadow view (a link that is not merged, with exceptions whose parent B
+         * lacks: S14): the exceptions relative to dir. Only known to the instance
+         * that started the server (not journaled: the server has them). */
+        bool shadow;
+        char **shadow_paths;
+        size_t shadow_count;
 };
 
 /* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
@@ -34,9 +40,12 @@ struct overlay_instance {
 int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
                   struct overlay_instance **ret);
 
-/* Mount the merged view of backing over dir (captured first) and start its server.
- * On failure nothing is left mounted or running. */
+/* Mount the merged view of backing over dir (captured first) and start its server;
+ * with shadow_count > 0, the shadow view of a link that is not merged, showing dir's
+ * original along the paths to these exceptions (absolute paths below dir). On
+ * failure nothing is left mounted or running. */
 int overlay_start_merged(const char *dir, const char *backing, bool read_only,
+                         char *const *shadow, size_t shadow_count,
                          struct overlay_instance **ret);
 
 /* Detach the overlay's mount (if it is still ours on top) with everything on it. The
@@ -48,10 +57,12 @@ int overlay_stop(struct overlay_instance *overlay);
 bool overlay_reap(struct overlay_instance *overlay);
 
 /* Re-attach to a journaled overlay after a restart: true when pid is still the
- * same process (by start time) and the top mount on dir is still mount_id. The
+ * same process (by start time) and the top mount on dir is still mount_id, or
+ * mount_id is beneath (the mount right under another overlay of ours on dir: a
+ * parent overlay on a merged view). The
  * lower directory (and a merged view's upper one) is taken back from the process
  * (pidfd_getfd). */
-bool overlay_adopt(struct overlay_instance *overlay);
+bool overlay_adopt(struct overlay_instance *overlay, uint64_t beneath);
 
 void overlay_free(struct overlay_instance *overlay);
 

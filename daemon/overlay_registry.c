@@ -66,7 +66,7 @@ struct overlay_instance *overlay_registry_find_merged(const struct overlay_regis
         return NULL;
 }
 
-/* O <dir> <pid> <start> <mount_id> <n> <d|f|h><name>... [merged=rw|merged=ro]
+/* O <dir> <pid> <start> <mount_id> <n> <d|f|h><name>... [merged=rw|ro|shadow=rw|ro]
  * (escaped as in the journal). */
 static int format_record(const struct overlay_instance *o, char **ret)
 {
@@ -91,8 +91,9 @@ static int format_record(const struct overlay_instance *o, char **ret)
                         len += snprintf(out + len, size - (size_t)len, " %c%s", o->kinds[i],
                                         names[i]);
                 if (o->merged)
-                        (void)snprintf(out + len, size - (size_t)len, " %s",
-                                       o->merged == MERGED_RO ? "merged=ro" : "merged=rw");
+                        (void)snprintf(out + len, size - (size_t)len, " %s=%s",
+                                       o->shadow ? "shadow" : "merged",
+                                       o->merged == MERGED_RO ? "ro" : "rw");
                 *ret = out;
         } else if (r >= 0) {
                 r = -ENOMEM;
@@ -186,12 +187,19 @@ static struct overlay_instance *parse_record(const char *line)
                 return NULL;
         size_t count = strtoul(f[5], NULL, 10);
         int merged = MERGED_NONE;
-        if (n == 7 + count && strcmp(f[n - 1], "merged=rw") == 0)
-                merged = MERGED_RW;
-        else if (n == 7 + count && strcmp(f[n - 1], "merged=ro") == 0)
-                merged = MERGED_RO;
-        else if (n != 6 + count)
+        bool shadow = false;
+        if (n == 7 + count) {
+                const char *last = f[n - 1];
+                shadow = strncmp(last, "shadow=", 7) == 0;
+                if (strcmp(last, "merged=rw") == 0 || strcmp(last, "shadow=rw") == 0)
+                        merged = MERGED_RW;
+                else if (strcmp(last, "merged=ro") == 0 || strcmp(last, "shadow=ro") == 0)
+                        merged = MERGED_RO;
+                else
+                        return NULL;
+        } else if (n != 6 + count) {
                 return NULL;
+        }
         _cleanup_free_ char *dir = NULL;
         if (journal_unescape(f[1], &dir) < 0)
                 return NULL;
@@ -210,6 +218,7 @@ static struct overlay_instance *parse_record(const char *line)
                 o->start_time = strtoull(f[3], NULL, 10);
                 o->mount_id = strtoull(f[4], NULL, 10);
                 o->merged = merged;
+                o->shadow = shadow;
         }
         for (size_t i = 0; names && i < count; i++)
                 free(names[i]);
@@ -222,22 +231,36 @@ void overlay_registry_adopt(struct overlay_registry *reg,
                             void (*lost)(void *ctx, const char *dir), void *ctx)
 {
         struct journal *j = reg->journal;
-        for (size_t i = 0; i < j->overlay_line_count; i++) {
-                struct overlay_instance *o = parse_record(j->overlay_lines[i]);
-                if (!o) {
-                        log_warning("journal: malformed overlay record skipped");
-                        continue;
+        /* Parent overlays first: one may sit on a merged view at the same directory,
+         * which is then found beneath it. */
+        for (int pass = 0; pass < 2; pass++)
+                for (size_t i = 0; i < j->overlay_line_count; i++) {
+                        struct overlay_instance *o = parse_record(j->overlay_lines[i]);
+                        if (!o) {
+                                if (pass == 0)
+                                        log_warning("journal: malformed overlay record skipped");
+                                continue;
+                        }
+                        if ((pass == 0) == (o->merged != MERGED_NONE)) {
+                                overlay_free(o);
+                                continue;
+                        }
+                        uint64_t beneath = 0;
+                        const struct overlay_instance *above = overlay_registry_find(reg, o->dir);
+                        if (o->merged && above && above->lower_fd >= 0)
+                                (void)mount_id_of_fd(above->lower_fd, &beneath);
+                        if (overlay_adopt(o, beneath) &&
+                            list_add(&reg->serving, &reg->serving_count, o) >= 0)
+                                continue;
+                        /* Gone or replaced: take down what is left of it (a dead FUSE
+                         * mount answers "Transport endpoint is not connected") and show
+                         * its links again. */
+                        log_warning("the %s on %s is gone; showing its links again",
+                                    o->merged ? "merged view" : "overlay", o->dir);
+                        (void)mount_detach_link(o->dir, o->mount_id);
+                        lost(ctx, o->dir);
+                        overlay_free(o);
                 }
-                if (overlay_adopt(o) && list_add(&reg->serving, &reg->serving_count, o) >= 0)
-                        continue;
-                /* Gone or replaced: take down what is left of it (a dead FUSE mount
-                 * answers "Transport endpoint is not connected") and show its links
-                 * again. */
-                log_warning("the overlay on %s is gone; showing its links again", o->dir);
-                (void)mount_detach_link(o->dir, o->mount_id);
-                lost(ctx, o->dir);
-                overlay_free(o);
-        }
         for (size_t i = 0; i < j->overlay_line_count; i++)
                 free(j->overlay_lines[i]);
         free(j->overlay_lines);

@@ -103,6 +103,24 @@ static int place_kind(struct placement *p, enum placement_kind kind, const char 
         return 0;
 }
 
+/* Does B's view have the parent directory of exception index? 1, 0, or -errno. */
+static int exception_parent_in_backing(const struct link_table *table, const struct link *link,
+                                       uint32_t index, const struct probe *probe)
+{
+        const char *rest = link->exception_paths[index] + strlen(link->virtual_path);
+        _cleanup_free_ char *joined = NULL, *in_backing = NULL, *parent = NULL;
+        int r = path_join(link->backing_path, rest, &joined);
+        if (r >= 0)
+                r = planner_resolve(table, joined, NULL, &in_backing);
+        if (r == -ELOOP)
+                return 1; /* placed (as a loop) with the exception itself */
+        if (r >= 0)
+                r = path_parent(in_backing, &parent);
+        if (r >= 0)
+                r = probe->type_of(probe->ctx, parent, true);
+        return r < 0 ? r : r == PROBE_DIRECTORY;
+}
+
 int planner_place(const struct link_table *table, const struct link *link,
                   const struct probe *probe, struct placement *ret)
 {
@@ -149,6 +167,17 @@ int planner_place(const struct link_table *table, const struct link *link,
         /* S12: MERGED has no effect unless both sides are directories. */
         if ((link->flags & CREATE_BIND_LINK_FLAG_MERGED) && both_dirs)
                 return place_kind(ret, PLACE_MERGE, "it is merged");
+        /* S14: an exception whose parent B lacks needs the way to it shown; the
+         * merged view does that in shadow mode (B alone elsewhere). */
+        for (uint32_t i = 0; both_dirs && i < link->exception_count; i++) {
+                r = exception_parent_in_backing(table, link, i, probe);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return place_kind(ret, PLACE_MERGE,
+                                          "an exception's parent directory is not in the "
+                                          "backing path (a shadow view)");
+        }
         /* The parent's overlay makes an entry of B's type; B is bound onto it. */
         if (ret->place_type == PROBE_MISSING)
                 return place_kind(ret, PLACE_GRAFT,
@@ -213,10 +242,22 @@ int planner_place_exception(const struct link_table *table, const struct link *l
                 r = probe->type_of(probe->ctx, backing_parent, true);
                 if (r < 0)
                         return r;
-                if (r != PROBE_DIRECTORY)
+                if (r != PROBE_DIRECTORY) {
+                        /* A link of two directories is then a shadow view, which shows
+                         * the way to the exception (planner_place). */
+                        _cleanup_free_ char *b = NULL;
+                        r = planner_resolve(table, link->backing_path, NULL, &b);
+                        if (r < 0 && r != -ELOOP)
+                                return r;
+                        r = r < 0 ? PROBE_MISSING : probe->type_of(probe->ctx, b, true);
+                        if (r < 0)
+                                return r;
+                        if (r == PROBE_DIRECTORY)
+                                return place_kind(ret, PLACE_BIND, NULL);
                         return place_kind(ret, PLACE_PARENT_MISSING,
                                           "the exception's parent directory does not exist "
                                           "in the backing path");
+                }
                 return place_kind(ret, PLACE_GRAFT, "the backing path has no such name");
         }
         bool same = ret->place_type != PROBE_SYMLINK && ret->backing_type != PROBE_SYMLINK &&

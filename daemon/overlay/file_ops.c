@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -93,6 +95,37 @@ int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t si
 }
 
 /* ---- open files -------------------------------------------------------------------- */
+
+/* Filesystems whose close() does nothing a caller could see: no write-back to
+ * report, no close-to-open consistency, and POSIX locks are the kernel's (the views
+ * implement no lock operations, so the FUSE kernel keeps them local). */
+static bool close_is_silent(int fd)
+{
+        struct statfs sf;
+        if (fstatfs(fd, &sf) < 0)
+                return false;
+        switch ((unsigned long)sf.f_type) {
+        case TMPFS_MAGIC:
+        case EXT4_SUPER_MAGIC: /* also ext2 and ext3 */
+        case XFS_SUPER_MAGIC:
+        case BTRFS_SUPER_MAGIC:
+        case F2FS_SUPER_MAGIC:
+        case RAMFS_MAGIC:
+                return true;
+        default:
+                return false;
+        }
+}
+
+void ovl_file_opened(struct fuse_file_info *fi, int fd)
+{
+        fi->fh = (uint64_t)fd;
+        /* The page cache stays valid across opens; the kernel drops it when getattr
+         * shows another size or mtime (auto_inval_data). */
+        fi->keep_cache = 1;
+        /* No FLUSH round trip on every close where closing tells nobody anything. */
+        fi->noflush = close_is_silent(fd);
+}
 
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    struct fuse_file_info *fi)

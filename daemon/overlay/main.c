@@ -2,10 +2,12 @@
  * connection and the lower directory as descriptors; serves until the mount goes.
  *
  *   bindlink-overlay --fuse-fd N --lower-fd M [--entry dir:NAME|file:NAME|hide:NAME]...
- *   bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U --merged=rw|ro
+ *   bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U --merged=rw|ro [--shadow PATH]...
  *
  * The first form is the overlay on a link's parent directory (ops.c); the second is
- * the view of a MERGED link, B (U) over what V showed (M) (merged.c).
+ * the view of a MERGED link, B (U) over what V showed (M) (merged.c), or with
+ * --shadow, the view of a link that is not merged but has exceptions whose parent
+ * B lacks: B, and what V showed along the paths to the exceptions (relative to V).
  *
  * It keeps only the capabilities a passthrough needs and runs until the kernel ends
  * the connection (the mount was detached and released). */
@@ -51,21 +53,11 @@ static int drop_capabilities(void)
         return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
 }
 
-/* Serve the mounted connection until the kernel ends it: with ops on userdata, or
- * (userdata NULL) on a merged view of upper_fd over lower_fd. Exit status. */
-static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdata, int upper_fd,
-                 int lower_fd, bool read_only, char *argv0)
+/* Serve the mounted connection until the kernel ends it, with ops on userdata (mg
+ * when it is a merged view, to give it the session). Exit status. */
+static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdata,
+                 struct merged *mg, char *argv0)
 {
-        struct merged *mg = NULL;
-        if (!userdata) {
-                mg = merged_new(upper_fd, lower_fd, read_only, 1.0);
-                if (!mg) {
-                        fprintf(stderr, "bindlink-overlay: the upper and lower descriptors "
-                                        "must be directories\n");
-                        return 1;
-                }
-                userdata = mg;
-        }
         int r = drop_capabilities();
         if (r < 0)
                 fprintf(stderr, "bindlink-overlay: cannot drop capabilities: %s\n", strerror(-r));
@@ -98,6 +90,18 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         return r < 0 ? 1 : 0;
 }
 
+static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
+                        char *const *shadow, size_t shadow_count, char *argv0)
+{
+        struct merged *mg = merged_new(upper_fd, lower_fd, read_only, shadow, shadow_count, 1.0);
+        if (!mg) {
+                fprintf(stderr, "bindlink-overlay: the upper and lower descriptors must be "
+                                "directories\n");
+                return 1;
+        }
+        return serve(fuse_fd, &merged_ops, mg, mg, argv0);
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -106,19 +110,34 @@ int main(int argc, char **argv)
                 {"entry", required_argument, NULL, 'e'},
                 {"upper-fd", required_argument, NULL, 'u'},
                 {"merged", required_argument, NULL, 'm'},
+                {"shadow", required_argument, NULL, 's'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
         static struct overlay o = {.timeout = 1.0};
         int fuse_fd = -1, upper_fd = -1, c;
         const char *merged_mode = NULL;
+        char **shadow = NULL;
+        size_t shadow_count = 0;
         size_t cap = 0;
         o.root.fd = -1;
-        while ((c = getopt_long(argc, argv, "f:l:e:u:m:h", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "f:l:e:u:m:s:h", options, NULL)) != -1) {
                 switch (c) {
                 case 'u':
                         upper_fd = parse_fd(optarg);
                         break;
+                case 's': {
+                        if (!*optarg || optarg[0] == '/') {
+                                fprintf(stderr, "bindlink-overlay: --shadow takes a relative path\n");
+                                return 2;
+                        }
+                        char **grown = realloc(shadow, (shadow_count + 1) * sizeof *grown);
+                        if (!grown)
+                                return 1;
+                        shadow = grown;
+                        shadow[shadow_count++] = optarg;
+                        break;
+                }
                 case 'm':
                         merged_mode = optarg;
                         if (strcmp(optarg, "rw") != 0 && strcmp(optarg, "ro") != 0) {
@@ -160,7 +179,7 @@ int main(int argc, char **argv)
                         printf("Usage: bindlink-overlay --fuse-fd N --lower-fd M "
                                "[--entry dir:NAME|file:NAME|hide:NAME]...\n"
                                "       bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U "
-                               "--merged=rw|ro\n"
+                               "--merged=rw|ro [--shadow PATH]...\n"
                                "Started by bindlinkd; not meant to be run by hand.\n");
                         return 0;
                 default:
@@ -171,15 +190,16 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bindlink-overlay: --fuse-fd and --lower-fd are required\n");
                 return 2;
         }
-        if ((merged_mode != NULL) != (upper_fd >= 0) || (merged_mode && o.entry_count)) {
+        if ((merged_mode != NULL) != (upper_fd >= 0) || (merged_mode && o.entry_count) ||
+            (shadow_count && !merged_mode)) {
                 fprintf(stderr, "bindlink-overlay: --merged needs --upper-fd and no --entry\n");
                 return 2;
         }
         /* Modes arrive with the caller's umask applied by the kernel already. */
         umask(0);
         if (merged_mode)
-                return serve(fuse_fd, &merged_ops, NULL, upper_fd, o.root.fd,
-                             strcmp(merged_mode, "ro") == 0, argv[0]);
+                return serve_merged(fuse_fd, upper_fd, o.root.fd, strcmp(merged_mode, "ro") == 0,
+                                    shadow, shadow_count, argv[0]);
         struct stat st;
         if (fstatat(o.root.fd, "", &st, AT_EMPTY_PATH) < 0 || !S_ISDIR(st.st_mode)) {
                 fprintf(stderr, "bindlink-overlay: the lower descriptor is not a directory\n");
@@ -190,7 +210,7 @@ int main(int argc, char **argv)
         o.root.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
-        int r = serve(fuse_fd, &ovl_ops, &o, -1, -1, false, argv[0]);
+        int r = serve(fuse_fd, &ovl_ops, &o, NULL, argv[0]);
         ovl_table_done(&o.table);
         return r;
 }

@@ -38,6 +38,7 @@ struct mnode {
         char *name;
         uint64_t nlookup;  /* kernel references */
         uint64_t children; /* directory nodes whose parent this is */
+        struct view_scope scope; /* directories: which layers their entries come from */
         struct mnode *next;
 };
 
@@ -47,6 +48,7 @@ struct merged {
         struct mnode **buckets;
         size_t bucket_count, count;
         bool read_only; /* S13: B is not changed; new names go to V */
+        bool shadow;    /* a link that is not merged, shown for its exceptions (S14) */
         double timeout;
         struct fuse_session *se;
 };
@@ -157,6 +159,7 @@ static void release_if_unused(struct merged *mg, struct mnode *n)
                 struct mnode *parent = n->parent;
                 table_remove(mg, n);
                 close_layers(n);
+                scope_done(&n->scope);
                 free(n->name);
                 free(n);
                 if (parent)
@@ -205,6 +208,14 @@ static struct mnode *node_get(struct merged *mg, struct mnode *parent, const cha
                 n = calloc(1, sizeof *n);
                 if (!n) {
                         pthread_mutex_unlock(&mg->lock);
+                        for (int l = 0; l < 2; l++)
+                                if (fd[l] >= 0)
+                                        (void)close(fd[l]);
+                        return NULL;
+                }
+                if (scope_child(&parent->scope, name, &n->scope) < 0) {
+                        pthread_mutex_unlock(&mg->lock);
+                        free(n);
                         for (int l = 0; l < 2; l++)
                                 if (fd[l] >= 0)
                                         (void)close(fd[l]);
@@ -310,7 +321,18 @@ static int open_in_layer(int dirfd, const char *name, int *ret_fd, struct stat *
 /* Which layer shows name in parent: UPPER, LOWER, or -ENOENT / -errno. */
 static int layer_showing(const struct mnode *parent, const char *name, struct stat *st)
 {
-        int upper = layer_fd(parent, UPPER), lower = layer_fd(parent, LOWER);
+        enum scope_pick pick = scope_pick(&parent->scope, name);
+        int upper = pick == PICK_LOWER ? -1 : layer_fd(parent, UPPER);
+        int lower = pick == PICK_UPPER ? -1 : layer_fd(parent, LOWER);
+        if (pick == PICK_PATH && lower >= 0) {
+                /* On the way to an exception the original's directory shows, merged
+                 * with B's only if B's is a directory too. */
+                struct stat up;
+                bool upper_dir = upper >= 0 && fstatat(upper, name, &up, AT_SYMLINK_NOFOLLOW) == 0 &&
+                                 S_ISDIR(up.st_mode);
+                if (!upper_dir && fstatat(lower, name, st, AT_SYMLINK_NOFOLLOW) == 0)
+                        return LOWER;
+        }
         if (upper >= 0) {
                 if (fstatat(upper, name, st, AT_SYMLINK_NOFOLLOW) == 0)
                         return UPPER;
@@ -337,20 +359,27 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int r = name_check(name);
         if (r)
                 return r;
-        int fd[2];
+        int fd[2] = {-1, -1};
         struct stat st[2];
-        r = open_in_layer(layer_fd(parent, UPPER), name, &fd[UPPER], &st[UPPER]);
-        if (r && r != ENOENT)
-                return r;
-        fd[LOWER] = -1;
-        /* B's entry wins; only two directories merge. */
-        if (fd[UPPER] < 0 || S_ISDIR(st[UPPER].st_mode)) {
+        enum scope_pick pick = scope_pick(&parent->scope, name);
+        if (pick != PICK_LOWER) {
+                r = open_in_layer(layer_fd(parent, UPPER), name, &fd[UPPER], &st[UPPER]);
+                if (r && r != ENOENT)
+                        return r;
+        }
+        /* B's entry wins; only two directories merge. On the way to an exception the
+         * original's directory is what must show. */
+        if (pick != PICK_UPPER &&
+            (fd[UPPER] < 0 || S_ISDIR(st[UPPER].st_mode) || pick == PICK_PATH)) {
                 r = open_in_layer(layer_fd(parent, LOWER), name, &fd[LOWER], &st[LOWER]);
                 if (r && r != ENOENT && fd[UPPER] < 0)
                         return r;
-                if (fd[LOWER] >= 0 && fd[UPPER] >= 0 && !S_ISDIR(st[LOWER].st_mode)) {
-                        (void)close(fd[LOWER]);
-                        fd[LOWER] = -1;
+                bool both_dirs = fd[LOWER] >= 0 && fd[UPPER] >= 0 &&
+                                 S_ISDIR(st[LOWER].st_mode) && S_ISDIR(st[UPPER].st_mode);
+                if (fd[LOWER] >= 0 && fd[UPPER] >= 0 && !both_dirs) {
+                        int loser = pick == PICK_PATH ? UPPER : LOWER;
+                        (void)close(fd[loser]);
+                        fd[loser] = -1;
                 }
         }
         if (fd[UPPER] < 0 && fd[LOWER] < 0)
@@ -489,11 +518,24 @@ static int make_upper(struct merged *mg, struct mnode *d)
         return r < 0 ? r : layer_fd(d, UPPER);
 }
 
-/* The directory where a new name in d is made: B's (made if missing), or V's under
- * S13. -errno. */
+/* The layer where a new name in d is made: B (S12), the original V under S13 or in
+ * an exception (S14), or -EROFS (a read-only link that is not merged). */
+static int new_name_layer(const struct merged *mg, const struct mnode *d)
+{
+        if (d->scope.kind == SCOPE_LOWER)
+                return LOWER;
+        if (!mg->read_only)
+                return UPPER;
+        return mg->shadow ? -EROFS : LOWER;
+}
+
+/* The directory where a new name in d is made (B's made if missing). -errno. */
 static int new_name_dir(struct merged *mg, struct mnode *d)
 {
-        if (!mg->read_only)
+        int layer = new_name_layer(mg, d);
+        if (layer < 0)
+                return layer;
+        if (layer == UPPER)
                 return make_upper(mg, d);
         int lower = layer_fd(d, LOWER);
         return lower >= 0 ? lower : -EROFS;
@@ -596,8 +638,7 @@ static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mo
                 (void)fuse_reply_err(req, r);
                 return;
         }
-        fi->fh = (uint64_t)fd;
-        fi->keep_cache = 1;
+        ovl_file_opened(fi, fd);
         (void)fuse_reply_create(req, &e, fi);
 }
 
@@ -628,7 +669,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct stat st, under;
         int r = name_check(name);
         int layer = r ? -r : layer_showing(parent, name, &st);
-        int lower = layer_fd(parent, LOWER);
+        int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : layer_fd(parent, LOWER);
         /* V's object of the same name, which shows once B's is gone. */
         bool uncovers = layer == UPPER && lower >= 0 &&
                         fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
@@ -636,6 +677,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                 r = -layer;
         else if (layer == UPPER && mg->read_only)
                 r = EROFS;
+        else if (layer == LOWER && mg->shadow && parent->scope.kind != SCOPE_LOWER)
+                r = EBUSY; /* a directory on the way to an exception */
         else if ((flags & AT_REMOVEDIR) && uncovers && S_ISDIR(st.st_mode) &&
                  S_ISDIR(under.st_mode) && !dir_is_empty(lower, name))
                 r = ENOTEMPTY; /* the merged directory lists V's entries too */
@@ -718,7 +761,10 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                 if (to_dir < 0)
                         r = -to_dir;
         }
-        enum layer to = mg->read_only ? LOWER : UPPER;
+        int to_layer = new_name_layer(mg, newparent);
+        enum layer to = to_layer == LOWER ? LOWER : UPPER;
+        if (!r && layer == LOWER && mg->shadow && parent->scope.kind != SCOPE_LOWER)
+                r = EBUSY; /* a directory on the way to an exception */
         if (!r && dst_layer >= 0 && dst_layer != (int)to) {
                 /* The name shows an object of the other layer. */
                 if (mg->read_only)
@@ -731,7 +777,7 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int from_dir = layer < 0 ? -1 : layer_fd(parent, (enum layer)layer);
         if (!r && syscall(SYS_renameat2, from_dir, name, to_dir, newname, flags) < 0)
                 r = errno;
-        int lower = layer_fd(parent, LOWER);
+        int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : layer_fd(parent, LOWER);
         struct stat under;
         bool uncovers = !r && layer == UPPER && !(flags & RENAME_EXCHANGE) && lower >= 0 &&
                         fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
@@ -761,10 +807,7 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 (void)fuse_reply_err(req, errno);
                 return;
         }
-        fi->fh = (uint64_t)file;
-        /* The page cache stays valid across opens; the kernel drops it when getattr
-         * shows another size or mtime (auto_inval_data). */
-        fi->keep_cache = 1;
+        ovl_file_opened(fi, file);
         (void)fuse_reply_open(req, fi);
 }
 
@@ -804,7 +847,7 @@ static void name_set_add(struct name_set *set, const char *name)
 }
 
 static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot *d,
-                      const struct name_set *skip)
+                      const struct name_set *skip, const struct view_scope *only)
 {
         struct stat dir_st;
         if (fstatat(opath_fd, "", &dir_st, AT_EMPTY_PATH) < 0)
@@ -828,6 +871,9 @@ static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot
                 }
                 if (skip && name_set_has(skip, de->d_name))
                         continue;
+                if (only && !scope_lists_lower_name(only, de->d_name) &&
+                    strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        continue;
                 r = dir_snapshot_add(d, de->d_name, shown_ino(mg, dir_st.st_dev, de->d_ino),
                                      de->d_type);
                 if (r)
@@ -840,10 +886,13 @@ static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot
 static int merged_listing(const struct merged *mg, const struct mnode *n,
                           struct dir_snapshot *d)
 {
-        int upper = layer_fd(n, UPPER), lower = layer_fd(n, LOWER);
+        int upper = n->scope.kind == SCOPE_LOWER ? -1 : layer_fd(n, UPPER);
+        int lower = n->scope.kind == SCOPE_UPPER ? -1 : layer_fd(n, LOWER);
+        const struct view_scope *only = n->scope.kind == SCOPE_PATHS ? &n->scope : NULL;
         if (upper < 0 || lower < 0 || upper == lower)
-                return read_layer(mg, upper >= 0 ? upper : lower, d, NULL);
-        int r = read_layer(mg, upper, d, NULL);
+                return read_layer(mg, upper >= 0 ? upper : lower, d, NULL,
+                                  upper >= 0 ? NULL : only);
+        int r = read_layer(mg, upper, d, NULL, NULL);
         if (r)
                 return r;
         struct name_set set = {.size = 16};
@@ -854,7 +903,7 @@ static int merged_listing(const struct merged *mg, const struct mnode *n,
                 return ENOMEM;
         for (size_t i = 0; i < d->count; i++)
                 name_set_add(&set, d->entries[i].name);
-        r = read_layer(mg, lower, d, &set); /* "." and ".." are in B's listing already */
+        r = read_layer(mg, lower, d, &set, only); /* "." and ".." are in B's already */
         free(set.slots);
         return r;
 }
@@ -961,7 +1010,8 @@ static void m_init(void *userdata, struct fuse_conn_info *conn)
 
 /* ---- life ------------------------------------------------------------------------------------- */
 
-struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, double timeout)
+struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *const *shadow_paths,
+                          size_t shadow_count, double timeout)
 {
         struct stat upper, lower;
         if (fstatat(upper_fd, "", &upper, AT_EMPTY_PATH) < 0 ||
@@ -984,6 +1034,18 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, double tim
         mg->root.ino = upper.st_ino;
         mg->root.type = S_IFDIR;
         mg->root.nlookup = 1;
+        if (shadow_count > 0) {
+                mg->shadow = true;
+                mg->root.scope.kind = SCOPE_PATHS;
+                mg->root.scope.paths = calloc(shadow_count, sizeof *mg->root.scope.paths);
+                for (size_t i = 0; mg->root.scope.paths && i < shadow_count; i++)
+                        if ((mg->root.scope.paths[i] = strdup(shadow_paths[i])))
+                                mg->root.scope.count++;
+                if (mg->root.scope.count != shadow_count) {
+                        merged_free(mg);
+                        return NULL;
+                }
+        }
         mg->read_only = read_only;
         mg->timeout = timeout;
         return mg;
@@ -999,11 +1061,13 @@ void merged_free(struct merged *mg)
                 for (struct mnode *n = mg->buckets[i], *next; n; n = next) {
                         next = n->next;
                         close_layers(n);
+                        scope_done(&n->scope);
                         free(n->name);
                         free(n);
                 }
         (void)close(mg->root.fd[UPPER]);
         (void)close(mg->root.fd[LOWER]);
+        scope_done(&mg->root.scope);
         pthread_mutex_destroy(&mg->lock);
         free(mg->buckets);
         free(mg);

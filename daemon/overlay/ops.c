@@ -322,7 +322,7 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 (void)fuse_reply_err(req, errno);
                 return;
         }
-        fi->fh = (uint64_t)fd;
+        ovl_file_opened(fi, fd);
         (void)fuse_reply_open(req, fi);
 }
 
@@ -348,7 +348,7 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
                 (void)fuse_reply_err(req, r);
                 return;
         }
-        fi->fh = (uint64_t)fd;
+        ovl_file_opened(fi, fd);
         (void)fuse_reply_create(req, &e, fi);
 }
 

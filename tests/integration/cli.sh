@@ -175,13 +175,34 @@ test_s2_daemon_unreachable_is_server_unavailable() {
         BINDLINK_SOCKET="$T/dead.sock" ctl_fails 0x800706BA ECONNREFUSED create "$T/v" "$T/b"
 }
 
-test_s2_exception_whose_parent_backing_lacks_is_notimpl_and_changes_nothing() {
-        mkdir -p "$T/v/e/deep" "$T/b"
-        local mounts; mounts=$(findmnt -rn | wc -l)
-        # An exception whose parent directory B lacks (in a link that is not merged).
-        ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/e/deep" "$T/v" "$T/b"
-        check_eq "no link registered" 0 "$("$BINDLINKCTL" list --json | jq length)"
-        check_eq "no mount left" "$mounts" "$(findmnt -rn | wc -l)"
+test_s14_exception_whose_parent_backing_lacks_is_shown_by_a_shadow_view() {
+        mkdir -p "$T/v/e/deep" "$T/v/other" "$T/b/sub"
+        echo orig > "$T/v/e/deep/o"; echo sibling > "$T/v/e/sib"; echo ov > "$T/v/other/x"
+        echo b > "$T/b/bfile"
+        local before; before=$(tree_digest "$T/v")
+        ctl create --exception "$T/v/e/deep" "$T/v" "$T/b" || return
+        check_eq realization overlay "$(link_field "$T/v" realization)"
+        # B, and the original along the way to the exception only.
+        check_eq "view" ". ./bfile ./e ./e/deep ./e/deep/o ./sub " "$(cd "$T/v" && find . | sort | tr '\n' ' ')"
+        check_file_is "$T/v/e/deep/o" orig
+        echo new > "$T/v/e/deep/new" || fail "the exception is not writable"
+        check_file_is "$T/v/e/deep/new" new
+        check_missing "$T/b/e"
+        echo top > "$T/v/newtop"; check_file_is "$T/b/newtop" top
+        rmdir "$T/v/e" 2>/dev/null && fail "removed the way to the exception"
+        mv "$T/v/e" "$T/v/e2" 2>/dev/null && fail "renamed the way to the exception"
+        as_nobody cat "$T/v/e/deep/o" >/dev/null || fail "nobody cannot read the exception"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/e/deep/new" new
+        rm "$T/v/e/deep/new"
+        check_eq "original otherwise unchanged" "$before" "$(tree_digest "$T/v")"
+        # Read-only: nothing new in B, the exception stays writable.
+        ctl create --read-only --exception "$T/v/e/deep" "$T/v" "$T/b" || return
+        (echo x > "$T/v/newfile") 2>/dev/null && fail "created a name in a read-only link"
+        echo y > "$T/v/e/deep/ro-new" || fail "the exception of a read-only link is not writable"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/e/deep/ro-new" y
+        check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
 }
 
 # ---- S8, S9: links grafted on an overlay of their parent -------------------------------

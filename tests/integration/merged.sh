@@ -227,6 +227,25 @@ test_s4_merged_link_survives_kill9_and_restart() {
         check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
 }
 
+test_s4_s8_anchorless_link_inside_a_merged_link_survives_kill9_and_restart() {
+        make_pair
+        mkdir -p "$T/n"; echo nested > "$T/n/x"
+        ctl create --merged "$T/v" "$T/b" || return
+        ctl create "$T/v/anchorless" "$T/n" || return
+        check_file_is "$T/v/anchorless/x" nested
+        check_file_is "$T/v/col" b-col
+        local before; before=$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
+        grep -q "adopted 2 link(s) and 2 overlay(s)" "$DAEMON_LOG" || fail "not all adopted: $(cat "$DAEMON_LOG")"
+        check_file_is "$T/v/anchorless/x" nested
+        echo new > "$T/v/new-after"; check_file_is "$T/b/new-after" new
+        ctl remove "$T/v/anchorless" || return
+        check_missing "$T/v/anchorless"
+        check_file_is "$T/v/col" b-col
+}
+
 test_s4_crashed_merged_view_is_replaced_within_a_second() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return

@@ -449,7 +449,8 @@ static void test_s12_paths_below_a_merged_link_resolve_to_themselves(void **stat
 
 /* S14 in a merged link: the merged view shows the exception's name whether or not B
  * has it or its parent, so the original is grafted right there; a plain link whose B
- * lacks the name needs an entry made up by the parent's overlay. */
+ * lacks the name needs an entry made up by the parent's overlay, and one whose B lacks
+ * the exception's parent is shown by the view in shadow mode. */
 static void test_s14_merged_exception_is_grafted_in_place(void **state)
 {
         (void)state;
@@ -476,7 +477,7 @@ static void test_s14_merged_exception_is_grafted_in_place(void **state)
         static const struct node nodes[] = {
                 {"/", PROBE_DIRECTORY, NULL},   {"/a", PROBE_DIRECTORY, NULL},
                 {"/a/b", PROBE_DIRECTORY, NULL}, {"/a/b/c", PROBE_FILE, NULL},
-                {"/t", PROBE_DIRECTORY, NULL},
+                {"/t", PROBE_DIRECTORY, NULL},  {"/tf", PROBE_FILE, NULL},
         };
         struct tree small = {nodes, sizeof nodes / sizeof nodes[0], 0};
         probe.ctx = &small;
@@ -486,11 +487,22 @@ static void test_s14_merged_exception_is_grafted_in_place(void **state)
         assert_int_equal(link_table_add(t3, m2), 0);
         assert_int_equal(planner_place_exception(t3, m2, 0, &probe, &p), 0);
         assert_kind(p, PLACE_BIND);
+        /* A plain link of two directories is then shown by the view in shadow
+         * mode, which shows the way to the exception: grafted in place too. */
         struct link_table *t4 = new_table();
         struct link *p2 = link_new(1, 0, "/a", "/t", 1, deep);
         assert_non_null(p2);
         assert_int_equal(link_table_add(t4, p2), 0);
         assert_int_equal(planner_place_exception(t4, p2, 0, &probe, &p), 0);
+        assert_kind(p, PLACE_BIND);
+        assert_int_equal(planner_place(t4, p2, &probe, &p), 0);
+        assert_kind(p, PLACE_MERGE);
+        /* A file over the directory has no way to show: the parent is missing. */
+        struct link_table *t5 = new_table();
+        struct link *p3 = link_new(1, 0, "/a", "/tf", 1, deep);
+        assert_non_null(p3);
+        assert_int_equal(link_table_add(t5, p3), 0);
+        assert_int_equal(planner_place_exception(t5, p3, 0, &probe, &p), 0);
         assert_kind(p, PLACE_PARENT_MISSING);
 }
 
