@@ -39,12 +39,16 @@ int backing_watch_add(struct backing_watch *w, const char *backing_path)
         int r = path_parent(backing_path, &dir);
         if (r < 0)
                 return r;
-        for (size_t i = 0; i < w->count; i++)
-                if (strcmp(w->dirs[i].dir, dir) == 0)
-                        return 0;
         int wd = inotify_add_watch(w->fd, dir, NAME_EVENTS);
         if (wd < 0)
                 return negative_errno();
+        /* Once per directory; a directory named again (another filesystem mounted
+         * there since) gets its new descriptor. */
+        for (size_t i = 0; i < w->count; i++)
+                if (strcmp(w->dirs[i].dir, dir) == 0) {
+                        w->dirs[i].wd = wd;
+                        return 0;
+                }
         struct watched_dir *grown = realloc(w->dirs, (w->count + 1) * sizeof *grown);
         if (!grown) {
                 (void)inotify_rm_watch(w->fd, wd);

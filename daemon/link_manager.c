@@ -479,6 +479,15 @@ static int overlay_entries(const struct plan *plan, const char *dir, char ***ret
         return 0;
 }
 
+/* Remember what B names now, to notice when its filesystem goes (S10). */
+static void note_backing(struct link *l)
+{
+        struct stat st;
+        bool known = stat(l->backing_path, &st) == 0;
+        l->backing_dev = known ? st.st_dev : 0;
+        l->backing_ino = known ? st.st_ino : 0;
+}
+
 /* Show the plan's items in order. Returns the index of the first that failed (count
  * if none), with *ret_error and *ret_path. */
 static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
@@ -541,6 +550,7 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                         l->realization = BINDLINK_REALIZED_OVERLAY;
                         l->mount_id = o->mount_id;
                         l->covered_type = p->place_type;
+                        note_backing(l);
                         continue;
                 }
                 if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
@@ -560,6 +570,7 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                                                         : BINDLINK_REALIZED_BIND;
                 l->mount_id = mount_id;
                 l->covered_type = p->place_type;
+                note_backing(l);
         }
         return plan->show_count;
 }
@@ -950,6 +961,33 @@ static void backing_path_changed(void *ctx, const char *path)
 
 int link_manager_backing_fd(const struct link_manager *m) { return m->backing.fd; }
 
+void link_manager_mounts_changed(struct link_manager *m)
+{
+        struct link **changed = NULL;
+        size_t count = 0;
+        for (size_t i = 0; i < m->table.count; i++) {
+                struct link *l = m->table.links[i];
+                if (l->realization == BINDLINK_REALIZED_NONE || l->backing_dev == 0)
+                        continue;
+                struct stat st;
+                if (stat(l->backing_path, &st) == 0 && st.st_dev == l->backing_dev &&
+                    st.st_ino == l->backing_ino)
+                        continue;
+                if (push(&changed, &count, l) < 0)
+                        break;
+        }
+        if (count > 0) {
+                log_info("%zu link(s) show what their backing path no longer names (a "
+                         "filesystem was unmounted or mounted); showing them again",
+                         count);
+                rebuild(m, changed, count, "the mount table changed");
+                /* The watches on the old filesystem see nothing any more. */
+                for (size_t i = 0; i < count; i++)
+                        (void)backing_watch_add(&m->backing, changed[i]->backing_path);
+        }
+        free(changed);
+}
+
 void link_manager_backing_changed(struct link_manager *m)
 {
         struct changed_links c = {.m = m};
@@ -1014,6 +1052,7 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
                     ((mount_id_at(l->virtual_path, &top) >= 0 && top == l->mount_id) ||
                      (o && o->lower_fd >= 0 && mount_id_of_fd(o->lower_fd, &beneath) >= 0 &&
                       beneath == l->mount_id))) {
+                        note_backing(l);
                         adopted++;
                         continue;
                 }

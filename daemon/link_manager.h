@@ -59,5 +59,8 @@ void link_manager_process_ended(struct link_manager *manager, int pidfd);
  * backing_changed() shows the links whose B came or went again. */
 int link_manager_backing_fd(const struct link_manager *manager);
 void link_manager_backing_changed(struct link_manager *manager);
+/* The mount table changed: show again every link whose backing path no longer
+ * names the object it showed (its filesystem was unmounted or replaced: S10). */
+void link_manager_mounts_changed(struct link_manager *manager);
 
 #endif

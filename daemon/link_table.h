@@ -22,6 +22,8 @@ struct link {
         bindlink_realization realization;
         uint64_t mount_id; /* the bind mount at virtual_path, when realized */
         int covered_type;  /* probe_type of what the mount covers (planner.h) */
+        dev_t backing_dev; /* what B named when it was shown (0: not known) */
+        ino_t backing_ino;
         /* Set only on the planner's stand-ins for overlays (never in the table): the
          * overlay on directory virtual_path, and the running instance if any. */
         bool is_overlay;

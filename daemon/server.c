@@ -6,6 +6,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -400,6 +401,7 @@ static void sweep_idle(struct server *s)
 #define TAG_SIGNAL (UINT64_MAX - 1)
 #define TAG_TIMER (UINT64_MAX - 2)
 #define TAG_BACKING (UINT64_MAX - 3)
+#define TAG_MOUNTS (UINT64_MAX - 4)
 
 static int add_watch(int epoll_fd, int fd, uint64_t tag)
 {
@@ -445,6 +447,15 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
         int backing_fd = link_manager_backing_fd(manager);
         if (backing_fd >= 0 && (r = add_watch(epoll_fd, backing_fd, TAG_BACKING)) < 0)
                 return r;
+        /* The mount table changed (a backing filesystem unmounted: inotify does not
+         * say so). Checked on the next tick, so a burst of our own mounts costs one
+         * check a second. */
+        bool mounts_changed = false;
+        _cleanup_close_ int mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+        struct epoll_event mounts_ev = {.events = EPOLLPRI, .data.u64 = TAG_MOUNTS};
+        if (mounts_fd < 0 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, mounts_fd, &mounts_ev) < 0)
+                log_warning("cannot watch the mount table: a backing filesystem that is "
+                            "unmounted will not be noticed (%s)", strerror(errno));
 
         while (!s.stopping) {
                 struct epoll_event events[64];
@@ -469,9 +480,15 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 uint64_t ticks;
                                 (void)!read(timer_fd, &ticks, sizeof ticks);
                                 sweep_idle(&s);
+                                if (mounts_changed) {
+                                        mounts_changed = false;
+                                        link_manager_mounts_changed(manager);
+                                }
+                        } else if (tag == TAG_MOUNTS) {
+                                mounts_changed = true;
                         } else if (tag == TAG_BACKING) {
                                 link_manager_backing_changed(manager);
-                        } else if ((tag & TAG_PIDFD) && tag < TAG_BACKING) {
+                        } else if ((tag & TAG_PIDFD) && tag < TAG_MOUNTS) {
                                 int pidfd = (int)(tag & ~TAG_PIDFD);
                                 (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, pidfd, NULL);
                                 link_manager_process_ended(manager, pidfd);

@@ -142,16 +142,44 @@ static int cmd_remove(int argc, char **argv)
         return 0;
 }
 
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF), or 0. */
+static size_t utf8_length(const unsigned char *p)
+{
+        if (p[0] < 0x80)
+                return 1;
+        size_t len = p[0] >= 0xC2 && p[0] <= 0xDF   ? 2
+                     : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
+                     : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4
+                                                    : 0;
+        for (size_t i = 1; i < len; i++)
+                if ((p[i] & 0xC0) != 0x80)
+                        return 0;
+        if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
+            (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
+                return 0;
+        return len;
+}
+
+/* A path as a JSON string. Paths are bytes and JSON text is UTF-8: a byte that is
+ * not part of well-formed UTF-8 is written as the lone surrogate \udcXX (Python's
+ * "surrogateescape"), so every path comes out distinct and can be turned back into
+ * its bytes (os.fsencode in Python). */
 static void json_string(const char *s)
 {
         putchar('"');
-        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-                if (*p == '"' || *p == '\\')
-                        printf("\\%c", *p);
+        for (const unsigned char *p = (const unsigned char *)s; *p;) {
+                size_t len = utf8_length(p);
+                if (len == 0)
+                        printf("\\udc%02x", *p++);
+                else if (*p == '"' || *p == '\\')
+                        printf("\\%c", *p++);
                 else if (*p < 0x20 || *p == 0x7f)
-                        printf("\\u%04x", *p);
-                else
-                        putchar(*p);
+                        printf("\\u%04x", *p++);
+                else {
+                        (void)fwrite(p, 1, len, stdout);
+                        p += len;
+                }
         }
         putchar('"');
 }
