@@ -29,6 +29,9 @@
 
 enum layer { UPPER = 0, LOWER = 1 };
 
+/* The shared descriptors of a file: for reading, for writing, for appending. */
+enum io_kind { IO_READ, IO_WRITE, IO_APPEND, IO_KINDS };
+
 struct mnode {
         int fd[2];     /* O_PATH|O_NOFOLLOW per layer; -1 where the layer lacks it */
         dev_t dev;     /* the key: the object first found */
@@ -39,6 +42,9 @@ struct mnode {
         uint64_t nlookup;  /* kernel references */
         uint64_t children; /* directory nodes whose parent this is */
         struct view_scope scope; /* directories: which layers their entries come from */
+        /* Files, when opens cost no request (see m_init): descriptors of the object
+         * shown, opened at first use, shared by every open of it. */
+        int io_fd[IO_KINDS];
         struct mnode *next;
 };
 
@@ -49,6 +55,7 @@ struct merged {
         size_t bucket_count, count;
         bool read_only; /* S13: B is not changed; new names go to V */
         bool shadow;    /* a link that is not merged, shown for its exceptions (S14) */
+        bool no_open;   /* the kernel opens files without asking (m_init) */
         double timeout;
         struct fuse_session *se;
 };
@@ -146,6 +153,9 @@ static void table_remove(struct merged *mg, struct mnode *n)
 /* A directory moved from V into B keeps one descriptor in both slots. */
 static void close_layers(struct mnode *n)
 {
+        for (int k = 0; k < IO_KINDS; k++)
+                if (n->io_fd[k] >= 0)
+                        (void)close(n->io_fd[k]);
         if (n->fd[UPPER] >= 0)
                 (void)close(n->fd[UPPER]);
         if (n->fd[LOWER] >= 0 && n->fd[LOWER] != n->fd[UPPER])
@@ -222,6 +232,8 @@ static struct mnode *node_get(struct merged *mg, struct mnode *parent, const cha
                         return NULL;
                 }
                 n->fd[UPPER] = n->fd[LOWER] = -1;
+                for (int k = 0; k < IO_KINDS; k++)
+                        n->io_fd[k] = -1;
                 n->dev = shown->st_dev;
                 n->ino = shown->st_ino;
                 n->type = shown->st_mode & S_IFMT;
@@ -441,7 +453,8 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
         struct mnode *n = node_of(req, ino);
         int fd = target_fd(mg, n);
         struct stat st;
-        int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi);
+        /* A file opened without a request has no handle of its own (fh 0). */
+        int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi && fi->fh ? fi : NULL);
         if (!r)
                 r = node_stat(mg, n, &st);
         if (r)
@@ -790,10 +803,109 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
+/* The descriptor for I/O on an open file: its own (fh, from create or open), or,
+ * when opens cost no request, the node's shared one of the kind needed (opened at
+ * first use: the kernel has checked the opener's rights already). -errno. */
+static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info *fi,
+                 enum io_kind kind)
+{
+        if (fi && fi->fh)
+                return (int)fi->fh;
+        int fd = __atomic_load_n(&n->io_fd[kind], __ATOMIC_ACQUIRE);
+        if (fd >= 0)
+                return fd;
+        char path[64];
+        ovl_proc_path(shown_fd(n), path, sizeof path);
+        int flags = kind == IO_READ ? O_RDONLY : kind == IO_WRITE ? O_RDWR : O_WRONLY | O_APPEND;
+        fd = open(path, flags | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        pthread_mutex_lock(&mg->lock);
+        if (n->io_fd[kind] < 0) {
+                __atomic_store_n(&n->io_fd[kind], fd, __ATOMIC_RELEASE);
+        } else {
+                (void)close(fd);
+                fd = n->io_fd[kind];
+        }
+        pthread_mutex_unlock(&mg->lock);
+        return fd;
+}
+
+/* Call a handle-based operation with the descriptor io_fd finds. */
+#define WITH_IO_FD(req, ino, fi, kind, call)                                                 \
+        do {                                                                                 \
+                int fd_ = io_fd(merged_of(req), node_of(req, ino), fi, kind);                \
+                if (fd_ < 0) {                                                               \
+                        (void)fuse_reply_err(req, -fd_);                                     \
+                        break;                                                               \
+                }                                                                            \
+                struct fuse_file_info own_ = *(fi);                                          \
+                own_.fh = (uint64_t)fd_;                                                     \
+                struct fuse_file_info *io_fi = &own_;                                        \
+                call;                                                                        \
+        } while (0)
+
+static void m_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                   struct fuse_file_info *fi)
+{
+        WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_read(req, ino, size, off, io_fi));
+}
+
+static void m_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
+                        struct fuse_file_info *fi)
+{
+        /* An O_APPEND writer appends where the file ends now, whatever the kernel
+         * thinks its size is (a writer beside the link may have made it longer). */
+        enum io_kind kind = (fi->flags & O_APPEND) ? IO_APPEND : IO_WRITE;
+        WITH_IO_FD(req, ino, fi, kind, ovl_file_write_buf(req, ino, in, off, io_fi));
+}
+
+static void m_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        if (!fi->fh) {
+                /* Opened without a request: closing tells nobody anything (m_init),
+                 * and ENOSYS tells the kernel never to ask again. */
+                (void)fuse_reply_err(req, ENOSYS);
+                return;
+        }
+        ovl_file_flush(req, ino, fi);
+}
+
+static void m_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        if (fi->fh)
+                ovl_file_release(req, ino, fi);
+        else
+                (void)fuse_reply_err(req, 0); /* the node keeps its shared descriptors */
+}
+
+static void m_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_fsync(req, ino, datasync, io_fi));
+}
+
+static void m_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                        struct fuse_file_info *fi)
+{
+        WITH_IO_FD(req, ino, fi, IO_WRITE,
+                   ovl_file_fallocate(req, ino, mode, offset, length, io_fi));
+}
+
+static void m_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+                    struct fuse_file_info *fi)
+{
+        WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_lseek(req, ino, off, whence, io_fi));
+}
+
 static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         struct merged *mg = merged_of(req);
         struct mnode *n = node_of(req, ino);
+        if (mg->no_open) {
+                /* The kernel opens by itself from now on; I/O uses io_fd. */
+                (void)fuse_reply_err(req, ENOSYS);
+                return;
+        }
         bool writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
         int fd = writes ? target_fd(mg, n) : shown_fd(n);
         if (fd < 0) {
@@ -1004,8 +1116,20 @@ static void m_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 
 static void m_init(void *userdata, struct fuse_conn_info *conn)
 {
-        (void)userdata;
+        struct merged *mg = userdata;
         ovl_conn_init(conn);
+        /* Opens and closes with no request at all, where nothing is lost: the kernel
+         * checks the opener's rights itself (default_permissions); a writable view
+         * refuses nothing at open that it would not refuse at the first write (a
+         * read-only one must say EROFS at open: S11, S13); and on local filesystems
+         * a close tells nobody anything. */
+        if ((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) && !mg->read_only &&
+            ovl_close_is_silent(mg->root.fd[UPPER]) && ovl_close_is_silent(mg->root.fd[LOWER])) {
+                conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+                /* O_TRUNC then comes as a setattr: no open would truncate. */
+                conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+                mg->no_open = true;
+        }
 }
 
 /* ---- life ------------------------------------------------------------------------------------- */
@@ -1028,6 +1152,8 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *cons
                 free(mg);
                 return NULL;
         }
+        for (int k = 0; k < IO_KINDS; k++)
+                mg->root.io_fd[k] = -1;
         mg->root.fd[UPPER] = upper_fd;
         mg->root.fd[LOWER] = lower_fd;
         mg->root.dev = upper.st_dev;
@@ -1090,13 +1216,13 @@ const struct fuse_lowlevel_ops merged_ops = {
         .rename = m_rename,
         .open = m_open,
         .create = m_create,
-        .read = ovl_file_read,
-        .write_buf = ovl_file_write_buf,
-        .flush = ovl_file_flush,
-        .release = ovl_file_release,
-        .fsync = ovl_file_fsync,
-        .fallocate = ovl_file_fallocate,
-        .lseek = ovl_file_lseek,
+        .read = m_read,
+        .write_buf = m_write_buf,
+        .flush = m_flush,
+        .release = m_release,
+        .fsync = m_fsync,
+        .fallocate = m_fallocate,
+        .lseek = m_lseek,
         .opendir = m_opendir,
         .readdir = m_readdir,
         .readdirplus = m_readdirplus,

@@ -72,6 +72,9 @@ int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct 
 void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size);
 /* setxattr, or removexattr when value is NULL. errno. */
 int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
+/* Does closing a file of fd's filesystem tell anybody anything (write-back errors,
+ * close-to-open consistency)? False for the local filesystems known not to. */
+bool ovl_close_is_silent(int fd);
 /* Fill in fi for a file opened (or created) as fd. */
 void ovl_file_opened(struct fuse_file_info *fi, int fd);
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
