@@ -168,6 +168,47 @@ test_s12_hard_links_and_stable_inodes_through_the_merged_view() {
         check_eq "no two objects share an inode number (but the hard link)" 1 "$all"
 }
 
+# S5 through the merged view, on a V-only file (acts in V, in place) and on B's.
+test_s5_merged_view_passes_posix_operations_through() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        local p="$T/v" side
+        for side in vfile bfile; do
+                echo a >> "$p/$side"
+                python3 - "$p/$side" <<'PY' || fail "shared writable mmap of $side"
+import mmap, sys
+with open(sys.argv[1], "r+b") as f:
+    m = mmap.mmap(f.fileno(), 0)
+    m[0:1] = b"Z"
+    m.flush()
+    m.close()
+PY
+                check_eq "mmap write of $side" Z "$(head -c1 "$p/$side")"
+                flock "$p/$side" true || fail "flock $side"
+                python3 - "$p/$side" <<'PY' || fail "POSIX lock of $side"
+import fcntl, sys
+with open(sys.argv[1], "r+b") as f:
+    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.lockf(f, fcntl.LOCK_UN)
+PY
+                setfattr -n user.k -v "$side" "$p/$side" || fail "setfattr $side"
+                check_eq "xattr $side" "$side" "$(getfattr --only-values -n user.k "$p/$side" 2>/dev/null)"
+                sync "$p/$side" || fail "fsync $side"
+        done
+        check_file_is "$T/b/bfile" "Z-only
+a"
+        check_missing "$T/b/vfile"
+        # Appends from beside the link and through it interleave, none lost.
+        echo 1 >> "$p/bfile"; echo 2 >> "$T/b/bfile"; echo 3 >> "$p/bfile"
+        check_eq "O_APPEND" "Z-only a 1 2 3" "$(tr '\n' ' ' < "$T/b/bfile" | sed 's/ $//')"
+        # truncate through open(O_TRUNC) and by size
+        echo short > "$p/bfile"; check_file_is "$T/b/bfile" short
+        truncate -s 2 "$p/vfile"; check_eq "size" 2 "$(stat -c %s "$p/vfile")"
+        ctl remove "$T/v" || return
+        check_eq "V's file changed in place" "Z-" "$(cat "$T/v/vfile")"
+        check_eq "xattr in V" vfile "$(getfattr --only-values -n user.k "$T/v/vfile" 2>/dev/null)"
+}
+
 test_s13_read_only_merged_keeps_b_and_writes_v() {
         make_pair
         local before; before=$(tree_digest "$T/b")
