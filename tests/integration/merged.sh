@@ -340,6 +340,28 @@ test_s15_s20_nested_link_inside_a_merged_link() {
         check_file_is "$T/v/vdir/inner/f" v-inner
 }
 
+# S18 chains through merged views, both ways, and S20 removal in any order.
+test_s18_s20_chains_through_merged_views() {
+        mkdir -p "$T/b1" "$T/v1" "$T/v2/sub" "$T/v3"
+        echo from-b1 > "$T/b1/x"; echo v2-own > "$T/v2/own"; echo v2-sub > "$T/v2/sub/s"
+        ctl create "$T/v1" "$T/b1" || return              # bind
+        ctl create --merged "$T/v2" "$T/v1" || return     # merged view over a link's V
+        ctl create "$T/v3" "$T/v2/sub" || return          # bind of a path inside the view
+        check_file_is "$T/v2/x" from-b1
+        check_file_is "$T/v2/own" v2-own
+        check_file_is "$T/v3/s" v2-sub
+        echo new > "$T/v2/new"; check_file_is "$T/b1/new" new
+        ctl remove "$T/v1" || return
+        # v2's B is v1 as it is now: the original v1 (empty).
+        eventually 3 test ! -e "$T/v2/x" || fail "v2 still shows b1 after v1's link went"
+        check_file_is "$T/v2/own" v2-own
+        check_file_is "$T/v3/s" v2-sub
+        ctl remove "$T/v2" || return
+        check_file_is "$T/v3/s" v2-sub
+        ctl remove "$T/v3" || return
+        check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+}
+
 test_s12_merged_has_no_effect_on_a_file_link() {
         echo v > "$T/vf"; echo b > "$T/bf"
         ctl create --merged "$T/vf" "$T/bf" || return
