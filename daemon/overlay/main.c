@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -51,6 +52,32 @@ static int drop_capabilities(void)
                 {.effective = (uint32_t)(mask >> 32), .permitted = (uint32_t)(mask >> 32)},
         };
         return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+}
+
+/* A view holds an O_PATH descriptor per object the kernel knows, and a merged view
+ * opened files too: as many as the system allows a process (fs.nr_open), raised
+ * while CAP_SYS_RESOURCE is still ours. Otherwise the soft limit goes to the hard. */
+static void raise_fd_limit(void)
+{
+        struct rlimit rl;
+        unsigned long nr_open = 0;
+        FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+        if (f) {
+                if (fscanf(f, "%lu", &nr_open) != 1)
+                        nr_open = 0;
+                (void)fclose(f);
+        }
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+                return;
+        if (nr_open > rl.rlim_max) {
+                struct rlimit wanted = {.rlim_cur = nr_open, .rlim_max = nr_open};
+                if (setrlimit(RLIMIT_NOFILE, &wanted) == 0)
+                        return;
+        }
+        if (rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void)setrlimit(RLIMIT_NOFILE, &rl);
+        }
 }
 
 /* Serve the mounted connection until the kernel ends it, with ops on userdata (mg
@@ -197,6 +224,7 @@ int main(int argc, char **argv)
         }
         /* Modes arrive with the caller's umask applied by the kernel already. */
         umask(0);
+        raise_fd_limit(); /* before the views size their caches by it */
         if (merged_mode)
                 return serve_merged(fuse_fd, upper_fd, o.root.fd, strcmp(merged_mode, "ro") == 0,
                                     shadow, shadow_count, argv[0]);

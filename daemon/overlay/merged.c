@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -56,6 +57,9 @@ struct merged {
         bool read_only; /* S13: B is not changed; new names go to V */
         bool shadow;    /* a link that is not merged, shown for its exceptions (S14) */
         bool no_open;   /* the kernel opens files without asking (m_init) */
+        /* Shared I/O descriptors kept open (lock held), and how many may be: a
+         * share of the descriptor limit, the rest is for the nodes themselves. */
+        size_t io_cached, io_cached_max;
         double timeout;
         struct fuse_session *se;
 };
@@ -168,6 +172,8 @@ static void release_if_unused(struct merged *mg, struct mnode *n)
         while (n && n != &mg->root && n->nlookup == 0 && n->children == 0) {
                 struct mnode *parent = n->parent;
                 table_remove(mg, n);
+                for (int k = 0; k < IO_KINDS; k++)
+                        mg->io_cached -= n->io_fd[k] >= 0;
                 close_layers(n);
                 scope_done(&n->scope);
                 free(n->name);
@@ -805,10 +811,12 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 /* The descriptor for I/O on an open file: its own (fh, from create or open), or,
  * when opens cost no request, the node's shared one of the kind needed (opened at
- * first use: the kernel has checked the opener's rights already). -errno. */
+ * first use: the kernel has checked the opener's rights already; kept while fewer
+ * than io_cached_max are, else *temporary: the caller closes it). -errno. */
 static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info *fi,
-                 enum io_kind kind)
+                 enum io_kind kind, bool *temporary)
 {
+        *temporary = false;
         if (fi && fi->fh)
                 return (int)fi->fh;
         int fd = __atomic_load_n(&n->io_fd[kind], __ATOMIC_ACQUIRE);
@@ -821,11 +829,14 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
         if (fd < 0)
                 return -errno;
         pthread_mutex_lock(&mg->lock);
-        if (n->io_fd[kind] < 0) {
-                __atomic_store_n(&n->io_fd[kind], fd, __ATOMIC_RELEASE);
-        } else {
+        if (n->io_fd[kind] >= 0) {
                 (void)close(fd);
                 fd = n->io_fd[kind];
+        } else if (mg->io_cached < mg->io_cached_max) {
+                __atomic_store_n(&n->io_fd[kind], fd, __ATOMIC_RELEASE);
+                mg->io_cached++;
+        } else {
+                *temporary = true;
         }
         pthread_mutex_unlock(&mg->lock);
         return fd;
@@ -834,7 +845,8 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
 /* Call a handle-based operation with the descriptor io_fd finds. */
 #define WITH_IO_FD(req, ino, fi, kind, call)                                                 \
         do {                                                                                 \
-                int fd_ = io_fd(merged_of(req), node_of(req, ino), fi, kind);                \
+                bool temporary_;                                                             \
+                int fd_ = io_fd(merged_of(req), node_of(req, ino), fi, kind, &temporary_);   \
                 if (fd_ < 0) {                                                               \
                         (void)fuse_reply_err(req, -fd_);                                     \
                         break;                                                               \
@@ -843,6 +855,8 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
                 own_.fh = (uint64_t)fd_;                                                     \
                 struct fuse_file_info *io_fi = &own_;                                        \
                 call;                                                                        \
+                if (temporary_)                                                              \
+                        (void)close(fd_);                                                    \
         } while (0)
 
 static void m_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -1020,17 +1034,22 @@ static int merged_listing(const struct merged *mg, const struct mnode *n,
         return r;
 }
 
+/* The listing is read at the first readdir, not at opendir: when the kernel has the
+ * directory cached (below), it opens it and asks nothing more. */
+struct lazy_listing {
+        bool read;
+        struct dir_snapshot snapshot;
+};
+
 static void m_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        struct dir_snapshot *d = calloc(1, sizeof *d);
-        int r = d ? merged_listing(merged_of(req), node_of(req, ino), d) : ENOMEM;
-        if (r) {
-                if (d)
-                        dir_snapshot_free(d);
-                (void)fuse_reply_err(req, r);
+        (void)ino;
+        struct lazy_listing *l = calloc(1, sizeof *l);
+        if (!l) {
+                (void)fuse_reply_err(req, ENOMEM);
                 return;
         }
-        fi->fh = (uint64_t)(uintptr_t)d;
+        fi->fh = (uint64_t)(uintptr_t)l;
         /* The kernel keeps the listing; its own changes and a new mtime (either
          * layer's, see node_stat) make it read again. */
         fi->cache_readdir = 1;
@@ -1044,24 +1063,47 @@ static int readdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
         return do_lookup(req, parent, name, e);
 }
 
+/* The handle's listing, read now if it was not (the kernel asks one handle's
+ * readdirs one at a time). NULL after replying with the error. */
+static const struct dir_snapshot *listing_of(fuse_req_t req, fuse_ino_t ino,
+                                            struct fuse_file_info *fi)
+{
+        struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
+        if (!l->read) {
+                int r = merged_listing(merged_of(req), node_of(req, ino), &l->snapshot);
+                if (r) {
+                        (void)fuse_reply_err(req, r);
+                        return NULL;
+                }
+                l->read = true;
+        }
+        return &l->snapshot;
+}
+
 static void m_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-        ovl_reply_readdir(req, ino, (struct dir_snapshot *)(uintptr_t)fi->fh, size, off, NULL,
-                          forget_node);
+        const struct dir_snapshot *d = listing_of(req, ino, fi);
+        if (d)
+                ovl_reply_readdir(req, ino, d, size, off, NULL, forget_node);
 }
 
 static void m_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           struct fuse_file_info *fi)
 {
-        ovl_reply_readdir(req, ino, (struct dir_snapshot *)(uintptr_t)fi->fh, size, off,
-                          readdir_lookup, forget_node);
+        const struct dir_snapshot *d = listing_of(req, ino, fi);
+        if (d)
+                ovl_reply_readdir(req, ino, d, size, off, readdir_lookup, forget_node);
 }
 
 static void m_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
-        dir_snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
+        struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
+        for (size_t i = 0; i < l->snapshot.count; i++)
+                free(l->snapshot.entries[i].name);
+        free(l->snapshot.entries);
+        free(l);
         (void)fuse_reply_err(req, 0);
 }
 
@@ -1154,6 +1196,12 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *cons
         }
         for (int k = 0; k < IO_KINDS; k++)
                 mg->root.io_fd[k] = -1;
+        /* Nodes hold an O_PATH descriptor each (two for a merged directory): a quarter
+         * of the limit is left to shared I/O descriptors. */
+        struct rlimit rl;
+        mg->io_cached_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                                    ? (size_t)rl.rlim_cur / 4
+                                    : 4096;
         mg->root.fd[UPPER] = upper_fd;
         mg->root.fd[LOWER] = lower_fd;
         mg->root.dev = upper.st_dev;

@@ -209,6 +209,34 @@ a"
         check_eq "xattr in V" vfile "$(getfattr --only-values -n user.k "$T/v/vfile" 2>/dev/null)"
 }
 
+# The view holds descriptors for what the kernel knows: reading more files than the
+# daemon's own descriptor limit allows must still work (it raises its limit).
+test_s5_merged_view_reads_more_files_than_the_fd_limit() {
+        local hard n
+        hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=40000
+        [ "$hard" -gt 40000 ] && hard=40000
+        n=$((hard / 2 + 1000))
+        mkdir -p "$T/v" "$T/b"
+        python3 - "$T/b" "$n" <<'PY'
+import os, sys
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], "f%d" % i), "w") as f:
+        f.write("x")
+PY
+        ctl create --merged "$T/v" "$T/b" || return
+        local out
+        out=$(python3 - "$T/v" "$n" <<'PY' 2>&1
+import os, sys
+bad = 0
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], "f%d" % i)) as f:
+        bad += f.read() != "x"
+print(bad)
+PY
+)
+        check_eq "files read through V ($n, descriptor limit $(ulimit -Hn))" 0 "$out"
+}
+
 test_s13_read_only_merged_keeps_b_and_writes_v() {
         make_pair
         local before; before=$(tree_digest "$T/b")
