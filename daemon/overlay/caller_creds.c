@@ -4,14 +4,22 @@
 #include "overlay.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_GROUPS 256
 
+/* Whether this thread acts as someone else now (root callers need no change: the
+ * server is root, and the kernel checked their rights already). */
+static __thread bool switched;
+
 int ovl_creds_enter(fuse_req_t req)
 {
         const struct fuse_ctx *ctx = fuse_req_ctx(req);
+        switched = ctx->uid != 0 || ctx->gid != 0;
+        if (!switched)
+                return 0; /* and no read of the caller's groups from /proc */
         gid_t groups[MAX_GROUPS];
         int n = fuse_req_getgroups(req, MAX_GROUPS, groups);
         if (n < 0)
@@ -29,6 +37,9 @@ int ovl_creds_enter(fuse_req_t req)
 
 void ovl_creds_leave(void)
 {
+        if (!switched)
+                return;
+        switched = false;
         (void)syscall(SYS_setfsuid, 0);
         (void)syscall(SYS_setfsgid, 0);
         (void)syscall(SYS_setgroups, 0, NULL);

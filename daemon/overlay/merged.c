@@ -57,9 +57,10 @@ struct merged {
         bool read_only; /* S13: B is not changed; new names go to V */
         bool shadow;    /* a link that is not merged, shown for its exceptions (S14) */
         bool no_open;   /* the kernel opens files without asking (m_init) */
-        /* Shared I/O descriptors kept open (lock held), and how many may be: a
-         * share of the descriptor limit, the rest is for the nodes themselves. */
-        size_t io_cached, io_cached_max;
+        /* Shared I/O descriptors kept open (lock held), and the descriptor limit:
+         * they are kept while they and the nodes use less than half of it, so the
+         * nodes themselves never run short because of them. */
+        size_t io_cached, fd_limit;
         double timeout;
         struct fuse_session *se;
 };
@@ -657,7 +658,16 @@ static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mo
                 (void)fuse_reply_err(req, r);
                 return;
         }
-        ovl_file_opened(fi, fd);
+        if (mg->no_open) {
+                /* The kernel sends no RELEASE when it opens files by itself, not even
+                 * for a created one: the file is used through the node's shared
+                 * descriptors like any other (fh 0), or this one would leak. */
+                (void)close(fd);
+                fi->fh = 0;
+                fi->keep_cache = 1;
+        } else {
+                ovl_file_opened(fi, fd);
+        }
         (void)fuse_reply_create(req, &e, fi);
 }
 
@@ -811,8 +821,8 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 /* The descriptor for I/O on an open file: its own (fh, from create or open), or,
  * when opens cost no request, the node's shared one of the kind needed (opened at
- * first use: the kernel has checked the opener's rights already; kept while fewer
- * than io_cached_max are, else *temporary: the caller closes it). -errno. */
+ * first use: the kernel has checked the opener's rights already; kept while the
+ * descriptor budget allows, else *temporary: the caller closes it). -errno. */
 static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info *fi,
                  enum io_kind kind, bool *temporary)
 {
@@ -832,7 +842,7 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
         if (n->io_fd[kind] >= 0) {
                 (void)close(fd);
                 fd = n->io_fd[kind];
-        } else if (mg->io_cached < mg->io_cached_max) {
+        } else if (mg->count + mg->io_cached < mg->fd_limit / 2) {
                 __atomic_store_n(&n->io_fd[kind], fd, __ATOMIC_RELEASE);
                 mg->io_cached++;
         } else {
@@ -1196,12 +1206,10 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *cons
         }
         for (int k = 0; k < IO_KINDS; k++)
                 mg->root.io_fd[k] = -1;
-        /* Nodes hold an O_PATH descriptor each (two for a merged directory): a quarter
-         * of the limit is left to shared I/O descriptors. */
         struct rlimit rl;
-        mg->io_cached_max = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                                    ? (size_t)rl.rlim_cur / 4
-                                    : 4096;
+        mg->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
+                               ? (size_t)rl.rlim_cur
+                               : 1u << 20;
         mg->root.fd[UPPER] = upper_fd;
         mg->root.fd[LOWER] = lower_fd;
         mg->root.dev = upper.st_dev;
