@@ -65,6 +65,33 @@ int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct 
         return r;
 }
 
+/* ---- new objects, made as the caller ------------------------------------------------ */
+
+int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode, dev_t rdev,
+                       const char *link_target, enum ovl_make_kind kind)
+{
+        int r = -ovl_creds_enter(req);
+        if (r)
+                return r;
+        int rc = kind == OVL_MAKE_DIR       ? mkdirat(dirfd, name, mode)
+                 : kind == OVL_MAKE_SYMLINK ? symlinkat(link_target, dirfd, name)
+                                            : mknodat(dirfd, name, mode, rdev);
+        r = rc < 0 ? errno : 0;
+        ovl_creds_leave();
+        return r;
+}
+
+int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags, mode_t mode)
+{
+        int r = ovl_creds_enter(req);
+        if (r < 0)
+                return r;
+        int fd = openat(dirfd, name, (flags | O_CREAT) & ~O_NOFOLLOW, mode);
+        r = fd < 0 ? -errno : fd;
+        ovl_creds_leave();
+        return r;
+}
+
 /* ---- extended attributes: the backing filesystem's answer, unchanged ---------------- */
 
 void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size)

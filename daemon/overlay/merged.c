@@ -572,25 +572,13 @@ static void name_changed(struct merged *mg, const struct mnode *parent, const ch
 
 /* ---- creating names ---------------------------------------------------------------------- */
 
-enum make_kind { MAKE_NODE, MAKE_DIR, MAKE_SYMLINK };
-
 static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
-                        dev_t rdev, const char *link_target, enum make_kind kind)
+                        dev_t rdev, const char *link_target, enum ovl_make_kind kind)
 {
         struct merged *mg = merged_of(req);
         int r = name_check(name);
         int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
-        if (dirfd < 0)
-                r = -dirfd;
-        if (!r)
-                r = -ovl_creds_enter(req);
-        if (!r) {
-                int rc = kind == MAKE_DIR       ? mkdirat(dirfd, name, mode)
-                         : kind == MAKE_SYMLINK ? symlinkat(link_target, dirfd, name)
-                                                : mknodat(dirfd, name, mode, rdev);
-                r = rc < 0 ? errno : 0;
-                ovl_creds_leave();
-        }
+        r = dirfd < 0 ? -dirfd : ovl_make_as_caller(req, dirfd, name, mode, rdev, link_target, kind);
         struct fuse_entry_param e;
         if (!r)
                 r = do_lookup(req, parent_ino, name, &e);
@@ -602,17 +590,17 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 static void m_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-        make_object(req, parent, name, mode, rdev, NULL, MAKE_NODE);
+        make_object(req, parent, name, mode, rdev, NULL, OVL_MAKE_NODE);
 }
 
 static void m_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-        make_object(req, parent, name, mode, 0, NULL, MAKE_DIR);
+        make_object(req, parent, name, mode, 0, NULL, OVL_MAKE_DIR);
 }
 
 static void m_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
-        make_object(req, parent, name, 0, 0, target, MAKE_SYMLINK);
+        make_object(req, parent, name, 0, 0, target, OVL_MAKE_SYMLINK);
 }
 
 static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -642,12 +630,9 @@ static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mo
         int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
         if (dirfd < 0)
                 r = -dirfd;
-        if (!r)
-                r = -ovl_creds_enter(req);
         if (!r) {
-                fd = openat(dirfd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
-                r = fd < 0 ? errno : 0;
-                ovl_creds_leave();
+                fd = ovl_create_as_caller(req, dirfd, name, fi->flags, mode);
+                r = fd < 0 ? -fd : 0;
         }
         struct fuse_entry_param e;
         if (!r)

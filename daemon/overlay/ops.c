@@ -218,22 +218,13 @@ static int name_is_free(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         return 0;
 }
 
-enum make_kind { MAKE_NODE, MAKE_DIR, MAKE_SYMLINK };
-
 static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
-                        dev_t rdev, const char *link_target, enum make_kind kind)
+                        dev_t rdev, const char *link_target, enum ovl_make_kind kind)
 {
         struct ovl_inode *parent;
         int r = name_is_free(req, parent_ino, name, &parent);
         if (!r)
-                r = -ovl_creds_enter(req);
-        if (!r) {
-                int rc = kind == MAKE_DIR       ? mkdirat(parent->fd, name, mode)
-                         : kind == MAKE_SYMLINK ? symlinkat(link_target, parent->fd, name)
-                                                : mknodat(parent->fd, name, mode, rdev);
-                r = rc < 0 ? errno : 0;
-                ovl_creds_leave();
-        }
+                r = ovl_make_as_caller(req, parent->fd, name, mode, rdev, link_target, kind);
         struct fuse_entry_param e;
         if (!r)
                 r = do_lookup(req, parent_ino, name, &e);
@@ -245,17 +236,17 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 static void ovl_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-        make_object(req, parent, name, mode, rdev, NULL, MAKE_NODE);
+        make_object(req, parent, name, mode, rdev, NULL, OVL_MAKE_NODE);
 }
 
 static void ovl_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-        make_object(req, parent, name, mode, 0, NULL, MAKE_DIR);
+        make_object(req, parent, name, mode, 0, NULL, OVL_MAKE_DIR);
 }
 
 static void ovl_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, const char *name)
 {
-        make_object(req, parent, name, 0, 0, target, MAKE_SYMLINK);
+        make_object(req, parent, name, 0, 0, target, OVL_MAKE_SYMLINK);
 }
 
 static void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
@@ -332,12 +323,9 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
         struct ovl_inode *parent;
         int fd = -1;
         int r = name_is_free(req, parent_ino, name, &parent);
-        if (!r)
-                r = -ovl_creds_enter(req);
         if (!r) {
-                fd = openat(parent->fd, name, (fi->flags | O_CREAT) & ~O_NOFOLLOW, mode);
-                r = fd < 0 ? errno : 0;
-                ovl_creds_leave();
+                fd = ovl_create_as_caller(req, parent->fd, name, fi->flags, mode);
+                r = fd < 0 ? -fd : 0;
         }
         struct fuse_entry_param e;
         if (!r)
