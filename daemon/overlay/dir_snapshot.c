@@ -32,6 +32,18 @@ void dir_snapshot_free(struct dir_snapshot *d)
         free(d);
 }
 
+void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t parent,
+                    const char *name)
+{
+        struct fuse_entry_param e;
+        if (!r)
+                r = lookup(req, parent, name, &e);
+        if (r)
+                (void)fuse_reply_err(req, r);
+        else
+                (void)fuse_reply_entry(req, &e);
+}
+
 static bool is_dot_or_dotdot(const char *name)
 {
         return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));

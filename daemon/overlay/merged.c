@@ -295,19 +295,33 @@ static bool timespec_before(struct timespec a, struct timespec b)
  * directory, V's under S13), B's with the write bits masked where B is read-only
  * (S11). A directory of both layers changes its times when either does, so the
  * kernel's caches of its listing notice changes made beside the link. */
-static int node_stat(const struct merged *mg, const struct mnode *n, struct stat *st)
+/* The attributes of one layer's object of n: from known (what a lookup just read,
+ * NULL where it has none), else read now. 0 or errno. */
+static int layer_stat(int fd, const struct stat *known, struct stat *st)
+{
+        if (known) {
+                *st = *known;
+                return 0;
+        }
+        return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+}
+
+static int node_stat_known(const struct merged *mg, const struct mnode *n,
+                           const struct stat *const known[2], struct stat *st)
 {
         int target = target_fd(mg, n);
         int fd = target >= 0 ? target : shown_fd(n);
-        if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-                return errno;
+        enum layer layer = fd == layer_fd(n, UPPER) ? UPPER : LOWER;
+        int r = layer_stat(fd, known[layer], st);
+        if (r)
+                return r;
         if (target < 0)
                 st->st_mode &= ~(mode_t)0222;
         st->st_ino = shown_ino(mg, n->dev, n->ino);
         int upper = layer_fd(n, UPPER), lower = layer_fd(n, LOWER);
         if (S_ISDIR(n->type) && upper >= 0 && lower >= 0) {
                 struct stat other;
-                if (fstatat(fd == upper ? lower : upper, "", &other, AT_EMPTY_PATH) == 0) {
+                if (layer_stat(fd == upper ? lower : upper, known[!layer], &other) == 0) {
                         if (timespec_before(st->st_mtim, other.st_mtim))
                                 st->st_mtim = other.st_mtim;
                         if (timespec_before(st->st_ctim, other.st_ctim))
@@ -315,6 +329,12 @@ static int node_stat(const struct merged *mg, const struct mnode *n, struct stat
                 }
         }
         return 0;
+}
+
+static int node_stat(const struct merged *mg, const struct mnode *n, struct stat *st)
+{
+        const struct stat *const none[2] = {NULL, NULL};
+        return node_stat_known(mg, n, none, st);
 }
 
 /* ---- lookup ------------------------------------------------------------------------------ */
@@ -403,10 +423,13 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         }
         if (fd[UPPER] < 0 && fd[LOWER] < 0)
                 return ENOENT;
+        /* What this lookup read stands for the node's objects: no second stat. */
+        const struct stat *const known[2] = {fd[UPPER] >= 0 ? &st[UPPER] : NULL,
+                                             fd[LOWER] >= 0 ? &st[LOWER] : NULL};
         struct mnode *n = node_get(mg, parent, name, fd, st);
         if (!n)
                 return ENOMEM;
-        r = node_stat(mg, n, &e->attr);
+        r = node_stat_known(mg, n, known, &e->attr);
         if (r) {
                 forget_node(req, ino_of(mg, n), 1);
                 return r;
@@ -579,13 +602,7 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int r = name_check(name);
         int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
         r = dirfd < 0 ? -dirfd : ovl_make_as_caller(req, dirfd, name, mode, rdev, link_target, kind);
-        struct fuse_entry_param e;
-        if (!r)
-                r = do_lookup(req, parent_ino, name, &e);
-        if (r)
-                (void)fuse_reply_err(req, r);
-        else
-                (void)fuse_reply_entry(req, &e);
+        ovl_reply_made(req, r, do_lookup, parent_ino, name);
 }
 
 static void m_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -612,13 +629,7 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
                 r = -dirfd;
         if (!r && linkat(shown_fd(node_of(req, ino)), "", dirfd, newname, AT_EMPTY_PATH) < 0)
                 r = errno;
-        struct fuse_entry_param e;
-        if (!r)
-                r = do_lookup(req, newparent, newname, &e);
-        if (r)
-                (void)fuse_reply_err(req, r);
-        else
-                (void)fuse_reply_entry(req, &e);
+        ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
 static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
@@ -1052,12 +1063,6 @@ static void m_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         (void)fuse_reply_open(req, fi);
 }
 
-static int readdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
-                          struct fuse_entry_param *e)
-{
-        return do_lookup(req, parent, name, e);
-}
-
 /* The handle's listing, read now if it was not (the kernel asks one handle's
  * readdirs one at a time). NULL after replying with the error. */
 static const struct dir_snapshot *listing_of(fuse_req_t req, fuse_ino_t ino,
@@ -1088,7 +1093,7 @@ static void m_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 {
         const struct dir_snapshot *d = listing_of(req, ino, fi);
         if (d)
-                ovl_reply_readdir(req, ino, d, size, off, readdir_lookup, forget_node);
+                ovl_reply_readdir(req, ino, d, size, off, do_lookup, forget_node);
 }
 
 static void m_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

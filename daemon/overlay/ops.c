@@ -225,13 +225,7 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int r = name_is_free(req, parent_ino, name, &parent);
         if (!r)
                 r = ovl_make_as_caller(req, parent->fd, name, mode, rdev, link_target, kind);
-        struct fuse_entry_param e;
-        if (!r)
-                r = do_lookup(req, parent_ino, name, &e);
-        if (r)
-                (void)fuse_reply_err(req, r);
-        else
-                (void)fuse_reply_entry(req, &e);
+        ovl_reply_made(req, r, do_lookup, parent_ino, name);
 }
 
 static void ovl_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
@@ -257,13 +251,7 @@ static void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
                 r = EPERM;
         if (!r && linkat(inode->fd, "", parent->fd, newname, AT_EMPTY_PATH) < 0)
                 r = errno;
-        struct fuse_entry_param e;
-        if (!r)
-                r = do_lookup(req, newparent, newname, &e);
-        if (r)
-                (void)fuse_reply_err(req, r);
-        else
-                (void)fuse_reply_entry(req, &e);
+        ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
 static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name, int flags)
@@ -393,17 +381,11 @@ static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         (void)fuse_reply_open(req, fi);
 }
 
-static int readdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
-                          struct fuse_entry_param *e)
-{
-        return do_lookup(req, parent, name, e);
-}
-
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                        struct fuse_file_info *fi, bool plus)
 {
         struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
-        ovl_reply_readdir(req, ino, d, size, off, plus ? readdir_lookup : NULL, forget_one);
+        ovl_reply_readdir(req, ino, d, size, off, plus ? do_lookup : NULL, forget_one);
 }
 
 static void ovl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

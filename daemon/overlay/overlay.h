@@ -117,6 +117,10 @@ void dir_snapshot_free(struct dir_snapshot *d);
 typedef int (*ovl_lookup_fn)(fuse_req_t req, fuse_ino_t parent, const char *name,
                              struct fuse_entry_param *e);
 typedef void (*ovl_forget_fn)(fuse_req_t req, fuse_ino_t ino, uint64_t n);
+/* After making name in parent (r: 0 or the errno of making it): reply with its
+ * entry, found by the view's lookup, or with the error. */
+void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t parent,
+                    const char *name);
 /* Reply to readdir (lookup NULL) or readdirplus from offset off of the snapshot. */
 void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
                        off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget);
