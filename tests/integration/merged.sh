@@ -252,6 +252,12 @@ test_s13_read_only_merged_keeps_b_and_writes_v() {
         echo new > "$T/v/newname" || fail "cannot create a new name"
         mkdir "$T/v/both/newdir" || fail "cannot mkdir in a merged directory"
         rm "$T/v/vdir/inner/f" || fail "cannot remove V's object"
+        # As an unprivileged user: B's objects refused, V's writable where V says so.
+        chmod 0777 "$T/v/both"; chmod 0666 "$T/v/vfile"
+        as_nobody sh -c "echo x >> '$T/v/bfile'" 2>/dev/null && fail "nobody wrote B's file"
+        as_nobody sh -c "echo mine > '$T/v/both/by-nobody'" || fail "nobody could not create in V's 0777 dir"
+        as_nobody sh -c "echo more >> '$T/v/vfile'" || fail "nobody could not write V's 0666 file"
+        check_eq "nobody's new file is in V" nobody "$(stat -c %U "$T/v/both/by-nobody")"
         check_eq "B unchanged" "$before" "$(tree_digest "$T/b")"
         check_file_is "$T/v/newname" new
         ctl remove "$T/v" || return
@@ -259,7 +265,9 @@ test_s13_read_only_merged_keeps_b_and_writes_v() {
         [ -d "$T/v/both/newdir" ] || fail "new directory not in V"
         check_missing "$T/v/vdir/inner/f"
         check_file_is "$T/v/vfile" "v-only
+more
 more"
+        check_file_is "$T/v/both/by-nobody" mine
         check_eq "B unchanged after" "$before" "$(tree_digest "$T/b")"
 }
 
