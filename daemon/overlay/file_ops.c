@@ -126,7 +126,7 @@ int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t si
 /* Filesystems whose close() does nothing a caller could see: no write-back to
  * report, no close-to-open consistency, and POSIX locks are the kernel's (the views
  * implement no lock operations, so the FUSE kernel keeps them local). */
-bool ovl_close_is_silent(int fd)
+bool ovl_fs_is_local(int fd)
 {
         struct statfs sf;
         if (fstatfs(fd, &sf) < 0)
@@ -151,7 +151,7 @@ void ovl_file_opened(struct fuse_file_info *fi, int fd)
          * shows another size or mtime (auto_inval_data). */
         fi->keep_cache = 1;
         /* No FLUSH round trip on every close where closing tells nobody anything. */
-        fi->noflush = ovl_close_is_silent(fd);
+        fi->noflush = ovl_fs_is_local(fd);
 }
 
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -80,10 +80,16 @@ static void raise_fd_limit(void)
         }
 }
 
+/* Threads serving requests at most (more wait in the kernel's queue), and waiting for
+ * one at most (more end). */
+#define MAX_THREADS 16
+#define MAX_IDLE_THREADS 4
+
 /* Serve the mounted connection until the kernel ends it, with ops on userdata (mg
- * when it is a merged view, to give it the session). Exit status. */
+ * when it is a merged view, to give it the session); local_backing as
+ * ovl_request_loop() takes it. Exit status. */
 static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdata,
-                 struct merged *mg, char *argv0)
+                 struct merged *mg, bool local_backing, char *argv0)
 {
         int r = drop_capabilities();
         if (r < 0)
@@ -100,17 +106,14 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
                 merged_set_session(mg, se);
         char mountpoint[32];
         (void)snprintf(mountpoint, sizeof mountpoint, "/dev/fd/%d", fuse_fd);
-        struct fuse_loop_config *config = NULL;
-        if (fuse_set_signal_handlers(se) < 0 || fuse_session_mount(se, mountpoint) < 0 ||
-            !(config = fuse_loop_cfg_create())) {
+        if (fuse_set_signal_handlers(se) < 0 || fuse_session_mount(se, mountpoint) < 0) {
                 fuse_session_destroy(se);
                 merged_free(mg);
                 return 1;
         }
-        fuse_loop_cfg_set_max_threads(config, 16);
-        fuse_loop_cfg_set_idle_threads(config, 4);
-        r = fuse_session_loop_mt(se, config);
-        fuse_loop_cfg_destroy(config);
+        r = ovl_request_loop(se, MAX_THREADS, MAX_IDLE_THREADS, local_backing);
+        if (r < 0)
+                fprintf(stderr, "bindlink-overlay: serving requests: %s\n", strerror(-r));
         fuse_remove_signal_handlers(se);
         fuse_session_destroy(se);
         merged_free(mg);
@@ -126,7 +129,8 @@ static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
                                 "directories\n");
                 return 1;
         }
-        return serve(fuse_fd, &merged_ops, mg, mg, argv0);
+        return serve(fuse_fd, &merged_ops, mg, mg,
+                     ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), argv0);
 }
 
 int main(int argc, char **argv)
@@ -238,7 +242,7 @@ int main(int argc, char **argv)
         o.root.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
-        int r = serve(fuse_fd, &ovl_ops, &o, NULL, argv[0]);
+        int r = serve(fuse_fd, &ovl_ops, &o, NULL, ovl_fs_is_local(o.root.fd), argv[0]);
         ovl_table_done(&o.table);
         return r;
 }

@@ -1166,7 +1166,7 @@ static void m_init(void *userdata, struct fuse_conn_info *conn)
          * read-only one must say EROFS at open: S11, S13); and on local filesystems
          * a close tells nobody anything. */
         if ((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) && !mg->read_only &&
-            ovl_close_is_silent(mg->root.fd[UPPER]) && ovl_close_is_silent(mg->root.fd[LOWER])) {
+            ovl_fs_is_local(mg->root.fd[UPPER]) && ovl_fs_is_local(mg->root.fd[LOWER])) {
                 conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
                 /* O_TRUNC then comes as a setattr: no open would truncate. */
                 conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;

@@ -48,6 +48,14 @@ struct overlay {
         double timeout;                 /* entry and attribute cache, seconds */
 };
 
+/* ---- serving requests (request_loop.c) ---- */
+/* Receive and serve the session's requests on up to max_threads threads until the
+ * session ends; at most max_idle of them wait for work. local_backing: the backing
+ * directories are on filesystems ovl_fs_is_local() knows (their requests are quick).
+ * 0, or the negative errno of a failed receive. */
+int ovl_request_loop(struct fuse_session *se, unsigned max_threads, unsigned max_idle,
+                     bool local_backing);
+
 /* ---- inode table (inode_table.c) ---- */
 int ovl_table_init(struct ovl_table *table);
 void ovl_table_done(struct ovl_table *table);
@@ -79,9 +87,11 @@ int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct 
 void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size);
 /* setxattr, or removexattr when value is NULL. errno. */
 int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
-/* Does closing a file of fd's filesystem tell anybody anything (write-back errors,
- * close-to-open consistency)? False for the local filesystems known not to. */
-bool ovl_close_is_silent(int fd);
+/* Is fd's filesystem one of the local ones known to answer quickly and to learn
+ * nothing from a close (no write-back errors, no close-to-open consistency): tmpfs,
+ * ext2/3/4, xfs, btrfs, f2fs, ramfs? Their closes need no FLUSH, and their requests
+ * no thread of their own (request_loop.c). */
+bool ovl_fs_is_local(int fd);
 /* Fill in fi for a file opened (or created) as fd. */
 void ovl_file_opened(struct fuse_file_info *fi, int fd);
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
