@@ -456,7 +456,7 @@ while [ ! -S "$dir/sock" ]; do
 done
 
 # ---- the columns ------------------------------------------------------------------
-columns="native bind merged mergerfs unionfs overlayfs bindfs"
+columns="native bind merged mergedro mergerfs unionfs overlayfs bindfs"
 mergerfs_opts=cache.files=off,category.create=ff,dropcacheonclose=true
 unionfs_opts=cow
 bindfs_opts=multithreaded
@@ -466,6 +466,7 @@ colname() {
         native) echo "native (B)" ;;
         bind) echo "bind link" ;;
         merged) echo "bindlink merged" ;;
+        mergedro) echo "bindlink merged, read-only" ;;
         mergerfs) echo "mergerfs" ;;
         unionfs) echo "unionfs-fuse" ;;
         overlayfs) echo "fuse-overlayfs" ;;
@@ -495,7 +496,7 @@ col_setup() {
         case $1 in
         native) target=$B ;;
         bind) target=$VB ;;
-        merged) target=$V ;;
+        merged | mergedro) target=$V ;;
         overlayfs) target=$dir/mnt/$1 land=$U ;;
         *) target=$dir/mnt/$1 ;;
         esac
@@ -578,24 +579,26 @@ mount_col() {
                         exit 1
                 fi
                 ;;
-        merged)
+        merged | mergedro)
                 # The overlay program may be in the middle of a rebuild.
                 i=0
                 while [ ! -x "$builddir/bindlink-overlay" ] && [ "$i" -lt 30 ]; do
                         sleep 1
                         i=$((i + 1))
                 done
-                out=$(ctl create --merged "$V" "$B" 2>&1)
+                ro=
+                [ "$1" = mergedro ] && ro=--read-only
+                out=$(ctl create --merged $ro "$V" "$B" 2>&1)
                 r=$?
                 if [ "$r" -ne 0 ]; then
                         case $out in
                         *0x80004001* | *E_NOTIMPL* | *"ot implemented"*)
-                                set_state merged na
-                                note "bindlink merged: n/a, 'bindlinkctl create --merged V B' fails: $out"
+                                set_state "$1" na
+                                note "$(colname "$1"): n/a, 'bindlinkctl create --merged $ro V B' fails: $out"
                                 ;;
                         *)
-                                set_state merged broken
-                                note "bindlink merged: 'bindlinkctl create --merged V B' failed (status $r) in round $2: $out"
+                                set_state "$1" broken
+                                note "$(colname "$1"): 'bindlinkctl create --merged $ro V B' failed (status $r) in round $2: $out"
                                 ;;
                         esac
                         return 1
@@ -649,7 +652,7 @@ umount_col() {
                         exit 1
                 fi
                 ;;
-        merged)
+        merged | mergedro)
                 overlay_servers
                 if ! ctl remove "$V"; then
                         echo "merged.sh: bindlinkctl remove $V failed" >&2
@@ -684,7 +687,7 @@ umount_col() {
         esac
         if ! check_fixture "$1" "$2"; then
                 # Later rounds would measure something else: stop measuring this column.
-                [ "$1" = native ] || [ "$1" = bind ] || [ "$1" = merged ] && exit 1
+                [ "$1" = native ] || [ "$1" = bind ] || [ "$1" = merged ] || [ "$1" = mergedro ] && exit 1
                 set_state "$1" broken
         fi
 }
@@ -707,7 +710,7 @@ watchdog() {
         describe_all
         case $1 in
         native | bind) ;;
-        merged)
+        merged | mergedro)
                 overlay_servers
                 for pid in $servers; do
                         kill -KILL "$pid" 2>/dev/null
@@ -722,9 +725,13 @@ watchdog() {
 run_bench() {
         col_setup "$1"
         rm -f "$dir/hung"
+        # A read-only merged view puts new names in V's original, hidden under it:
+        # no create there.
+        create=create
+        [ "$1" = mergedro ] && create=
         "$dir/bench_merged" --names "$names" --land "$land" \
                 --hot c0 --big big --creates "$creates" --opens "$opens" --drop-caches "$target" \
-                statfirst stat readdir read create openclose readcold readwarm \
+                statfirst stat readdir read $create openclose readcold readwarm \
                 >"$dir/out" 2>"$dir/err" &
         bench_pid=$!
         watchdog "$1" "$bench_pid" &
@@ -742,7 +749,7 @@ run_bench() {
                         why="failed (status $r: $(head -c 300 "$dir/err"))"
                 fi
                 note "$(colname "$1"), round $2: bench_merged $why after: $(tail -n 1 "$dir/out")"
-                case $1 in native | bind | merged) exit 1 ;; esac
+                case $1 in native | bind | merged | mergedro) exit 1 ;; esac
                 set_state "$1" broken
         fi
 }
@@ -944,7 +951,7 @@ counts_line="readdir entries counted:"
 for c in $columns; do
         stats "$c" readdir
         [ "$n" -gt 0 ] && counts_line="$counts_line $(colname "$c") $counts,"
-        [ "$c" = merged ] && counts_line="$counts_line
+        [ "$c" = mergedro ] && counts_line="$counts_line
  "
 done
 echo "${counts_line%,}."
@@ -957,6 +964,8 @@ if [ "$(state merged)" = na ]; then
         echo "bindlink merged: n/a: bindlinkctl create --merged is not implemented in this build."
 else
         echo "bindlink merged: bindlinkctl create --merged V B (${merged_fs:-not mounted}), worked on through V."
+        echo "bindlink merged, read-only: bindlinkctl create --merged --read-only V B; B's files are read"
+        echo "  by FUSE passthrough where the kernel has it (>= 6.9). No create: its new names go to V."
 fi
 echo "mergerfs: mergerfs -f -o $mergerfs_opts B:V MNT."
 echo "unionfs-fuse: unionfs -f -o $unionfs_opts B=RW:V=RO MNT."

@@ -34,7 +34,7 @@ static int parse_fd(const char *s)
 
 /* Keep what acting on others' files as root needs; drop the rest (CAP_SYS_ADMIN
  * above all), from the effective, permitted and bounding sets. */
-static int drop_capabilities(void)
+static int drop_capabilities(bool passthrough)
 {
         static const int keep[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
                                    CAP_FOWNER, CAP_FSETID,       CAP_SETGID,
@@ -42,6 +42,9 @@ static int drop_capabilities(void)
         uint64_t mask = 0;
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
                 mask |= 1ull << keep[i];
+        /* The kernel registers passthrough backing files for CAP_SYS_ADMIN only. */
+        if (passthrough)
+                mask |= 1ull << CAP_SYS_ADMIN;
         for (int cap = 0; cap <= 63; cap++)
                 if (!(mask & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
                     errno != EINVAL)
@@ -89,9 +92,9 @@ static void raise_fd_limit(void)
  * when it is a merged view, to give it the session); local_backing as
  * ovl_request_loop() takes it. Exit status. */
 static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdata,
-                 struct merged *mg, bool local_backing, char *argv0)
+                 struct merged *mg, bool local_backing, bool passthrough, char *argv0)
 {
-        int r = drop_capabilities();
+        int r = drop_capabilities(passthrough);
         if (r < 0)
                 fprintf(stderr, "bindlink-overlay: cannot drop capabilities: %s\n", strerror(-r));
 
@@ -104,9 +107,8 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         }
         if (mg)
                 merged_set_session(mg, se);
-        char mountpoint[32];
-        (void)snprintf(mountpoint, sizeof mountpoint, "/dev/fd/%d", fuse_fd);
-        if (fuse_set_signal_handlers(se) < 0 || fuse_session_mount(se, mountpoint) < 0) {
+        if (fuse_set_signal_handlers(se) < 0 ||
+            ovl_passthrough_session(se, fuse_fd, passthrough) < 0) {
                 fuse_session_destroy(se);
                 merged_free(mg);
                 return 1;
@@ -129,8 +131,10 @@ static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
                                 "directories\n");
                 return 1;
         }
+        /* Passthrough where opens reach the server anyway and all of B's are
+         * read-only: read-only views (see passthrough_backing in merged.c). */
         return serve(fuse_fd, &merged_ops, mg, mg,
-                     ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), argv0);
+                     ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), read_only, argv0);
 }
 
 int main(int argc, char **argv)
@@ -242,7 +246,7 @@ int main(int argc, char **argv)
         o.root.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
-        int r = serve(fuse_fd, &ovl_ops, &o, NULL, ovl_fs_is_local(o.root.fd), argv[0]);
+        int r = serve(fuse_fd, &ovl_ops, &o, NULL, ovl_fs_is_local(o.root.fd), false, argv[0]);
         ovl_table_done(&o.table);
         return r;
 }

@@ -46,6 +46,10 @@ struct mnode {
         /* Files, when opens cost no request (see m_init): descriptors of the object
          * shown, opened at first use, shared by every open of it. */
         int io_fd[IO_KINDS];
+        /* Files of B in a read-only view: the passthrough backing file registered for
+         * them at the first open (-1: none; set under the lock), kept until the node
+         * goes, so the next open of a hot file costs no ioctl. */
+        int backing_id;
         struct mnode *next;
 };
 
@@ -175,6 +179,8 @@ static void release_if_unused(struct merged *mg, struct mnode *n)
                 table_remove(mg, n);
                 for (int k = 0; k < IO_KINDS; k++)
                         mg->io_cached -= n->io_fd[k] >= 0;
+                if (n->backing_id >= 0)
+                        ovl_passthrough_backing_close(n->backing_id);
                 close_layers(n);
                 scope_done(&n->scope);
                 free(n->name);
@@ -241,6 +247,7 @@ static struct mnode *node_get(struct merged *mg, struct mnode *parent, const cha
                 n->fd[UPPER] = n->fd[LOWER] = -1;
                 for (int k = 0; k < IO_KINDS; k++)
                         n->io_fd[k] = -1;
+                n->backing_id = -1;
                 n->dev = shown->st_dev;
                 n->ino = shown->st_ino;
                 n->type = shown->st_mode & S_IFMT;
@@ -917,6 +924,35 @@ static void m_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
         WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_lseek(req, ino, off, whence, io_fi));
 }
 
+/* The passthrough backing file serving read-only opens of n (path), registered at
+ * the first from a fresh O_RDONLY open (not the caller's file, whose flags would
+ * hold for every open); -1 where the kernel shall serve n by requests. Only B's
+ * files in a read-only view: nobody can open them for writing, so every open of the
+ * inode can share one read-only backing file, as the kernel requires. */
+static int passthrough_backing(struct merged *mg, struct mnode *n, const char *path)
+{
+        if (!mg->read_only || !ovl_passthrough_active() || n->type != S_IFREG ||
+            shown_layer(n) != UPPER)
+                return -1;
+        pthread_mutex_lock(&mg->lock);
+        if (n->backing_id < 0) {
+                int fd = open(path, O_RDONLY | O_CLOEXEC);
+                int id = fd < 0 ? -errno : ovl_passthrough_backing_open(fd);
+                if (fd >= 0)
+                        (void)close(fd); /* the kernel holds the file now */
+                if (id < 0) {
+                        /* E.g. B on a stacked filesystem (overlayfs, another FUSE
+                         * view): served by requests, as without passthrough. */
+                        pthread_mutex_unlock(&mg->lock);
+                        return -1;
+                }
+                n->backing_id = id;
+        }
+        int id = n->backing_id;
+        pthread_mutex_unlock(&mg->lock);
+        return id;
+}
+
 static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         struct merged *mg = merged_of(req);
@@ -940,6 +976,13 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 return;
         }
         ovl_file_opened(fi, file);
+        int backing_id = writes ? -1 : passthrough_backing(mg, n, path);
+        if (backing_id >= 0) {
+                /* The kernel refuses (EIO) a passthrough open with any cache flag:
+                 * there is no FUSE page cache to keep. */
+                fi->keep_cache = 0;
+                ovl_passthrough_next_reply(backing_id);
+        }
         (void)fuse_reply_open(req, fi);
 }
 
@@ -1196,6 +1239,7 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *cons
         }
         for (int k = 0; k < IO_KINDS; k++)
                 mg->root.io_fd[k] = -1;
+        mg->root.backing_id = -1;
         struct rlimit rl;
         mg->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
                                ? (size_t)rl.rlim_cur

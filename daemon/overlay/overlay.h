@@ -48,6 +48,20 @@ struct overlay {
         double timeout;                 /* entry and attribute cache, seconds */
 };
 
+/* ---- FUSE passthrough over libfuse 3.14 (passthrough.c) ---- */
+/* Take the session's device I/O (instead of fuse_session_mount) on fuse_fd; ask the
+ * kernel for passthrough at INIT if wanted and offered. 0 or negative errno. */
+int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted);
+/* Did INIT settle on passthrough? */
+bool ovl_passthrough_active(void);
+/* Register the open file fd as a backing file: its id, or negative errno (EPERM
+ * without CAP_SYS_ADMIN; a stacked filesystem's file is refused). */
+int ovl_passthrough_backing_open(int fd);
+void ovl_passthrough_backing_close(int backing_id);
+/* The next open or create reply this thread sends is served by passthrough from
+ * backing_id. */
+void ovl_passthrough_next_reply(int backing_id);
+
 /* ---- serving requests (request_loop.c) ---- */
 /* Receive and serve the session's requests on up to max_threads threads until the
  * session ends; at most max_idle of them wait for work. local_backing: the backing

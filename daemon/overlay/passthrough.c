@@ -1,0 +1,158 @@
+/* passthrough.c — FUSE passthrough (kernel >= 6.9) over a libfuse that does not know it.
+ *
+ * With passthrough the kernel serves read, write and mmap of an open file straight
+ * from a backing file the server registered (FUSE_DEV_IOC_BACKING_OPEN): no request,
+ * no FUSE page cache, native speed, cold or warm. libfuse learned it in 3.17; this
+ * machine has 3.14, whose negotiation never asks for it. So the session's device
+ * I/O goes through fuse_session_custom_io() and this file adds the protocol's few
+ * fields itself: it notes whether the kernel's INIT offers FUSE_PASSTHROUGH, adds
+ * FUSE_PASSTHROUGH and a stack depth of 1 to libfuse's INIT reply when the view
+ * wants it, and puts FOPEN_PASSTHROUGH and the backing id into the one open reply a
+ * thread announced with ovl_passthrough_next_reply(). Everything else is passed on
+ * byte for byte; splice stays libfuse's own.
+ *
+ * The constants and layouts are the kernel's ABI (include/uapi/linux/fuse.h, 7.40),
+ * spelled out here because Debian 12's headers predate them. */
+#include "overlay.h"
+
+#include <errno.h>
+#include <linux/fuse.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PT_FUSE_PASSTHROUGH_FLAGS2 (1u << 5) /* FUSE_PASSTHROUGH, bit 37 of the flags */
+#define PT_FOPEN_PASSTHROUGH (1u << 7)
+#define PT_MAX_STACK_DEPTH 1 /* backing files on plain filesystems; overlayfs may
+                              * still stack on the view */
+
+struct pt_backing_map {
+        int32_t fd;
+        uint32_t flags;
+        uint64_t padding;
+};
+#define PT_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct pt_backing_map)
+#define PT_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
+
+/* fuse_init_out as of 7.40: max_stack_depth took the first unused word. */
+struct pt_init_out {
+        uint32_t major, minor, max_readahead, flags;
+        uint16_t max_background, congestion_threshold;
+        uint32_t max_write, time_gran;
+        uint16_t max_pages, map_alignment;
+        uint32_t flags2, max_stack_depth;
+        uint32_t unused[6];
+};
+/* fuse_open_out as of 7.40: backing_id took the padding. */
+struct pt_open_out {
+        uint64_t fh;
+        uint32_t open_flags;
+        int32_t backing_id;
+};
+
+/* One session per process. */
+static struct {
+        int fd;
+        bool wanted;   /* the view asked for passthrough */
+        bool offered;  /* the kernel's INIT offered it */
+        bool active;   /* negotiated: backing files may be registered */
+        uint64_t init_unique; /* the INIT request, until its reply (0: none) */
+} pt = {.fd = -1};
+
+/* The backing id the open or create reply this thread sends next carries; -1: none. */
+static __thread int32_t next_reply_backing_id = -1;
+
+static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
+{
+        (void)userdata;
+        ssize_t r = read(fd, buf, len);
+        /* INIT always arrives by read(2): libfuse splices only once INIT said it may. */
+        if (r >= (ssize_t)(sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in))) {
+                const struct fuse_in_header *in = buf;
+                if (in->opcode == FUSE_INIT) {
+                        const struct fuse_init_in *init = (const void *)(in + 1);
+                        pt.init_unique = in->unique;
+                        pt.offered = (init->flags & FUSE_INIT_EXT) &&
+                                     (init->flags2 & PT_FUSE_PASSTHROUGH_FLAGS2);
+                }
+        }
+        return r;
+}
+
+/* Add passthrough to libfuse's INIT reply (iov[1] is its fuse_init_out). */
+static void patch_init_reply(struct iovec *iov, int count)
+{
+        struct fuse_out_header *out = iov[0].iov_base;
+        if (out->error != 0 || count < 2 || iov[1].iov_len < sizeof(struct pt_init_out))
+                return;
+        struct pt_init_out *init = iov[1].iov_base;
+        if (init->flags & FUSE_WRITEBACK_CACHE)
+                return; /* the kernel refuses the two together */
+        init->flags |= FUSE_INIT_EXT;
+        init->flags2 |= PT_FUSE_PASSTHROUGH_FLAGS2;
+        init->max_stack_depth = PT_MAX_STACK_DEPTH;
+        pt.active = true;
+}
+
+/* Mark the open reply (a fuse_open_out, alone for OPEN or after the fuse_entry_out
+ * for CREATE, in iov[1]) as passthrough to the backing id. */
+static void patch_open_reply(struct iovec *iov, int count, int32_t backing_id)
+{
+        struct fuse_out_header *out = iov[0].iov_base;
+        if (out->error != 0 || count != 2)
+                return;
+        size_t len = iov[1].iov_len;
+        if (len != sizeof(struct pt_open_out) &&
+            len != sizeof(struct fuse_entry_out) + sizeof(struct pt_open_out))
+                return;
+        struct pt_open_out *open_out =
+                (void *)((char *)iov[1].iov_base + len - sizeof(struct pt_open_out));
+        open_out->open_flags |= PT_FOPEN_PASSTHROUGH;
+        open_out->backing_id = backing_id;
+}
+
+static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
+{
+        (void)userdata;
+        if (count >= 1 && iov[0].iov_len >= sizeof(struct fuse_out_header)) {
+                const struct fuse_out_header *out = iov[0].iov_base;
+                if (pt.init_unique != 0 && out->unique == pt.init_unique) {
+                        pt.init_unique = 0;
+                        if (pt.wanted && pt.offered)
+                                patch_init_reply(iov, count);
+                } else if (next_reply_backing_id >= 0 && out->unique != 0) {
+                        patch_open_reply(iov, count, next_reply_backing_id);
+                        next_reply_backing_id = -1;
+                }
+        }
+        return writev(fd, iov, count);
+}
+
+int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted)
+{
+        static const struct fuse_custom_io io = {.read = pt_read, .writev = pt_writev};
+        pt.fd = fuse_fd;
+        pt.wanted = wanted;
+        return fuse_session_custom_io(se, &io, fuse_fd);
+}
+
+bool ovl_passthrough_active(void) { return pt.active; }
+
+int ovl_passthrough_backing_open(int fd)
+{
+        struct pt_backing_map map = {.fd = fd};
+        int id = ioctl(pt.fd, PT_DEV_IOC_BACKING_OPEN, &map);
+        return id < 0 ? -errno : id;
+}
+
+void ovl_passthrough_backing_close(int backing_id)
+{
+        uint32_t id = (uint32_t)backing_id;
+        if (ioctl(pt.fd, PT_DEV_IOC_BACKING_CLOSE, &id) < 0)
+                fprintf(stderr, "bindlink-overlay: closing passthrough backing file %d: %s\n",
+                        backing_id, strerror(errno));
+}
+
+void ovl_passthrough_next_reply(int backing_id) { next_reply_backing_id = backing_id; }
