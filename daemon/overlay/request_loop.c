@@ -17,7 +17,15 @@
  * request waiting the moment it looked): then it first hands the leadership on, so a
  * slow request never stalls the view and busy clients get more threads. A thread
  * that becomes leader that way sleeps at once instead of spinning: two spinning
- * threads on a small machine take the CPU the client needs. */
+ * threads on a small machine take the CPU the client needs.
+ *
+ * A request served by the leader itself may need another request answered first:
+ * when B holds a way back into the view (the view bind-mounted inside B, say), the
+ * leader's own lookup there asks this server — and nobody receives. A watchman
+ * thread breaks such a wait: while the server is busy it looks every WATCH_MS, and
+ * if the leader's place has stayed empty with no request received meanwhile, it
+ * hands the leadership on. While the leader sleeps in poll(2), so does the watchman:
+ * a burst costs it one wake-up, idleness none. */
 #include "overlay.h"
 
 #include <errno.h>
@@ -37,6 +45,9 @@
 #define SPIN_US 30
 /* Asleep in poll(2), wake this often to notice a session ended by a signal. */
 #define POLL_TIMEOUT_MS 1000
+/* How long the leader's place may stay empty, no request received, before the
+ * watchman fills it. */
+#define WATCH_MS 10
 
 struct request_loop {
         struct fuse_session *se;
@@ -45,6 +56,10 @@ struct request_loop {
         pthread_mutex_t lock;
         pthread_cond_t follow;   /* followers wait here for the leader's place */
         pthread_cond_t finished; /* the first thread waits here for the others */
+        pthread_cond_t watch;    /* the watchman waits here */
+        bool watch_asleep;       /* ... without a timeout, until signalled */
+        bool leader_asleep;      /* the leader sleeps in poll(2) */
+        unsigned long received;  /* requests received so far */
         bool leader;             /* a thread is receiving */
         bool done;               /* the session ended (or failed): every thread ends */
         unsigned threads, idle, max_threads, max_idle;
@@ -61,12 +76,15 @@ static long elapsed_ns(const struct timespec *since)
 }
 
 /* The next request into buf; spin first if spin. *queued: it was there at the first
- * look. > 0 its size, 0 when the session ended, negative errno if receiving failed. */
-static int receive(struct request_loop *loop, struct fuse_buf *buf, bool spin, bool *queued)
+ * look; *slept: poll(2) was called. > 0 its size, 0 when the session ended, negative
+ * errno if receiving failed. */
+static int receive(struct request_loop *loop, struct fuse_buf *buf, bool spin, bool *queued,
+                   bool *slept)
 {
         struct timespec start;
         (void)clock_gettime(CLOCK_MONOTONIC, &start);
         *queued = true;
+        *slept = false;
         for (;;) {
                 if (fuse_session_exited(loop->se))
                         return 0;
@@ -77,7 +95,12 @@ static int receive(struct request_loop *loop, struct fuse_buf *buf, bool spin, b
                 if (r == -EINTR || (spin && elapsed_ns(&start) < SPIN_US * 1000L))
                         continue;
                 struct pollfd pfd = {.fd = loop->fd, .events = POLLIN};
-                if (poll(&pfd, 1, POLL_TIMEOUT_MS) < 0 && errno != EINTR)
+                if (!*slept) {
+                        *slept = true;
+                        __atomic_store_n(&loop->leader_asleep, true, __ATOMIC_RELAXED);
+                }
+                int p = poll(&pfd, 1, POLL_TIMEOUT_MS);
+                if (p < 0 && errno != EINTR)
                         return -errno;
                 spin = false;
         }
@@ -155,11 +178,17 @@ static void serve_requests(struct request_loop *loop, bool first)
                 loop->leader = true;
                 (void)pthread_mutex_unlock(&loop->lock);
 
-                bool queued;
-                int r = receive(loop, &buf, hot, &queued);
+                bool queued, slept;
+                int r = receive(loop, &buf, hot, &queued, &slept);
 
                 (void)pthread_mutex_lock(&loop->lock);
                 loop->leader = false;
+                loop->received++;
+                if (slept) {
+                        loop->leader_asleep = false;
+                        if (loop->watch_asleep)
+                                (void)pthread_cond_signal(&loop->watch);
+                }
                 if (r <= 0) {
                         if (r < 0 && loop->error == 0)
                                 loop->error = r;
@@ -190,6 +219,71 @@ static void *worker(void *arg)
         return NULL;
 }
 
+/* The watchman (see the top of the file). */
+static void *watchman(void *arg)
+{
+        struct request_loop *loop = arg;
+        (void)pthread_mutex_lock(&loop->lock);
+        while (!loop->done) {
+                if (__atomic_load_n(&loop->leader_asleep, __ATOMIC_RELAXED)) {
+                        loop->watch_asleep = true;
+                        (void)pthread_cond_wait(&loop->watch, &loop->lock);
+                        loop->watch_asleep = false;
+                        continue;
+                }
+                unsigned long received = loop->received;
+                struct timespec until;
+                (void)clock_gettime(CLOCK_MONOTONIC, &until);
+                until.tv_nsec += WATCH_MS * 1000000L;
+                if (until.tv_nsec >= 1000000000L) {
+                        until.tv_sec++;
+                        until.tv_nsec -= 1000000000L;
+                }
+                (void)pthread_cond_timedwait(&loop->watch, &loop->lock, &until);
+                if (!loop->done && !loop->leader && loop->busy > 0 && loop->received == received)
+                        hand_on_leadership(loop);
+        }
+        (void)pthread_mutex_unlock(&loop->lock);
+        return NULL;
+}
+
+/* The loop's lock and condition variables; the watchman's runs on the monotonic
+ * clock. 0, or a positive error number (with nothing left to destroy). */
+static int init_sync(struct request_loop *loop)
+{
+        pthread_condattr_t monotonic;
+        int e = pthread_condattr_init(&monotonic);
+        if (e != 0)
+                return e;
+        if ((e = pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC)) != 0)
+                goto no_lock;
+        if ((e = pthread_mutex_init(&loop->lock, NULL)) != 0)
+                goto no_lock;
+        if ((e = pthread_cond_init(&loop->follow, NULL)) != 0)
+                goto no_follow;
+        if ((e = pthread_cond_init(&loop->finished, NULL)) != 0)
+                goto no_finished;
+        if ((e = pthread_cond_init(&loop->watch, &monotonic)) == 0)
+                goto done;
+        (void)pthread_cond_destroy(&loop->finished);
+no_finished:
+        (void)pthread_cond_destroy(&loop->follow);
+no_follow:
+        (void)pthread_mutex_destroy(&loop->lock);
+no_lock:
+done:
+        (void)pthread_condattr_destroy(&monotonic);
+        return e;
+}
+
+static void destroy_sync(struct request_loop *loop)
+{
+        (void)pthread_cond_destroy(&loop->watch);
+        (void)pthread_cond_destroy(&loop->finished);
+        (void)pthread_cond_destroy(&loop->follow);
+        (void)pthread_mutex_destroy(&loop->lock);
+}
+
 int ovl_request_loop(struct fuse_session *se, unsigned max_threads, unsigned max_idle,
                      bool local_backing)
 {
@@ -208,25 +302,24 @@ int ovl_request_loop(struct fuse_session *se, unsigned max_threads, unsigned max
         int flags = fcntl(loop.fd, F_GETFL);
         if (flags < 0 || fcntl(loop.fd, F_SETFL, flags | O_NONBLOCK) < 0)
                 return -errno;
-        if (pthread_mutex_init(&loop.lock, NULL) != 0)
-                return -ENOMEM;
-        if (pthread_cond_init(&loop.follow, NULL) != 0) {
-                (void)pthread_mutex_destroy(&loop.lock);
-                return -ENOMEM;
-        }
-        if (pthread_cond_init(&loop.finished, NULL) != 0) {
-                (void)pthread_cond_destroy(&loop.follow);
-                (void)pthread_mutex_destroy(&loop.lock);
-                return -ENOMEM;
+        int e = init_sync(&loop);
+        if (e != 0)
+                return -e;
+        pthread_t watch_thread;
+        e = pthread_create(&watch_thread, NULL, watchman, &loop);
+        if (e != 0) {
+                destroy_sync(&loop);
+                return -e;
         }
         serve_requests(&loop, true);
-        /* The others end once they finish what they serve; they use loop until then. */
+        /* The session is over (done): the others end once they finish what they
+         * serve, and they use loop until then. */
         (void)pthread_mutex_lock(&loop.lock);
+        (void)pthread_cond_signal(&loop.watch);
         while (loop.threads > 0)
                 (void)pthread_cond_wait(&loop.finished, &loop.lock);
         (void)pthread_mutex_unlock(&loop.lock);
-        (void)pthread_cond_destroy(&loop.finished);
-        (void)pthread_cond_destroy(&loop.follow);
-        (void)pthread_mutex_destroy(&loop.lock);
+        (void)pthread_join(watch_thread, NULL);
+        destroy_sync(&loop);
         return loop.error;
 }

@@ -295,6 +295,32 @@ test_s13_read_only_merged_view_reads_b_through_passthrough() {
         check_eq "B's file still refused for writing" 1 "$( (echo x >> "$T/v/pt") 2>/dev/null; echo $?)"
 }
 
+# S18: a way from B back into the view (here the view bind-mounted inside B) makes the
+# server's own lookups come back to it as requests; they must be answered, never
+# wait on each other. Each step below goes one more time through the server, until
+# the kernel sees the view's root as its own descendant and says ELOOP.
+test_s18_view_reachable_from_its_own_b_never_hangs() {
+        make_pair
+        mkdir "$T/b/loop"
+        ctl create --merged "$T/v" "$T/b" || return
+        mount --bind "$T/v" "$T/b/loop" || { fail "cannot bind-mount the view into B"; return; }
+        local out
+        out=$(timeout -s KILL 20 ls "$T/v/loop" 2>&1) || fail "ls through the loop: $? $out"
+        check_eq "the view inside itself" "bdir bfile both col loop vdir vfile" "$(echo $out)"
+        check_eq "two levels down" "b-col" "$(timeout -s KILL 20 cat "$T/v/loop/loop/col" 2>&1)"
+        out=$(timeout -s KILL 20 stat "$T/v/loop/loop/loop/both/deeper/vd" 2>&1)
+        case $? in
+        0) ;;
+        124) fail "stat three levels down hangs" ;;
+        *) case $out in *"Too many levels of symbolic links"*) ;; *) fail "three levels down: $out" ;; esac ;;
+        esac
+        echo new > "$T/v/loop/made" || fail "cannot create through the loop"
+        check_file_is "$T/b/made" new
+        # The server holds the bind mount's root (a node of the view's objects).
+        umount -l "$T/b/loop" || fail "cannot detach the loop"
+        check_file_is "$T/v/col" b-col
+}
+
 test_s5_merged_view_checks_the_callers_rights() {
         make_pair
         echo secret > "$T/b/secret"; chmod 0600 "$T/b/secret"
