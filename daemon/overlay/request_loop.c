@@ -96,10 +96,14 @@ static int receive(struct request_loop *loop, struct fuse_buf *buf, bool spin, b
                 if (fuse_session_exited(loop->se))
                         return 0;
                 int r = fuse_session_receive_buf(loop->se, buf);
-                if (r != -EAGAIN && r != -EINTR)
+                /* ENOENT: the request was interrupted while we took it, and the
+                 * kernel dropped it (libfuse retries this itself only without
+                 * splice). */
+                bool again = r == -EINTR || r == -ENOENT;
+                if (r != -EAGAIN && !again)
                         return r;
                 *queued = false;
-                if (r == -EINTR || (spin && elapsed_ns(&start) < SPIN_US * 1000L))
+                if (again || (spin && elapsed_ns(&start) < SPIN_US * 1000L))
                         continue;
                 struct pollfd pfd = {.fd = loop->fd, .events = POLLIN};
                 if (!*slept) {
