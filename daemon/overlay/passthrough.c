@@ -11,9 +11,9 @@
  * thread announced with ovl_passthrough_next_reply(). Everything else is passed on
  * byte for byte; splice stays libfuse's own.
  *
- * The constants and layouts are the kernel's ABI (include/uapi/linux/fuse.h, 7.40),
- * spelled out here because Debian 12's headers predate them. */
+ * The message bytes are read and written in passthrough_wire.c. */
 #include "overlay.h"
+#include "passthrough_wire.h"
 
 #include <errno.h>
 #include <linux/fuse.h>
@@ -23,11 +23,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#define PT_FUSE_PASSTHROUGH_FLAGS2 (1u << 5) /* FUSE_PASSTHROUGH, bit 37 of the flags */
-#define PT_FOPEN_PASSTHROUGH (1u << 7)
-#define PT_MAX_STACK_DEPTH 1 /* backing files on plain filesystems; overlayfs may
-                              * still stack on the view */
-
 struct pt_backing_map {
         int32_t fd;
         uint32_t flags;
@@ -35,22 +30,6 @@ struct pt_backing_map {
 };
 #define PT_DEV_IOC_BACKING_OPEN _IOW(229, 1, struct pt_backing_map)
 #define PT_DEV_IOC_BACKING_CLOSE _IOW(229, 2, uint32_t)
-
-/* fuse_init_out as of 7.40: max_stack_depth took the first unused word. */
-struct pt_init_out {
-        uint32_t major, minor, max_readahead, flags;
-        uint16_t max_background, congestion_threshold;
-        uint32_t max_write, time_gran;
-        uint16_t max_pages, map_alignment;
-        uint32_t flags2, max_stack_depth;
-        uint32_t unused[6];
-};
-/* fuse_open_out as of 7.40: backing_id took the padding. */
-struct pt_open_out {
-        uint64_t fh;
-        uint32_t open_flags;
-        int32_t backing_id;
-};
 
 /* One session per process. */
 static struct {
@@ -69,48 +48,13 @@ static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
         (void)userdata;
         ssize_t r = read(fd, buf, len);
         /* INIT always arrives by read(2): libfuse splices only once INIT said it may. */
-        if (r >= (ssize_t)(sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in))) {
-                const struct fuse_in_header *in = buf;
-                if (in->opcode == FUSE_INIT) {
-                        const struct fuse_init_in *init = (const void *)(in + 1);
-                        pt.init_unique = in->unique;
-                        pt.offered = (init->flags & FUSE_INIT_EXT) &&
-                                     (init->flags2 & PT_FUSE_PASSTHROUGH_FLAGS2);
-                }
+        uint64_t unique;
+        bool offered;
+        if (r > 0 && pt_parse_init_request(buf, (size_t)r, &unique, &offered)) {
+                pt.init_unique = unique;
+                pt.offered = offered;
         }
         return r;
-}
-
-/* Add passthrough to libfuse's INIT reply (iov[1] is its fuse_init_out). */
-static void patch_init_reply(struct iovec *iov, int count)
-{
-        struct fuse_out_header *out = iov[0].iov_base;
-        if (out->error != 0 || count < 2 || iov[1].iov_len < sizeof(struct pt_init_out))
-                return;
-        struct pt_init_out *init = iov[1].iov_base;
-        if (init->flags & FUSE_WRITEBACK_CACHE)
-                return; /* the kernel refuses the two together */
-        init->flags |= FUSE_INIT_EXT;
-        init->flags2 |= PT_FUSE_PASSTHROUGH_FLAGS2;
-        init->max_stack_depth = PT_MAX_STACK_DEPTH;
-        pt.active = true;
-}
-
-/* Mark the open reply (a fuse_open_out, alone for OPEN or after the fuse_entry_out
- * for CREATE, in iov[1]) as passthrough to the backing id. */
-static void patch_open_reply(struct iovec *iov, int count, int32_t backing_id)
-{
-        struct fuse_out_header *out = iov[0].iov_base;
-        if (out->error != 0 || count != 2)
-                return;
-        size_t len = iov[1].iov_len;
-        if (len != sizeof(struct pt_open_out) &&
-            len != sizeof(struct fuse_entry_out) + sizeof(struct pt_open_out))
-                return;
-        struct pt_open_out *open_out =
-                (void *)((char *)iov[1].iov_base + len - sizeof(struct pt_open_out));
-        open_out->open_flags |= PT_FOPEN_PASSTHROUGH;
-        open_out->backing_id = backing_id;
 }
 
 static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
@@ -120,10 +64,10 @@ static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
                 const struct fuse_out_header *out = iov[0].iov_base;
                 if (pt.init_unique != 0 && out->unique == pt.init_unique) {
                         pt.init_unique = 0;
-                        if (pt.wanted && pt.offered)
-                                patch_init_reply(iov, count);
+                        if (pt.wanted && pt.offered && pt_patch_init_reply(iov, count))
+                                pt.active = true;
                 } else if (next_reply_backing_id >= 0 && out->unique != 0) {
-                        patch_open_reply(iov, count, next_reply_backing_id);
+                        (void)pt_patch_open_reply(iov, count, next_reply_backing_id);
                         next_reply_backing_id = -1;
                 }
         }
