@@ -196,7 +196,7 @@ static void serve_requests(struct request_loop *loop, bool first)
                 loop->leader = false;
                 loop->received++;
                 if (slept) {
-                        loop->leader_asleep = false;
+                        __atomic_store_n(&loop->leader_asleep, false, __ATOMIC_RELAXED);
                         if (loop->watch_asleep)
                                 (void)pthread_cond_signal(&loop->watch);
                 }
