@@ -1,6 +1,6 @@
-/* dir_snapshot.c — a directory listing read whole at opendir. Offsets are then
- * indexes, stable for the life of the handle, and entries that the views make up or
- * merge from two directories slot in without offset games. */
+/* dir_snapshot.c — a directory listing read whole, at a handle's first readdir.
+ * Offsets are then indexes, stable for the life of the handle, and entries that the
+ * views make up or merge from two directories slot in without offset games. */
 #include "overlay.h"
 
 #include <errno.h>
@@ -24,12 +24,48 @@ int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsign
         return 0;
 }
 
-void dir_snapshot_free(struct dir_snapshot *d)
+struct lazy_listing {
+        bool read;
+        struct dir_snapshot snapshot;
+};
+
+void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi)
 {
-        for (size_t i = 0; i < d->count; i++)
-                free(d->entries[i].name);
-        free(d->entries);
-        free(d);
+        struct lazy_listing *l = calloc(1, sizeof *l);
+        if (!l) {
+                (void)fuse_reply_err(req, ENOMEM);
+                return;
+        }
+        fi->fh = (uint64_t)(uintptr_t)l;
+        fi->cache_readdir = 1;
+        fi->keep_cache = 1;
+        (void)fuse_reply_open(req, fi);
+}
+
+const struct dir_snapshot *ovl_listing(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                                       ovl_listing_fn read)
+{
+        /* The kernel asks one handle's readdirs one at a time. */
+        struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
+        if (!l->read) {
+                int r = read(req, ino, &l->snapshot);
+                if (r) {
+                        (void)fuse_reply_err(req, r);
+                        return NULL;
+                }
+                l->read = true;
+        }
+        return &l->snapshot;
+}
+
+void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi)
+{
+        struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
+        for (size_t i = 0; i < l->snapshot.count; i++)
+                free(l->snapshot.entries[i].name);
+        free(l->snapshot.entries);
+        free(l);
+        (void)fuse_reply_err(req, 0);
 }
 
 void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t parent,
@@ -73,7 +109,7 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                                 .attr = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12}};
                         if (!is_dot_or_dotdot(de->name)) {
                                 r = lookup(req, ino, de->name, &e);
-                                if (r == ENOENT) { /* gone since opendir */
+                                if (r == ENOENT) { /* gone since the listing was read */
                                         r = 0;
                                         continue;
                                 }

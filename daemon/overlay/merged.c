@@ -1083,50 +1083,23 @@ static int merged_listing(const struct merged *mg, const struct mnode *n,
         return r;
 }
 
-/* The listing is read at the first readdir, not at opendir: when the kernel has the
- * directory cached (below), it opens it and asks nothing more. */
-struct lazy_listing {
-        bool read;
-        struct dir_snapshot snapshot;
-};
+static int read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d)
+{
+        return merged_listing(merged_of(req), node_of(req, ino), d);
+}
 
+/* Listings are kept by the kernel: its own changes and a new mtime (either layer's,
+ * see node_stat) make it read them again. */
 static void m_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
-        struct lazy_listing *l = calloc(1, sizeof *l);
-        if (!l) {
-                (void)fuse_reply_err(req, ENOMEM);
-                return;
-        }
-        fi->fh = (uint64_t)(uintptr_t)l;
-        /* The kernel keeps the listing; its own changes and a new mtime (either
-         * layer's, see node_stat) make it read again. */
-        fi->cache_readdir = 1;
-        fi->keep_cache = 1;
-        (void)fuse_reply_open(req, fi);
-}
-
-/* The handle's listing, read now if it was not (the kernel asks one handle's
- * readdirs one at a time). NULL after replying with the error. */
-static const struct dir_snapshot *listing_of(fuse_req_t req, fuse_ino_t ino,
-                                            struct fuse_file_info *fi)
-{
-        struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
-        if (!l->read) {
-                int r = merged_listing(merged_of(req), node_of(req, ino), &l->snapshot);
-                if (r) {
-                        (void)fuse_reply_err(req, r);
-                        return NULL;
-                }
-                l->read = true;
-        }
-        return &l->snapshot;
+        ovl_opendir_lazy(req, fi);
 }
 
 static void m_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
-        const struct dir_snapshot *d = listing_of(req, ino, fi);
+        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
         if (d)
                 ovl_reply_readdir(req, ino, d, size, off, NULL, forget_node);
 }
@@ -1134,7 +1107,7 @@ static void m_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void m_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           struct fuse_file_info *fi)
 {
-        const struct dir_snapshot *d = listing_of(req, ino, fi);
+        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
         if (d)
                 ovl_reply_readdir(req, ino, d, size, off, do_lookup, forget_node);
 }
@@ -1142,12 +1115,7 @@ static void m_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 static void m_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
-        struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
-        for (size_t i = 0; i < l->snapshot.count; i++)
-                free(l->snapshot.entries[i].name);
-        free(l->snapshot.entries);
-        free(l);
-        (void)fuse_reply_err(req, 0);
+        ovl_releasedir_lazy(req, fi);
 }
 
 static void m_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

@@ -367,44 +367,39 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
         return r;
 }
 
-static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static int read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d)
 {
-        struct dir_snapshot *d = calloc(1, sizeof *d);
-        int r = d ? snapshot_read(overlay_of(req), inode_of(req, ino), d) : ENOMEM;
-        if (r) {
-                if (d)
-                        dir_snapshot_free(d);
-                (void)fuse_reply_err(req, r);
-                return;
-        }
-        fi->fh = (uint64_t)(uintptr_t)d;
-        (void)fuse_reply_open(req, fi);
+        return snapshot_read(overlay_of(req), inode_of(req, ino), d);
 }
 
-static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                       struct fuse_file_info *fi, bool plus)
+/* Listings are kept by the kernel (ovl_opendir_lazy): P's synthesized entries are
+ * fixed for the life of the mount, and a change to a directory shows in its mtime. */
+static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        struct dir_snapshot *d = (struct dir_snapshot *)(uintptr_t)fi->fh;
-        ovl_reply_readdir(req, ino, d, size, off, plus ? do_lookup : NULL, forget_one);
+        (void)ino;
+        ovl_opendir_lazy(req, fi);
 }
 
 static void ovl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                         struct fuse_file_info *fi)
 {
-        do_readdir(req, ino, size, off, fi, false);
+        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
+        if (d)
+                ovl_reply_readdir(req, ino, d, size, off, NULL, forget_one);
 }
 
 static void ovl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                             struct fuse_file_info *fi)
 {
-        do_readdir(req, ino, size, off, fi, true);
+        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
+        if (d)
+                ovl_reply_readdir(req, ino, d, size, off, do_lookup, forget_one);
 }
 
 static void ovl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
-        dir_snapshot_free((struct dir_snapshot *)(uintptr_t)fi->fh);
-        (void)fuse_reply_err(req, 0);
+        ovl_releasedir_lazy(req, fi);
 }
 
 static void ovl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)

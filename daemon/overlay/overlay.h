@@ -122,7 +122,7 @@ void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 /* The connection settings both views want. */
 void ovl_conn_init(struct fuse_conn_info *conn);
 
-/* ---- directory listings read whole at opendir (dir_snapshot.c) ---- */
+/* ---- directory listings, read whole at the first readdir (dir_snapshot.c) ---- */
 struct dir_entry {
         char *name;
         ino_t ino;
@@ -136,7 +136,17 @@ struct dir_snapshot {
 
 /* 0 or ENOMEM. */
 int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type);
-void dir_snapshot_free(struct dir_snapshot *d);
+/* Read a view's directory ino into d (empty): 0 or an errno. */
+typedef int (*ovl_listing_fn)(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d);
+/* opendir, readdir's listing and releasedir of a directory handle whose listing is read
+ * at its first readdir, not at opendir: the handle asks the kernel to keep listings
+ * (cache_readdir), and when it has the directory cached it opens it and asks nothing
+ * more. The kernel reads the listing again after its own changes and when the
+ * directory's mtime changes. ovl_listing returns NULL after replying with an error. */
+void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi);
+const struct dir_snapshot *ovl_listing(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+                                       ovl_listing_fn read);
+void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi);
 /* A view's lookup (errno; counts one kernel reference on success) and forget. */
 typedef int (*ovl_lookup_fn)(fuse_req_t req, fuse_ino_t parent, const char *name,
                              struct fuse_entry_param *e);

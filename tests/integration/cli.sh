@@ -215,8 +215,17 @@ test_s8_anchorless_directory_link_appears_and_vanishes() {
         check_eq "type of B" directory "$(stat -c %F "$T/p/anchorless")"
         check_eq realization overlay "$(link_field "$T/p/anchorless" realization)"
         echo through > "$T/p/anchorless/new"; check_file_is "$T/b/new" through
-        # The parent's other entries keep working and stay writable on disk.
+        # The parent's other entries keep working and stay writable on disk, and its
+        # listing (kept by the kernel) follows every change made through it.
         echo changed > "$T/p/other/f"; echo n > "$T/p/newfile"; mkdir "$T/p/newdir"
+        check_eq "listing after creates" "anchorless newdir newfile other" "$(ls "$T/p" | tr '\n' ' ' | sed 's/ $//')"
+        mv "$T/p/newfile" "$T/p/renamed"; rmdir "$T/p/newdir"
+        check_eq "listing after rename, rmdir" "anchorless other renamed" "$(ls "$T/p" | tr '\n' ' ' | sed 's/ $//')"
+        mv "$T/p/renamed" "$T/p/newfile"; mkdir "$T/p/newdir"
+        check_eq "a subdirectory's listing" "f" "$(ls "$T/p/other")"
+        touch "$T/p/other/g"
+        check_eq "the same after a create" "f g" "$(ls "$T/p/other" | tr '\n' ' ' | sed 's/ $//')"
+        rm "$T/p/other/g"
         ctl remove "$T/p/anchorless" || return
         check_missing "$T/p/anchorless"
         check_file_is "$T/p/other/f" changed
