@@ -144,6 +144,20 @@ bool ovl_fs_is_local(int fd)
         }
 }
 
+enum io_kind ovl_write_kind(const struct fuse_file_info *fi)
+{
+        return (fi->flags & O_APPEND) ? IO_APPEND : IO_WRITE;
+}
+
+int ovl_open_for_io(int opath_fd, enum io_kind kind)
+{
+        char path[64];
+        ovl_proc_path(opath_fd, path, sizeof path);
+        int flags = kind == IO_READ ? O_RDONLY : kind == IO_WRITE ? O_RDWR : O_WRONLY | O_APPEND;
+        int fd = open(path, flags | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
+}
+
 void ovl_file_opened(struct fuse_file_info *fi, int fd)
 {
         fi->fh = (uint64_t)fd;
@@ -230,6 +244,15 @@ void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
                 (void)fuse_reply_err(req, errno);
         else
                 (void)fuse_reply_lseek(req, r);
+}
+
+bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)
+{
+        if (!allowed || !(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
+                return false;
+        conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
+        conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
+        return true;
 }
 
 void ovl_conn_init(struct fuse_conn_info *conn)

@@ -31,7 +31,6 @@
 enum layer { UPPER = 0, LOWER = 1 };
 
 /* The shared descriptors of a file: for reading, for writing, for appending. */
-enum io_kind { IO_READ, IO_WRITE, IO_APPEND, IO_KINDS };
 
 struct mnode {
         int fd[2];     /* O_PATH|O_NOFOLLOW per layer; -1 where the layer lacks it */
@@ -835,12 +834,9 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
         int fd = __atomic_load_n(&n->io_fd[kind], __ATOMIC_ACQUIRE);
         if (fd >= 0)
                 return fd;
-        char path[64];
-        ovl_proc_path(shown_fd(n), path, sizeof path);
-        int flags = kind == IO_READ ? O_RDONLY : kind == IO_WRITE ? O_RDWR : O_WRONLY | O_APPEND;
-        fd = open(path, flags | O_CLOEXEC);
+        fd = ovl_open_for_io(shown_fd(n), kind);
         if (fd < 0)
-                return -errno;
+                return fd;
         pthread_mutex_lock(&mg->lock);
         if (n->io_fd[kind] >= 0) {
                 (void)close(fd);
@@ -857,20 +853,8 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
 
 /* Call a handle-based operation with the descriptor io_fd finds. */
 #define WITH_IO_FD(req, ino, fi, kind, call)                                                 \
-        do {                                                                                 \
-                bool temporary_;                                                             \
-                int fd_ = io_fd(merged_of(req), node_of(req, ino), fi, kind, &temporary_);   \
-                if (fd_ < 0) {                                                               \
-                        (void)fuse_reply_err(req, -fd_);                                     \
-                        break;                                                               \
-                }                                                                            \
-                struct fuse_file_info own_ = *(fi);                                          \
-                own_.fh = (uint64_t)fd_;                                                     \
-                struct fuse_file_info *io_fi = &own_;                                        \
-                call;                                                                        \
-                if (temporary_)                                                              \
-                        (void)close(fd_);                                                    \
-        } while (0)
+        OVL_WITH_IO_FD(req, fi, io_fd(merged_of(req), node_of(req, ino), fi, kind, &temporary_), \
+                       call)
 
 static void m_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    struct fuse_file_info *fi)
@@ -881,10 +865,8 @@ static void m_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 static void m_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
                         struct fuse_file_info *fi)
 {
-        /* An O_APPEND writer appends where the file ends now, whatever the kernel
-         * thinks its size is (a writer beside the link may have made it longer). */
-        enum io_kind kind = (fi->flags & O_APPEND) ? IO_APPEND : IO_WRITE;
-        WITH_IO_FD(req, ino, fi, kind, ovl_file_write_buf(req, ino, in, off, io_fi));
+        WITH_IO_FD(req, ino, fi, ovl_write_kind(fi),
+                   ovl_file_write_buf(req, ino, in, off, io_fi));
 }
 
 static void m_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1176,13 +1158,9 @@ static void m_init(void *userdata, struct fuse_conn_info *conn)
          * refuses nothing at open that it would not refuse at the first write (a
          * read-only one must say EROFS at open: S11, S13); and on local filesystems
          * a close tells nobody anything. */
-        if ((conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) && !mg->read_only &&
-            ovl_fs_is_local(mg->root.fd[UPPER]) && ovl_fs_is_local(mg->root.fd[LOWER])) {
-                conn->want |= FUSE_CAP_NO_OPEN_SUPPORT;
-                /* O_TRUNC then comes as a setattr: no open would truncate. */
-                conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-                mg->no_open = true;
-        }
+        mg->no_open = ovl_conn_no_open(conn, !mg->read_only &&
+                                                     ovl_fs_is_local(mg->root.fd[UPPER]) &&
+                                                     ovl_fs_is_local(mg->root.fd[LOWER]));
 }
 
 /* ---- life ------------------------------------------------------------------------------------- */

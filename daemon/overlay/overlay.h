@@ -46,6 +46,7 @@ struct overlay {
         struct ovl_entry_spec *entries; /* synthesized top-level names */
         size_t entry_count;
         double timeout;                 /* entry and attribute cache, seconds */
+        bool no_open;                   /* the kernel opens files without asking */
 };
 
 /* ---- FUSE passthrough over libfuse 3.14 (passthrough.c) ---- */
@@ -106,6 +107,33 @@ int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t si
  * ext2/3/4, xfs, btrfs, f2fs, ramfs? Their closes need no FLUSH, and their requests
  * no thread of their own (request_loop.c). */
 bool ovl_fs_is_local(int fd);
+/* What a file opened without a request is used for (its descriptor's mode). */
+enum io_kind { IO_READ, IO_WRITE, IO_APPEND, IO_KINDS };
+/* The kind a write needs: an O_APPEND writer appends where the file ends now,
+ * whatever the kernel thinks its size is (a writer beside the link may have made it
+ * longer). */
+enum io_kind ovl_write_kind(const struct fuse_file_info *fi);
+/* A new descriptor of the object behind opath_fd, for I/O of that kind: -errno. */
+int ovl_open_for_io(int opath_fd, enum io_kind kind);
+/* Run call (a handle-based operation on io_fi) with a copy of fi whose fh is the
+ * descriptor get_fd gives: an expression that may set the bool temporary_ (the
+ * descriptor is then closed afterwards) and is a negative errno on failure (then that
+ * is the reply). */
+#define OVL_WITH_IO_FD(req, fi, get_fd, call)                                                \
+        do {                                                                                 \
+                bool temporary_ = false;                                                     \
+                int fd_ = (get_fd);                                                          \
+                if (fd_ < 0) {                                                               \
+                        (void)fuse_reply_err(req, -fd_);                                     \
+                        break;                                                               \
+                }                                                                            \
+                struct fuse_file_info own_ = *(fi);                                          \
+                own_.fh = (uint64_t)fd_;                                                     \
+                struct fuse_file_info *io_fi = &own_;                                        \
+                call;                                                                        \
+                if (temporary_)                                                              \
+                        (void)close(fd_);                                                    \
+        } while (0)
 /* Fill in fi for a file opened (or created) as fd. */
 void ovl_file_opened(struct fuse_file_info *fi, int fd);
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -121,6 +149,11 @@ void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
                     struct fuse_file_info *fi);
 /* The connection settings both views want. */
 void ovl_conn_init(struct fuse_conn_info *conn);
+/* Where allowed (a writable view whose backing filesystems ovl_fs_is_local knows) and
+ * the kernel can: files open and close without a request (the view answers the first
+ * OPEN and FLUSH with ENOSYS), and O_TRUNC comes as a setattr since no open would
+ * truncate. Whether it is so. */
+bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed);
 
 /* ---- directory listings, read whole at the first readdir (dir_snapshot.c) ---- */
 struct dir_entry {

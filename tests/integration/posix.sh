@@ -129,6 +129,35 @@ test_s5_posix_user_through_merged_link_matches_backing() {
         posix_compare nobody user
 }
 
+# S5 through a parent overlay (S8): an anchorless link in P puts P's own entries behind
+# the FUSE overlay (files open and close there without a request on local
+# filesystems). The check in a directory of P must print what it prints in a plain
+# directory Q beside it.
+posix_compare_parent() {
+        local owner=$1 suffix=$2 rc
+        mkdir -p "$T/p" "$T/q" "$T/anchor-b"
+        ctl create "$T/p/anchored" "$T/anchor-b" || return 1
+        check_eq "P is behind the overlay" fuse.bindlink "$(findmnt -n -o FSTYPE --mountpoint "$T/p")"
+        fresh_dir "$T/q/plain-$suffix" "$T/q/plain-$suffix" "$owner" || return 1
+        fresh_dir "$T/p/overlaid-$suffix" "$T/p/overlaid-$suffix" "$owner" || return 1
+        posix_run "$T/q/plain-$suffix" "$owner" "$T/plain.out"
+        rc=$?
+        [ $rc -eq 0 ] || fail "posix_check in a plain directory exited $rc"
+        local n; n=$(case_count "$T/plain.out")
+        [ "${n:-0}" -ge $MIN_CASES ] || fail "the plain run printed ${n:-no} cases (expected >= $MIN_CASES)"
+        posix_run "$T/p/overlaid-$suffix" "$owner" "$T/overlaid.out" || [ -s "$T/overlaid.out" ] ||
+                { fail "posix_check through the overlay printed nothing"; return 1; }
+        compare_runs "$T/plain.out" "$T/overlaid.out" "P/overlaid-$suffix (parent overlay) as $owner"
+}
+
+test_s5_s8_posix_root_through_parent_overlay_matches_plain_directory() {
+        posix_compare_parent root root
+}
+
+test_s5_s8_posix_user_through_parent_overlay_matches_plain_directory() {
+        posix_compare_parent nobody user
+}
+
 # The check must see a difference where there is one, or the two tests above could pass
 # vacuously: on a read-only bind mount nearly every change fails (EROFS); on a nosymfollow
 # one only the cases that follow a symlink change. Case names stay the same either way.
