@@ -208,6 +208,12 @@ void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, 
 void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
+        if (!fi->fh) {
+                /* Opened without a request (ovl_conn_no_open): a close tells nobody
+                 * anything, and ENOSYS tells the kernel never to ask again. */
+                (void)fuse_reply_err(req, ENOSYS);
+                return;
+        }
         /* Closing a duplicate does what close() does for the caller (POSIX locks, NFS). */
         int dup_fd = dup((int)fi->fh);
         int r = dup_fd < 0 || close(dup_fd) < 0 ? errno : 0;
@@ -217,7 +223,8 @@ void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void ovl_file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)ino;
-        (void)close((int)fi->fh);
+        if (fi->fh) /* 0: opened without a request, nothing of its own to close */
+                (void)close((int)fi->fh);
         (void)fuse_reply_err(req, 0);
 }
 

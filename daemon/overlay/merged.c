@@ -869,25 +869,6 @@ static void m_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, 
                    ovl_file_write_buf(req, ino, in, off, io_fi));
 }
 
-static void m_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        if (!fi->fh) {
-                /* Opened without a request: closing tells nobody anything (m_init),
-                 * and ENOSYS tells the kernel never to ask again. */
-                (void)fuse_reply_err(req, ENOSYS);
-                return;
-        }
-        ovl_file_flush(req, ino, fi);
-}
-
-static void m_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        if (fi->fh)
-                ovl_file_release(req, ino, fi);
-        else
-                (void)fuse_reply_err(req, 0); /* the node keeps its shared descriptors */
-}
-
 static void m_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
         WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_fsync(req, ino, datasync, io_fi));
@@ -1254,8 +1235,8 @@ const struct fuse_lowlevel_ops merged_ops = {
         .create = m_create,
         .read = m_read,
         .write_buf = m_write_buf,
-        .flush = m_flush,
-        .release = m_release,
+        .flush = ovl_file_flush,
+        .release = ovl_file_release,
         .fsync = m_fsync,
         .fallocate = m_fallocate,
         .lseek = m_lseek,

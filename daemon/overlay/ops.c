@@ -377,25 +377,6 @@ static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in
                         ovl_file_write_buf(req, ino, in, off, io_fi));
 }
 
-static void ovl_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        if (!fi->fh) {
-                /* Opened without a request: a close tells nobody anything (ovl_init),
-                 * and ENOSYS tells the kernel never to ask again. */
-                (void)fuse_reply_err(req, ENOSYS);
-                return;
-        }
-        ovl_file_flush(req, ino, fi);
-}
-
-static void ovl_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        if (fi->fh)
-                ovl_file_release(req, ino, fi);
-        else
-                (void)fuse_reply_err(req, 0);
-}
-
 static void ovl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
         WITH_FILE_IO_FD(req, ino, fi, IO_READ, ovl_file_fsync(req, ino, datasync, io_fi));
@@ -586,8 +567,8 @@ const struct fuse_lowlevel_ops ovl_ops = {
         .create = ovl_create,
         .read = ovl_read,
         .write_buf = ovl_write_buf,
-        .flush = ovl_flush,
-        .release = ovl_release,
+        .flush = ovl_file_flush,
+        .release = ovl_file_release,
         .fsync = ovl_fsync,
         .fallocate = ovl_fallocate,
         .lseek = ovl_lseek,
