@@ -8,7 +8,8 @@
 # compares with if they are missing (mergerfs, unionfs-fuse, fuse-overlayfs, bindfs,
 # with apt-get), builds bench/bench_merged.c itself, makes two directories V and B
 # that share some names and a 1 GiB file in B, and times eight workloads on B itself,
-# on a plain bind link of B, on the merged link V -> B and on each peer's union of B
+# on a plain bind link of B, on the merged link V -> B (writable, and read-only, whose
+# B files are read by FUSE passthrough; no create there) and on each peer's union of B
 # and V, in rounds; every round mounts each of them afresh. It prints one table of
 # medians. On every exit it removes the links, stops the daemon and every FUSE server,
 # unmounts everything, checks that no mount and no process of the run is left, and
