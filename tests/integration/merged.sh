@@ -284,6 +284,9 @@ test_s13_read_only_merged_view_reads_b_through_passthrough() {
         touch -d @1000000000 "$T/b/pt"
         if grep -qw fuse_passthrough_open /proc/kallsyms; then
                 check_file_is "$T/v/pt" BBBB
+                check_eq "as an unprivileged user" BBBB "$(as_nobody cat "$T/v/pt")"
+                chmod 0600 "$T/b/pt"; sleep 1.1 # the attribute cache
+                as_nobody cat "$T/v/pt" >/dev/null 2>&1 && fail "nobody read B's 0600 file through V"
         else
                 echo "# this kernel has no FUSE passthrough: the cached fallback is checked"
                 check_file_is "$T/v/pt" AAAA
