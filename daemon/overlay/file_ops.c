@@ -144,11 +144,6 @@ bool ovl_fs_is_local(int fd)
         }
 }
 
-enum io_kind ovl_write_kind(const struct fuse_file_info *fi)
-{
-        return (fi->flags & O_APPEND) ? IO_APPEND : IO_WRITE;
-}
-
 int ovl_open_for_io(int opath_fd, enum io_kind kind)
 {
         char path[64];
@@ -168,24 +163,59 @@ void ovl_file_opened(struct fuse_file_info *fi, int fd)
         fi->noflush = ovl_fs_is_local(fd);
 }
 
+/* The view's way to find an open file's descriptor (one view per process). */
+static ovl_io_fd_fn view_io_fd;
+
+void ovl_file_io_init(ovl_io_fd_fn io_fd) { view_io_fd = io_fd; }
+
+/* The descriptor for I/O of this kind on the open file, or 0 after replying with the
+ * error. *temporary: the caller closes it when done. */
+static int io_fd_or_reply(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
+                          enum io_kind kind, bool *temporary)
+{
+        *temporary = false;
+        int fd = fi->fh ? (int)fi->fh : view_io_fd(req, ino, fi, kind, temporary);
+        if (fd < 0) {
+                (void)fuse_reply_err(req, -fd);
+                return -1;
+        }
+        return fd;
+}
+
+static void done_with(int fd, bool temporary)
+{
+        if (temporary)
+                (void)close(fd);
+}
+
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                    struct fuse_file_info *fi)
 {
-        (void)ino;
+        bool temporary;
+        int fd = io_fd_or_reply(req, ino, fi, IO_READ, &temporary);
+        if (fd < 0)
+                return;
         struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
         buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-        buf.buf[0].fd = (int)fi->fh;
+        buf.buf[0].fd = fd;
         buf.buf[0].pos = off;
         (void)fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+        done_with(fd, temporary);
 }
 
 void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
                         struct fuse_file_info *fi)
 {
-        (void)ino;
+        /* An O_APPEND writer appends where the file ends now, whatever the kernel
+         * thinks its size is (a writer beside the link may have made it longer). */
+        bool temporary;
+        int fd = io_fd_or_reply(req, ino, fi, (fi->flags & O_APPEND) ? IO_APPEND : IO_WRITE,
+                                &temporary);
+        if (fd < 0)
+                return;
         struct fuse_bufvec out = FUSE_BUFVEC_INIT(fuse_buf_size(in));
         out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-        out.buf[0].fd = (int)fi->fh;
+        out.buf[0].fd = fd;
         out.buf[0].pos = off;
         /* As the writer, so the kernel clears setuid/setgid bits as it would directly. */
         const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -203,6 +233,7 @@ void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, 
                 (void)fuse_reply_err(req, (int)-n);
         else
                 (void)fuse_reply_write(req, (size_t)n);
+        done_with(fd, temporary);
 }
 
 void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -230,27 +261,39 @@ void ovl_file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 
 void ovl_file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-        (void)ino;
-        int rc = datasync ? fdatasync((int)fi->fh) : fsync((int)fi->fh);
+        bool temporary;
+        int fd = io_fd_or_reply(req, ino, fi, IO_READ, &temporary);
+        if (fd < 0)
+                return;
+        int rc = datasync ? fdatasync(fd) : fsync(fd);
         (void)fuse_reply_err(req, rc < 0 ? errno : 0);
+        done_with(fd, temporary);
 }
 
 void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
                         struct fuse_file_info *fi)
 {
-        (void)ino;
-        (void)fuse_reply_err(req, fallocate((int)fi->fh, mode, offset, length) < 0 ? errno : 0);
+        bool temporary;
+        int fd = io_fd_or_reply(req, ino, fi, IO_WRITE, &temporary);
+        if (fd < 0)
+                return;
+        (void)fuse_reply_err(req, fallocate(fd, mode, offset, length) < 0 ? errno : 0);
+        done_with(fd, temporary);
 }
 
 void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
                     struct fuse_file_info *fi)
 {
-        (void)ino;
-        off_t r = lseek((int)fi->fh, off, whence);
+        bool temporary;
+        int fd = io_fd_or_reply(req, ino, fi, IO_READ, &temporary);
+        if (fd < 0)
+                return;
+        off_t r = lseek(fd, off, whence);
         if (r < 0)
                 (void)fuse_reply_err(req, errno);
         else
                 (void)fuse_reply_lseek(req, r);
+        done_with(fd, temporary);
 }
 
 bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)

@@ -821,16 +821,16 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 
 /* ---- files ---------------------------------------------------------------------------------- */
 
-/* The descriptor for I/O on an open file: its own (fh, from create or open), or,
- * when opens cost no request, the node's shared one of the kind needed (opened at
- * first use: the kernel has checked the opener's rights already; kept while the
- * descriptor budget allows, else *temporary: the caller closes it). -errno. */
-static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info *fi,
+/* The descriptor for I/O on a file opened without a request (ovl_io_fd_fn): the
+ * node's shared one of the kind needed (opened at first use: the kernel has checked
+ * the opener's rights already; kept while the descriptor budget allows, else
+ * *temporary). -errno. */
+static int io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
                  enum io_kind kind, bool *temporary)
 {
-        *temporary = false;
-        if (fi && fi->fh)
-                return (int)fi->fh;
+        (void)fi;
+        struct merged *mg = merged_of(req);
+        struct mnode *n = node_of(req, ino);
         int fd = __atomic_load_n(&n->io_fd[kind], __ATOMIC_ACQUIRE);
         if (fd >= 0)
                 return fd;
@@ -849,42 +849,6 @@ static int io_fd(struct merged *mg, struct mnode *n, const struct fuse_file_info
         }
         pthread_mutex_unlock(&mg->lock);
         return fd;
-}
-
-/* Call a handle-based operation with the descriptor io_fd finds. */
-#define WITH_IO_FD(req, ino, fi, kind, call)                                                 \
-        OVL_WITH_IO_FD(req, fi, io_fd(merged_of(req), node_of(req, ino), fi, kind, &temporary_), \
-                       call)
-
-static void m_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                   struct fuse_file_info *fi)
-{
-        WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_read(req, ino, size, off, io_fi));
-}
-
-static void m_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
-                        struct fuse_file_info *fi)
-{
-        WITH_IO_FD(req, ino, fi, ovl_write_kind(fi),
-                   ovl_file_write_buf(req, ino, in, off, io_fi));
-}
-
-static void m_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-        WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_fsync(req, ino, datasync, io_fi));
-}
-
-static void m_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                        struct fuse_file_info *fi)
-{
-        WITH_IO_FD(req, ino, fi, IO_WRITE,
-                   ovl_file_fallocate(req, ino, mode, offset, length, io_fi));
-}
-
-static void m_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-                    struct fuse_file_info *fi)
-{
-        WITH_IO_FD(req, ino, fi, IO_READ, ovl_file_lseek(req, ino, off, whence, io_fi));
 }
 
 /* The passthrough backing file serving read-only opens of n (path), registered at
@@ -1134,6 +1098,7 @@ static void m_init(void *userdata, struct fuse_conn_info *conn)
 {
         struct merged *mg = userdata;
         ovl_conn_init(conn);
+        ovl_file_io_init(io_fd);
         /* Opens and closes with no request at all, where nothing is lost: the kernel
          * checks the opener's rights itself (default_permissions); a writable view
          * refuses nothing at open that it would not refuse at the first write (a
@@ -1233,13 +1198,13 @@ const struct fuse_lowlevel_ops merged_ops = {
         .rename = m_rename,
         .open = m_open,
         .create = m_create,
-        .read = m_read,
-        .write_buf = m_write_buf,
+        .read = ovl_file_read,
+        .write_buf = ovl_file_write_buf,
         .flush = ovl_file_flush,
         .release = ovl_file_release,
-        .fsync = m_fsync,
-        .fallocate = m_fallocate,
-        .lseek = m_lseek,
+        .fsync = ovl_file_fsync,
+        .fallocate = ovl_file_fallocate,
+        .lseek = ovl_file_lseek,
         .opendir = m_opendir,
         .readdir = m_readdir,
         .readdirplus = m_readdirplus,

@@ -343,56 +343,19 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
         (void)fuse_reply_create(req, &e, fi);
 }
 
-/* The descriptor for I/O on an open file: its own (fh), or for a file opened without
- * a request a new one of the kind needed, *temporary (the caller closes it): such
- * I/O is rare, since the kernel keeps the pages. -errno. */
+/* The descriptor for I/O on a file opened without a request (ovl_io_fd_fn): a new
+ * one of the kind needed, *temporary: such I/O is rare, since the kernel keeps the
+ * pages. -errno. */
 static int file_io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
                       enum io_kind kind, bool *temporary)
 {
-        *temporary = false;
-        if (fi->fh)
-                return (int)fi->fh;
+        (void)fi;
         struct ovl_inode *inode = inode_of(req, ino);
         if (is_synthesized(inode))
                 return -EACCES; /* a placeholder waiting for its link */
         int fd = ovl_open_for_io(inode->fd, kind);
         *temporary = fd >= 0;
         return fd;
-}
-
-/* Call a handle-based operation with the descriptor file_io_fd finds. */
-#define WITH_FILE_IO_FD(req, ino, fi, kind, call)                                            \
-        OVL_WITH_IO_FD(req, fi, file_io_fd(req, ino, fi, kind, &temporary_), call)
-
-static void ovl_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                     struct fuse_file_info *fi)
-{
-        WITH_FILE_IO_FD(req, ino, fi, IO_READ, ovl_file_read(req, ino, size, off, io_fi));
-}
-
-static void ovl_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, off_t off,
-                          struct fuse_file_info *fi)
-{
-        WITH_FILE_IO_FD(req, ino, fi, ovl_write_kind(fi),
-                        ovl_file_write_buf(req, ino, in, off, io_fi));
-}
-
-static void ovl_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-        WITH_FILE_IO_FD(req, ino, fi, IO_READ, ovl_file_fsync(req, ino, datasync, io_fi));
-}
-
-static void ovl_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
-                          struct fuse_file_info *fi)
-{
-        WITH_FILE_IO_FD(req, ino, fi, IO_WRITE,
-                        ovl_file_fallocate(req, ino, mode, offset, length, io_fi));
-}
-
-static void ovl_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
-                      struct fuse_file_info *fi)
-{
-        WITH_FILE_IO_FD(req, ino, fi, IO_READ, ovl_file_lseek(req, ino, off, whence, io_fi));
 }
 
 /* ---- directories --------------------------------------------------------------------- */
@@ -541,6 +504,7 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 {
         struct overlay *o = userdata;
         ovl_conn_init(conn);
+        ovl_file_io_init(file_io_fd);
         /* Opens and closes with no request (see ovl_conn_no_open): the kernel checks
          * the opener's rights itself, the overlay is writable, and on local
          * filesystems a close tells nobody anything. Placeholders, which refuse to
@@ -565,13 +529,13 @@ const struct fuse_lowlevel_ops ovl_ops = {
         .rename = ovl_rename,
         .open = ovl_open,
         .create = ovl_create,
-        .read = ovl_read,
-        .write_buf = ovl_write_buf,
+        .read = ovl_file_read,
+        .write_buf = ovl_file_write_buf,
         .flush = ovl_file_flush,
         .release = ovl_file_release,
-        .fsync = ovl_fsync,
-        .fallocate = ovl_fallocate,
-        .lseek = ovl_lseek,
+        .fsync = ovl_file_fsync,
+        .fallocate = ovl_file_fallocate,
+        .lseek = ovl_file_lseek,
         .opendir = ovl_opendir,
         .readdir = ovl_readdir,
         .readdirplus = ovl_readdirplus,

@@ -109,31 +109,15 @@ int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t si
 bool ovl_fs_is_local(int fd);
 /* What a file opened without a request is used for (its descriptor's mode). */
 enum io_kind { IO_READ, IO_WRITE, IO_APPEND, IO_KINDS };
-/* The kind a write needs: an O_APPEND writer appends where the file ends now,
- * whatever the kernel thinks its size is (a writer beside the link may have made it
- * longer). */
-enum io_kind ovl_write_kind(const struct fuse_file_info *fi);
 /* A new descriptor of the object behind opath_fd, for I/O of that kind: -errno. */
 int ovl_open_for_io(int opath_fd, enum io_kind kind);
-/* Run call (a handle-based operation on io_fi) with a copy of fi whose fh is the
- * descriptor get_fd gives: an expression that may set the bool temporary_ (the
- * descriptor is then closed afterwards) and is a negative errno on failure (then that
- * is the reply). */
-#define OVL_WITH_IO_FD(req, fi, get_fd, call)                                                \
-        do {                                                                                 \
-                bool temporary_ = false;                                                     \
-                int fd_ = (get_fd);                                                          \
-                if (fd_ < 0) {                                                               \
-                        (void)fuse_reply_err(req, -fd_);                                     \
-                        break;                                                               \
-                }                                                                            \
-                struct fuse_file_info own_ = *(fi);                                          \
-                own_.fh = (uint64_t)fd_;                                                     \
-                struct fuse_file_info *io_fi = &own_;                                        \
-                call;                                                                        \
-                if (temporary_)                                                              \
-                        (void)close(fd_);                                                    \
-        } while (0)
+/* How a view finds the descriptor for I/O on a file opened without a request (fh 0):
+ * -errno, or a descriptor, *temporary if the caller must close it. */
+typedef int (*ovl_io_fd_fn)(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi,
+                            enum io_kind kind, bool *temporary);
+/* Set, at INIT, the view's way; the ovl_file_* I/O operations below use the file's
+ * own descriptor (fh) or the one it gives. */
+void ovl_file_io_init(ovl_io_fd_fn io_fd);
 /* Fill in fi for a file opened (or created) as fd. */
 void ovl_file_opened(struct fuse_file_info *fi, int fd);
 void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
