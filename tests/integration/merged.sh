@@ -311,6 +311,8 @@ test_s18_view_reachable_from_its_own_b_never_hangs() {
         out=$(timeout -s KILL 20 ls "$T/v/loop" 2>&1) || fail "ls through the loop: $? $out"
         check_eq "the view inside itself" "bdir bfile both col loop vdir vfile" "$(echo $out)"
         check_eq "two levels down" "b-col" "$(timeout -s KILL 20 cat "$T/v/loop/loop/col" 2>&1)"
+        check_eq "two levels down, as an unprivileged user" "b-col" \
+                "$(as_nobody timeout -s KILL 20 cat "$T/v/loop/loop/col" 2>&1)"
         out=$(timeout -s KILL 20 stat "$T/v/loop/loop/loop/both/deeper/vd" 2>&1)
         case $? in
         0) ;;
