@@ -17,6 +17,8 @@ int ovl_table_init(struct ovl_table *t)
         t->bucket_count = 1 << 16;
         t->buckets = calloc(t->bucket_count, sizeof *t->buckets);
         t->count = 0;
+        t->held_fds = 0;
+        t->fd_limit = ovl_fd_limit();
         if (!t->buckets)
                 return -ENOMEM;
         return -pthread_mutex_init(&t->lock, NULL);
@@ -27,7 +29,9 @@ void ovl_table_done(struct ovl_table *t)
         for (size_t i = 0; i < t->bucket_count; i++)
                 for (struct ovl_inode *n = t->buckets[i], *next; n; n = next) {
                         next = n->next;
-                        (void)close(n->fd);
+                        if (n->fd >= 0)
+                                (void)close(n->fd);
+                        ovl_handle_free(n->handle);
                         free(n);
                 }
         free(t->buckets);
@@ -35,24 +39,40 @@ void ovl_table_done(struct ovl_table *t)
         (void)pthread_mutex_destroy(&t->lock);
 }
 
-struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct stat *st)
+struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct stat *st,
+                                       int dir_fd)
 {
+        /* Past the budget a file is held by its handle: made before taking the lock
+         * (a system call); a race past the line by a few is harmless. Not for an
+         * unnamed file (O_TMPFILE): a filesystem may not find it again. */
+        struct ovl_handle *handle = NULL;
+        if (!S_ISDIR(st->st_mode) && st->st_nlink > 0 &&
+            ovl_fds_past_budget(__atomic_load_n(&t->held_fds, __ATOMIC_RELAXED), t->fd_limit) &&
+            (handle = ovl_handle_take(fd, dir_fd)))
+                fd = -1;
         pthread_mutex_lock(&t->lock);
         size_t b = bucket_of(t, st->st_dev, st->st_ino);
         for (struct ovl_inode *n = t->buckets[b]; n; n = n->next)
                 if (n->dev == st->st_dev && n->ino == st->st_ino) {
                         n->nlookup++;
                         pthread_mutex_unlock(&t->lock);
-                        (void)close(fd);
+                        if (fd >= 0)
+                                (void)close(fd);
+                        ovl_handle_free(handle);
                         return n;
                 }
         struct ovl_inode *n = calloc(1, sizeof *n);
         if (!n) {
                 pthread_mutex_unlock(&t->lock);
-                (void)close(fd);
+                if (fd >= 0)
+                        (void)close(fd);
+                ovl_handle_free(handle);
                 return NULL;
         }
         n->fd = fd;
+        n->handle = handle;
+        if (fd >= 0)
+                __atomic_store_n(&t->held_fds, t->held_fds + 1, __ATOMIC_RELAXED);
         n->dev = st->st_dev;
         n->ino = st->st_ino;
         n->nlookup = 1;
@@ -78,7 +98,22 @@ void ovl_table_forget(struct ovl_table *t, struct ovl_inode *inode, uint64_t n)
                         t->count--;
                         break;
                 }
+        if (inode->fd >= 0)
+                __atomic_store_n(&t->held_fds, t->held_fds - 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&t->lock);
-        (void)close(inode->fd);
+        if (inode->fd >= 0)
+                (void)close(inode->fd);
+        ovl_handle_free(inode->handle);
         free(inode);
+}
+
+int ovl_inode_get(const struct ovl_inode *inode)
+{
+        return inode->handle ? ovl_handle_open(inode->handle) : inode->fd;
+}
+
+void ovl_inode_put(const struct ovl_inode *inode, int fd)
+{
+        if (inode->handle && fd >= 0)
+                (void)close(fd);
 }

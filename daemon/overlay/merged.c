@@ -33,7 +33,11 @@ enum layer { UPPER = 0, LOWER = 1 };
 /* The shared descriptors of a file: for reading, for writing, for appending. */
 
 struct mnode {
-        int fd[2];     /* O_PATH|O_NOFOLLOW per layer; -1 where the layer lacks it */
+        /* Per layer: an O_PATH|O_NOFOLLOW descriptor, or for a file past the
+         * descriptor budget its handle (object_handle.c); neither where the layer
+         * lacks it. Each set once, kept while the node lives. */
+        int fd[2];
+        struct ovl_handle *handle[2];
         dev_t dev;     /* the key: the object first found */
         ino_t ino;
         mode_t type;   /* S_IFMT of the object shown */
@@ -60,10 +64,10 @@ struct merged {
         bool read_only; /* S13: B is not changed; new names go to V */
         bool shadow;    /* a link that is not merged, shown for its exceptions (S14) */
         bool no_open;   /* the kernel opens files without asking (m_init) */
-        /* Shared I/O descriptors kept open (lock held), and the descriptor limit:
-         * they are kept while they and the nodes use less than half of it, so the
-         * nodes themselves never run short because of them. */
-        size_t io_cached, fd_limit;
+        /* Descriptors held by nodes and shared I/O descriptors kept open (lock
+         * held), and the descriptor limit: past half of it, files are held by
+         * handle and I/O descriptors are not kept (ovl_fds_past_budget). */
+        size_t held_fds, io_cached, fd_limit;
         double timeout;
         struct fuse_session *se;
 };
@@ -89,22 +93,58 @@ static int layer_fd(const struct mnode *n, enum layer l)
         return __atomic_load_n(&n->fd[l], __ATOMIC_ACQUIRE);
 }
 
-static enum layer shown_layer(const struct mnode *n)
+static bool layer_has(const struct mnode *n, enum layer l)
 {
-        return layer_fd(n, UPPER) >= 0 ? UPPER : LOWER;
+        return layer_fd(n, l) >= 0 || __atomic_load_n(&n->handle[l], __ATOMIC_ACQUIRE);
 }
 
+static enum layer shown_layer(const struct mnode *n)
+{
+        return layer_has(n, UPPER) ? UPPER : LOWER;
+}
+
+/* A directory's descriptor in the layer that shows it (directories have no handles). */
 static int shown_fd(const struct mnode *n) { return layer_fd(n, shown_layer(n)); }
 
-/* The object a change of n acts on (S12: in place; S13: never B's), or -EROFS. */
-static int target_fd(const struct merged *mg, const struct mnode *n)
+/* The layer whose object a change of n acts on (S12: in place; S13: never B's), or
+ * -EROFS. */
+static int target_layer(const struct merged *mg, const struct mnode *n)
 {
         if (!mg->read_only)
-                return shown_fd(n);
-        int lower = layer_fd(n, LOWER);
-        if (lower >= 0 && (S_ISDIR(n->type) || layer_fd(n, UPPER) < 0))
-                return lower;
+                return shown_layer(n);
+        if (layer_has(n, LOWER) && (S_ISDIR(n->type) || !layer_has(n, UPPER)))
+                return LOWER;
         return -EROFS;
+}
+
+/* A descriptor of n's object in layer l for one operation: the node's own, or one
+ * opened from its handle. -errno (-ENOENT where the layer lacks it, or the object is
+ * gone). Give it back with object_put. */
+static int layer_get(const struct mnode *n, enum layer l)
+{
+        int fd = layer_fd(n, l);
+        if (fd >= 0)
+                return fd;
+        const struct ovl_handle *h = __atomic_load_n(&n->handle[l], __ATOMIC_ACQUIRE);
+        return h ? ovl_handle_open(h) : -ENOENT;
+}
+
+/* The object n shows, for one operation. */
+static int shown_get(const struct mnode *n) { return layer_get(n, shown_layer(n)); }
+
+/* The object a change of n acts on, for one operation: -EROFS where none may change. */
+static int target_get(const struct merged *mg, const struct mnode *n)
+{
+        int l = target_layer(mg, n);
+        return l < 0 ? l : layer_get(n, (enum layer)l);
+}
+
+/* Give back what layer_get returned: closed if it was opened for the operation (a
+ * number the node's own slots cannot hold while it is open). */
+static void object_put(const struct mnode *n, int fd)
+{
+        if (fd >= 0 && fd != layer_fd(n, UPPER) && fd != layer_fd(n, LOWER))
+                (void)close(fd);
 }
 
 static int name_check(const char *name)
@@ -158,16 +198,28 @@ static void table_remove(struct merged *mg, struct mnode *n)
                 }
 }
 
-/* A directory moved from V into B keeps one descriptor in both slots. */
-static void close_layers(struct mnode *n)
+/* Add d to a counter node_get reads without the lock. Lock held. */
+static void count_add(size_t *counter, int d)
+{
+        __atomic_store_n(counter, *counter + (size_t)(ssize_t)d, __ATOMIC_RELAXED);
+}
+
+/* A directory moved from V into B keeps one descriptor in both slots. Lock held. */
+static void close_layers(struct merged *mg, struct mnode *n)
 {
         for (int k = 0; k < IO_KINDS; k++)
                 if (n->io_fd[k] >= 0)
                         (void)close(n->io_fd[k]);
-        if (n->fd[UPPER] >= 0)
+        if (n->fd[UPPER] >= 0) {
                 (void)close(n->fd[UPPER]);
-        if (n->fd[LOWER] >= 0 && n->fd[LOWER] != n->fd[UPPER])
+                count_add(&mg->held_fds, -1);
+        }
+        if (n->fd[LOWER] >= 0 && n->fd[LOWER] != n->fd[UPPER]) {
                 (void)close(n->fd[LOWER]);
+                count_add(&mg->held_fds, -1);
+        }
+        for (int l = 0; l < 2; l++)
+                ovl_handle_free(n->handle[l]);
 }
 
 /* Free n and then any parent left unreferenced. Lock held. */
@@ -177,10 +229,11 @@ static void release_if_unused(struct merged *mg, struct mnode *n)
                 struct mnode *parent = n->parent;
                 table_remove(mg, n);
                 for (int k = 0; k < IO_KINDS; k++)
-                        mg->io_cached -= n->io_fd[k] >= 0;
+                        if (n->io_fd[k] >= 0)
+                                count_add(&mg->io_cached, -1);
                 if (n->backing_id >= 0)
                         ovl_passthrough_backing_close(n->backing_id);
-                close_layers(n);
+                close_layers(mg, n);
                 scope_done(&n->scope);
                 free(n->name);
                 free(n);
@@ -209,38 +262,54 @@ static void set_parent(struct merged *mg, struct mnode *n, struct mnode *parent,
         }
 }
 
+/* What a lookup found and node_get did not keep. */
+static void drop_found(int fd[2], struct ovl_handle *h[2])
+{
+        for (int l = 0; l < 2; l++) {
+                if (fd[l] >= 0)
+                        (void)close(fd[l]);
+                ovl_handle_free(h[l]);
+        }
+}
+
 /* The node for what lookup found (descriptors taken: kept or closed), with one more
  * kernel reference. NULL on ENOMEM. */
 static struct mnode *node_get(struct merged *mg, struct mnode *parent, const char *name,
                               int fd[2], const struct stat st[2])
 {
         const struct stat *shown = fd[UPPER] >= 0 ? &st[UPPER] : &st[LOWER];
+        /* Past the budget a file is held by its handle: made before taking the lock,
+         * since it costs a system call; a race past the line by a few is harmless.
+         * Not for an unnamed file (O_TMPFILE): a filesystem may not find it again. */
+        struct ovl_handle *h[2] = {NULL, NULL};
+        size_t held = __atomic_load_n(&mg->held_fds, __ATOMIC_RELAXED) +
+                      __atomic_load_n(&mg->io_cached, __ATOMIC_RELAXED);
+        if (!S_ISDIR(shown->st_mode) && shown->st_nlink > 0 &&
+            ovl_fds_past_budget(held, mg->fd_limit))
+                for (int l = 0; l < 2; l++)
+                        if (fd[l] >= 0 && (h[l] = ovl_handle_take(fd[l], layer_fd(parent, (enum layer)l))))
+                                fd[l] = -1;
         pthread_mutex_lock(&mg->lock);
         struct mnode *n = table_find(mg, shown->st_dev, shown->st_ino);
-        if (!n && fd[UPPER] >= 0 && fd[LOWER] >= 0)
+        bool both = (fd[UPPER] >= 0 || h[UPPER]) && (fd[LOWER] >= 0 || h[LOWER]);
+        if (!n && both)
                 n = table_find(mg, st[LOWER].st_dev, st[LOWER].st_ino); /* B gained it */
         if (!n) {
                 if (mg->count >= mg->bucket_count && table_grow(mg) != 0) {
                         pthread_mutex_unlock(&mg->lock);
-                        for (int l = 0; l < 2; l++)
-                                if (fd[l] >= 0)
-                                        (void)close(fd[l]);
+                        drop_found(fd, h);
                         return NULL;
                 }
                 n = calloc(1, sizeof *n);
                 if (!n) {
                         pthread_mutex_unlock(&mg->lock);
-                        for (int l = 0; l < 2; l++)
-                                if (fd[l] >= 0)
-                                        (void)close(fd[l]);
+                        drop_found(fd, h);
                         return NULL;
                 }
                 if (scope_child(&parent->scope, name, &n->scope) < 0) {
                         pthread_mutex_unlock(&mg->lock);
                         free(n);
-                        for (int l = 0; l < 2; l++)
-                                if (fd[l] >= 0)
-                                        (void)close(fd[l]);
+                        drop_found(fd, h);
                         return NULL;
                 }
                 n->fd[UPPER] = n->fd[LOWER] = -1;
@@ -256,17 +325,22 @@ static struct mnode *node_get(struct merged *mg, struct mnode *parent, const cha
                 mg->count++;
         }
         for (int l = 0; l < 2; l++) {
-                if (fd[l] < 0)
-                        continue;
-                if (n->fd[l] < 0)
+                if (layer_has(n, (enum layer)l))
+                        continue; /* the node keeps what it has; dropped below */
+                if (fd[l] >= 0) {
                         __atomic_store_n(&n->fd[l], fd[l], __ATOMIC_RELEASE);
-                else
-                        (void)close(fd[l]);
+                        count_add(&mg->held_fds, 1);
+                        fd[l] = -1;
+                } else if (h[l]) {
+                        __atomic_store_n(&n->handle[l], h[l], __ATOMIC_RELEASE);
+                        h[l] = NULL;
+                }
         }
         if (S_ISDIR(n->type))
                 set_parent(mg, n, parent, name);
         n->nlookup++;
         pthread_mutex_unlock(&mg->lock);
+        drop_found(fd, h);
         return n;
 }
 
@@ -315,10 +389,16 @@ static int layer_stat(int fd, const struct stat *known, struct stat *st)
 static int node_stat_known(const struct merged *mg, const struct mnode *n,
                            const struct stat *const known[2], struct stat *st)
 {
-        int target = target_fd(mg, n);
-        int fd = target >= 0 ? target : shown_fd(n);
-        enum layer layer = fd == layer_fd(n, UPPER) ? UPPER : LOWER;
-        int r = layer_stat(fd, known[layer], st);
+        int target = target_layer(mg, n);
+        enum layer layer = target >= 0 ? (enum layer)target : shown_layer(n);
+        int r;
+        if (known[layer]) {
+                r = layer_stat(-1, known[layer], st);
+        } else {
+                int fd = layer_get(n, layer);
+                r = fd < 0 ? -fd : layer_stat(fd, NULL, st);
+                object_put(n, fd);
+        }
         if (r)
                 return r;
         if (target < 0)
@@ -327,7 +407,7 @@ static int node_stat_known(const struct merged *mg, const struct mnode *n,
         int upper = layer_fd(n, UPPER), lower = layer_fd(n, LOWER);
         if (S_ISDIR(n->type) && upper >= 0 && lower >= 0) {
                 struct stat other;
-                if (layer_stat(fd == upper ? lower : upper, known[!layer], &other) == 0) {
+                if (layer_stat(layer == UPPER ? lower : upper, known[!layer], &other) == 0) {
                         if (timespec_before(st->st_mtim, other.st_mtim))
                                 st->st_mtim = other.st_mtim;
                         if (timespec_before(st->st_ctim, other.st_ctim))
@@ -393,6 +473,27 @@ static int layer_showing(const struct mnode *parent, const char *name, struct st
         return -ENOENT;
 }
 
+/* The entry (e: timeouts set) of what was found as name in parent (fd: O_PATH
+ * descriptors per layer, taken; st: their attributes). errno. */
+static int found_entry(fuse_req_t req, struct mnode *parent, const char *name, int fd[2],
+                       const struct stat st[2], struct fuse_entry_param *e)
+{
+        struct merged *mg = merged_of(req);
+        /* What the lookup read stands for the node's objects: no second stat. */
+        const struct stat *const known[2] = {fd[UPPER] >= 0 ? &st[UPPER] : NULL,
+                                             fd[LOWER] >= 0 ? &st[LOWER] : NULL};
+        struct mnode *n = node_get(mg, parent, name, fd, st);
+        if (!n)
+                return ENOMEM;
+        int r = node_stat_known(mg, n, known, &e->attr);
+        if (r) {
+                forget_node(req, ino_of(mg, n), 1);
+                return r;
+        }
+        e->ino = ino_of(mg, n);
+        return 0;
+}
+
 static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                      struct fuse_entry_param *e)
 {
@@ -429,19 +530,7 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         }
         if (fd[UPPER] < 0 && fd[LOWER] < 0)
                 return ENOENT;
-        /* What this lookup read stands for the node's objects: no second stat. */
-        const struct stat *const known[2] = {fd[UPPER] >= 0 ? &st[UPPER] : NULL,
-                                             fd[LOWER] >= 0 ? &st[LOWER] : NULL};
-        struct mnode *n = node_get(mg, parent, name, fd, st);
-        if (!n)
-                return ENOMEM;
-        r = node_stat_known(mg, n, known, &e->attr);
-        if (r) {
-                forget_node(req, ino_of(mg, n), 1);
-                return r;
-        }
-        e->ino = ino_of(mg, n);
-        return 0;
+        return found_entry(req, parent, name, fd, st, e);
 }
 
 static void m_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -487,10 +576,11 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 {
         struct merged *mg = merged_of(req);
         struct mnode *n = node_of(req, ino);
-        int fd = target_fd(mg, n);
+        int fd = target_get(mg, n);
         struct stat st;
         /* A file opened without a request has no handle of its own (fh 0). */
         int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        object_put(n, fd);
         if (!r)
                 r = node_stat(mg, n, &st);
         if (r)
@@ -502,9 +592,18 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
 static void m_readlink(fuse_req_t req, fuse_ino_t ino)
 {
         char buf[PATH_MAX + 1];
-        ssize_t n = readlinkat(shown_fd(node_of(req, ino)), "", buf, sizeof buf);
+        struct mnode *node = node_of(req, ino);
+        int fd = shown_get(node);
+        if (fd < 0) {
+                (void)fuse_reply_err(req, -fd);
+                return;
+        }
+        ssize_t n = readlinkat(fd, "", buf, sizeof buf);
+        if (n < 0)
+                n = -errno;
+        object_put(node, fd);
         if (n < 0) {
-                (void)fuse_reply_err(req, errno);
+                (void)fuse_reply_err(req, (int)-n);
         } else if ((size_t)n >= sizeof buf) {
                 (void)fuse_reply_err(req, ENAMETOOLONG);
         } else {
@@ -562,6 +661,7 @@ static int make_upper(struct merged *mg, struct mnode *d)
                                 r = -errno;
                 }
                 __atomic_store_n(&c->fd[UPPER], made_fd, __ATOMIC_RELEASE);
+                count_add(&mg->held_fds, 1);
         }
         pthread_mutex_unlock(&mg->lock);
         return r < 0 ? r : layer_fd(d, UPPER);
@@ -633,8 +733,13 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
         int dirfd = r ? -r : new_name_dir(mg, node_of(req, newparent));
         if (dirfd < 0)
                 r = -dirfd;
-        if (!r && linkat(shown_fd(node_of(req, ino)), "", dirfd, newname, AT_EMPTY_PATH) < 0)
+        struct mnode *n = node_of(req, ino);
+        int fd = r ? -1 : shown_get(n);
+        if (!r && fd < 0)
+                r = -fd;
+        if (!r && linkat(fd, "", dirfd, newname, AT_EMPTY_PATH) < 0)
                 r = errno;
+        object_put(n, fd);
         ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
@@ -834,16 +939,20 @@ static int io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi
         int fd = __atomic_load_n(&n->io_fd[kind], __ATOMIC_ACQUIRE);
         if (fd >= 0)
                 return fd;
-        fd = ovl_open_for_io(shown_fd(n), kind);
+        int object = shown_get(n);
+        if (object < 0)
+                return object;
+        fd = ovl_open_for_io(object, kind);
+        object_put(n, object);
         if (fd < 0)
                 return fd;
         pthread_mutex_lock(&mg->lock);
         if (n->io_fd[kind] >= 0) {
                 (void)close(fd);
                 fd = n->io_fd[kind];
-        } else if (mg->count + mg->io_cached < mg->fd_limit / 2) {
+        } else if (!ovl_fds_past_budget(mg->held_fds + mg->io_cached, mg->fd_limit)) {
                 __atomic_store_n(&n->io_fd[kind], fd, __ATOMIC_RELEASE);
-                mg->io_cached++;
+                count_add(&mg->io_cached, 1);
         } else {
                 *temporary = true;
         }
@@ -890,7 +999,7 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 return;
         }
         bool writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-        int fd = writes ? target_fd(mg, n) : shown_fd(n);
+        int fd = writes ? target_get(mg, n) : shown_get(n);
         if (fd < 0) {
                 (void)fuse_reply_err(req, -fd);
                 return;
@@ -900,10 +1009,12 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         int file = open(path, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC);
         if (file < 0) {
                 (void)fuse_reply_err(req, errno);
+                object_put(n, fd);
                 return;
         }
         ovl_file_opened(fi, file);
         int backing_id = writes ? -1 : passthrough_backing(mg, n, path);
+        object_put(n, fd);
         if (backing_id >= 0) {
                 /* The kernel refuses (EIO) a passthrough open with any cache flag:
                  * there is no FUSE page cache to keep. */
@@ -1071,27 +1182,48 @@ static void m_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- extended attributes -------------------------------------------------------------------- */
 
+/* name NULL: the list. */
+static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+        struct mnode *n = node_of(req, ino);
+        int fd = shown_get(n);
+        if (fd < 0) {
+                (void)fuse_reply_err(req, -fd);
+                return;
+        }
+        ovl_reply_xattr_read(req, fd, name, size);
+        object_put(n, fd);
+}
+
 static void m_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-        ovl_reply_xattr_read(req, shown_fd(node_of(req, ino)), name, size);
+        xattr_read(req, ino, name, size);
 }
 
 static void m_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-        ovl_reply_xattr_read(req, shown_fd(node_of(req, ino)), NULL, size);
+        xattr_read(req, ino, NULL, size);
+}
+
+/* value NULL: remove name. */
+static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+        struct mnode *n = node_of(req, ino);
+        int fd = target_get(merged_of(req), n);
+        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
+        object_put(n, fd);
 }
 
 static void m_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                        size_t size, int flags)
 {
-        int fd = target_fd(merged_of(req), node_of(req, ino));
-        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
+        xattr_write(req, ino, name, value, size, flags);
 }
 
 static void m_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-        int fd = target_fd(merged_of(req), node_of(req, ino));
-        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, NULL, 0, 0));
+        xattr_write(req, ino, name, NULL, 0, 0);
 }
 
 static void m_init(void *userdata, struct fuse_conn_info *conn)
@@ -1132,10 +1264,7 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *cons
         for (int k = 0; k < IO_KINDS; k++)
                 mg->root.io_fd[k] = -1;
         mg->root.backing_id = -1;
-        struct rlimit rl;
-        mg->fd_limit = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY
-                               ? (size_t)rl.rlim_cur
-                               : 1u << 20;
+        mg->fd_limit = ovl_fd_limit();
         mg->root.fd[UPPER] = upper_fd;
         mg->root.fd[LOWER] = lower_fd;
         mg->root.dev = upper.st_dev;
@@ -1168,7 +1297,7 @@ void merged_free(struct merged *mg)
         for (size_t i = 0; i < mg->bucket_count; i++)
                 for (struct mnode *n = mg->buckets[i], *next; n; n = next) {
                         next = n->next;
-                        close_layers(n);
+                        close_layers(mg, n);
                         scope_done(&n->scope);
                         free(n->name);
                         free(n);

@@ -35,7 +35,10 @@ static fuse_ino_t ino_of(const struct overlay *o, const struct ovl_inode *inode)
         return inode == &o->root ? FUSE_ROOT_ID : (fuse_ino_t)(uintptr_t)inode;
 }
 
-static bool is_synthesized(const struct ovl_inode *inode) { return inode->fd < 0; }
+static bool is_synthesized(const struct ovl_inode *inode)
+{
+        return inode->fd < 0 && !inode->handle;
+}
 
 static const struct ovl_entry_spec *synthesized_named(const struct overlay *o,
                                                       const struct ovl_inode *parent,
@@ -66,6 +69,22 @@ static int name_check(const char *name)
 
 /* ---- lookup ------------------------------------------------------------------------ */
 
+/* The entry of the object found in parent as the O_PATH descriptor fd (taken). */
+static int found_entry(struct overlay *o, struct ovl_inode *parent, int fd,
+                       struct fuse_entry_param *e)
+{
+        if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
+                int r = errno;
+                (void)close(fd);
+                return r;
+        }
+        struct ovl_inode *inode = ovl_table_lookup_add(&o->table, fd, &e->attr, parent->fd);
+        if (!inode)
+                return ENOMEM;
+        e->ino = ino_of(o, inode);
+        return 0;
+}
+
 static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                      struct fuse_entry_param *e)
 {
@@ -90,16 +109,7 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno;
-        if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-                r = errno;
-                (void)close(fd);
-                return r;
-        }
-        struct ovl_inode *inode = ovl_table_lookup_add(&o->table, fd, &e->attr);
-        if (!inode)
-                return ENOMEM;
-        e->ino = ino_of(o, inode);
-        return 0;
+        return found_entry(o, parent, fd, e);
 }
 
 static void ovl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -148,7 +158,12 @@ static int inode_stat(fuse_req_t req, struct ovl_inode *inode, struct stat *st)
                 synthesized_attr(overlay_of(req), inode, st);
                 return 0;
         }
-        return fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+        int fd = ovl_inode_get(inode);
+        if (fd < 0)
+                return -fd;
+        int r = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+        ovl_inode_put(inode, fd);
+        return r;
 }
 
 static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -172,7 +187,9 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
         }
         struct stat st;
         /* A file opened without a request has no handle of its own (fh 0). */
-        int r = ovl_apply_setattr(inode->fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int fd = ovl_inode_get(inode);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        ovl_inode_put(inode, fd);
         if (!r)
                 r = inode_stat(req, inode, &st);
         if (r)
@@ -189,9 +206,13 @@ static void ovl_readlink(fuse_req_t req, fuse_ino_t ino)
                 (void)fuse_reply_err(req, EINVAL);
                 return;
         }
-        ssize_t n = readlinkat(inode->fd, "", buf, sizeof buf);
+        int fd = ovl_inode_get(inode);
+        ssize_t n = fd < 0 ? fd : readlinkat(fd, "", buf, sizeof buf);
+        if (n < 0 && fd >= 0)
+                n = -errno;
+        ovl_inode_put(inode, fd);
         if (n < 0)
-                (void)fuse_reply_err(req, errno);
+                (void)fuse_reply_err(req, (int)-n);
         else if ((size_t)n >= sizeof buf)
                 (void)fuse_reply_err(req, ENAMETOOLONG);
         else {
@@ -250,8 +271,12 @@ static void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
         int r = name_is_free(req, newparent, newname, &parent);
         if (!r && is_synthesized(inode))
                 r = EPERM;
-        if (!r && linkat(inode->fd, "", parent->fd, newname, AT_EMPTY_PATH) < 0)
+        int fd = r ? -1 : ovl_inode_get(inode);
+        if (!r && fd < 0)
+                r = -fd;
+        if (!r && linkat(fd, "", parent->fd, newname, AT_EMPTY_PATH) < 0)
                 r = errno;
+        ovl_inode_put(inode, fd);
         ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
@@ -301,11 +326,19 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 (void)fuse_reply_err(req, EACCES); /* a placeholder waiting for its link */
                 return;
         }
+        int object = ovl_inode_get(inode);
+        if (object < 0) {
+                (void)fuse_reply_err(req, -object);
+                return;
+        }
         char path[64];
-        ovl_proc_path(inode->fd, path, sizeof path);
+        ovl_proc_path(object, path, sizeof path);
         int fd = open(path, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
+        if (fd < 0)
+                fd = -errno;
+        ovl_inode_put(inode, object);
         if (fd < 0) {
-                (void)fuse_reply_err(req, errno);
+                (void)fuse_reply_err(req, -fd);
                 return;
         }
         ovl_file_opened(fi, fd);
@@ -353,7 +386,11 @@ static int file_io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_inf
         struct ovl_inode *inode = inode_of(req, ino);
         if (is_synthesized(inode))
                 return -EACCES; /* a placeholder waiting for its link */
-        int fd = ovl_open_for_io(inode->fd, kind);
+        int object = ovl_inode_get(inode);
+        if (object < 0)
+                return object;
+        int fd = ovl_open_for_io(object, kind);
+        ovl_inode_put(inode, object);
         *temporary = fd >= 0;
         return fd;
 }
@@ -453,51 +490,61 @@ static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
 {
         struct ovl_inode *inode = inode_of(req, ino);
         struct statvfs sv;
-        int fd = is_synthesized(inode) ? overlay_of(req)->root.fd : inode->fd;
-        if (fstatvfs(fd, &sv) < 0)
-                (void)fuse_reply_err(req, errno);
+        if (is_synthesized(inode))
+                inode = &overlay_of(req)->root;
+        int fd = ovl_inode_get(inode);
+        int r = fd < 0 ? -fd : fstatvfs(fd, &sv) < 0 ? errno : 0;
+        ovl_inode_put(inode, fd);
+        if (r)
+                (void)fuse_reply_err(req, r);
         else
                 (void)fuse_reply_statfs(req, &sv);
 }
 
 /* ---- extended attributes: the backing filesystem's answer, unchanged -------------------- */
 
-/* The real object behind ino, or -1 for a synthesized entry (no xattrs). */
-static int xattr_fd(fuse_req_t req, fuse_ino_t ino)
+/* name NULL: the list. A synthesized entry has no xattrs. */
+static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
         struct ovl_inode *inode = inode_of(req, ino);
-        return is_synthesized(inode) ? -1 : inode->fd;
+        int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
+        if (fd < 0) {
+                (void)fuse_reply_err(req, -fd);
+                return;
+        }
+        ovl_reply_xattr_read(req, fd, name, size);
+        ovl_inode_put(inode, fd);
 }
 
 static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
-        int fd = xattr_fd(req, ino);
-        if (fd < 0)
-                (void)fuse_reply_err(req, ENOTSUP);
-        else
-                ovl_reply_xattr_read(req, fd, name, size);
+        xattr_read(req, ino, name, size);
 }
 
 static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-        int fd = xattr_fd(req, ino);
-        if (fd < 0)
-                (void)fuse_reply_err(req, ENOTSUP);
-        else
-                ovl_reply_xattr_read(req, fd, NULL, size);
+        xattr_read(req, ino, NULL, size);
+}
+
+/* value NULL: remove name. */
+static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                        size_t size, int flags)
+{
+        struct ovl_inode *inode = inode_of(req, ino);
+        int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
+        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
+        ovl_inode_put(inode, fd);
 }
 
 static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
                          size_t size, int flags)
 {
-        int fd = xattr_fd(req, ino);
-        (void)fuse_reply_err(req, fd < 0 ? ENOTSUP : ovl_xattr_write(fd, name, value, size, flags));
+        xattr_write(req, ino, name, value, size, flags);
 }
 
 static void ovl_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-        int fd = xattr_fd(req, ino);
-        (void)fuse_reply_err(req, fd < 0 ? ENOTSUP : ovl_xattr_write(fd, name, NULL, 0, 0));
+        xattr_write(req, ino, name, NULL, 0, 0);
 }
 
 static void ovl_init(void *userdata, struct fuse_conn_info *conn)

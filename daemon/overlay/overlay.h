@@ -19,7 +19,8 @@
 #include <sys/types.h>
 
 struct ovl_inode {
-        int fd;         /* O_PATH|O_NOFOLLOW; -1 for a synthesized entry */
+        int fd;         /* O_PATH|O_NOFOLLOW; -1 for a synthesized entry or ... */
+        struct ovl_handle *handle; /* ... a file past the descriptor budget */
         dev_t dev;
         ino_t ino;
         mode_t synthesized_mode; /* S_IFDIR or S_IFREG for a synthesized entry */
@@ -38,6 +39,7 @@ struct ovl_table {
         struct ovl_inode **buckets;
         size_t bucket_count;
         size_t count;
+        size_t held_fds, fd_limit; /* descriptors held by inodes; the process's limit */
 };
 
 struct overlay {
@@ -48,6 +50,21 @@ struct overlay {
         double timeout;                 /* entry and attribute cache, seconds */
         bool no_open;                   /* the kernel opens files without asking */
 };
+
+/* ---- objects held by file handle past the descriptor budget (object_handle.c) ---- */
+struct ovl_handle;
+/* The handle of the object behind the O_PATH descriptor fd, found in the directory
+ * dir_fd: fd is closed. NULL, fd left open, where the filesystem has no handles, the
+ * object is mounted on its name, or on ENOMEM. */
+struct ovl_handle *ovl_handle_take(int fd, int dir_fd);
+/* A new O_PATH|O_NOFOLLOW descriptor of the handle's object: -ENOENT once it is gone. */
+int ovl_handle_open(const struct ovl_handle *h);
+void ovl_handle_free(struct ovl_handle *h);
+/* The process's descriptor limit, and whether a view holding held descriptors (of
+ * nodes and cached I/O) should keep its next file by handle: past half the limit,
+ * so the other half stays for directories, open files and each operation's own. */
+size_t ovl_fd_limit(void);
+bool ovl_fds_past_budget(size_t held, size_t limit);
 
 /* ---- FUSE passthrough over libfuse 3.14 (passthrough.c) ---- */
 /* Take the session's device I/O (instead of fuse_session_mount) on fuse_fd; ask the
@@ -74,11 +91,17 @@ int ovl_request_loop(struct fuse_session *se, unsigned max_threads, unsigned max
 /* ---- inode table (inode_table.c) ---- */
 int ovl_table_init(struct ovl_table *table);
 void ovl_table_done(struct ovl_table *table);
-/* Find or add the inode for (st->st_dev, st->st_ino), taking ownership of fd (closed if
- * an inode existed), and count one lookup. NULL on ENOMEM (fd closed). */
-struct ovl_inode *ovl_table_lookup_add(struct ovl_table *table, int fd, const struct stat *st);
+/* Find or add the inode for (st->st_dev, st->st_ino), taking ownership of fd, found in
+ * the directory dir_fd (closed if an inode existed; past the descriptor budget a new
+ * file is kept by handle), and count one lookup. NULL on ENOMEM (fd closed). */
+struct ovl_inode *ovl_table_lookup_add(struct ovl_table *table, int fd, const struct stat *st,
+                                       int dir_fd);
 /* Drop n lookups; frees the inode at 0. */
 void ovl_table_forget(struct ovl_table *table, struct ovl_inode *inode, uint64_t n);
+/* A descriptor of inode's real object for one operation: its own, or one opened from
+ * its handle (-errno). Give it back with ovl_inode_put. */
+int ovl_inode_get(const struct ovl_inode *inode);
+void ovl_inode_put(const struct ovl_inode *inode, int fd);
 
 /* ---- the caller's credentials (caller_creds.c) ---- */
 /* Act as the request's caller on this thread (fsuid, fsgid, supplementary groups),
