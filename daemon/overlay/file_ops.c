@@ -3,6 +3,7 @@
  * descriptor of the real file), attribute changes and extended attributes of a real
  * object reached by its O_PATH descriptor. */
 #include "overlay.h"
+#include "tmpfile_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,10 +87,20 @@ int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags,
         int r = ovl_creds_enter(req);
         if (r < 0)
                 return r;
-        int fd = openat(dirfd, name, (flags | O_CREAT) & ~O_NOFOLLOW, mode);
+        int fd = ovl_is_tmpfile_name(name)
+                         ? openat(dirfd, ".", (flags & ~(O_CREAT | O_NOFOLLOW)) | O_TMPFILE, mode)
+                         : openat(dirfd, name, (flags | O_CREAT) & ~O_NOFOLLOW, mode);
         r = fd < 0 ? -errno : fd;
         ovl_creds_leave();
         return r;
+}
+
+int ovl_opath_of(int fd)
+{
+        char path[64];
+        ovl_proc_path(fd, path, sizeof path);
+        int opath = open(path, O_PATH | O_CLOEXEC);
+        return opath < 0 ? -errno : opath;
 }
 
 /* ---- extended attributes: the backing filesystem's answer, unchanged ---------------- */

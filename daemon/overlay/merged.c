@@ -15,6 +15,7 @@
  * on it). Directory nodes remember their parent and name: that is the way to B when
  * a missing parent must be made there. */
 #include "overlay.h"
+#include "tmpfile_wire.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -743,6 +744,32 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
         ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
+/* The entry of the unnamed file (O_TMPFILE) just made in parent's new-name layer and
+ * open as file. errno. */
+static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
+                         struct fuse_entry_param *e)
+{
+        struct merged *mg = merged_of(req);
+        struct mnode *parent = node_of(req, parent_ino);
+        memset(e, 0, sizeof *e);
+        e->attr_timeout = mg->timeout;
+        e->entry_timeout = mg->timeout;
+        int layer = new_name_layer(mg, parent);
+        if (layer < 0)
+                return -layer;
+        int fd[2] = {-1, -1};
+        struct stat st[2];
+        fd[layer] = ovl_opath_of(file);
+        if (fd[layer] < 0)
+                return -fd[layer];
+        if (fstat(fd[layer], &st[layer]) < 0) {
+                int r = errno;
+                (void)close(fd[layer]);
+                return r;
+        }
+        return found_entry(req, parent, OVL_TMPFILE_NAME, fd, st, e);
+}
+
 static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
                      struct fuse_file_info *fi)
 {
@@ -757,7 +784,9 @@ static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mo
                 r = fd < 0 ? -fd : 0;
         }
         struct fuse_entry_param e;
-        if (!r)
+        if (!r && ovl_is_tmpfile_name(name))
+                r = tmpfile_entry(req, parent_ino, fd, &e);
+        else if (!r)
                 r = do_lookup(req, parent_ino, name, &e);
         if (r) {
                 if (fd >= 0)

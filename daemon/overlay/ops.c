@@ -6,6 +6,7 @@
  * acts as the caller where the result depends on who acts: creating objects (owner,
  * rights on the parent) and writing (setuid bits are cleared for non-root writers). */
 #include "overlay.h"
+#include "tmpfile_wire.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -110,6 +111,18 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (fd < 0)
                 return errno;
         return found_entry(o, parent, fd, e);
+}
+
+/* The entry of the unnamed file (O_TMPFILE) just made in parent and open as file. */
+static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
+                         struct fuse_entry_param *e)
+{
+        struct overlay *o = overlay_of(req);
+        memset(e, 0, sizeof *e);
+        e->attr_timeout = o->timeout;
+        e->entry_timeout = o->timeout;
+        int fd = ovl_opath_of(file);
+        return fd < 0 ? -fd : found_entry(o, inode_of(req, parent_ino), fd, e);
 }
 
 static void ovl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -356,7 +369,9 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
                 r = fd < 0 ? -fd : 0;
         }
         struct fuse_entry_param e;
-        if (!r)
+        if (!r && ovl_is_tmpfile_name(name))
+                r = tmpfile_entry(req, parent_ino, fd, &e);
+        else if (!r)
                 r = do_lookup(req, parent_ino, name, &e);
         if (r) {
                 if (fd >= 0)

@@ -116,8 +116,12 @@ enum ovl_make_kind { OVL_MAKE_NODE, OVL_MAKE_DIR, OVL_MAKE_SYMLINK };
  * the directory as the filesystem sees them). 0 or errno. */
 int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode, dev_t rdev,
                        const char *link_target, enum ovl_make_kind kind);
-/* open(O_CREAT) name in dirfd as the request's caller: the descriptor or -errno. */
+/* open(O_CREAT) name in dirfd as the request's caller: the descriptor or -errno. For
+ * the name OVL_TMPFILE_NAME (tmpfile_wire.h), an unnamed file in dirfd (O_TMPFILE). */
 int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags, mode_t mode);
+/* An O_PATH descriptor of the file open as fd (an unnamed one has no name to find it
+ * by): -errno. */
+int ovl_opath_of(int fd);
 void ovl_proc_path(int fd, char *buf, size_t size);
 /* Apply a FUSE setattr to the object behind opath_fd (or the open file fi). errno. */
 int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi);

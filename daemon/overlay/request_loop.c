@@ -33,6 +33,7 @@
  * hands the leadership on. While the leader sleeps in poll(2), so does the watchman:
  * a burst costs it one wake-up, idleness none. */
 #include "overlay.h"
+#include "tmpfile_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -212,6 +213,8 @@ static void serve_requests(struct request_loop *loop, bool first)
                         const struct fuse_in_header *in = buf.mem;
                         other_client = in->pid != loop->last_pid;
                         loop->last_pid = in->pid;
+                        /* O_TMPFILE: an opcode libfuse 3.14 does not know. */
+                        (void)ovl_tmpfile_request_as_create(buf.mem, buf.size);
                 }
                 if ((hot && queued && other_client && loop->busy < loop->backlog_busy) ||
                     request_may_wait(loop, &buf))

@@ -244,6 +244,55 @@ PY
         check_eq "a write lands in B" y "$(echo y > "$T/v/f$((n - 1))" && cat "$T/b/f$((n - 1))")"
 }
 
+# TMPFILE_PY DIR NAME [excl]: make an unnamed file in DIR (O_TMPFILE), write "tmp" to
+# it, link it in as DIR/NAME through /proc (AT_SYMLINK_FOLLOW); prints what linkat said.
+TMPFILE_PY='
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+d, name = sys.argv[1], sys.argv[2]
+flags = os.O_TMPFILE | os.O_RDWR | (os.O_EXCL if len(sys.argv) > 3 else 0)
+fd = os.open(d, flags, 0o640)
+os.write(fd, b"tmp")
+st = os.fstat(fd)
+assert st.st_nlink == 0 and st.st_size == 3, st
+r = libc.linkat(-100, b"/proc/self/fd/%d" % fd, -100, os.fsencode(d + "/" + name), 0x400)
+print("OK" if r == 0 else os.strerror(ctypes.get_errno()))
+'
+
+# O_TMPFILE through V (S5, where B's filesystem has it): the unnamed file is made where
+# new names go — B (S12), with B's missing parents made, or V under S13 — as its
+# caller; linked in, it shows through V; with O_EXCL it cannot be linked; one never
+# linked leaves nothing anywhere.
+test_s5_s12_s13_o_tmpfile_through_merged_views() {
+        local py=/usr/bin/python3 # Debian's, which nobody may run too
+        make_pair
+        chmod 0777 "$T/b" "$T/v/vdir"
+        local vbefore; vbefore=$(tree_digest "$T/v")
+        ctl create --merged "$T/v" "$T/b" || return
+        check_eq "root: linkat" OK "$("$py" -c "$TMPFILE_PY" "$T/v" made-root)"
+        check_eq "root: in B" "tmp 0 640" "$(cat "$T/b/made-root") $(stat -c '%u %a' "$T/b/made-root")"
+        check_file_is "$T/v/made-root" tmp
+        check_eq "nobody: linkat" OK "$(as_nobody "$py" -c "$TMPFILE_PY" "$T/v" made-user)"
+        check_eq "nobody: in B, theirs" "tmp $NOBODY_UID" \
+                "$(cat "$T/b/made-user") $(stat -c %u "$T/b/made-user")"
+        check_eq "in a V-only directory: linkat" OK \
+                "$(as_nobody "$py" -c "$TMPFILE_PY" "$T/v/vdir" made-deep)"
+        check_file_is "$T/b/vdir/made-deep" tmp
+        check_eq "O_EXCL: linkat" "No such file or directory" \
+                "$("$py" -c "$TMPFILE_PY" "$T/v" excl excl)"
+        check_missing "$T/b/excl"
+        "$py" -c 'import os, sys; os.close(os.open(sys.argv[1], os.O_TMPFILE | os.O_RDWR, 0o600))' "$T/v"
+        check_eq "B's names" "bdir bfile both col made-root made-user vdir" "$(ls "$T/b" | tr '\n' ' ' | sed 's/ $//')"
+        ctl remove "$T/v" || return
+        check_eq "the original V unchanged" "$vbefore" "$(tree_digest "$T/v")"
+        ctl create --merged --read-only "$T/v" "$T/b" || return
+        check_eq "read-only: linkat" OK "$("$py" -c "$TMPFILE_PY" "$T/v" made-ro)"
+        check_file_is "$T/v/made-ro" tmp
+        check_missing "$T/b/made-ro"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/made-ro" tmp
+}
+
 test_s13_read_only_merged_keeps_b_and_writes_v() {
         make_pair
         local before; before=$(tree_digest "$T/b")

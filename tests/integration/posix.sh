@@ -69,24 +69,10 @@ posix_run() {
 case_count() { sed -n 's/^cases: //p' "$1"; }
 
 # compare_runs DIRECT THROUGH WHAT: the two outputs must be identical; the difference is
-# printed as TAP comments.
-#
-# The one known difference of the FUSE views: O_TMPFILE needs the FUSE tmpfile
-# operation, which libfuse 3.14 does not have, so through an overlay it fails with
-# EOPNOTSUPP (documented in CreateBindLink(3)). Only that exact answer is forgiven:
-# the line is replaced by B's before the comparison, and said so.
-KNOWN_DIFFERENCE='^open-tmpfile\(-excl\)\?: EOPNOTSUPP'
+# printed as TAP comments. (O_TMPFILE included: the views make unnamed files too.)
 compare_runs() {
-        local n known
+        local n
         n=$(case_count "$1")
-        known=$(grep -c "$KNOWN_DIFFERENCE" "$2")
-        if [ "$known" -gt 0 ]; then
-                echo "# known difference, forgiven: O_TMPFILE through the FUSE view is EOPNOTSUPP ($known cases)"
-                awk -v direct="$1" -v re="^open-tmpfile(-excl)?: EOPNOTSUPP" '
-                        BEGIN { while ((getline line < direct) > 0) { split(line, f, ":"); ref[f[1]] = line } }
-                        $0 ~ re { split($0, f, ":"); print ref[f[1]]; next }
-                        { print }' "$2" >"$2.forgiven" && mv "$2.forgiven" "$2"
-        fi
         if ! diff -u "$1" "$2" >"$T/diff"; then
                 fail "$3: $(grep -c '^+[^+]' "$T/diff") of $n case lines differ (- directly in B, + through V):"
                 tail -n +3 "$T/diff" | sed 's/^/#   /'
