@@ -40,7 +40,37 @@ static int set_times(int opath_fd, const struct stat *attr, int to_set, struct f
         return utimensat(AT_FDCWD, path, tv, 0) < 0 ? errno : 0;
 }
 
-int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi)
+/* Is the request's caller in group gid (primary or supplementary)? */
+static bool caller_in_group(fuse_req_t req, gid_t gid)
+{
+        if (fuse_req_ctx(req)->gid == gid)
+                return true;
+        gid_t groups[256];
+        int n = fuse_req_getgroups(req, 256, groups);
+        for (int i = 0; i < n && i < 256; i++)
+                if (groups[i] == gid)
+                        return true;
+        return false;
+}
+
+/* Clear the setuid bit, and the setgid bit of a group-executable file where the
+ * writer is not in its group, as a write by someone other than the owner does. */
+static int kill_for_writer(fuse_req_t req, const char *path, const struct stat *st)
+{
+        if (!S_ISREG(st->st_mode))
+                return 0;
+        mode_t mode = st->st_mode & 07777;
+        if (mode & S_ISUID)
+                mode &= ~(mode_t)S_ISUID;
+        if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP) && !caller_in_group(req, st->st_gid))
+                mode &= ~(mode_t)S_ISGID;
+        if (mode == (st->st_mode & 07777))
+                return 0;
+        return chmod(path, mode) < 0 ? errno : 0;
+}
+
+int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int to_set,
+                      struct fuse_file_info *fi)
 {
         char path[64];
         int r = 0;
@@ -49,16 +79,43 @@ int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct 
                 int rc = fi ? fchmod((int)fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
                 r = rc < 0 ? errno : 0;
         }
-        if (!r && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))) {
+        /* A change of no attribute is chown(-1, -1) (the kernel sends its ctime only
+         * with a writeback cache) or the kernel clearing setuid/setgid bits before a
+         * write (killpriv v2 leaves that to us). For the owner or root: made as
+         * chown(-1, -1), which clears them as it does directly; for another writer
+         * (who may not chown), the bits are cleared as the write would. */
+        int attrs = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_SIZE |
+                    FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+                    FUSE_SET_ATTR_MTIME_NOW;
+        bool chown_none = !(to_set & attrs);
+        const struct fuse_ctx *ctx = fuse_req_ctx(req);
+        struct stat st;
+        if (chown_none && ctx->uid != 0 &&
+            fstatat(opath_fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_uid != ctx->uid) {
+                chown_none = false;
+                r = kill_for_writer(req, path, &st);
+        }
+        if (!r && (chown_none || (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))) {
                 uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : (uid_t)-1;
                 gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
-                r = fchownat(opath_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
-                            ? errno
-                            : 0;
+                /* As the caller (with their groups), so the backing filesystem clears
+                 * setuid/setgid bits as it would for them (killpriv v2). */
+                r = -ovl_creds_enter(req);
+                if (!r && fchownat(opath_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+                        r = errno;
+                ovl_creds_leave();
         }
         if (!r && (to_set & FUSE_SET_ATTR_SIZE)) {
-                int rc = fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
-                r = rc < 0 ? errno : 0;
+                /* The kernel asks for setuid/setgid bits to go (KILL_SUIDGID: a caller
+                 * without CAP_FSETID): truncate as the caller. */
+                bool kill = to_set & FUSE_SET_ATTR_KILL_SUID;
+                r = kill ? -ovl_writer_enter(req, fi ? (int)fi->fh : opath_fd) : 0;
+                int rc = r ? 0 : fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
+                if (rc < 0)
+                        r = errno;
+                if (kill)
+                        ovl_writer_leave();
         }
         if (!r && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
                              FUSE_SET_ATTR_MTIME_NOW)))
@@ -228,18 +285,12 @@ void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, 
         out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
         out.buf[0].fd = fd;
         out.buf[0].pos = off;
-        /* As the writer, so the kernel clears setuid/setgid bits as it would directly. */
-        const struct fuse_ctx *ctx = fuse_req_ctx(req);
-        bool as_caller = ctx->uid != 0;
-        if (as_caller) {
-                (void)syscall(SYS_setfsgid, ctx->gid);
-                (void)syscall(SYS_setfsuid, ctx->uid);
-        }
-        ssize_t n = fuse_buf_copy(&out, in, 0);
-        if (as_caller) {
-                (void)syscall(SYS_setfsuid, 0);
-                (void)syscall(SYS_setfsgid, 0);
-        }
+        /* As the writer, so the backing filesystem clears setuid/setgid bits as it
+         * would directly (the kernel leaves it to us: killpriv v2). */
+        ssize_t n = ovl_writer_enter(req, fd);
+        if (n == 0)
+                n = fuse_buf_copy(&out, in, 0);
+        ovl_writer_leave();
         if (n < 0)
                 (void)fuse_reply_err(req, (int)-n);
         else

@@ -580,7 +580,7 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
         int fd = target_get(mg, n);
         struct stat st;
         /* A file opened without a request has no handle of its own (fh 0). */
-        int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(req, fd, attr, to_set, fi && fi->fh ? fi : NULL);
         object_put(n, fd);
         if (!r)
                 r = node_stat(mg, n, &st);
@@ -1035,9 +1035,18 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         char path[64];
         ovl_proc_path(fd, path, sizeof path);
-        int file = open(path, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC);
+        /* O_TRUNC truncates here: as the caller, who may lose setuid bits (killpriv v2). */
+        bool trunc = fi->flags & O_TRUNC;
+        int file = trunc ? ovl_writer_enter(req, fd) : 0;
+        if (file == 0) {
+                file = open(path, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC);
+                if (file < 0)
+                        file = -errno;
+        }
+        if (trunc)
+                ovl_writer_leave();
         if (file < 0) {
-                (void)fuse_reply_err(req, errno);
+                (void)fuse_reply_err(req, -file);
                 object_put(n, fd);
                 return;
         }

@@ -201,7 +201,7 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
         struct stat st;
         /* A file opened without a request has no handle of its own (fh 0). */
         int fd = ovl_inode_get(inode);
-        int r = fd < 0 ? -fd : ovl_apply_setattr(fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(req, fd, attr, to_set, fi && fi->fh ? fi : NULL);
         ovl_inode_put(inode, fd);
         if (!r)
                 r = inode_stat(req, inode, &st);
@@ -346,9 +346,16 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         char path[64];
         ovl_proc_path(object, path, sizeof path);
-        int fd = open(path, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
-        if (fd < 0)
-                fd = -errno;
+        /* O_TRUNC truncates here: as the caller, who may lose setuid bits (killpriv v2). */
+        bool trunc = fi->flags & O_TRUNC;
+        int fd = trunc ? ovl_writer_enter(req, object) : 0;
+        if (fd == 0) {
+                fd = open(path, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
+                if (fd < 0)
+                        fd = -errno;
+        }
+        if (trunc)
+                ovl_writer_leave();
         ovl_inode_put(inode, object);
         if (fd < 0) {
                 (void)fuse_reply_err(req, -fd);

@@ -109,6 +109,11 @@ void ovl_inode_put(const struct ovl_inode *inode, int fd);
  * caller's rights. 0 or -errno. */
 int ovl_creds_enter(fuse_req_t req);
 void ovl_creds_leave(void);
+/* Act as the request's caller for a write or truncate of fd (any descriptor of the
+ * file), so that the backing filesystem clears setuid/setgid bits as it would for
+ * them: 0 or -errno. Always followed by ovl_writer_leave. */
+int ovl_writer_enter(fuse_req_t req, int fd);
+void ovl_writer_leave(void);
 
 /* ---- shared by both views (file_ops.c) ---- */
 enum ovl_make_kind { OVL_MAKE_NODE, OVL_MAKE_DIR, OVL_MAKE_SYMLINK };
@@ -124,7 +129,8 @@ int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags,
 int ovl_opath_of(int fd);
 void ovl_proc_path(int fd, char *buf, size_t size);
 /* Apply a FUSE setattr to the object behind opath_fd (or the open file fi). errno. */
-int ovl_apply_setattr(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi);
+int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int to_set,
+                      struct fuse_file_info *fi);
 /* Reply to getxattr (name) or listxattr (name NULL) with the object's answer. */
 void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size);
 /* setxattr, or removexattr when value is NULL. errno. */

@@ -8,8 +8,12 @@
  * fields itself: it notes whether the kernel's INIT offers FUSE_PASSTHROUGH, adds
  * FUSE_PASSTHROUGH and a stack depth of 1 to libfuse's INIT reply when the view
  * wants it, and puts FOPEN_PASSTHROUGH and the backing id into the one open reply a
- * thread announced with ovl_passthrough_next_reply(). Everything else is passed on
- * byte for byte; splice stays libfuse's own.
+ * thread announced with ovl_passthrough_next_reply(). In every view it also takes
+ * FUSE_HANDLE_KILLPRIV_V2 when offered: the kernel then stops asking for
+ * security.capability before every write (it asks once per file) and leaves clearing
+ * setuid/setgid bits to the server, which writes, truncates and chowns as the caller
+ * (ovl_writer_enter, ovl_apply_setattr). Everything else is passed on byte for byte;
+ * splice stays libfuse's own.
  *
  * The message bytes are read and written in passthrough_wire.c. */
 #include "overlay.h"
@@ -37,6 +41,7 @@ static struct {
         bool wanted;   /* the view asked for passthrough */
         bool offered;  /* the kernel's INIT offered it */
         bool active;   /* negotiated: backing files may be registered */
+        bool killpriv_v2_offered; /* the kernel's INIT offered FUSE_HANDLE_KILLPRIV_V2 */
         uint64_t init_unique; /* the INIT request, until its reply (0: none) */
 } pt = {.fd = -1};
 
@@ -53,6 +58,7 @@ static ssize_t pt_read(int fd, void *buf, size_t len, void *userdata)
         if (r > 0 && pt_parse_init_request(buf, (size_t)r, &unique, &offered)) {
                 pt.init_unique = unique;
                 pt.offered = offered;
+                pt.killpriv_v2_offered = pt_init_offers_killpriv_v2(buf, (size_t)r);
         }
         return r;
 }
@@ -66,6 +72,10 @@ static ssize_t pt_writev(int fd, struct iovec *iov, int count, void *userdata)
                         pt.init_unique = 0;
                         if (pt.wanted && pt.offered && pt_patch_init_reply(iov, count))
                                 pt.active = true;
+                        /* Every view: writes then cost no security.capability
+                         * request each (see ovl_writer_enter). */
+                        if (pt.killpriv_v2_offered)
+                                (void)pt_patch_init_reply_killpriv_v2(iov, count);
                 } else if (next_reply_backing_id >= 0 && out->unique != 0) {
                         (void)pt_patch_open_reply(iov, count, next_reply_backing_id);
                         next_reply_backing_id = -1;

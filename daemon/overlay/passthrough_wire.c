@@ -44,6 +44,17 @@ bool pt_parse_init_request(const void *msg, size_t len, uint64_t *unique, bool *
         return true;
 }
 
+bool pt_init_offers_killpriv_v2(const void *msg, size_t len)
+{
+        struct fuse_in_header in;
+        struct fuse_init_in init;
+        if (len < sizeof in + sizeof init)
+                return false;
+        memcpy(&in, msg, sizeof in);
+        memcpy(&init, (const char *)msg + sizeof in, sizeof init);
+        return in.opcode == FUSE_INIT && (init.flags & FUSE_HANDLE_KILLPRIV_V2);
+}
+
 static bool reply_ok(const struct iovec *iov, int count)
 {
         if (count < 2 || iov[0].iov_len < sizeof(struct fuse_out_header))
@@ -63,6 +74,17 @@ bool pt_patch_init_reply(struct iovec *iov, int count)
         init.flags |= FUSE_INIT_EXT;
         init.flags2 |= PT_FUSE_PASSTHROUGH_FLAGS2;
         init.max_stack_depth = PT_MAX_STACK_DEPTH;
+        memcpy(iov[1].iov_base, &init, sizeof init);
+        return true;
+}
+
+bool pt_patch_init_reply_killpriv_v2(struct iovec *iov, int count)
+{
+        if (!reply_ok(iov, count) || iov[1].iov_len < sizeof(struct pt_init_out))
+                return false;
+        struct pt_init_out init;
+        memcpy(&init, iov[1].iov_base, sizeof init);
+        init.flags = (init.flags | FUSE_HANDLE_KILLPRIV_V2) & ~(uint32_t)FUSE_HANDLE_KILLPRIV;
         memcpy(iov[1].iov_base, &init, sizeof init);
         return true;
 }

@@ -1,6 +1,7 @@
 /* test_passthrough_wire.c — unit tests of daemon/overlay/passthrough_wire.c: the
  * FUSE passthrough fields that bindlink-overlay reads from the kernel's INIT request
- * and writes into libfuse 3.14's INIT and open replies (read-only merged views, S13).
+ * and writes into libfuse 3.14's INIT and open replies (read-only merged views, S13),
+ * and FUSE_HANDLE_KILLPRIV_V2, taken in the INIT reply of every view (S5).
  * Offsets are the kernel's ABI (protocol 7.40), written out here by number so that a
  * layout mistake in the code cannot hide behind the same mistake in the test. */
 #include <stdarg.h>
@@ -137,6 +138,44 @@ static void test_s13_init_reply_with_writeback_cache_or_error_is_left_alone(void
         assert_false(pt_patch_init_reply(r.iov, 1));
 }
 
+/* ---- killpriv v2: no security.capability request before every write (S5) ------------ */
+
+#define KILLPRIV_V1 (1u << 19)
+#define KILLPRIV_V2 (1u << 28)
+
+static void test_s5_init_request_offering_killpriv_v2_is_seen(void **state)
+{
+        (void)state;
+        unsigned char msg[sizeof(struct fuse_in_header) + sizeof(struct fuse_init_in)];
+        init_request(msg, FUSE_INIT, FUSE_ASYNC_READ | KILLPRIV_V2, 0);
+        assert_true(pt_init_offers_killpriv_v2(msg, sizeof msg));
+        init_request(msg, FUSE_INIT, FUSE_ASYNC_READ | KILLPRIV_V1, 0);
+        assert_false(pt_init_offers_killpriv_v2(msg, sizeof msg));
+        init_request(msg, FUSE_LOOKUP, KILLPRIV_V2, 0);
+        assert_false(pt_init_offers_killpriv_v2(msg, sizeof msg));
+        init_request(msg, FUSE_INIT, KILLPRIV_V2, 0);
+        assert_false(pt_init_offers_killpriv_v2(msg, sizeof msg - 1));
+}
+
+static void test_s5_init_reply_takes_killpriv_v2_instead_of_v1(void **state)
+{
+        (void)state;
+        struct reply r;
+        reply_init(&r, 0, sizeof(struct fuse_init_out));
+        uint32_t flags = FUSE_ASYNC_READ | KILLPRIV_V1;
+        memcpy(r.body + INIT_OUT_FLAGS, &flags, sizeof flags);
+        assert_true(pt_patch_init_reply_killpriv_v2(r.iov, 2));
+        assert_int_equal(u32_at(r.body, INIT_OUT_FLAGS), FUSE_ASYNC_READ | KILLPRIV_V2);
+        assert_int_equal(u32_at(r.body, INIT_OUT_FLAGS2), 0);
+
+        reply_init(&r, -EPROTO, sizeof(struct fuse_init_out));
+        assert_false(pt_patch_init_reply_killpriv_v2(r.iov, 2));
+        assert_int_equal(u32_at(r.body, INIT_OUT_FLAGS), 0);
+        reply_init(&r, 0, 24);
+        assert_false(pt_patch_init_reply_killpriv_v2(r.iov, 2));
+        assert_int_equal(u32_at(r.body, INIT_OUT_FLAGS), 0);
+}
+
 /* ---- open and create replies ------------------------------------------------------- */
 
 static void test_s13_open_reply_is_marked_passthrough_with_its_backing_id(void **state)
@@ -198,6 +237,8 @@ int main(void)
                 cmocka_unit_test(test_s13_open_reply_is_marked_passthrough_with_its_backing_id),
                 cmocka_unit_test(test_s13_create_reply_marks_the_open_part_after_the_entry),
                 cmocka_unit_test(test_s13_other_replies_are_not_marked),
+                cmocka_unit_test(test_s5_init_request_offering_killpriv_v2_is_seen),
+                cmocka_unit_test(test_s5_init_reply_takes_killpriv_v2_instead_of_v1),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
