@@ -500,9 +500,7 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 {
         struct merged *mg = merged_of(req);
         struct mnode *parent = node_of(req, parent_ino);
-        memset(e, 0, sizeof *e);
-        e->attr_timeout = mg->timeout;
-        e->entry_timeout = mg->timeout;
+        ovl_entry_init(e, mg->timeout);
         int r = name_check(name);
         if (r)
                 return r;
@@ -751,9 +749,7 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
 {
         struct merged *mg = merged_of(req);
         struct mnode *parent = node_of(req, parent_ino);
-        memset(e, 0, sizeof *e);
-        e->attr_timeout = mg->timeout;
-        e->entry_timeout = mg->timeout;
+        ovl_entry_init(e, mg->timeout);
         int layer = new_name_layer(mg, parent);
         if (layer < 0)
                 return -layer;

@@ -91,9 +91,7 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 {
         struct overlay *o = overlay_of(req);
         struct ovl_inode *parent = inode_of(req, parent_ino);
-        memset(e, 0, sizeof *e);
-        e->attr_timeout = o->timeout;
-        e->entry_timeout = o->timeout;
+        ovl_entry_init(e, o->timeout);
         int r = name_check(name);
         if (r)
                 return r;
@@ -118,9 +116,7 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
                          struct fuse_entry_param *e)
 {
         struct overlay *o = overlay_of(req);
-        memset(e, 0, sizeof *e);
-        e->attr_timeout = o->timeout;
-        e->entry_timeout = o->timeout;
+        ovl_entry_init(e, o->timeout);
         int fd = ovl_opath_of(file);
         return fd < 0 ? -fd : found_entry(o, inode_of(req, parent_ino), fd, e);
 }

@@ -201,6 +201,11 @@ void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi);
 typedef int (*ovl_lookup_fn)(fuse_req_t req, fuse_ino_t parent, const char *name,
                              struct fuse_entry_param *e);
 typedef void (*ovl_forget_fn)(fuse_req_t req, fuse_ino_t ino, uint64_t n);
+/* An empty entry whose name and attributes the kernel keeps for timeout seconds. */
+static inline void ovl_entry_init(struct fuse_entry_param *e, double timeout)
+{
+        *e = (struct fuse_entry_param){.attr_timeout = timeout, .entry_timeout = timeout};
+}
 /* After making name in parent (r: 0 or the errno of making it): reply with its
  * entry, found by the view's lookup, or with the error. */
 void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t parent,
