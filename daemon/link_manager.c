@@ -980,10 +980,13 @@ void link_manager_mounts_changed(struct link_manager *m)
                 log_info("%zu link(s) show what their backing path no longer names (a "
                          "filesystem was unmounted or mounted); showing them again",
                          count);
-                rebuild(m, changed, count, "the mount table changed");
-                /* The watches on the old filesystem see nothing any more. */
+                /* The watches on the old filesystem see nothing any more. Placed
+                 * again before re-planning looks at the paths, so that a B made
+                 * meanwhile is either seen by the planning or reported by the
+                 * watch, never missed by both. */
                 for (size_t i = 0; i < count; i++)
                         (void)backing_watch_add(&m->backing, changed[i]->backing_path);
+                rebuild(m, changed, count, "the mount table changed");
         }
         free(changed);
 }
