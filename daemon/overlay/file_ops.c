@@ -152,6 +152,23 @@ int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags,
         return r;
 }
 
+int ovl_open_requested(fuse_req_t req, int opath_fd, int flags)
+{
+        char path[64];
+        ovl_proc_path(opath_fd, path, sizeof path);
+        /* O_TRUNC truncates here: as the caller, who may lose setuid bits (killpriv v2). */
+        bool trunc = flags & O_TRUNC;
+        int fd = trunc ? ovl_writer_enter(req, opath_fd) : 0;
+        if (fd == 0) {
+                fd = open(path, (flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC);
+                if (fd < 0)
+                        fd = -errno;
+        }
+        if (trunc)
+                ovl_writer_leave();
+        return fd;
+}
+
 int ovl_opath_of(int fd)
 {
         char path[64];

@@ -1031,16 +1031,7 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         }
         char path[64];
         ovl_proc_path(fd, path, sizeof path);
-        /* O_TRUNC truncates here: as the caller, who may lose setuid bits (killpriv v2). */
-        bool trunc = fi->flags & O_TRUNC;
-        int file = trunc ? ovl_writer_enter(req, fd) : 0;
-        if (file == 0) {
-                file = open(path, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL)) | O_CLOEXEC);
-                if (file < 0)
-                        file = -errno;
-        }
-        if (trunc)
-                ovl_writer_leave();
+        int file = ovl_open_requested(req, fd, fi->flags);
         if (file < 0) {
                 (void)fuse_reply_err(req, -file);
                 object_put(n, fd);

@@ -340,18 +340,7 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 (void)fuse_reply_err(req, -object);
                 return;
         }
-        char path[64];
-        ovl_proc_path(object, path, sizeof path);
-        /* O_TRUNC truncates here: as the caller, who may lose setuid bits (killpriv v2). */
-        bool trunc = fi->flags & O_TRUNC;
-        int fd = trunc ? ovl_writer_enter(req, object) : 0;
-        if (fd == 0) {
-                fd = open(path, (fi->flags & ~O_NOFOLLOW) | O_CLOEXEC);
-                if (fd < 0)
-                        fd = -errno;
-        }
-        if (trunc)
-                ovl_writer_leave();
+        int fd = ovl_open_requested(req, object, fi->flags);
         ovl_inode_put(inode, object);
         if (fd < 0) {
                 (void)fuse_reply_err(req, -fd);

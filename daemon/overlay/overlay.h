@@ -124,6 +124,9 @@ int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode,
 /* open(O_CREAT) name in dirfd as the request's caller: the descriptor or -errno. For
  * the name OVL_TMPFILE_NAME (tmpfile_wire.h), an unnamed file in dirfd (O_TMPFILE). */
 int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags, mode_t mode);
+/* Open the object behind opath_fd as an OPEN request asks (flags): the descriptor or
+ * -errno. An O_TRUNC open truncates as the caller (they may lose setuid bits). */
+int ovl_open_requested(fuse_req_t req, int opath_fd, int flags);
 /* An O_PATH descriptor of the file open as fd (an unnamed one has no name to find it
  * by): -errno. */
 int ovl_opath_of(int fd);
