@@ -240,6 +240,9 @@ print(bad)
 PY
 )
         check_eq "files read through V ($n)" 0 "$out"
+        check_eq "ls -l's lines as nobody" $((n + 1)) \
+                "$(as_nobody timeout 120 ls -l "$T/v" 2>/dev/null | wc -l)"
+        check_eq "a late file read as nobody" x "$(as_nobody cat "$T/v/f$((n - 2))")"
         check_eq "a file's inode number stays" "$(stat -c %i "$T/v/f7")" "$(stat -c %i "$T/v/f7")"
         check_eq "a write lands in B" y "$(echo y > "$T/v/f$((n - 1))" && cat "$T/b/f$((n - 1))")"
 }
