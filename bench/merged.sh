@@ -8,8 +8,8 @@
 # compares with if they are missing (mergerfs, unionfs-fuse, fuse-overlayfs, bindfs,
 # with apt-get), builds bench/bench_merged.c itself, makes two directories V and B
 # that share some names and a 1 GiB file in B, and times eight workloads on B itself,
-# on a plain bind link of B, on the merged link V -> B (writable, and read-only, whose
-# B files are read by FUSE passthrough; no create there) and on each peer's union of B
+# on a plain bind link of B, on the merged link V -> B (writable, and read-only: no
+# create there; both by FUSE passthrough where the kernel has it) and on each peer's union of B
 # and V, in rounds; every round mounts each of them afresh. It prints one table of
 # medians. On every exit it removes the links, stops the daemon and every FUSE server,
 # unmounts everything, checks that no mount and no process of the run is left, and
@@ -964,9 +964,10 @@ echo "  time\" and \"cold\" are cached too. bind link: bindlinkctl create VB B (
 if [ "$(state merged)" = na ]; then
         echo "bindlink merged: n/a: bindlinkctl create --merged is not implemented in this build."
 else
-        echo "bindlink merged: bindlinkctl create --merged V B (${merged_fs:-not mounted}), worked on through V."
-        echo "bindlink merged, read-only: bindlinkctl create --merged --read-only V B; B's files are read"
-        echo "  by FUSE passthrough where the kernel has it (>= 6.9). No create: its new names go to V."
+        echo "bindlink merged: bindlinkctl create --merged V B (${merged_fs:-not mounted}), worked on through V;"
+        echo "  its files are read and written by FUSE passthrough where the kernel has it (>= 6.9)."
+        echo "bindlink merged, read-only: bindlinkctl create --merged --read-only V B, the same way."
+        echo "  No create: its new names go to V."
 fi
 echo "mergerfs: mergerfs -f -o $mergerfs_opts B:V MNT."
 echo "unionfs-fuse: unionfs -f -o $unionfs_opts B=RW:V=RO MNT."

@@ -131,10 +131,10 @@ static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
                                 "directories\n");
                 return 1;
         }
-        /* Passthrough where opens reach the server anyway and all of B's are
-         * read-only: read-only views (see passthrough_backing in merged.c). */
+        /* Passthrough: the kernel reads and writes the files itself (see
+         * passthrough_backing in merged.c). */
         return serve(fuse_fd, &merged_ops, mg, mg,
-                     ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), read_only, argv0);
+                     ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), true, argv0);
 }
 
 int main(int argc, char **argv)

@@ -50,10 +50,12 @@ struct mnode {
         /* Files, when opens cost no request (see m_init): descriptors of the object
          * shown, opened at first use, shared by every open of it. */
         int io_fd[IO_KINDS];
-        /* Files of B in a read-only view: the passthrough backing file registered for
-         * them at the first open (-1: none; set under the lock), kept until the node
-         * goes, so the next open of a hot file costs no ioctl. */
+        /* Files, when opens are served by passthrough: the backing file registered
+         * at the first open (-1: none; set under the lock) for the object of layer
+         * backing_layer, kept until the node goes, so the next open of a hot file
+         * costs no ioctl. */
         int backing_id;
+        enum layer backing_layer;
         struct mnode *next;
 };
 
@@ -742,6 +744,90 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
         ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
+/* The passthrough backing file serving opens of n, registered at the first from
+ * file (an open descriptor of n's shown object), kept for the next; -1 where the
+ * kernel shall serve n by requests. The kernel opens its own backing file for each
+ * open, with that open's flags, from the registered one's path: one registration
+ * serves readers and writers alike. A node whose shown object changed (B gained its
+ * name) gets a new one; while files opened from the old one stay open, the kernel
+ * refuses the new one (EBUSY) rather than mix two objects in one inode. */
+static int passthrough_backing(struct merged *mg, struct mnode *n, int file)
+{
+        if (!ovl_passthrough_active() || n->type != S_IFREG)
+                return -1;
+        enum layer shown = shown_layer(n);
+        pthread_mutex_lock(&mg->lock);
+        if (n->backing_id >= 0 && n->backing_layer != shown) {
+                ovl_passthrough_backing_close(n->backing_id);
+                n->backing_id = -1;
+        }
+        if (n->backing_id < 0) {
+                int id = ovl_passthrough_backing_open(file);
+                if (id < 0) {
+                        /* E.g. B on a stacked filesystem (overlayfs, another FUSE
+                         * view): served by requests, as without passthrough. */
+                        pthread_mutex_unlock(&mg->lock);
+                        return -1;
+                }
+                n->backing_id = id;
+                n->backing_layer = shown;
+        }
+        int id = n->backing_id;
+        pthread_mutex_unlock(&mg->lock);
+        return id;
+}
+
+/* Passthrough without a descriptor of the server's own: the kernel opens its own
+ * backing file and does the I/O; fsync and the like use the node's shared
+ * descriptors (fh 0). */
+static void passthrough_reply_set(struct fuse_file_info *fi, int backing_id)
+{
+        fi->fh = 0;
+        /* The kernel refuses (EIO) a passthrough open with any cache flag: there is
+         * no FUSE page cache to keep. */
+        fi->keep_cache = 0;
+        fi->direct_io = 0;
+        ovl_passthrough_next_reply(backing_id);
+}
+
+/* A read-only open of a file already served by passthrough: replied at once with
+ * no system call (the kernel checked the opener's rights: default_permissions;
+ * reading refuses nothing else). false where it must be opened first. */
+static bool reply_passthrough_again(fuse_req_t req, struct merged *mg, struct mnode *n,
+                                    struct fuse_file_info *fi)
+{
+        if (!ovl_passthrough_active() || n->type != S_IFREG)
+                return false;
+        pthread_mutex_lock(&mg->lock);
+        int id = n->backing_layer == shown_layer(n) ? n->backing_id : -1;
+        pthread_mutex_unlock(&mg->lock);
+        if (id < 0)
+                return false;
+        passthrough_reply_set(fi, id);
+        (void)fuse_reply_open(req, fi);
+        return true;
+}
+
+/* Reply to an open or create of n whose own descriptor is file (opened as the
+ * request asks): by passthrough where it can, and then without a descriptor of the
+ * server's own (fh 0: the kernel does the I/O; fsync and the like use the node's
+ * shared descriptors). */
+static void reply_opened(fuse_req_t req, struct merged *mg, struct mnode *n, int file,
+                         struct fuse_file_info *fi, const struct fuse_entry_param *e)
+{
+        int backing_id = passthrough_backing(mg, n, file);
+        if (backing_id >= 0) {
+                (void)close(file);
+                passthrough_reply_set(fi, backing_id);
+        } else {
+                ovl_file_opened(fi, file);
+        }
+        if (e)
+                (void)fuse_reply_create(req, e, fi);
+        else
+                (void)fuse_reply_open(req, fi);
+}
+
 /* The entry of the unnamed file (O_TMPFILE) just made in parent's new-name layer and
  * open as file. errno. */
 static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
@@ -797,10 +883,10 @@ static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mo
                 (void)close(fd);
                 fi->fh = 0;
                 fi->keep_cache = 1;
+                (void)fuse_reply_create(req, &e, fi);
         } else {
-                ovl_file_opened(fi, fd);
+                reply_opened(req, mg, node_of(req, e.ino), fd, fi, &e);
         }
-        (void)fuse_reply_create(req, &e, fi);
 }
 
 /* ---- removing and renaming names ----------------------------------------------------------- */
@@ -985,35 +1071,6 @@ static int io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi
         return fd;
 }
 
-/* The passthrough backing file serving read-only opens of n (path), registered at
- * the first from a fresh O_RDONLY open (not the caller's file, whose flags would
- * hold for every open); -1 where the kernel shall serve n by requests. Only B's
- * files in a read-only view: nobody can open them for writing, so every open of the
- * inode can share one read-only backing file, as the kernel requires. */
-static int passthrough_backing(struct merged *mg, struct mnode *n, const char *path)
-{
-        if (!mg->read_only || !ovl_passthrough_active() || n->type != S_IFREG ||
-            shown_layer(n) != UPPER)
-                return -1;
-        pthread_mutex_lock(&mg->lock);
-        if (n->backing_id < 0) {
-                int fd = open(path, O_RDONLY | O_CLOEXEC);
-                int id = fd < 0 ? -errno : ovl_passthrough_backing_open(fd);
-                if (fd >= 0)
-                        (void)close(fd); /* the kernel holds the file now */
-                if (id < 0) {
-                        /* E.g. B on a stacked filesystem (overlayfs, another FUSE
-                         * view): served by requests, as without passthrough. */
-                        pthread_mutex_unlock(&mg->lock);
-                        return -1;
-                }
-                n->backing_id = id;
-        }
-        int id = n->backing_id;
-        pthread_mutex_unlock(&mg->lock);
-        return id;
-}
-
 static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         struct merged *mg = merged_of(req);
@@ -1024,29 +1081,20 @@ static void m_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
                 return;
         }
         bool writes = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+        if (!writes && reply_passthrough_again(req, mg, n, fi))
+                return;
         int fd = writes ? target_get(mg, n) : shown_get(n);
         if (fd < 0) {
                 (void)fuse_reply_err(req, -fd);
                 return;
         }
-        char path[64];
-        ovl_proc_path(fd, path, sizeof path);
         int file = ovl_open_requested(req, fd, fi->flags);
+        object_put(n, fd);
         if (file < 0) {
                 (void)fuse_reply_err(req, -file);
-                object_put(n, fd);
                 return;
         }
-        ovl_file_opened(fi, file);
-        int backing_id = writes ? -1 : passthrough_backing(mg, n, path);
-        object_put(n, fd);
-        if (backing_id >= 0) {
-                /* The kernel refuses (EIO) a passthrough open with any cache flag:
-                 * there is no FUSE page cache to keep. */
-                fi->keep_cache = 0;
-                ovl_passthrough_next_reply(backing_id);
-        }
-        (void)fuse_reply_open(req, fi);
+        reply_opened(req, mg, n, file, fi, NULL);
 }
 
 /* ---- directories ------------------------------------------------------------------------------ */
@@ -1261,7 +1309,7 @@ static void m_init(void *userdata, struct fuse_conn_info *conn)
          * refuses nothing at open that it would not refuse at the first write (a
          * read-only one must say EROFS at open: S11, S13); and on local filesystems
          * a close tells nobody anything. */
-        mg->no_open = ovl_conn_no_open(conn, !mg->read_only &&
+        mg->no_open = ovl_conn_no_open(conn, !mg->read_only && !ovl_passthrough_offered() &&
                                                      ovl_fs_is_local(mg->root.fd[UPPER]) &&
                                                      ovl_fs_is_local(mg->root.fd[LOWER]));
 }

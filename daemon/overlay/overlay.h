@@ -72,6 +72,9 @@ bool ovl_fds_past_budget(size_t held, size_t limit);
 int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted);
 /* Did INIT settle on passthrough? */
 bool ovl_passthrough_active(void);
+/* Will it, if the INIT reply goes out as libfuse makes it? Known from the INIT
+ * request on, so the view's init callback can plan by it. */
+bool ovl_passthrough_offered(void);
 /* Register the open file fd as a backing file: its id, or negative errno (EPERM
  * without CAP_SYS_ADMIN; a stacked filesystem's file is refused). */
 int ovl_passthrough_backing_open(int fd);

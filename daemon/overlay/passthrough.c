@@ -94,6 +94,8 @@ int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted)
 
 bool ovl_passthrough_active(void) { return pt.active; }
 
+bool ovl_passthrough_offered(void) { return pt.wanted && pt.offered; }
+
 int ovl_passthrough_backing_open(int fd)
 {
         struct pt_backing_map map = {.fd = fd};

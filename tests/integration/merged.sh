@@ -318,6 +318,59 @@ test_s5_writes_ask_for_security_capability_at_most_once_per_file() {
         [ "$asked" -le 2 ] || fail "security.capability asked $asked times for 40 writes"
 }
 
+# S5: where the kernel has FUSE passthrough, a writable view's files are read and
+# written by the kernel straight from B's or V's file: nothing stale (a change made
+# directly, same size and time, shows at once; a page cache would keep the old bytes).
+test_s5_s12_writable_merged_view_reads_and_writes_through_passthrough() {
+        make_pair
+        printf AAAA > "$T/b/pt"; touch -d @1000000000 "$T/b/pt"
+        ctl create --merged "$T/v" "$T/b" || return
+        if ! grep -qw fuse_passthrough_open /proc/kallsyms; then
+                echo "# this kernel has no FUSE passthrough: nothing to check"
+                return
+        fi
+        check_file_is "$T/v/pt" AAAA
+        printf BBBB | dd of="$T/b/pt" conv=notrunc status=none
+        touch -d @1000000000 "$T/b/pt"
+        check_file_is "$T/v/pt" BBBB
+        head -c 8388608 /dev/urandom > "$T/b/big"
+        cmp "$T/v/big" "$T/b/big" || fail "B's file reads differently through V"
+        # Writes land where S12 says (B's file; V's V-only file in place), at once.
+        head -c 4194304 /dev/urandom > "$T/data"
+        dd if="$T/data" of="$T/v/big" conv=notrunc status=none
+        cmp <(head -c 4194304 "$T/b/big") "$T/data" || fail "the write through V is not in B's file"
+        dd if="$T/data" of="$T/v/vfile" status=none
+        cmp "$T/v/vfile" "$T/data" || fail "V's file written through V reads differently"
+        check_eq "size seen through V" 8388608 "$(stat -c %s "$T/v/big")"
+        # As an unprivileged user: the kernel checks the rights, the data is B's.
+        check_eq "as an unprivileged user" "$(head -c 100 "$T/b/big" | md5sum)" \
+                "$(as_nobody head -c 100 "$T/v/big" | md5sum)"
+        as_nobody sh -c "echo x >> '$T/v/big'" 2>/dev/null && fail "nobody wrote B's 0644 file"
+        # Writes clear setuid/setgid bits as they do directly: a user's write clears
+        # them, root's keeps them.
+        local f
+        for f in "$T/b/suid" "$T/b/suid-direct"; do echo x > "$f"; chmod 6777 "$f"; done
+        as_nobody sh -c "echo y >> '$T/v/suid'" || fail "nobody could not write a 0777 file"
+        as_nobody sh -c "echo y >> '$T/b/suid-direct'"
+        check_eq "mode after a user's write through V" "$(stat -c %a "$T/b/suid-direct")" \
+                "$(stat -c %a "$T/b/suid")"
+        for f in "$T/b/suid" "$T/b/suid-direct"; do chmod 6777 "$f"; done
+        echo z >> "$T/v/suid"; echo z >> "$T/b/suid-direct"
+        check_eq "mode after root's write through V" "$(stat -c %a "$T/b/suid-direct")" \
+                "$(stat -c %a "$T/b/suid")"
+        # S12: a name B gains while V's file of that name is open shows B's file at
+        # once (a new backing file for the node), and V's again once B's goes.
+        exec 7<"$T/v/vdir/inner/f"
+        check_eq "V's file, open" v-inner "$(cat <&7)"
+        mkdir -p "$T/b/vdir/inner"; echo bbb > "$T/b/vdir/inner/f"; sleep 1.1 # the entry cache
+        check_file_is "$T/v/vdir/inner/f" bbb
+        exec 7<&-
+        rm "$T/b/vdir/inner/f"; sleep 1.1
+        check_file_is "$T/v/vdir/inner/f" v-inner
+        ctl remove "$T/v" || return
+        cmp "$T/v/vfile" "$T/data" || fail "V's own file was not written in place"
+}
+
 test_s13_read_only_merged_keeps_b_and_writes_v() {
         make_pair
         local before; before=$(tree_digest "$T/b")
