@@ -42,13 +42,14 @@ void ovl_table_done(struct ovl_table *t)
 struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct stat *st,
                                        int dir_fd)
 {
-        /* Past the budget a file is held by its handle: made before taking the lock
-         * (a system call); a race past the line by a few is harmless. Not for an
-         * unnamed file (O_TMPFILE): a filesystem may not find it again. */
+        /* Past the budget an object is held by its handle: made before taking the
+         * lock (a system call); a race past the line by a few is harmless. Not for an
+         * unnamed file (O_TMPFILE): a filesystem may not find it again. A handle is
+         * opened relative to a directory of its mount: a directory is its own. */
         struct ovl_handle *handle = NULL;
-        if (!S_ISDIR(st->st_mode) && st->st_nlink > 0 &&
+        if (st->st_nlink > 0 &&
             ovl_fds_past_budget(__atomic_load_n(&t->held_fds, __ATOMIC_RELAXED), t->fd_limit) &&
-            (handle = ovl_handle_take(fd, dir_fd)))
+            (handle = ovl_handle_take(fd, S_ISDIR(st->st_mode) ? fd : dir_fd)))
                 fd = -1;
         pthread_mutex_lock(&t->lock);
         size_t b = bucket_of(t, st->st_dev, st->st_ino);

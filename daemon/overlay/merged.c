@@ -106,8 +106,6 @@ static enum layer shown_layer(const struct mnode *n)
         return layer_has(n, UPPER) ? UPPER : LOWER;
 }
 
-/* A directory's descriptor in the layer that shows it (directories have no handles). */
-static int shown_fd(const struct mnode *n) { return layer_fd(n, shown_layer(n)); }
 
 /* The layer whose object a change of n acts on (S12: in place; S13: never B's), or
  * -EROFS. */
@@ -148,6 +146,37 @@ static void object_put(const struct mnode *n, int fd)
 {
         if (fd >= 0 && fd != layer_fd(n, UPPER) && fd != layer_fd(n, LOWER))
                 (void)close(fd);
+}
+
+/* A directory's descriptors for one operation, per layer: -1 where the layer lacks
+ * it or its directory is gone. The node's own, or opened from its handles (a
+ * directory first seen past the descriptor budget). Give them back with dirs_put. */
+struct dirs {
+        const struct mnode *n;
+        int fd[2];
+};
+
+static struct dirs dirs_get(const struct mnode *n)
+{
+        struct dirs d = {.n = n, .fd = {-1, -1}};
+        int fd = layer_get(n, UPPER);
+        d.fd[UPPER] = fd < 0 ? -1 : fd;
+        /* A directory moved from V into B has one object in both slots. */
+        const struct ovl_handle *h = __atomic_load_n(&n->handle[LOWER], __ATOMIC_ACQUIRE);
+        if (h && layer_fd(n, LOWER) < 0 && h == __atomic_load_n(&n->handle[UPPER], __ATOMIC_ACQUIRE)) {
+                d.fd[LOWER] = d.fd[UPPER];
+                return d;
+        }
+        fd = layer_get(n, LOWER);
+        d.fd[LOWER] = fd < 0 ? -1 : fd;
+        return d;
+}
+
+static void dirs_put(const struct dirs *d)
+{
+        object_put(d->n, d->fd[UPPER]);
+        if (d->fd[LOWER] != d->fd[UPPER])
+                object_put(d->n, d->fd[LOWER]);
 }
 
 static int name_check(const char *name)
@@ -207,7 +236,8 @@ static void count_add(size_t *counter, int d)
         __atomic_store_n(counter, *counter + (size_t)(ssize_t)d, __ATOMIC_RELAXED);
 }
 
-/* A directory moved from V into B keeps one descriptor in both slots. Lock held. */
+/* A directory moved from V into B keeps one descriptor (or handle) in both slots.
+ * Lock held. */
 static void close_layers(struct merged *mg, struct mnode *n)
 {
         for (int k = 0; k < IO_KINDS; k++)
@@ -221,8 +251,9 @@ static void close_layers(struct merged *mg, struct mnode *n)
                 (void)close(n->fd[LOWER]);
                 count_add(&mg->held_fds, -1);
         }
-        for (int l = 0; l < 2; l++)
-                ovl_handle_free(n->handle[l]);
+        ovl_handle_free(n->handle[UPPER]);
+        if (n->handle[LOWER] != n->handle[UPPER])
+                ovl_handle_free(n->handle[LOWER]);
 }
 
 /* Free n and then any parent left unreferenced. Lock held. */
@@ -281,17 +312,22 @@ static struct mnode *node_get(struct merged *mg, struct mnode *parent, const cha
                               int fd[2], const struct stat st[2])
 {
         const struct stat *shown = fd[UPPER] >= 0 ? &st[UPPER] : &st[LOWER];
-        /* Past the budget a file is held by its handle: made before taking the lock,
-         * since it costs a system call; a race past the line by a few is harmless.
-         * Not for an unnamed file (O_TMPFILE): a filesystem may not find it again. */
+        /* Past the budget an object is held by its handle: made before taking the
+         * lock, since it costs a system call; a race past the line by a few is
+         * harmless. Not for an unnamed file (O_TMPFILE): a filesystem may not find it
+         * again. A handle is opened relative to a directory of its mount: a
+         * directory is its own. */
         struct ovl_handle *h[2] = {NULL, NULL};
         size_t held = __atomic_load_n(&mg->held_fds, __ATOMIC_RELAXED) +
                       __atomic_load_n(&mg->io_cached, __ATOMIC_RELAXED);
-        if (!S_ISDIR(shown->st_mode) && shown->st_nlink > 0 &&
-            ovl_fds_past_budget(held, mg->fd_limit))
+        if (shown->st_nlink > 0 && ovl_fds_past_budget(held, mg->fd_limit)) {
+                bool dir = S_ISDIR(shown->st_mode);
+                struct dirs pd = dir ? (struct dirs){.n = parent, .fd = {-1, -1}} : dirs_get(parent);
                 for (int l = 0; l < 2; l++)
-                        if (fd[l] >= 0 && (h[l] = ovl_handle_take(fd[l], layer_fd(parent, (enum layer)l))))
+                        if (fd[l] >= 0 && (h[l] = ovl_handle_take(fd[l], dir ? fd[l] : pd.fd[l])))
                                 fd[l] = -1;
+                dirs_put(&pd);
+        }
         pthread_mutex_lock(&mg->lock);
         struct mnode *n = table_find(mg, shown->st_dev, shown->st_ino);
         bool both = (fd[UPPER] >= 0 || h[UPPER]) && (fd[LOWER] >= 0 || h[LOWER]);
@@ -407,15 +443,16 @@ static int node_stat_known(const struct merged *mg, const struct mnode *n,
         if (target < 0)
                 st->st_mode &= ~(mode_t)0222;
         st->st_ino = shown_ino(mg, n->dev, n->ino);
-        int upper = layer_fd(n, UPPER), lower = layer_fd(n, LOWER);
-        if (S_ISDIR(n->type) && upper >= 0 && lower >= 0) {
+        if (S_ISDIR(n->type) && layer_has(n, UPPER) && layer_has(n, LOWER)) {
                 struct stat other;
-                if (layer_stat(layer == UPPER ? lower : upper, known[!layer], &other) == 0) {
+                int fd = known[!layer] ? -1 : layer_get(n, (enum layer)!layer);
+                if ((known[!layer] || fd >= 0) && layer_stat(fd, known[!layer], &other) == 0) {
                         if (timespec_before(st->st_mtim, other.st_mtim))
                                 st->st_mtim = other.st_mtim;
                         if (timespec_before(st->st_ctim, other.st_ctim))
                                 st->st_ctim = other.st_ctim;
                 }
+                object_put(n, fd);
         }
         return 0;
 }
@@ -446,12 +483,14 @@ static int open_in_layer(int dirfd, const char *name, int *ret_fd, struct stat *
         return 0;
 }
 
-/* Which layer shows name in parent: UPPER, LOWER, or -ENOENT / -errno. */
-static int layer_showing(const struct mnode *parent, const char *name, struct stat *st)
+/* Which layer shows name in the directory parent (its descriptors: dirs): UPPER,
+ * LOWER, or -ENOENT / -errno. */
+static int layer_showing(const struct mnode *parent, const struct dirs *dirs,
+                            const char *name, struct stat *st)
 {
         enum scope_pick pick = scope_pick(&parent->scope, name);
-        int upper = pick == PICK_LOWER ? -1 : layer_fd(parent, UPPER);
-        int lower = pick == PICK_UPPER ? -1 : layer_fd(parent, LOWER);
+        int upper = pick == PICK_LOWER ? -1 : dirs->fd[UPPER];
+        int lower = pick == PICK_UPPER ? -1 : dirs->fd[LOWER];
         if (pick == PICK_PATH && lower >= 0) {
                 /* On the way to an exception the original's directory shows, merged
                  * with B's only if B's is a directory too. */
@@ -509,18 +548,23 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int fd[2] = {-1, -1};
         struct stat st[2];
         enum scope_pick pick = scope_pick(&parent->scope, name);
+        struct dirs d = dirs_get(parent);
         if (pick != PICK_LOWER) {
-                r = open_in_layer(layer_fd(parent, UPPER), name, &fd[UPPER], &st[UPPER]);
-                if (r && r != ENOENT)
+                r = open_in_layer(d.fd[UPPER], name, &fd[UPPER], &st[UPPER]);
+                if (r && r != ENOENT) {
+                        dirs_put(&d);
                         return r;
+                }
         }
         /* B's entry wins; only two directories merge. On the way to an exception the
          * original's directory is what must show. */
         if (pick != PICK_UPPER &&
             (fd[UPPER] < 0 || S_ISDIR(st[UPPER].st_mode) || pick == PICK_PATH)) {
-                r = open_in_layer(layer_fd(parent, LOWER), name, &fd[LOWER], &st[LOWER]);
-                if (r && r != ENOENT && fd[UPPER] < 0)
+                r = open_in_layer(d.fd[LOWER], name, &fd[LOWER], &st[LOWER]);
+                if (r && r != ENOENT && fd[UPPER] < 0) {
+                        dirs_put(&d);
                         return r;
+                }
                 bool both_dirs = fd[LOWER] >= 0 && fd[UPPER] >= 0 &&
                                  S_ISDIR(st[LOWER].st_mode) && S_ISDIR(st[UPPER].st_mode);
                 if (fd[LOWER] >= 0 && fd[UPPER] >= 0 && !both_dirs) {
@@ -529,6 +573,7 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                         fd[loser] = -1;
                 }
         }
+        dirs_put(&d);
         if (fd[UPPER] < 0 && fd[LOWER] < 0)
                 return ENOENT;
         return found_entry(req, parent, name, fd, st, e);
@@ -616,18 +661,18 @@ static void m_readlink(fuse_req_t req, fuse_ino_t ino)
 /* ---- where new names go ------------------------------------------------------------------ */
 
 /* Make B's counterparts of directory d and its ancestors that B lacks, with the
- * modes and owners of V's (S12). Returns B's descriptor of d, or -errno. */
+ * modes and owners of V's (S12). Returns B's descriptor of d for one operation (give
+ * it back with object_put), or -errno. */
 static int make_upper(struct merged *mg, struct mnode *d)
 {
-        int fd = layer_fd(d, UPPER);
-        if (fd >= 0)
-                return fd;
+        if (layer_has(d, UPPER))
+                return layer_get(d, UPPER);
         pthread_mutex_lock(&mg->lock);
         struct mnode *chain[PATH_MAX / 2];
         size_t depth = 0;
         struct mnode *n = d;
         int r = 0;
-        for (; n && n->fd[UPPER] < 0; n = n->parent) {
+        for (; n && !layer_has(n, UPPER); n = n->parent) {
                 if (depth == sizeof chain / sizeof chain[0] || !n->parent || !n->name) {
                         r = -ENOENT;
                         break;
@@ -636,23 +681,25 @@ static int make_upper(struct merged *mg, struct mnode *d)
         }
         while (r == 0 && depth > 0) {
                 struct mnode *c = chain[--depth];
-                int parent_fd = c->parent->fd[UPPER];
+                int parent_fd = layer_get(c->parent, UPPER);
+                int lower_fd = layer_get(c, LOWER);
                 struct stat original;
-                if (fstatat(c->fd[LOWER], "", &original, AT_EMPTY_PATH) < 0) {
+                bool made = false;
+                int made_fd = -1;
+                if (parent_fd < 0 || lower_fd < 0)
+                        r = parent_fd < 0 ? parent_fd : lower_fd;
+                else if (fstatat(lower_fd, "", &original, AT_EMPTY_PATH) < 0)
                         r = -errno;
-                        break;
-                }
-                bool made = mkdirat(parent_fd, c->name, original.st_mode & 07777) == 0;
-                if (!made && errno != EEXIST) {
+                else if (!(made = mkdirat(parent_fd, c->name, original.st_mode & 07777) == 0) &&
+                         errno != EEXIST)
                         r = -errno;
-                        break;
-                }
-                int made_fd = openat(parent_fd, c->name,
-                                     O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC);
-                if (made_fd < 0) {
+                else if ((made_fd = openat(parent_fd, c->name,
+                                           O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) < 0)
                         r = -errno;
+                object_put(c->parent, parent_fd);
+                object_put(c, lower_fd);
+                if (r < 0)
                         break;
-                }
                 if (made) {
                         char path[64];
                         ovl_proc_path(made_fd, path, sizeof path);
@@ -665,7 +712,7 @@ static int make_upper(struct merged *mg, struct mnode *d)
                 count_add(&mg->held_fds, 1);
         }
         pthread_mutex_unlock(&mg->lock);
-        return r < 0 ? r : layer_fd(d, UPPER);
+        return r < 0 ? r : layer_get(d, UPPER);
 }
 
 /* The layer where a new name in d is made: B (S12), the original V under S13 or in
@@ -679,7 +726,8 @@ static int new_name_layer(const struct merged *mg, const struct mnode *d)
         return mg->shadow ? -EROFS : LOWER;
 }
 
-/* The directory where a new name in d is made (B's made if missing). -errno. */
+/* The directory where a new name in d is made (B's made if missing), for one
+ * operation: give it back with object_put. -errno. */
 static int new_name_dir(struct merged *mg, struct mnode *d)
 {
         int layer = new_name_layer(mg, d);
@@ -687,8 +735,7 @@ static int new_name_dir(struct merged *mg, struct mnode *d)
                 return layer;
         if (layer == UPPER)
                 return make_upper(mg, d);
-        int lower = layer_fd(d, LOWER);
-        return lower >= 0 ? lower : -EROFS;
+        return layer_has(d, LOWER) ? layer_get(d, LOWER) : -EROFS;
 }
 
 /* Tell the kernel that name in parent may show another object now (V's, after B's
@@ -706,9 +753,11 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                         dev_t rdev, const char *link_target, enum ovl_make_kind kind)
 {
         struct merged *mg = merged_of(req);
+        struct mnode *parent = node_of(req, parent_ino);
         int r = name_check(name);
-        int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
+        int dirfd = r ? -r : new_name_dir(mg, parent);
         r = dirfd < 0 ? -dirfd : ovl_make_as_caller(req, dirfd, name, mode, rdev, link_target, kind);
+        object_put(parent, dirfd);
         ovl_reply_made(req, r, do_lookup, parent_ino, name);
 }
 
@@ -731,7 +780,8 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
 {
         struct merged *mg = merged_of(req);
         int r = name_check(newname);
-        int dirfd = r ? -r : new_name_dir(mg, node_of(req, newparent));
+        struct mnode *to = node_of(req, newparent);
+        int dirfd = r ? -r : new_name_dir(mg, to);
         if (dirfd < 0)
                 r = -dirfd;
         struct mnode *n = node_of(req, ino);
@@ -741,6 +791,7 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
         if (!r && linkat(fd, "", dirfd, newname, AT_EMPTY_PATH) < 0)
                 r = errno;
         object_put(n, fd);
+        object_put(to, dirfd);
         ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
@@ -749,8 +800,7 @@ static void m_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const c
  * kernel shall serve n by requests. The kernel opens its own backing file for each
  * open, with that open's flags, from the registered one's path: one registration
  * serves readers and writers alike. A node whose shown object changed (B gained its
- * name) gets a new one; while files opened from the old one stay open, the kernel
- * refuses the new one (EBUSY) rather than mix two objects in one inode. */
+ * name) gets a new one; files opened before keep theirs (merged.sh tests both). */
 static int passthrough_backing(struct merged *mg, struct mnode *n, int file)
 {
         if (!ovl_passthrough_active() || n->type != S_IFREG)
@@ -858,13 +908,15 @@ static void m_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mo
         struct merged *mg = merged_of(req);
         int fd = -1;
         int r = name_check(name);
-        int dirfd = r ? -r : new_name_dir(mg, node_of(req, parent_ino));
+        struct mnode *parent = node_of(req, parent_ino);
+        int dirfd = r ? -r : new_name_dir(mg, parent);
         if (dirfd < 0)
                 r = -dirfd;
         if (!r) {
                 fd = ovl_create_as_caller(req, dirfd, name, fi->flags, mode);
                 r = fd < 0 ? -fd : 0;
         }
+        object_put(parent, dirfd);
         struct fuse_entry_param e;
         if (!r && ovl_is_tmpfile_name(name))
                 r = tmpfile_entry(req, parent_ino, fd, &e);
@@ -915,8 +967,9 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct mnode *parent = node_of(req, parent_ino);
         struct stat st, under;
         int r = name_check(name);
-        int layer = r ? -r : layer_showing(parent, name, &st);
-        int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : layer_fd(parent, LOWER);
+        struct dirs d = dirs_get(parent);
+        int layer = r ? -r : layer_showing(parent, &d, name, &st);
+        int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : d.fd[LOWER];
         /* V's object of the same name, which shows once B's is gone. */
         bool uncovers = layer == UPPER && lower >= 0 &&
                         fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
@@ -929,8 +982,9 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         else if ((flags & AT_REMOVEDIR) && uncovers && S_ISDIR(st.st_mode) &&
                  S_ISDIR(under.st_mode) && !dir_is_empty(lower, name))
                 r = ENOTEMPTY; /* the merged directory lists V's entries too */
-        else if (unlinkat(layer_fd(parent, (enum layer)layer), name, flags) < 0)
+        else if (unlinkat(d.fd[layer], name, flags) < 0)
                 r = errno;
+        dirs_put(&d);
         (void)fuse_reply_err(req, r);
         if (!r && uncovers)
                 name_changed(mg, parent, name);
@@ -973,10 +1027,13 @@ static void note_moved(struct merged *mg, int dirfd, const char *name, struct mn
         struct mnode *n = table_find(mg, st.st_dev, st.st_ino);
         if (n) {
                 set_parent(mg, n, newparent, name);
-                if (from != to && n->fd[to] < 0) {
+                if (from != to && !layer_has(n, to)) {
                         /* V's directory now lives in B: same object, other layer. The
                          * old slot is left set (not closed): readers may hold it. */
-                        __atomic_store_n(&n->fd[to], n->fd[from], __ATOMIC_RELEASE);
+                        if (n->fd[from] >= 0)
+                                __atomic_store_n(&n->fd[to], n->fd[from], __ATOMIC_RELEASE);
+                        else
+                                __atomic_store_n(&n->handle[to], n->handle[from], __ATOMIC_RELEASE);
                 }
         }
         pthread_mutex_unlock(&mg->lock);
@@ -989,7 +1046,8 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct mnode *parent = node_of(req, parent_ino), *newparent = node_of(req, newparent_ino);
         struct stat src = {0}, dst = {0};
         int r = name_check(name) ?: name_check(newname);
-        int layer = r ? -r : layer_showing(parent, name, &src);
+        struct dirs from = dirs_get(parent), into = dirs_get(newparent);
+        int layer = r ? -r : layer_showing(parent, &from, name, &src);
         int dst_layer = -ENOENT, to_dir = -1;
         if (layer < 0)
                 r = -layer;
@@ -998,7 +1056,7 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (!r && (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
                 r = EINVAL;
         if (!r) {
-                dst_layer = layer_showing(newparent, newname, &dst);
+                dst_layer = layer_showing(newparent, &into, newname, &dst);
                 if (dst_layer < 0 && dst_layer != -ENOENT)
                         r = -dst_layer;
         }
@@ -1019,17 +1077,21 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                 else if (flags & RENAME_EXCHANGE)
                         r = EXDEV; /* the two objects live in different layers */
                 else
-                        r = replace_check(&src, layer_fd(newparent, LOWER), newname, &dst, flags);
+                        r = replace_check(&src, into.fd[LOWER], newname, &dst, flags);
         }
-        int from_dir = layer < 0 ? -1 : layer_fd(parent, (enum layer)layer);
+        int from_dir = layer < 0 ? -1 : from.fd[layer];
         if (!r && syscall(SYS_renameat2, from_dir, name, to_dir, newname, flags) < 0)
                 r = errno;
-        int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : layer_fd(parent, LOWER);
+        int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : from.fd[LOWER];
         struct stat under;
         bool uncovers = !r && layer == UPPER && !(flags & RENAME_EXCHANGE) && lower >= 0 &&
                         fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
         if (!r && S_ISDIR(src.st_mode))
                 note_moved(mg, to_dir, newname, newparent, (enum layer)layer, to);
+        if (to_dir >= 0)
+                object_put(newparent, to_dir);
+        dirs_put(&from);
+        dirs_put(&into);
         (void)fuse_reply_err(req, r);
         if (uncovers)
                 name_changed(mg, parent, name);
@@ -1172,25 +1234,29 @@ static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot
 static int merged_listing(const struct merged *mg, const struct mnode *n,
                           struct dir_snapshot *d)
 {
-        int upper = n->scope.kind == SCOPE_LOWER ? -1 : layer_fd(n, UPPER);
-        int lower = n->scope.kind == SCOPE_UPPER ? -1 : layer_fd(n, LOWER);
+        struct dirs dirs = dirs_get(n);
+        int upper = n->scope.kind == SCOPE_LOWER ? -1 : dirs.fd[UPPER];
+        int lower = n->scope.kind == SCOPE_UPPER ? -1 : dirs.fd[LOWER];
         const struct view_scope *only = n->scope.kind == SCOPE_PATHS ? &n->scope : NULL;
-        if (upper < 0 || lower < 0 || upper == lower)
-                return read_layer(mg, upper >= 0 ? upper : lower, d, NULL,
-                                  upper >= 0 ? NULL : only);
-        int r = read_layer(mg, upper, d, NULL, NULL);
-        if (r)
+        int r;
+        if (upper < 0 || lower < 0 || upper == lower) {
+                r = read_layer(mg, upper >= 0 ? upper : lower, d, NULL, upper >= 0 ? NULL : only);
+                dirs_put(&dirs);
                 return r;
+        }
+        r = read_layer(mg, upper, d, NULL, NULL);
         struct name_set set = {.size = 16};
         while (set.size < d->count * 2)
                 set.size *= 2;
-        set.slots = calloc(set.size, sizeof *set.slots);
-        if (!set.slots)
-                return ENOMEM;
-        for (size_t i = 0; i < d->count; i++)
+        set.slots = r ? NULL : calloc(set.size, sizeof *set.slots);
+        if (!r && !set.slots)
+                r = ENOMEM;
+        for (size_t i = 0; !r && i < d->count; i++)
                 name_set_add(&set, d->entries[i].name);
-        r = read_layer(mg, lower, d, &set, only); /* "." and ".." are in B's already */
+        if (!r)
+                r = read_layer(mg, lower, d, &set, only); /* "." and ".." are in B's already */
         free(set.slots);
+        dirs_put(&dirs);
         return r;
 }
 
@@ -1232,8 +1298,11 @@ static void m_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 static void m_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
         (void)fi;
-        int fd = openat(shown_fd(node_of(req, ino)), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = fd < 0 ? errno : 0;
+        struct mnode *n = node_of(req, ino);
+        int dir = shown_get(n);
+        int fd = dir < 0 ? dir : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        object_put(n, dir);
+        int r = dir < 0 ? -dir : fd < 0 ? errno : 0;
         if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
                 r = errno;
         if (fd >= 0)

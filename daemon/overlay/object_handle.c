@@ -1,4 +1,4 @@
-/* object_handle.c — holding a file that is not a directory by its file handle instead
+/* object_handle.c — holding a file or directory by its file handle instead
  * of an O_PATH descriptor. Each object the kernel knows through a view is a node that
  * must reach its real object; descriptors are the fast way, but a process has only
  * RLIMIT_NOFILE of them and the kernel may know any number of objects (`ls -l` of a
@@ -8,8 +8,9 @@
  *
  * A handle is opened relative to a descriptor of its mount. The first object seen on a
  * mount gives its descriptor to a small table that lives as long as the process: it
- * also keeps the mount's id from being reused. Directories stay descriptors: lookups
- * below them use them all the time, and a handle of a directory may need reconnecting. */
+ * also keeps the mount's id from being reused. Directories past the budget are held by
+ * handle too (the views open them for each operation below them); a directory is a
+ * descriptor of its own mount. */
 #include "overlay.h"
 
 #include <errno.h>

@@ -79,7 +79,9 @@ static int found_entry(struct overlay *o, struct ovl_inode *parent, int fd,
                 (void)close(fd);
                 return r;
         }
-        struct ovl_inode *inode = ovl_table_lookup_add(&o->table, fd, &e->attr, parent->fd);
+        int dir = ovl_inode_get(parent);
+        struct ovl_inode *inode = ovl_table_lookup_add(&o->table, fd, &e->attr, dir);
+        ovl_inode_put(parent, dir);
         if (!inode)
                 return ENOMEM;
         e->ino = ino_of(o, inode);
@@ -105,10 +107,11 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         }
         if (is_synthesized(parent))
                 return ENOENT; /* placeholders are empty */
-        int fd = openat(parent->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return errno;
-        return found_entry(o, parent, fd, e);
+        int dir = ovl_inode_get(parent);
+        int fd = dir < 0 ? dir : openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        r = dir < 0 ? -dir : fd < 0 ? errno : 0;
+        ovl_inode_put(parent, dir);
+        return r ? r : found_entry(o, parent, fd, e);
 }
 
 /* The entry of the unnamed file (O_TMPFILE) just made in parent and open as file. */
@@ -252,10 +255,13 @@ static int name_is_free(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
                         dev_t rdev, const char *link_target, enum ovl_make_kind kind)
 {
-        struct ovl_inode *parent;
+        struct ovl_inode *parent = NULL;
         int r = name_is_free(req, parent_ino, name, &parent);
+        int dir = r ? -1 : ovl_inode_get(parent);
         if (!r)
-                r = ovl_make_as_caller(req, parent->fd, name, mode, rdev, link_target, kind);
+                r = dir < 0 ? -dir : ovl_make_as_caller(req, dir, name, mode, rdev, link_target, kind);
+        if (parent)
+                ovl_inode_put(parent, dir);
         ovl_reply_made(req, r, do_lookup, parent_ino, name);
 }
 
@@ -276,25 +282,35 @@ static void ovl_symlink(fuse_req_t req, const char *target, fuse_ino_t parent, c
 
 static void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-        struct ovl_inode *inode = inode_of(req, ino), *parent;
+        struct ovl_inode *inode = inode_of(req, ino), *parent = NULL;
         int r = name_is_free(req, newparent, newname, &parent);
         if (!r && is_synthesized(inode))
                 r = EPERM;
         int fd = r ? -1 : ovl_inode_get(inode);
         if (!r && fd < 0)
                 r = -fd;
-        if (!r && linkat(fd, "", parent->fd, newname, AT_EMPTY_PATH) < 0)
+        int dir = r ? -1 : ovl_inode_get(parent);
+        if (!r && dir < 0)
+                r = -dir;
+        if (!r && linkat(fd, "", dir, newname, AT_EMPTY_PATH) < 0)
                 r = errno;
         ovl_inode_put(inode, fd);
+        if (parent)
+                ovl_inode_put(parent, dir);
         ovl_reply_made(req, r, do_lookup, newparent, newname);
 }
 
 static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name, int flags)
 {
-        struct ovl_inode *parent;
+        struct ovl_inode *parent = NULL;
         int r = name_is_free(req, parent_ino, name, &parent);
-        if (!r && unlinkat(parent->fd, name, flags) < 0)
+        int dir = r ? -1 : ovl_inode_get(parent);
+        if (!r && dir < 0)
+                r = -dir;
+        if (!r && unlinkat(dir, name, flags) < 0)
                 r = errno;
+        if (parent)
+                ovl_inode_put(parent, dir);
         (void)fuse_reply_err(req, r);
 }
 
@@ -311,12 +327,20 @@ static void ovl_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void ovl_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                        fuse_ino_t newparent_ino, const char *newname, unsigned int flags)
 {
-        struct ovl_inode *parent, *newparent;
+        struct ovl_inode *parent = NULL, *newparent = NULL;
         int r = name_is_free(req, parent_ino, name, &parent);
         if (!r)
                 r = name_is_free(req, newparent_ino, newname, &newparent);
-        if (!r && syscall(SYS_renameat2, parent->fd, name, newparent->fd, newname, flags) < 0)
+        int from = r ? -1 : ovl_inode_get(parent);
+        int to = r || from < 0 ? -1 : ovl_inode_get(newparent);
+        if (!r)
+                r = from < 0 ? -from : to < 0 ? -to : 0;
+        if (!r && syscall(SYS_renameat2, from, name, to, newname, flags) < 0)
                 r = errno;
+        if (parent)
+                ovl_inode_put(parent, from);
+        if (newparent)
+                ovl_inode_put(newparent, to);
         (void)fuse_reply_err(req, r);
 }
 
@@ -357,7 +381,9 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
         int fd = -1;
         int r = name_is_free(req, parent_ino, name, &parent);
         if (!r) {
-                fd = ovl_create_as_caller(req, parent->fd, name, fi->flags, mode);
+                int dir = ovl_inode_get(parent);
+                fd = dir < 0 ? dir : ovl_create_as_caller(req, dir, name, fi->flags, mode);
+                ovl_inode_put(parent, dir);
                 r = fd < 0 ? -fd : 0;
         }
         struct fuse_entry_param e;
@@ -409,9 +435,12 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
         int r = 0;
         if (is_synthesized(inode))
                 return dir_snapshot_add(d, ".", 1, DT_DIR) ?: dir_snapshot_add(d, "..", 1, DT_DIR);
-        int fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno;
+        int opath = ovl_inode_get(inode);
+        int fd = opath < 0 ? opath : openat(opath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        r = opath < 0 ? -opath : fd < 0 ? errno : 0;
+        ovl_inode_put(inode, opath);
+        if (r)
+                return r;
         DIR *dir = fdopendir(fd);
         if (!dir) {
                 r = errno;
@@ -484,8 +513,10 @@ static void ovl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fu
                 (void)fuse_reply_err(req, 0);
                 return;
         }
-        int fd = openat(inode->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = fd < 0 ? errno : 0;
+        int opath = ovl_inode_get(inode);
+        int fd = opath < 0 ? opath : openat(opath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = opath < 0 ? -opath : fd < 0 ? errno : 0;
+        ovl_inode_put(inode, opath);
         if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
                 r = errno;
         if (fd >= 0)

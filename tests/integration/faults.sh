@@ -452,6 +452,32 @@ test_s8_anchorless_link_in_a_100000_entry_directory() {
         after_fault
 }
 
+# An anchorless link in a directory of more subdirectories than the overlay may hold
+# descriptors: past the budget they are held by handle; listing, creating, renaming
+# and removing in a late one work.
+test_s8_anchorless_link_in_a_directory_of_more_subdirectories_than_the_fd_limit() {
+        local hard n
+        hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=100000
+        [ "$hard" -gt 100000 ] && hard=100000
+        n=$((hard + 2000))
+        mkdir -p "$T/p" "$T/b"; echo b > "$T/b/x"
+        (cd "$T/p" && seq "$n" | xargs mkdir) || { fail "cannot make the directories"; return; }
+        ctl create "$T/p/link" "$T/b" || return
+        check_eq "ls -l's complaints ($n directories, descriptor limit $(ulimit -Hn))" "" \
+                "$(timeout 120 ls -l "$T/p" 2>&1 >/dev/null | head -3)"
+        check_eq "ls -l's lines (with total)" $((n + 2)) "$(timeout 120 ls -l "$T/p" 2>/dev/null | wc -l)"
+        check_eq "find's entries" $((n + 2)) "$(timeout 120 find "$T/p" -mindepth 1 2>&1 | wc -l)"
+        echo new > "$T/p/$n/f" || fail "cannot create in a late directory"
+        mv "$T/p/$n/f" "$T/p/$((n - 1))/g" || fail "rename between late directories"
+        check_file_is "$T/p/$((n - 1))/g" new
+        rm "$T/p/$((n - 1))/g" && rmdir "$T/p/$((n - 1))" || fail "cannot remove in a late directory"
+        check_file_is "$T/p/link/x" b
+        ctl remove "$T/p/link"
+        check_nothing_left
+        check_missing "$T/p/$((n - 1))"
+        after_fault
+}
+
 # ---- 5. files held open through V while the link is removed ---------------------------
 # A process holds files open through V (read and append), the link is removed: the
 # removal succeeds at once, V shows the original, the descriptors still work (writes

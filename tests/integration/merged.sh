@@ -247,6 +247,39 @@ PY
         check_eq "a write lands in B" y "$(echo y > "$T/v/f$((n - 1))" && cat "$T/b/f$((n - 1))")"
 }
 
+# The same for directories: past the budget they are held by handle too. Each change
+# below acts in a directory first seen past it (lookups, creates, B's missing
+# parents made, renames, rmdir, listings).
+test_s5_s12_merged_view_lists_and_changes_more_directories_than_the_fd_limit() {
+        local hard n
+        hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=100000
+        [ "$hard" -gt 100000 ] && hard=100000
+        n=$((hard + 2000))
+        mkdir -p "$T/v/many" "$T/b/many"
+        (cd "$T/b/many" && seq "$n" | xargs mkdir)
+        (cd "$T/v/many" && seq $((n - 10)) $((n + 10)) | sed 's/^/v/' | xargs mkdir)
+        mkdir "$T/v/many/$n"; echo v-in > "$T/v/many/$n/vf"
+        ctl create --merged "$T/v" "$T/b" || return
+        local out
+        out=$(timeout 120 ls -l "$T/v/many" 2>&1 >/dev/null | head -3)
+        check_eq "ls -l's complaints ($n directories, descriptor limit $(ulimit -Hn))" "" "$out"
+        check_eq "ls -l's lines" $((n + 22)) "$(timeout 120 ls -l "$T/v/many" 2>/dev/null | wc -l)"
+        check_eq "find's entries" $((n + 22)) \
+                "$(timeout 120 find "$T/v/many" -mindepth 1 2>&1 | wc -l)"
+        check_eq "as nobody" $((n + 22)) "$(as_nobody timeout 120 ls -l "$T/v/many" 2>/dev/null | wc -l)"
+        check_eq "a late merged directory lists V's file" vf "$(ls "$T/v/many/$n")"
+        echo new > "$T/v/many/$((n - 1))/f" || fail "cannot create in a late directory"
+        check_file_is "$T/b/many/$((n - 1))/f" new
+        mkdir -p "$T/v/many/v$((n + 5))/sub" || fail "cannot mkdir in a late V-only directory"
+        [ -d "$T/b/many/v$((n + 5))/sub" ] || fail "B's missing parents were not made"
+        mv "$T/v/many/$((n - 1))/f" "$T/v/many/$((n - 2))/g" || fail "rename between late directories"
+        check_file_is "$T/b/many/$((n - 2))/g" new
+        rmdir "$T/v/many/$((n - 3))" || fail "rmdir of a late directory"
+        check_missing "$T/b/many/$((n - 3))"
+        echo x > "$T/v/many/$n/new" || fail "cannot create in a late merged directory"
+        check_file_is "$T/b/many/$n/new" x
+}
+
 # TMPFILE_PY DIR NAME [excl]: make an unnamed file in DIR (O_TMPFILE), write "tmp" to
 # it, link it in as DIR/NAME through /proc (AT_SYMLINK_FOLLOW); prints what linkat said.
 TMPFILE_PY='
