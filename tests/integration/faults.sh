@@ -456,10 +456,7 @@ test_s8_anchorless_link_in_a_100000_entry_directory() {
 # descriptors: past the budget they are held by handle; listing, creating, renaming
 # and removing in a late one work.
 test_s8_anchorless_link_in_a_directory_of_more_subdirectories_than_the_fd_limit() {
-        local hard n
-        hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=100000
-        [ "$hard" -gt 100000 ] && hard=100000
-        n=$((hard + 2000))
+        local n; n=$(past_fd_limit)
         mkdir -p "$T/p" "$T/b"; echo b > "$T/b/x"
         (cd "$T/p" && seq "$n" | xargs mkdir) || { fail "cannot make the directories"; return; }
         ctl create "$T/p/link" "$T/b" || return

@@ -163,6 +163,14 @@ eventually() {
 check_exists() { [ -e "$1" ] || fail "$1 should exist"; }
 check_missing() { [ ! -e "$1" ] || fail "$1 should not exist"; }
 
+# past_fd_limit: how many objects a test makes to go past what an overlay server may
+# hold by descriptor: the hard descriptor limit (at most 100,000) plus 2,000.
+past_fd_limit() {
+        local hard; hard=$(ulimit -Hn)
+        { [ "$hard" = unlimited ] || [ "$hard" -gt 100000 ]; } && hard=100000
+        echo $((hard + 2000))
+}
+
 # ctl ARGS...: run bindlinkctl, failing the test if it fails.
 ctl() {
         local out

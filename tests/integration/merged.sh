@@ -214,10 +214,7 @@ a"
 # (readdirplus: a lookup per entry) and reading more files than the server's whole
 # limit must still work (it raises its soft limit to the hard one, which it inherits).
 test_s5_merged_view_lists_and_reads_more_files_than_the_fd_limit() {
-        local hard n
-        hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=100000
-        [ "$hard" -gt 100000 ] && hard=100000
-        n=$((hard + 2000))
+        local n; n=$(past_fd_limit)
         mkdir -p "$T/v" "$T/b"
         python3 - "$T/b" "$n" <<'PY'
 import os, sys
@@ -251,10 +248,7 @@ PY
 # below acts in a directory first seen past it (lookups, creates, B's missing
 # parents made, renames, rmdir, listings).
 test_s5_s12_merged_view_lists_and_changes_more_directories_than_the_fd_limit() {
-        local hard n
-        hard=$(ulimit -Hn); [ "$hard" = unlimited ] && hard=100000
-        [ "$hard" -gt 100000 ] && hard=100000
-        n=$((hard + 2000))
+        local n; n=$(past_fd_limit)
         mkdir -p "$T/v/many" "$T/b/many"
         (cd "$T/b/many" && seq "$n" | xargs mkdir)
         (cd "$T/v/many" && seq $((n - 10)) $((n + 10)) | sed 's/^/v/' | xargs mkdir)
