@@ -386,6 +386,7 @@ bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)
 
 void ovl_conn_init(struct fuse_conn_info *conn)
 {
+        ovl_passthrough_init(conn);
         /* Large writes and zero-copy where the kernel offers them. */
         conn->max_write = 1u << 20;
         if (conn->capable & FUSE_CAP_SPLICE_WRITE)

@@ -835,7 +835,7 @@ static void passthrough_reply_set(struct fuse_file_info *fi, int backing_id)
          * no FUSE page cache to keep. */
         fi->keep_cache = 0;
         fi->direct_io = 0;
-        ovl_passthrough_next_reply(backing_id);
+        ovl_passthrough_reply_set(fi, backing_id);
 }
 
 /* A read-only open of a file already served by passthrough: replied at once with

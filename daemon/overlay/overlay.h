@@ -10,7 +10,11 @@
 #ifndef BINDLINK_OVERLAY_H
 #define BINDLINK_OVERLAY_H
 
+#ifdef HAVE_FUSE_PASSTHROUGH_API
+#define FUSE_USE_VERSION 317 /* fuse_file_info.backing_id */
+#else
 #define FUSE_USE_VERSION 312
+#endif
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -66,22 +70,25 @@ void ovl_handle_free(struct ovl_handle *h);
 size_t ovl_fd_limit(void);
 bool ovl_fds_past_budget(size_t held, size_t limit);
 
-/* ---- FUSE passthrough over libfuse 3.14 (passthrough.c) ---- */
-/* Take the session's device I/O (instead of fuse_session_mount) on fuse_fd; ask the
- * kernel for passthrough at INIT if wanted and offered. 0 or negative errno. */
+/* ---- FUSE passthrough and the session's device (passthrough.c) ---- */
+/* Give the session the mounted device fuse_fd (instead of fuse_session_mount); ask
+ * the kernel for passthrough at INIT if wanted and offered. 0 or negative errno. */
 int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted);
+/* From the view's init callback, first thing: negotiate passthrough and
+ * FUSE_HANDLE_KILLPRIV_V2 where the library knows them. */
+void ovl_passthrough_init(struct fuse_conn_info *conn);
 /* Did INIT settle on passthrough? */
 bool ovl_passthrough_active(void);
-/* Will it, if the INIT reply goes out as libfuse makes it? Known from the INIT
- * request on, so the view's init callback can plan by it. */
+/* Will it, if the INIT reply goes out as planned? Known from the view's init callback
+ * on (ovl_passthrough_init called), so the view can plan by it. */
 bool ovl_passthrough_offered(void);
 /* Register the open file fd as a backing file: its id, or negative errno (EPERM
  * without CAP_SYS_ADMIN; a stacked filesystem's file is refused). */
 int ovl_passthrough_backing_open(int fd);
 void ovl_passthrough_backing_close(int backing_id);
-/* The next open or create reply this thread sends is served by passthrough from
- * backing_id. */
-void ovl_passthrough_next_reply(int backing_id);
+/* The open or create reply about to be sent for fi (by this thread) is served by
+ * passthrough from backing_id. */
+void ovl_passthrough_reply_set(struct fuse_file_info *fi, int backing_id);
 
 /* ---- serving requests (request_loop.c) ---- */
 /* Receive and serve the session's requests on up to max_threads threads until the

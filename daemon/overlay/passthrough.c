@@ -1,21 +1,27 @@
-/* passthrough.c — FUSE passthrough (kernel >= 6.9) over a libfuse that does not know it.
+/* passthrough.c — FUSE passthrough (kernel >= 6.9), and how the session gets its device.
  *
  * With passthrough the kernel serves read, write and mmap of an open file straight
  * from a backing file the server registered (FUSE_DEV_IOC_BACKING_OPEN): no request,
- * no FUSE page cache, native speed, cold or warm. libfuse learned it in 3.17; this
- * machine has 3.14, whose negotiation never asks for it. So the session's device
- * I/O goes through fuse_session_custom_io() and this file adds the protocol's few
- * fields itself: it notes whether the kernel's INIT offers FUSE_PASSTHROUGH, adds
- * FUSE_PASSTHROUGH and a stack depth of 1 to libfuse's INIT reply when the view
- * wants it, and puts FOPEN_PASSTHROUGH and the backing id into the one open reply a
- * thread announced with ovl_passthrough_next_reply(). In every view it also takes
+ * no FUSE page cache, native speed, cold or warm. The same view also takes
  * FUSE_HANDLE_KILLPRIV_V2 when offered: the kernel then stops asking for
  * security.capability before every write (it asks once per file) and leaves clearing
  * setuid/setgid bits to the server, which writes, truncates and chowns as the caller
- * (ovl_writer_enter, ovl_apply_setattr). Everything else is passed on byte for byte;
- * splice stays libfuse's own.
+ * (ovl_writer_enter, ovl_apply_setattr).
  *
- * The message bytes are read and written in passthrough_wire.c. */
+ * Two ways, chosen by configure:
+ * - libfuse >= 3.17 (HAVE_FUSE_PASSTHROUGH_API) knows both: the init callback asks for
+ *   them (ovl_passthrough_init) and an open reply carries fi->backing_id. The session
+ *   takes the descriptor bindlinkd mounted as "/dev/fd/N". (Newer libfuse builds may
+ *   leave fuse_session_custom_io() out, so that way must not need it.)
+ * - libfuse 3.14-3.16 never negotiates them. There the session's device I/O goes
+ *   through fuse_session_custom_io() and this file adds the protocol's few fields
+ *   itself: it notes whether the kernel's INIT offers FUSE_PASSTHROUGH and
+ *   FUSE_HANDLE_KILLPRIV_V2, adds them (and a stack depth of 1) to libfuse's INIT
+ *   reply, and puts FOPEN_PASSTHROUGH and the backing id into the one open reply a
+ *   thread announced with ovl_passthrough_reply_set(). Everything else is passed on
+ *   byte for byte; splice stays libfuse's own. The message bytes are read and written
+ *   in passthrough_wire.c.
+ * Registering a backing file is the same ioctl on the device either way. */
 #include "overlay.h"
 #include "passthrough_wire.h"
 
@@ -41,9 +47,46 @@ static struct {
         bool wanted;   /* the view asked for passthrough */
         bool offered;  /* the kernel's INIT offered it */
         bool active;   /* negotiated: backing files may be registered */
+#ifndef HAVE_FUSE_PASSTHROUGH_API
         bool killpriv_v2_offered; /* the kernel's INIT offered FUSE_HANDLE_KILLPRIV_V2 */
         uint64_t init_unique; /* the INIT request, until its reply (0: none) */
+#endif
 } pt = {.fd = -1};
+
+#ifdef HAVE_FUSE_PASSTHROUGH_API
+
+int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted)
+{
+        pt.fd = fuse_fd;
+        pt.wanted = wanted;
+        /* libfuse's way to serve a device descriptor someone else mounted. */
+        char dev[32];
+        (void)snprintf(dev, sizeof dev, "/dev/fd/%d", fuse_fd);
+        return fuse_session_mount(se, dev) == 0 ? 0 : -EINVAL;
+}
+
+void ovl_passthrough_init(struct fuse_conn_info *conn)
+{
+        /* The 32-bit want and capable fields: libfuse refuses an init that sets both
+         * them and want_ext, and the rest of the view sets want. */
+        if (conn->capable & FUSE_CAP_HANDLE_KILLPRIV_V2)
+                conn->want |= FUSE_CAP_HANDLE_KILLPRIV_V2;
+        pt.offered = pt.wanted && (conn->capable & FUSE_CAP_PASSTHROUGH);
+        if (pt.offered && !(conn->want & FUSE_CAP_WRITEBACK_CACHE)) {
+                conn->want |= FUSE_CAP_PASSTHROUGH;
+                /* Backing files on plain filesystems; overlayfs may still stack on
+                 * the view. */
+                conn->max_backing_stack_depth = FUSE_BACKING_STACKED_UNDER;
+                pt.active = true;
+        }
+}
+
+void ovl_passthrough_reply_set(struct fuse_file_info *fi, int backing_id)
+{
+        fi->backing_id = backing_id;
+}
+
+#else /* libfuse 3.14-3.16: the fields are added on the wire */
 
 /* The backing id the open or create reply this thread sends next carries; -1: none. */
 static __thread int32_t next_reply_backing_id = -1;
@@ -92,6 +135,19 @@ int ovl_passthrough_session(struct fuse_session *se, int fuse_fd, bool wanted)
         return fuse_session_custom_io(se, &io, fuse_fd);
 }
 
+void ovl_passthrough_init(struct fuse_conn_info *conn)
+{
+        (void)conn; /* the INIT request was read already (pt_read) */
+}
+
+void ovl_passthrough_reply_set(struct fuse_file_info *fi, int backing_id)
+{
+        (void)fi;
+        next_reply_backing_id = backing_id;
+}
+
+#endif
+
 bool ovl_passthrough_active(void) { return pt.active; }
 
 bool ovl_passthrough_offered(void) { return pt.wanted && pt.offered; }
@@ -110,5 +166,3 @@ void ovl_passthrough_backing_close(int backing_id)
                 fprintf(stderr, "bindlink-overlay: closing passthrough backing file %d: %s\n",
                         backing_id, strerror(errno));
 }
-
-void ovl_passthrough_next_reply(int backing_id) { next_reply_backing_id = backing_id; }
