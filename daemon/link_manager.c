@@ -906,9 +906,20 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
         if (!o)
                 return;
         /* A serving overlay died: its mount would answer "Transport endpoint is not
-         * connected". Take it down and show its links again on a new one. */
-        log_error("the %s on %s ended unexpectedly; replacing it",
-                  o->merged ? "merged view" : "overlay", o->dir);
+         * connected". Take it down and show its links again on a new one, unless
+         * its servers keep ending as soon as they start (restart_guard.h). */
+        uint64_t lived = o->spawned_ms ? overlay_clock_ms() - o->spawned_ms : UINT64_MAX;
+        unsigned quick_ends;
+        bool replace = restart_guard_should_replace(&m->restarts, o->dir, lived, &quick_ends);
+        const char *what = o->merged ? "merged view" : "overlay";
+        if (replace)
+                log_error("the %s on %s ended unexpectedly; replacing it", what, o->dir);
+        else
+                log_error("the %s on %s ended %u times in a row within %d ms of starting; not "
+                          "starting it again (the messages of its server are above): its "
+                          "links stay unrealized until they are created again or bindlinkd "
+                          "restarts",
+                          what, o->dir, quick_ends, RESTART_GUARD_QUICK_MS);
         _cleanup_free_ char *dir = strdup(o->dir);
         bool merged = o->merged;
         overlay_registry_stop(&m->overlays, o);
@@ -929,7 +940,7 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
                 links[i]->realization = BINDLINK_REALIZED_NONE; /* went with the overlay */
                 links[i]->mount_id = 0;
         }
-        if (count > 0)
+        if (count > 0 && replace)
                 rebuild(m, links, count, "a crashed overlay");
         free(links);
 }
@@ -1074,6 +1085,7 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
 void link_manager_stop(struct link_manager *m)
 {
         backing_watch_done(&m->backing);
+        restart_guard_done(&m->restarts);
         overlay_registry_done(&m->overlays);
         journal_close(&m->journal);
         link_table_done(&m->table);

@@ -10,6 +10,7 @@
 #include "bindlink.h"
 #include "journal.h"
 #include "backing_watch.h"
+#include "restart_guard.h"
 #include "link_table.h"
 #include "overlay_registry.h"
 #include "wire.h"
@@ -19,6 +20,7 @@ struct link_manager {
         struct journal journal;
         struct overlay_registry overlays;
         struct backing_watch backing; /* S10: B deleted, renamed away, made again */
+        struct restart_guard restarts; /* S4: overlays whose server keeps ending */
 };
 
 /* The answer to a request, as it goes back on the wire. */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -80,6 +81,13 @@ void overlay_free(struct overlay_instance *o)
         free(o->kinds);
         free(o->dir);
         free(o);
+}
+
+uint64_t overlay_clock_ms(void)
+{
+        struct timespec now;
+        (void)clock_gettime(CLOCK_BOOTTIME, &now);
+        return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
 static uint64_t process_start_time(pid_t pid)
@@ -193,6 +201,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                 return r;
         }
         o->start_time = process_start_time(pid);
+        o->spawned_ms = overlay_clock_ms();
         return 0;
 }
 

@@ -19,6 +19,7 @@ struct overlay_instance {
         pid_t pid;
         int pidfd;           /* readable when the process has ended; -1 if unknown */
         uint64_t start_time; /* the process's start time, to recognize it after a restart */
+        uint64_t spawned_ms; /* CLOCK_BOOTTIME when this daemon started it; 0: adopted */
         uint64_t mount_id;
         int lower_fd;        /* what dir showed before the overlay covered it */
         bool retiring;       /* we detached it: its end is expected */
@@ -33,6 +34,9 @@ struct overlay_instance {
         char **shadow_paths;
         size_t shadow_count;
 };
+
+/* The clock of spawned_ms (CLOCK_BOOTTIME, milliseconds). */
+uint64_t overlay_clock_ms(void);
 
 /* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
  * with the given synthesized entries, and start its server. On failure nothing is

@@ -542,15 +542,43 @@ test_s4_s8_anchorless_link_inside_a_merged_link_survives_kill9_and_restart() {
 test_s4_crashed_merged_view_is_replaced_within_a_second() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
-        local pid; pid=$(pgrep -f "bindlink-overlay.*--merged=rw" | head -n1)
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
         [ -n "$pid" ] || { fail "no merged view process"; return; }
         kill -KILL "$pid"
         sleep 1
         check_file_is "$T/v/col" b-col
         check_file_is "$T/v/vfile" v-only
-        local again; again=$(pgrep -f "bindlink-overlay.*--merged=rw" | head -n1)
+        local again; again=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
         [ -n "$again" ] && [ "$again" != "$pid" ] || fail "merged view not replaced ($pid -> $again)"
         check_eq "one merged mount" 1 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse.bindlink")"
+}
+
+# S4: a server that ends right after every start (as one linked against a libfuse it
+# cannot run on would) is not restarted in a loop: after three quick ends in a row the
+# daemon says so and gives up on that view, and leaves no dead mount behind ("Transport
+# endpoint is not connected"): V shows its own directory. A restarted daemon tries again.
+test_s4_a_view_whose_server_keeps_ending_is_not_restarted_in_a_loop() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        local wrapper="$T/failing-server" starts="$T/starts"
+        printf '#!/bin/sh\necho started >> "%s"\nexit 1\n' "$starts" > "$wrapper"
+        chmod +x "$wrapper"
+        kill9_daemon
+        BINDLINK_OVERLAY_PROGRAM=$wrapper start_daemon || { fail "restart failed"; return; }
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        [ -n "$pid" ] || { fail "no merged view process"; kill9_daemon; start_daemon; return; }
+        kill -KILL "$pid"
+        eventually 5 grep -q "ended 3 times in a row" "$DAEMON_LOG" ||
+                fail "the daemon did not give up: $(tail -n 5 "$DAEMON_LOG")"
+        sleep 1 # would any more starts follow?
+        check_eq "servers started after the crash" 3 "$(wc -l < "$starts")"
+        check_eq "no view mounted on V" 0 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
+        check_file_is "$T/v/col" v-col
+        check_eq realization none "$(link_field "$T/v" realization)"
+        check_eq "the daemon's other work goes on" 0 "$(ctl create "$T/v/vdir/inner" "$T/b/bdir" >/dev/null; echo $?)"
+        kill9_daemon
+        start_daemon || { fail "second restart failed"; return; }
+        eventually 3 grep -qx b-col "$T/v/col" || fail "a restarted daemon does not show the view again"
 }
 
 test_s10_merged_backing_deleted_then_made_again() {
