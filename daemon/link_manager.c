@@ -922,6 +922,13 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
                           what, o->dir, quick_ends, RESTART_GUARD_QUICK_MS);
         _cleanup_free_ char *dir = strdup(o->dir);
         bool merged = o->merged;
+        /* A parent overlay on the view (same directory, carrying links made inside
+         * it) shows the dead view and covers it: it goes first, so the view's mount
+         * is on top to be detached; its links are below dir, shown again with the
+         * rest. */
+        struct overlay_instance *above = merged ? overlay_registry_find(&m->overlays, o->dir) : NULL;
+        if (above)
+                overlay_registry_stop(&m->overlays, above);
         overlay_registry_stop(&m->overlays, o);
         struct link **links;
         size_t count;

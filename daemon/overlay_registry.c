@@ -246,8 +246,9 @@ void overlay_registry_adopt(struct overlay_registry *reg,
                                 continue;
                         }
                         uint64_t beneath = 0;
-                        const struct overlay_instance *above = overlay_registry_find(reg, o->dir);
-                        if (o->merged && above && above->lower_fd >= 0)
+                        struct overlay_instance *above =
+                                o->merged ? overlay_registry_find(reg, o->dir) : NULL;
+                        if (above && above->lower_fd >= 0)
                                 (void)mount_id_of_fd(above->lower_fd, &beneath);
                         if (overlay_adopt(o, beneath) &&
                             list_add(&reg->serving, &reg->serving_count, o) >= 0)
@@ -257,6 +258,11 @@ void overlay_registry_adopt(struct overlay_registry *reg,
                          * its links again. */
                         log_warning("the %s on %s is gone; showing its links again",
                                     o->merged ? "merged view" : "overlay", o->dir);
+                        /* A parent overlay on a lost view shows the dead view (its
+                         * lower directory), and covers it: it goes too, and its links
+                         * (all below dir) are shown again with the rest. */
+                        if (above)
+                                overlay_registry_stop(reg, above);
                         (void)mount_detach_link(o->dir, o->mount_id);
                         lost(ctx, o->dir);
                         overlay_free(o);

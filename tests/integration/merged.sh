@@ -539,6 +539,39 @@ test_s4_s8_anchorless_link_inside_a_merged_link_survives_kill9_and_restart() {
         check_file_is "$T/v/col" b-col
 }
 
+# S4: the merged view's server dies while bindlinkd is down, and the overlay carrying
+# an anchorless link on top of the view (same V) lives on. The restarted daemon must
+# not leave the dead view beneath (everything through V would answer "Transport
+# endpoint is not connected"): both are shown again, and no dead mount stays.
+test_s4_s8_merged_view_lost_under_a_live_parent_overlay_is_shown_again() {
+        make_pair
+        mkdir -p "$T/n"; echo nested > "$T/n/x"
+        ctl create --merged "$T/v" "$T/b" || return
+        ctl create "$T/v/anchorless" "$T/n" || return
+        check_eq "two FUSE mounts on V" 2 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
+        local view; view=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        [ -n "$view" ] || { fail "no merged view process"; return; }
+        kill9_daemon
+        kill -KILL "$view"
+        start_daemon || { fail "restart failed"; return; }
+        check_file_is "$T/v/col" b-col
+        check_file_is "$T/v/vfile" v-only
+        check_file_is "$T/v/anchorless/x" nested
+        echo new > "$T/v/made-after" || fail "cannot create through V"
+        check_file_is "$T/b/made-after" new
+        check_eq "FUSE mounts on V, none dead" 2 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
+        # The same while the daemon runs.
+        view=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        kill -KILL "$view"
+        eventually 3 grep -qx b-col "$T/v/col" || fail "V not shown again after its view crashed"
+        check_file_is "$T/v/anchorless/x" nested
+        check_eq "FUSE mounts on V after the crash" 2 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
+        ctl remove "$T/v/anchorless" || return
+        ctl remove "$T/v" || return
+        check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+        check_file_is "$T/v/col" v-col
+}
+
 test_s4_crashed_merged_view_is_replaced_within_a_second() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
