@@ -397,4 +397,11 @@ void ovl_conn_init(struct fuse_conn_info *conn)
                 conn->want |= FUSE_CAP_SPLICE_READ;
         /* Writes must reach the lower file as they happen (another path sees it). */
         conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+        /* The kernel checks permissions itself (default_permissions), and the server
+         * opens and looks up with privilege: without the ACLs in the kernel's checks
+         * an ACL that denies what the mode bits allow would not be seen. With this,
+         * the kernel reads system.posix_acl_access (passed through from the backing
+         * object) and checks it as it does on B. */
+        if (conn->capable & FUSE_CAP_POSIX_ACL)
+                conn->want |= FUSE_CAP_POSIX_ACL;
 }

@@ -206,6 +206,24 @@ test_s14_exception_whose_parent_backing_lacks_is_shown_by_a_shadow_view() {
 }
 
 # ---- S8, S9: links grafted on an overlay of their parent -------------------------------
+# S5, S8: the parent's other entries, served by the overlay, keep their POSIX ACLs:
+# refused through the overlay where B's own ACL refuses, file and directory search.
+test_s5_s8_parent_overlay_honours_posix_acls() {
+        mkdir -p "$T/p/other" "$T/p/open" "$T/b"; echo secret > "$T/p/other/f"
+        echo fine > "$T/p/open/f"; chmod 0755 "$T/p/other" "$T/p/open"; chmod 0644 "$T/p/other/f"
+        setfacl -m u:nobody:--- "$T/p/other/f" || { fail "setfacl"; return; }
+        ctl create "$T/p/anchorless" "$T/b" || return
+        as_nobody cat "$T/p/other/f" >/dev/null 2>&1 && fail "nobody read a file its ACL denies them"
+        check_file_is "$T/p/other/f" secret
+        as_nobody cat "$T/p/other/f" >/dev/null 2>&1 && fail "nobody read it after root did"
+        check_eq "without an ACL" fine "$(as_nobody cat "$T/p/open/f")"
+        setfacl -m u:nobody:r-- "$T/p/open" || fail "setfacl through the overlay"
+        as_nobody cat "$T/p/open/f" >/dev/null 2>&1 && fail "nobody searched a directory its ACL denies them"
+        ctl remove "$T/p/anchorless" || return
+        getfacl -c "$T/p/open" 2>/dev/null | grep -qx "user:nobody:r--" ||
+                fail "the ACL set through the overlay is not on disk"
+}
+
 test_s8_anchorless_directory_link_appears_and_vanishes() {
         mkdir -p "$T/p/other" "$T/b"; echo back > "$T/b/x"; echo o > "$T/p/other/f"
         local before; before=$(tree_digest "$T/p")

@@ -487,6 +487,39 @@ test_s18_view_reachable_from_its_own_b_never_hangs() {
         check_file_is "$T/v/col" b-col
 }
 
+# S5: POSIX ACLs count through V as on B (the kernel checks them: FUSE_POSIX_ACL). An
+# ACL that denies what the mode bits allow is refused, on a file (also once root has
+# it open: a passthrough file is reopened without asking the server) and on a
+# directory's search; changed in B, it counts through V; set through V, it is on the
+# shown object (B's, or V's own in place).
+test_s5_merged_view_honours_posix_acls() {
+        make_pair
+        echo secret > "$T/b/acl-file"; chmod 0644 "$T/b/acl-file" "$T/v/vfile"
+        mkdir "$T/b/acl-dir"; echo inside > "$T/b/acl-dir/f"; chmod 0755 "$T/b/acl-dir"
+        setfacl -m u:nobody:--- "$T/b/acl-file" || { fail "setfacl"; return; }
+        setfacl -m u:nobody:r-- "$T/b/acl-dir" || { fail "setfacl"; return; }
+        as_nobody cat "$T/b/acl-file" >/dev/null 2>&1 && { fail "the ACL denies nothing on B"; return; }
+        ctl create --merged "$T/v" "$T/b" || return
+        as_nobody cat "$T/v/acl-file" >/dev/null 2>&1 && fail "nobody read a file its ACL denies them"
+        exec 7<"$T/v/acl-file"
+        as_nobody cat "$T/v/acl-file" >/dev/null 2>&1 && fail "nobody read it while root has it open"
+        exec 7<&-
+        as_nobody cat "$T/v/acl-dir/f" >/dev/null 2>&1 && fail "nobody searched a directory its ACL denies them"
+        setfacl -x u:nobody "$T/b/acl-file"
+        eventually 2 as_nobody cat "$T/v/acl-file" >/dev/null ||
+                fail "the ACL removed in B still counts through V"
+        setfacl -m u:nobody:--- "$T/v/acl-file" || fail "setfacl through V"
+        getfacl -c "$T/b/acl-file" 2>/dev/null | grep -qx "user:nobody:---" ||
+                fail "the ACL set through V is not on B's file"
+        as_nobody cat "$T/v/acl-file" >/dev/null 2>&1 && fail "nobody read it after the ACL was set through V"
+        check_eq "V's file readable before" v-only "$(as_nobody cat "$T/v/vfile")"
+        setfacl -m u:nobody:--- "$T/v/vfile" || fail "setfacl on V's file through V"
+        as_nobody cat "$T/v/vfile" >/dev/null 2>&1 && fail "nobody read V's file after its ACL was set"
+        ctl remove "$T/v" || return
+        getfacl -c "$T/v/vfile" 2>/dev/null | grep -qx "user:nobody:---" ||
+                fail "the ACL set through V is not on V's own file"
+}
+
 test_s5_merged_view_checks_the_callers_rights() {
         make_pair
         echo secret > "$T/b/secret"; chmod 0600 "$T/b/secret"
