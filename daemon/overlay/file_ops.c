@@ -125,9 +125,28 @@ int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int
 
 /* ---- new objects, made as the caller ------------------------------------------------ */
 
+/* FUSE_DONT_MASK was taken: the kernel sends modes without the caller's umask (and
+ * the umask beside them), so the umask is applied here, only where the directory has
+ * no default ACL — as on B, where a default ACL decides the mode and the umask does
+ * not count. (The kernel cannot know: it masks whatever the directory.) */
+static bool umask_is_ours;
+
+static mode_t requested_mode(fuse_req_t req, int dirfd, mode_t mode)
+{
+        if (!umask_is_ours)
+                return mode;
+        char path[64];
+        ovl_proc_path(dirfd, path, sizeof path);
+        if (getxattr(path, "system.posix_acl_default", NULL, 0) > 0)
+                return mode; /* the backing filesystem applies the default ACL */
+        return mode & ~fuse_req_ctx(req)->umask;
+}
+
 int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode, dev_t rdev,
                        const char *link_target, enum ovl_make_kind kind)
 {
+        if (kind != OVL_MAKE_SYMLINK)
+                mode = requested_mode(req, dirfd, mode);
         int r = -ovl_creds_enter(req);
         if (r)
                 return r;
@@ -141,6 +160,7 @@ int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode,
 
 int ovl_create_as_caller(fuse_req_t req, int dirfd, const char *name, int flags, mode_t mode)
 {
+        mode = requested_mode(req, dirfd, mode);
         int r = ovl_creds_enter(req);
         if (r < 0)
                 return r;
@@ -404,4 +424,9 @@ void ovl_conn_init(struct fuse_conn_info *conn)
          * object) and checks it as it does on B. */
         if (conn->capable & FUSE_CAP_POSIX_ACL)
                 conn->want |= FUSE_CAP_POSIX_ACL;
+        /* ... and a default ACL decides new objects' modes instead of the umask. */
+        if (conn->capable & FUSE_CAP_DONT_MASK) {
+                conn->want |= FUSE_CAP_DONT_MASK;
+                umask_is_ours = true;
+        }
 }

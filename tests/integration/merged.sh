@@ -520,6 +520,36 @@ test_s5_merged_view_honours_posix_acls() {
                 fail "the ACL set through V is not on V's own file"
 }
 
+# S5: a new object's mode through V is what it is on B: the umask counts, except in
+# a directory with a default ACL, where the ACL decides (and the umask does not).
+test_s5_new_objects_take_umask_or_default_acl_as_on_b() {
+        mkdir -p "$T/v" "$T/b/direct-acl" "$T/b/direct-plain"
+        ctl create --merged "$T/v" "$T/b" || return
+        mkdir "$T/v/via-acl" "$T/v/via-plain" || { fail "mkdir through V"; return; }
+        setfacl -d -m u:nobody:rwx "$T/v/via-acl" "$T/b/direct-acl" || { fail "setfacl -d"; return; }
+        local where kind
+        for where in via direct; do
+                local top="$T/v"; [ $where = direct ] && top="$T/b"
+                for kind in acl plain; do
+                        ( umask 077
+                          touch "$top/$where-$kind/file"; mkdir "$top/$where-$kind/dir"
+                          mkfifo "$top/$where-$kind/fifo"
+                          python3 -c 'import os,sys; os.close(os.open(sys.argv[1], os.O_WRONLY|os.O_TMPFILE, 0o666))' \
+                                "$top/$where-$kind" ) || fail "creating in $where-$kind"
+                done
+        done
+        for kind in acl plain; do
+                check_eq "modes in a directory ($kind)" \
+                        "$(cd "$T/b/direct-$kind" && stat -c '%n %a' file dir fifo)" \
+                        "$(cd "$T/b/via-$kind" && stat -c '%n %a' file dir fifo)"
+                check_eq "ACLs in a directory ($kind)" \
+                        "$(cd "$T/b/direct-$kind" && getfacl -c file dir fifo 2>/dev/null)" \
+                        "$(cd "$T/b/via-$kind" && getfacl -c file dir fifo 2>/dev/null)"
+        done
+        check_eq "umask 077 in a plain directory" "file 600 dir 700" \
+                "$(cd "$T/b/via-plain" && stat -c '%n %a' file dir | tr '\n' ' ' | sed 's/ $//')"
+}
+
 test_s5_merged_view_checks_the_callers_rights() {
         make_pair
         echo secret > "$T/b/secret"; chmod 0600 "$T/b/secret"
