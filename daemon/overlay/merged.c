@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 enum layer { UPPER = 0, LOWER = 1 };
@@ -659,8 +660,38 @@ static void m_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* ---- where new names go ------------------------------------------------------------------ */
 
+/* V's ACLs (access and default) onto B's directory made like V's: a default ACL
+ * decides the modes of what is made in it, as it would have in V. Nothing where V's
+ * filesystem holds none; ENOTSUP where B's cannot hold them (then B's directory is
+ * like V's but for them, as with any copy to such a filesystem). 0 or -errno. */
+static int copy_acls(int from_fd, int to_fd)
+{
+        static const char *const names[] = {"system.posix_acl_access",
+                                            "system.posix_acl_default"};
+        char from[64], to[64];
+        ovl_proc_path(from_fd, from, sizeof from);
+        ovl_proc_path(to_fd, to, sizeof to);
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                ssize_t size = getxattr(from, names[i], NULL, 0);
+                if (size <= 0) {
+                        if (size == 0 || errno == ENODATA || errno == ENOTSUP)
+                                continue;
+                        return -errno;
+                }
+                char *value = malloc((size_t)size);
+                if (!value)
+                        return -ENOMEM;
+                ssize_t n = getxattr(from, names[i], value, (size_t)size);
+                int r = n < 0 ? -errno : setxattr(to, names[i], value, (size_t)n, 0) < 0 ? -errno : 0;
+                free(value);
+                if (r < 0 && r != -ENOTSUP)
+                        return r;
+        }
+        return 0;
+}
+
 /* Make B's counterparts of directory d and its ancestors that B lacks, with the
- * modes and owners of V's (S12). Returns B's descriptor of d for one operation (give
+ * modes, owners and ACLs of V's (S12). Returns B's descriptor of d for one operation (give
  * it back with object_put), or -errno. */
 static int make_upper(struct merged *mg, struct mnode *d)
 {
@@ -696,9 +727,10 @@ static int make_upper(struct merged *mg, struct mnode *d)
                                            O_PATH | O_NOFOLLOW | O_DIRECTORY | O_CLOEXEC)) < 0)
                         r = -errno;
                 object_put(c->parent, parent_fd);
-                object_put(c, lower_fd);
-                if (r < 0)
+                if (r < 0) {
+                        object_put(c, lower_fd);
                         break;
+                }
                 if (made) {
                         char path[64];
                         ovl_proc_path(made_fd, path, sizeof path);
@@ -706,7 +738,10 @@ static int make_upper(struct merged *mg, struct mnode *d)
                                      AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ||
                             chmod(path, original.st_mode & 07777) < 0)
                                 r = -errno;
+                        else
+                                r = copy_acls(lower_fd, made_fd);
                 }
+                object_put(c, lower_fd);
                 __atomic_store_n(&c->fd[UPPER], made_fd, __ATOMIC_RELEASE);
                 count_add(&mg->held_fds, 1);
         }

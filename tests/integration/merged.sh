@@ -548,6 +548,20 @@ test_s5_new_objects_take_umask_or_default_acl_as_on_b() {
         done
         check_eq "umask 077 in a plain directory" "file 600 dir 700" \
                 "$(cd "$T/b/via-plain" && stat -c '%n %a' file dir | tr '\n' ' ' | sed 's/ $//')"
+        # A directory only V has, with a default ACL: B's made like it, ACLs too, so
+        # what is made in it gets the mode it would get in V's.
+        ctl remove "$T/v" || return
+        mkdir -p "$T/v/vonly/deeper" "$T/ref"
+        setfacl -d -m u:nobody:rwx "$T/v/vonly" "$T/v/vonly/deeper" "$T/ref"
+        setfacl -m u:nobody:r-x "$T/v/vonly/deeper" "$T/ref"
+        ( umask 077; touch "$T/ref/file" )
+        local acls; acls=$(getfacl -c "$T/v/vonly/deeper" 2>/dev/null)
+        ctl create --merged "$T/v" "$T/b" || return
+        ( umask 077; touch "$T/v/vonly/deeper/file" ) || fail "create in V's directory"
+        check_eq "B's directory made like V's, ACLs too" "$acls" \
+                "$(getfacl -c "$T/b/vonly/deeper" 2>/dev/null)"
+        check_eq "mode as made in such a directory" "$(stat -c %a "$T/ref/file")" \
+                "$(stat -c %a "$T/b/vonly/deeper/file")"
 }
 
 test_s5_merged_view_checks_the_callers_rights() {
