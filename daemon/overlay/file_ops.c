@@ -406,7 +406,6 @@ bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)
 
 void ovl_conn_init(struct fuse_conn_info *conn)
 {
-        ovl_passthrough_init(conn);
         /* Large writes and zero-copy where the kernel offers them. */
         conn->max_write = 1u << 20;
         if (conn->capable & FUSE_CAP_SPLICE_WRITE)
@@ -429,4 +428,6 @@ void ovl_conn_init(struct fuse_conn_info *conn)
                 conn->want |= FUSE_CAP_DONT_MASK;
                 umask_is_ours = true;
         }
+        /* Last: passthrough is refused beside a writeback cache. */
+        ovl_passthrough_init(conn);
 }
