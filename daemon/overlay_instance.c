@@ -10,6 +10,7 @@
 #include <sys/mount.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,8 +115,26 @@ static int fs_set(int fsfd, const char *key, const char *value)
         return syscall(SYS_fsconfig, fsfd, cmd, key, value, 0) < 0 ? negative_errno() : 0;
 }
 
-/* A FUSE superblock for fuse_fd, configured by descriptor; returns a mount fd. */
-static int make_fuse_mount(int fuse_fd, mode_t root_type)
+/* attrs plus the restrictions (nosuid, nodev, noexec) of the mount fd is on. The
+ * view's mount takes those of every mount it shows objects from, so nothing B's or
+ * V's own mount forbids is allowed through V (a bind mount keeps them the same way). */
+static uint64_t add_mount_restrictions(uint64_t attrs, int fd)
+{
+        struct statvfs sv;
+        if (fd < 0 || fstatvfs(fd, &sv) < 0)
+                return attrs;
+        if (sv.f_flag & ST_NOSUID)
+                attrs |= MOUNT_ATTR_NOSUID;
+        if (sv.f_flag & ST_NODEV)
+                attrs |= MOUNT_ATTR_NODEV;
+        if (sv.f_flag & ST_NOEXEC)
+                attrs |= MOUNT_ATTR_NOEXEC;
+        return attrs;
+}
+
+/* A FUSE superblock for fuse_fd, configured by descriptor; returns a mount fd with
+ * the given MOUNT_ATTR_* flags. */
+static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs)
 {
         _cleanup_close_ int fsfd = (int)syscall(SYS_fsopen, "fuse", FSOPEN_CLOEXEC);
         if (fsfd < 0)
@@ -133,7 +152,7 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type)
                 return r;
         if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return negative_errno();
-        int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, 0);
+        int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
         return mnt < 0 ? negative_errno() : mnt;
 }
 
@@ -224,7 +243,8 @@ static int start(struct overlay_instance *o, int upper_fd)
         int r = lower < 0 || fuse_fd < 0 ? negative_errno() : 0;
         if (r == 0 && fstat(lower, &st) < 0)
                 r = negative_errno();
-        _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT);
+        uint64_t attrs = add_mount_restrictions(add_mount_restrictions(0, lower), upper_fd);
+        _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT, attrs);
         if (r == 0 && mnt < 0)
                 r = mnt;
         if (r == 0)

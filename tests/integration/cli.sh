@@ -224,6 +224,21 @@ test_s5_s8_parent_overlay_honours_posix_acls() {
                 fail "the ACL set through the overlay is not on disk"
 }
 
+# S5, S8: the overlay on a parent keeps what the parent's mount forbids: P on a noexec
+# mount → P's own programs do not run through the overlay either; the link itself is
+# B's (a bind mount of B keeps B's mount's flags: B's programs run).
+test_s5_s8_parent_overlay_keeps_the_restrictions_of_its_mount() {
+        mkdir -p "$T/p" "$T/b"
+        mount -t tmpfs -o noexec,nosuid tmpfs "$T/p" || { fail "cannot mount P"; return; }
+        cp /bin/true "$T/p/prog"; cp /bin/true "$T/b/bprog"
+        ctl create "$T/p/anchorless" "$T/b" || { umount "$T/p"; return; }
+        check_eq realization overlay "$(link_field "$T/p/anchorless" realization)"
+        "$T/p/prog" 2>/dev/null && fail "a program on P's noexec mount ran through the overlay"
+        "$T/p/anchorless/bprog" || fail "B's program does not run through the link"
+        ctl remove "$T/p/anchorless"
+        umount "$T/p"
+}
+
 test_s8_anchorless_directory_link_appears_and_vanishes() {
         mkdir -p "$T/p/other" "$T/b"; echo back > "$T/b/x"; echo o > "$T/p/other/f"
         local before; before=$(tree_digest "$T/p")

@@ -564,6 +564,25 @@ test_s5_new_objects_take_umask_or_default_acl_as_on_b() {
                 "$(stat -c %a "$T/b/vonly/deeper/file")"
 }
 
+# S5: what B's mount forbids stays forbidden through V, as through a bind mount: B
+# on a nosuid,nodev,noexec mount → so is the view's mount, and a program in B runs
+# neither directly nor through V.
+test_s5_merged_view_keeps_the_restrictions_of_b_mount() {
+        mkdir -p "$T/v" "$T/b"
+        mount -t tmpfs -o nosuid,nodev,noexec tmpfs "$T/b" || { fail "cannot mount B"; return; }
+        cp /bin/true "$T/b/prog"; cp /bin/true "$T/v/vprog"
+        "$T/b/prog" 2>/dev/null && fail "B's mount lets programs run"
+        ctl create --merged "$T/v" "$T/b" || { umount "$T/b"; return; }
+        "$T/v/prog" 2>/dev/null && fail "a program on B's noexec mount ran through V"
+        local opts; opts=$(findmnt -rn -o OPTIONS --mountpoint "$T/v" | tail -n1)
+        case ",$opts," in *,nosuid,*) ;; *) fail "view not nosuid: $opts" ;; esac
+        case ",$opts," in *,nodev,*) ;; *) fail "view not nodev: $opts" ;; esac
+        case ",$opts," in *,noexec,*) ;; *) fail "view not noexec: $opts" ;; esac
+        ctl remove "$T/v"
+        umount "$T/b"
+        "$T/v/vprog" || fail "V's own program does not run once the link is gone"
+}
+
 test_s5_merged_view_checks_the_callers_rights() {
         make_pair
         echo secret > "$T/b/secret"; chmod 0600 "$T/b/secret"
