@@ -133,13 +133,14 @@ static bool umask_is_ours;
 
 static mode_t requested_mode(fuse_req_t req, int dirfd, mode_t mode)
 {
-        if (!umask_is_ours)
-                return mode;
+        mode_t mask = fuse_req_ctx(req)->umask;
+        if (!umask_is_ours || !(mode & mask))
+                return mode; /* (the umask would take nothing away: no getxattr) */
         char path[64];
         ovl_proc_path(dirfd, path, sizeof path);
         if (getxattr(path, "system.posix_acl_default", NULL, 0) > 0)
                 return mode; /* the backing filesystem applies the default ACL */
-        return mode & ~fuse_req_ctx(req)->umask;
+        return mode & ~mask;
 }
 
 int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode, dev_t rdev,
