@@ -1045,6 +1045,7 @@ static void overlay_lost(void *ctx, const char *dir)
 int link_manager_start(struct link_manager *m, const char *state_dir)
 {
         link_table_init(&m->table);
+        m->restarts = (struct restart_guard){0};
         int r = journal_open(&m->journal, state_dir, &m->table);
         if (r == -EBADMSG)
                 log_warning("journal in %s had malformed records; they were skipped", state_dir);
