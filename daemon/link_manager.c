@@ -908,17 +908,18 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
         /* A serving overlay died: its mount would answer "Transport endpoint is not
          * connected". Take it down and show its links again on a new one, unless
          * its servers keep ending as soon as they start (restart_guard.h). */
-        uint64_t lived = o->spawned_ms ? overlay_clock_ms() - o->spawned_ms : UINT64_MAX;
+        uint64_t now = overlay_clock_ms();
+        uint64_t lived = o->spawned_ms ? now - o->spawned_ms : UINT64_MAX;
         unsigned quick_ends;
-        bool replace = restart_guard_should_replace(&m->restarts, o->dir, lived, &quick_ends);
+        bool replace = restart_guard_should_replace(&m->restarts, o->dir, lived, now, &quick_ends);
         const char *what = o->merged ? "merged view" : "overlay";
         if (replace)
                 log_error("the %s on %s ended unexpectedly; replacing it", what, o->dir);
         else
                 log_error("the %s on %s ended %u times in a row within %d ms of starting; not "
-                          "starting it again (the messages of its server are above): its "
-                          "links stay unrealized until they are created again or bindlinkd "
-                          "restarts",
+                          "starting it again for now (the messages of its server are above): "
+                          "its links stay unrealized until it is tried again later, they are "
+                          "created again or bindlinkd restarts",
                           what, o->dir, quick_ends, RESTART_GUARD_QUICK_MS);
         _cleanup_free_ char *dir = strdup(o->dir);
         bool merged = o->merged;
@@ -950,6 +951,38 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
         if (count > 0 && replace)
                 rebuild(m, links, count, "a crashed overlay");
         free(links);
+}
+
+void link_manager_tick(struct link_manager *m)
+{
+        const char *dir;
+        while ((dir = restart_guard_due(&m->restarts, overlay_clock_ms()))) {
+                /* What the given-up overlay carried: the links below dir, and a
+                 * merged view's own link. Nothing to do if none is unrealized any
+                 * more (created again meanwhile). */
+                struct link **links;
+                size_t count;
+                if (links_below(m, dir, &links, &count) < 0) {
+                        log_error("out of memory trying the overlay on %s again", dir);
+                        return;
+                }
+                struct link *own = link_table_find(&m->table, dir);
+                if (own && push(&links, &count, own) < 0) {
+                        free(links);
+                        log_error("out of memory trying the overlay on %s again", dir);
+                        return;
+                }
+                /* Shown again together, as after a crash: a link made below dir
+                 * meanwhile (on V's own directory) goes back on top of the view. */
+                bool unrealized = false;
+                for (size_t i = 0; i < count; i++)
+                        unrealized |= links[i]->realization == BINDLINK_REALIZED_NONE;
+                if (unrealized) {
+                        log_info("trying the overlay on %s again", dir);
+                        rebuild(m, links, count, "a retry");
+                }
+                free(links);
+        }
 }
 
 void link_manager_watch(struct link_manager *m, void (*watch)(void *ctx, int pidfd), void *ctx)

@@ -56,6 +56,9 @@ void link_manager_remove(struct link_manager *manager, const char *virtual_path,
 void link_manager_watch(struct link_manager *manager, void (*watch)(void *ctx, int pidfd),
                         void *ctx);
 void link_manager_process_ended(struct link_manager *manager, int pidfd);
+/* Once a second: try again the overlays given up on whose wait is over
+ * (restart_guard.h). */
+void link_manager_tick(struct link_manager *manager);
 
 /* The inotify descriptor watching backing paths (-1 if none); when it is readable,
  * backing_changed() shows the links whose B came or went again. */

@@ -37,6 +37,10 @@ static void usage(FILE *out)
                 "  -d, --state-dir DIR     keep the link journal in DIR (default /run/bindlinkd)\n"
                 "  -c, --config PATH       create the links declared in PATH at start\n"
                 "  -g, --allow-group GROUP also accept requests from members of GROUP\n"
+                "  -r, --overlay-retry SECONDS\n"
+                "                          try an overlay given up on (its server kept ending\n"
+                "                          as it started) again after SECONDS, then after\n"
+                "                          twice as long each time; 0: never (default 30)\n"
                 "  -h, --help              show this help and exit\n"
                 "  -V, --version           show the version and exit\n"
                 "\n"
@@ -167,6 +171,7 @@ int main(int argc, char **argv)
                 {"state-dir", required_argument, NULL, 'd'},
                 {"config", required_argument, NULL, 'c'},
                 {"allow-group", required_argument, NULL, 'g'},
+                {"overlay-retry", required_argument, NULL, 'r'},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
                 {0},
@@ -174,8 +179,9 @@ int main(int argc, char **argv)
         const char *socket_path = BINDLINK_DEFAULT_SOCKET, *state_dir = "/run/bindlinkd";
         const char *config_path = NULL;
         gid_t allowed_group = (gid_t)-1;
+        uint64_t retry_ms = RESTART_GUARD_DEFAULT_RETRY_MS;
         int c;
-        while ((c = getopt_long(argc, argv, "s:d:c:g:hV", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "s:d:c:g:r:hV", options, NULL)) != -1) {
                 switch (c) {
                 case 's':
                         socket_path = optarg;
@@ -198,6 +204,19 @@ int main(int argc, char **argv)
                                 fprintf(stderr, "bindlinkd: no such group: %s\n", optarg);
                                 return 2;
                         }
+                        break;
+                }
+                case 'r': {
+                        char *end;
+                        errno = 0;
+                        unsigned long seconds = strtoul(optarg, &end, 10);
+                        if (!*optarg || *end || errno || optarg[0] == '-' ||
+                            seconds > 7 * 24 * 3600) {
+                                fprintf(stderr, "bindlinkd: --overlay-retry: not a number of "
+                                                "seconds from 0 to 604800: %s\n", optarg);
+                                return 2;
+                        }
+                        retry_ms = (uint64_t)seconds * 1000;
                         break;
                 }
                 case 'h':
@@ -227,6 +246,7 @@ int main(int argc, char **argv)
                 log_error("cannot load the link journal in %s: %s", state_dir, strerror(-r));
                 return 1;
         }
+        manager.restarts.retry_ms = retry_ms;
         int listen_fd = server_listen(socket_path);
         if (listen_fd < 0) {
                 log_error("cannot listen on %s: %s", socket_path, strerror(-listen_fd));

@@ -22,17 +22,20 @@ static struct quick_ends *add(struct restart_guard *g, const char *dir)
                 return NULL;
         }
         g->dirs = grown;
-        g->dirs[g->count] = (struct quick_ends){.dir = copy, .count = 0};
+        g->dirs[g->count] = (struct quick_ends){.dir = copy};
         return &g->dirs[g->count++];
 }
 
 bool restart_guard_should_replace(struct restart_guard *g, const char *dir, uint64_t lived_ms,
-                                  unsigned *quick_ends)
+                                  uint64_t now_ms, unsigned *quick_ends)
 {
         struct quick_ends *e = find(g, dir);
         if (lived_ms >= RESTART_GUARD_QUICK_MS) {
-                if (e)
+                if (e) {
                         e->count = 0;
+                        e->retries = 0;
+                        e->retry_at_ms = 0;
+                }
                 *quick_ends = 0;
                 return true;
         }
@@ -42,7 +45,23 @@ bool restart_guard_should_replace(struct restart_guard *g, const char *dir, uint
         }
         e->count++;
         *quick_ends = e->count;
-        return e->count < RESTART_GUARD_LIMIT;
+        if (e->count < RESTART_GUARD_LIMIT)
+                return true;
+        unsigned doublings = e->retries < RESTART_GUARD_MAX_DOUBLINGS ? e->retries
+                                                                      : RESTART_GUARD_MAX_DOUBLINGS;
+        e->retry_at_ms = g->retry_ms ? now_ms + (g->retry_ms << doublings) : 0;
+        e->retries++;
+        return false;
+}
+
+const char *restart_guard_due(struct restart_guard *g, uint64_t now_ms)
+{
+        for (size_t i = 0; i < g->count; i++)
+                if (g->dirs[i].retry_at_ms && now_ms >= g->dirs[i].retry_at_ms) {
+                        g->dirs[i].retry_at_ms = 0;
+                        return g->dirs[i].dir;
+                }
+        return NULL;
 }
 
 void restart_guard_done(struct restart_guard *g)

@@ -480,6 +480,7 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 uint64_t ticks;
                                 (void)!read(timer_fd, &ticks, sizeof ticks);
                                 sweep_idle(&s);
+                                link_manager_tick(manager);
                                 if (mounts_changed) {
                                         mounts_changed = false;
                                         link_manager_mounts_changed(manager);

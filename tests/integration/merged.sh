@@ -687,30 +687,45 @@ test_s4_crashed_merged_view_is_replaced_within_a_second() {
 
 # S4: a server that ends right after every start (as one linked against a libfuse it
 # cannot run on would) is not restarted in a loop: after three quick ends in a row the
-# daemon says so and gives up on that view, and leaves no dead mount behind ("Transport
-# endpoint is not connected"): V shows its own directory. A restarted daemon tries again.
-test_s4_a_view_whose_server_keeps_ending_is_not_restarted_in_a_loop() {
+# daemon says so and gives up on that view for a while, and leaves no dead mount
+# behind ("Transport endpoint is not connected"): V shows its own directory. It tries
+# again later (--overlay-retry 3: after 3 s, then 6 s), and once the server can run,
+# the view is back by itself.
+test_s4_a_view_whose_server_keeps_ending_is_given_up_then_tried_again() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
-        local wrapper="$T/failing-server" starts="$T/starts"
-        printf '#!/bin/sh\necho started >> "%s"\nexit 1\n' "$starts" > "$wrapper"
+        local wrapper="$T/failing-server" starts="$T/starts" fixed="$T/server-fixed"
+        printf '#!/bin/sh\necho started >> "%s"\n[ -e "%s" ] && exec "%s" "$@"\nexit 1\n' \
+                "$starts" "$fixed" "$BINDLINK_OVERLAY_PROGRAM" > "$wrapper"
         chmod +x "$wrapper"
         kill9_daemon
-        BINDLINK_OVERLAY_PROGRAM=$wrapper start_daemon || { fail "restart failed"; return; }
+        BINDLINK_OVERLAY_PROGRAM=$wrapper start_daemon --overlay-retry 3 ||
+                { fail "restart failed"; return; }
         local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
         [ -n "$pid" ] || { fail "no merged view process"; kill9_daemon; start_daemon; return; }
         kill -KILL "$pid"
         eventually 5 grep -q "ended 3 times in a row" "$DAEMON_LOG" ||
                 fail "the daemon did not give up: $(tail -n 5 "$DAEMON_LOG")"
-        sleep 1 # would any more starts follow?
+        sleep 1 # would any more starts follow at once?
         check_eq "servers started after the crash" 3 "$(wc -l < "$starts")"
         check_eq "no view mounted on V" 0 "$(findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
         check_file_is "$T/v/col" v-col
         check_eq realization none "$(link_field "$T/v" realization)"
         check_eq "the daemon's other work goes on" 0 "$(ctl create "$T/v/vdir/inner" "$T/b/bdir" >/dev/null; echo $?)"
+        # The first retry, 3 s after giving up, fails too: one start, given up again.
+        eventually 5 grep -q "ended 4 times in a row" "$DAEMON_LOG" ||
+                fail "no retry: $(tail -n 3 "$DAEMON_LOG")"
+        check_eq "one start for the retry" 4 "$(wc -l < "$starts")"
+        touch "$fixed"
+        eventually 10 grep -qx b-col "$T/v/col" || fail "the retry 6 s later did not show the view"
+        check_eq realization overlay "$(link_field "$T/v" realization)"
+        check_eq "servers started in all" 5 "$(wc -l < "$starts")"
+        # The link made meanwhile on V's own directory is on top of the view again.
+        check_missing "$T/v/vdir/inner/f"
+        check_eq "nested link" bind "$(link_field "$T/v/vdir/inner" realization)"
         kill9_daemon
         start_daemon || { fail "second restart failed"; return; }
-        eventually 3 grep -qx b-col "$T/v/col" || fail "a restarted daemon does not show the view again"
+        check_file_is "$T/v/col" b-col
 }
 
 test_s10_merged_backing_deleted_then_made_again() {
