@@ -895,9 +895,28 @@ static int links_below(struct link_manager *m, const char *dir, struct link ***r
         *ret_count = 0;
         for (size_t i = 0; i < m->table.count; i++)
                 if (path_is_strict_descendant(dir, m->table.links[i]->virtual_path) &&
-                    push(ret, ret_count, m->table.links[i]) < 0)
+                    push(ret, ret_count, m->table.links[i]) < 0) {
+                        free(*ret);
+                        *ret = NULL;
+                        *ret_count = 0;
                         return -ENOMEM;
+                }
         return 0;
+}
+
+/* The links an overlay on dir carries (links_below), and with own the link at dir
+ * itself: a merged view is its link's own mount, the link goes with it. */
+static int links_carried(struct link_manager *m, const char *dir, bool own,
+                         struct link ***ret, size_t *ret_count)
+{
+        int r = links_below(m, dir, ret, ret_count);
+        struct link *at_dir = own && r == 0 ? link_table_find(&m->table, dir) : NULL;
+        if (at_dir && (r = push(ret, ret_count, at_dir)) < 0) {
+                free(*ret);
+                *ret = NULL;
+                *ret_count = 0;
+        }
+        return r;
 }
 
 void link_manager_process_ended(struct link_manager *m, int pidfd)
@@ -933,14 +952,7 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
         overlay_registry_stop(&m->overlays, o);
         struct link **links;
         size_t count;
-        if (!dir || links_below(m, dir, &links, &count) < 0) {
-                log_error("out of memory replacing an overlay");
-                return;
-        }
-        /* A merged view is its link's own mount: the link goes with it. */
-        struct link *own = merged ? link_table_find(&m->table, dir) : NULL;
-        if (own && push(&links, &count, own) < 0) {
-                free(links);
+        if (!dir || links_carried(m, dir, merged, &links, &count) < 0) {
                 log_error("out of memory replacing an overlay");
                 return;
         }
@@ -957,18 +969,12 @@ void link_manager_tick(struct link_manager *m)
 {
         const char *dir;
         while ((dir = restart_guard_due(&m->restarts, overlay_clock_ms()))) {
-                /* What the given-up overlay carried: the links below dir, and a
-                 * merged view's own link. Nothing to do if none is unrealized any
+                /* What the given-up overlay carried (a merged view's own link
+                 * too, if it was one). Nothing to do if none is unrealized any
                  * more (created again meanwhile). */
                 struct link **links;
                 size_t count;
-                if (links_below(m, dir, &links, &count) < 0) {
-                        log_error("out of memory trying the overlay on %s again", dir);
-                        return;
-                }
-                struct link *own = link_table_find(&m->table, dir);
-                if (own && push(&links, &count, own) < 0) {
-                        free(links);
+                if (links_carried(m, dir, true, &links, &count) < 0) {
                         log_error("out of memory trying the overlay on %s again", dir);
                         return;
                 }
