@@ -500,9 +500,10 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                         char **names, *kinds;
                         size_t n;
                         struct overlay_instance *o = NULL;
+                        const char *about = l->virtual_path;
                         int r = overlay_entries(plan, l->virtual_path, &names, &kinds, &n);
                         if (r >= 0) {
-                                r = overlay_start(l->virtual_path, names, kinds, n, &o);
+                                r = overlay_start(l->virtual_path, names, kinds, n, &o, &about);
                                 free(names);
                                 free(kinds);
                         }
@@ -510,7 +511,7 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                                 overlay_free(o); /* not reached: add only fails on ENOMEM */
                         if (r < 0) {
                                 *ret_error = r;
-                                *ret_path = l->virtual_path;
+                                *ret_path = about;
                                 return i;
                         }
                         l->overlay = o;
@@ -533,18 +534,20 @@ static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
                 if (p->kind == PLACE_MERGE) {
                         /* S12, S13: the merged view of B over V, mounted on V. */
                         struct overlay_instance *o = NULL;
+                        const char *about = l->virtual_path;
                         /* Or, for a link that is not merged, the shadow view that shows
                          * the way to its exceptions (S14). */
                         bool shadow = !(l->flags & CREATE_BIND_LINK_FLAG_MERGED);
                         int r = overlay_start_merged(l->virtual_path, l->backing_path,
                                                      l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
                                                      l->exception_paths,
-                                                     shadow ? l->exception_count : 0, &o);
+                                                     shadow ? l->exception_count : 0, &o,
+                                                     &about);
                         if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
                                 overlay_free(o); /* not reached: add only fails on ENOMEM */
                         if (r < 0) {
                                 *ret_error = r;
-                                *ret_path = l->virtual_path;
+                                *ret_path = about;
                                 return i;
                         }
                         l->realization = BINDLINK_REALIZED_OVERLAY;

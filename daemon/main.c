@@ -18,6 +18,7 @@
 #include "config.h"
 #include "link_manager.h"
 #include "log.h"
+#include "overlay_instance.h"
 #include "request.h"
 #include "server.h"
 #include "util.h"
@@ -239,6 +240,12 @@ int main(int argc, char **argv)
                 return 1;
         raise_fd_limit();
         umask(0022);
+        /* Said once at start, not first at the first merged link an admin makes. */
+        if (access(overlay_program(), X_OK) < 0)
+                log_warning("the overlay server %s cannot be run (%s): links that need an "
+                            "overlay (merged links, exceptions, anchorless links, a file over "
+                            "a directory) will fail until it can",
+                            overlay_program(), strerror(errno));
 
         struct link_manager manager;
         int r = link_manager_start(&manager, state_dir);

@@ -28,7 +28,7 @@
 #define P_PIDFD 3
 #endif
 
-static const char *overlay_program(void)
+const char *overlay_program(void)
 {
         const char *env = getenv("BINDLINK_OVERLAY_PROGRAM");
         return env && *env ? env : OVERLAY_PROGRAM;
@@ -157,8 +157,12 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs)
 }
 
 /* fork+exec the server with the connection as fd 3, the lower directory as fd 4 and
- * a merged view's upper directory as fd 5. */
-static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, int upper_fd)
+ * a merged view's upper directory as fd 5. A server that cannot be executed (not
+ * installed, not executable) fails here, with *ret_path the program, and not as a
+ * server that ends at once: the child reports exec's errno through a close-on-exec
+ * pipe, which stays empty when exec succeeds. */
+static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, int upper_fd,
+                        const char **ret_path)
 {
         size_t argc = 6 + o->count + o->shadow_count;
         char **argv = calloc(argc + 1, sizeof *argv);
@@ -189,19 +193,28 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                         r = -ENOMEM;
                 }
         const char *program = overlay_program();
+        int exec_error[2] = {-1, -1};
+        if (r == 0 && pipe2(exec_error, O_CLOEXEC) < 0)
+                r = negative_errno();
         pid_t pid = r < 0 ? -1 : fork();
         if (pid == 0) {
-                /* Child: only async-signal-safe calls until exec. */
+                /* Child: only async-signal-safe calls until exec. The error pipe goes
+                 * right after the descriptors the server gets, still close-on-exec. */
                 int f = fcntl(fuse_fd, F_DUPFD, 10), l = fcntl(lower_fd, F_DUPFD, 10);
                 int u = upper_fd >= 0 ? fcntl(upper_fd, F_DUPFD, 10) : -1;
+                int e = fcntl(exec_error[1], F_DUPFD_CLOEXEC, 10);
+                int report = u >= 0 ? 6 : 5;
                 sigset_t none;
                 sigemptyset(&none);
-                if (f < 0 || l < 0 || (upper_fd >= 0 && u < 0) || dup2(f, 3) < 0 ||
-                    dup2(l, 4) < 0 || (u >= 0 && dup2(u, 5) < 0) ||
-                    syscall(SYS_close_range, u >= 0 ? 6 : 5, ~0U, 0) < 0 ||
-                    sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
+                if (e < 0 || dup3(e, report, O_CLOEXEC) < 0)
                         _exit(127);
-                execv(program, argv);
+                if (f >= 0 && l >= 0 && (upper_fd < 0 || u >= 0) && dup2(f, 3) >= 0 &&
+                    dup2(l, 4) >= 0 && (u < 0 || dup2(u, 5) >= 0) &&
+                    syscall(SYS_close_range, report + 1, ~0U, 0) >= 0 &&
+                    sigprocmask(SIG_SETMASK, &none, NULL) >= 0 && setsid() >= 0)
+                        execv(program, argv);
+                int why = errno;
+                (void)!write(report, &why, sizeof why);
                 _exit(127);
         }
         if (pid < 0 && r == 0)
@@ -209,6 +222,25 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
         for (size_t i = first_allocated; i < n; i++)
                 free(argv[i]);
         free(argv);
+        if (exec_error[1] >= 0)
+                (void)close(exec_error[1]);
+        if (pid > 0) {
+                int why = 0;
+                ssize_t got;
+                do
+                        got = read(exec_error[0], &why, sizeof why);
+                while (got < 0 && errno == EINTR);
+                if (got != 0) {
+                        /* Exec failed (or the child ended before it could say why). */
+                        r = got == (ssize_t)sizeof why && why > 0 ? -why : -ENOEXEC;
+                        log_error("cannot run the overlay server %s: %s", program,
+                                  strerror(-r));
+                        *ret_path = program;
+                        (void)waitpid(pid, NULL, 0);
+                }
+        }
+        if (exec_error[0] >= 0)
+                (void)close(exec_error[0]);
         if (r < 0)
                 return r;
         o->pid = pid;
@@ -233,8 +265,9 @@ static void stop_process(struct overlay_instance *o)
         }
 }
 
-/* Capture dir, mount FUSE on it by descriptor and start the server for o. */
-static int start(struct overlay_instance *o, int upper_fd)
+/* Capture dir, mount FUSE on it by descriptor and start the server for o. On a
+ * failure that is not about dir, *ret_path names what it is about. */
+static int start(struct overlay_instance *o, int upper_fd, const char **ret_path)
 {
         /* What dir shows now is what the overlay will pass through. */
         _cleanup_close_ int lower = open(o->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -248,7 +281,7 @@ static int start(struct overlay_instance *o, int upper_fd)
         if (r == 0 && mnt < 0)
                 r = mnt;
         if (r == 0)
-                r = spawn_server(o, fuse_fd, lower, upper_fd);
+                r = spawn_server(o, fuse_fd, lower, upper_fd, ret_path);
         if (r == 0 && syscall(SYS_move_mount, mnt, "", lower, "",
                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
                 r = negative_errno();
@@ -266,12 +299,12 @@ static int start(struct overlay_instance *o, int upper_fd)
 }
 
 int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
-                  struct overlay_instance **ret)
+                  struct overlay_instance **ret, const char **ret_path)
 {
         struct overlay_instance *o = overlay_new(dir, names, kinds, count);
         if (!o)
                 return -ENOMEM;
-        int r = start(o, -1);
+        int r = start(o, -1, ret_path);
         if (r < 0) {
                 overlay_free(o);
                 return r;
@@ -282,7 +315,7 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
 
 int overlay_start_merged(const char *dir, const char *backing, bool read_only,
                          char *const *shadow, size_t shadow_count,
-                         struct overlay_instance **ret)
+                         struct overlay_instance **ret, const char **ret_path)
 {
         struct overlay_instance *o = overlay_new(dir, NULL, NULL, 0);
         if (!o)
@@ -303,7 +336,9 @@ int overlay_start_merged(const char *dir, const char *backing, bool read_only,
         }
         /* B as the daemon sees it: through the links it lies under (S18). */
         int upper = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        int r = upper < 0 ? negative_errno() : start(o, upper);
+        int r = upper < 0 ? negative_errno() : start(o, upper, ret_path);
+        if (upper < 0)
+                *ret_path = backing;
         if (r < 0) {
                 if (upper >= 0)
                         (void)close(upper);

@@ -35,22 +35,27 @@ struct overlay_instance {
         size_t shadow_count;
 };
 
+/* The server program: $BINDLINK_OVERLAY_PROGRAM, else the one installed. */
+const char *overlay_program(void);
+
 /* The clock of spawned_ms (CLOCK_BOOTTIME, milliseconds). */
 uint64_t overlay_clock_ms(void);
 
 /* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
  * with the given synthesized entries, and start its server. On failure nothing is
- * left mounted or running. */
+ * left mounted or running, and *ret_path is left alone where the error is about dir,
+ * or names what it is about: the server program (it cannot be executed). */
 int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
-                  struct overlay_instance **ret);
+                  struct overlay_instance **ret, const char **ret_path);
 
 /* Mount the merged view of backing over dir (captured first) and start its server;
  * with shadow_count > 0, the shadow view of a link that is not merged, showing dir's
  * original along the paths to these exceptions (absolute paths below dir). On
- * failure nothing is left mounted or running. */
+ * failure nothing is left mounted or running, and *ret_path is as for overlay_start
+ * or backing (it cannot be opened). */
 int overlay_start_merged(const char *dir, const char *backing, bool read_only,
                          char *const *shadow, size_t shadow_count,
-                         struct overlay_instance **ret);
+                         struct overlay_instance **ret, const char **ret_path);
 
 /* Detach the overlay's mount (if it is still ours on top) with everything on it. The
  * server ends by itself once the kernel lets go of the connection (open files

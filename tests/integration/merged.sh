@@ -728,6 +728,46 @@ test_s4_a_view_whose_server_keeps_ending_is_given_up_then_tried_again() {
         check_file_is "$T/v/col" b-col
 }
 
+# S2: with no overlay server to run (not installed, or not executable), a link that
+# needs one fails at once with the program's path and the cause, and leaves nothing
+# behind — it was once "created" and then given up as a server that kept ending. The
+# daemon says so when it starts. Links that need no server still work.
+test_s2_links_needing_an_overlay_fail_clearly_without_its_server() {
+        make_pair
+        local missing="$T/no-such-server" plain="$T/not-executable"
+        printf '#!/bin/sh\nexit 0\n' > "$plain"
+        chmod 0644 "$plain"
+        kill9_daemon
+        BINDLINK_OVERLAY_PROGRAM=$missing start_daemon || { fail "restart failed"; return; }
+        grep -q "warning: the overlay server $missing cannot be run (No such file or directory)" \
+                "$DAEMON_LOG" || fail "no warning at start: $(tail -n 3 "$DAEMON_LOG")"
+        ctl_fails 0x80070002 ENOENT create --merged "$T/v" "$T/b"
+        case $LAST_ERROR in
+        *"$missing"*"No such file or directory"*) ;;
+        *) fail "the error does not name the server and the cause: $LAST_ERROR" ;;
+        esac
+        check_eq "nothing mounted on V" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/v\$")"
+        check_eq "no link listed" "" "$(link_field "$T/v" virtual)"
+        check_file_is "$T/v/col" v-col
+        # An anchorless link needs the overlay on its parent too.
+        ctl_fails 0x80070002 ENOENT create "$T/v/anchorless" "$T/b/bdir"
+        check_missing "$T/v/anchorless"
+        check_eq "a plain link still works" 0 "$(ctl create "$T/v/vdir" "$T/b/bdir" >/dev/null; echo $?)"
+        ctl remove "$T/v/vdir"
+        kill9_daemon
+        BINDLINK_OVERLAY_PROGRAM=$plain start_daemon || { fail "restart failed"; return; }
+        ctl_fails 0x80070005 EACCES create --merged "$T/v" "$T/b"
+        case $LAST_ERROR in
+        *"$plain"*"Permission denied"*) ;;
+        *) fail "the error does not name the server and the cause: $LAST_ERROR" ;;
+        esac
+        check_eq "nothing mounted on V" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/v\$")"
+        check_eq "no overlay process" "" "$(pgrep -f "$plain")"
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        ctl create --merged "$T/v" "$T/b" >/dev/null && check_file_is "$T/v/col" b-col
+}
+
 test_s10_merged_backing_deleted_then_made_again() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
