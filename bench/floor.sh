@@ -55,8 +55,9 @@ if [ -z "${BINDLINK_FLOOR_INNER:-}" ]; then
                 echo "floor.sh: the benchmark mounts things and must run as root" >&2
                 exit 1
         fi
-        builddir=$(cd "$builddir" 2>/dev/null && pwd) || {
-                echo "floor.sh: no build directory $builddir" >&2
+        given=$builddir
+        builddir=$(cd "$given" 2>/dev/null && pwd) || {
+                echo "floor.sh: no build directory $given" >&2
                 exit 1
         }
         for prog in "$builddir/bindlinkd" "$builddir/bindlinkctl" "$builddir/bindlink-overlay"; do
