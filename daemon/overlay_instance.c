@@ -271,15 +271,20 @@ static int start(struct overlay_instance *o, int upper_fd, const char **ret_path
 {
         /* What dir shows now is what the overlay will pass through. */
         _cleanup_close_ int lower = open(o->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
         struct stat st;
-        int r = lower < 0 || fuse_fd < 0 ? negative_errno() : 0;
-        if (r == 0 && fstat(lower, &st) < 0)
+        int r = lower < 0 || fstat(lower, &st) < 0 ? negative_errno() : 0;
+        /* No FUSE here (a container without /dev/fuse, no fuse module): say where. */
+        _cleanup_close_ int fuse_fd = r < 0 ? -1 : open("/dev/fuse", O_RDWR | O_CLOEXEC);
+        if (r == 0 && fuse_fd < 0) {
                 r = negative_errno();
+                *ret_path = "/dev/fuse";
+        }
         uint64_t attrs = add_mount_restrictions(add_mount_restrictions(0, lower), upper_fd);
         _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT, attrs);
-        if (r == 0 && mnt < 0)
+        if (r == 0 && mnt < 0) {
                 r = mnt;
+                *ret_path = "/dev/fuse";
+        }
         if (r == 0)
                 r = spawn_server(o, fuse_fd, lower, upper_fd, ret_path);
         if (r == 0 && syscall(SYS_move_mount, mnt, "", lower, "",

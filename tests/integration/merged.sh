@@ -768,6 +768,40 @@ test_s2_links_needing_an_overlay_fail_clearly_without_its_server() {
         ctl create --merged "$T/v" "$T/b" >/dev/null && check_file_is "$T/v/col" b-col
 }
 
+# S2: a bindlinkd with no /dev/fuse (a container without it) fails such links naming
+# /dev/fuse, not V. It runs in a mount namespace of its own whose /dev holds only
+# null; the test area is shared, so its mounts would reach us.
+test_s2_links_needing_an_overlay_fail_clearly_without_dev_fuse() {
+        make_pair
+        kill9_daemon
+        local olddev="$T/olddev" i
+        mkdir "$olddev" && mount --bind /dev "$olddev" || { fail "cannot bind /dev"; start_daemon; return; }
+        DAEMON_LOG="$AREA/run/daemon.no-dev-fuse.log"
+        unshare --mount --propagation unchanged sh -c '
+                mount -t tmpfs -o mode=0755 no-dev-fuse /dev && : > /dev/null &&
+                        mount --bind "$1/null" /dev/null && umount "$1" || exit 1
+                exec "$2" --socket "$3" --state-dir "$4"' \
+                sh "$olddev" "$BINDLINKD" "$SOCK" "$STATE" 2>"$DAEMON_LOG" &
+        DAEMON_PID=$!
+        for i in $(seq 1 200); do
+                "$BINDLINKCTL" list >/dev/null 2>&1 && break
+                sleep 0.02
+        done
+        ctl_fails 0x80070002 ENOENT create --merged "$T/v" "$T/b"
+        case $LAST_ERROR in
+        *"at /dev/fuse): No such file or directory"*) ;;
+        *) fail "the error does not name /dev/fuse and the cause: $LAST_ERROR" ;;
+        esac
+        ctl_fails 0x80070002 ENOENT create "$T/v/anchorless" "$T/b/bdir"
+        check_eq "nothing mounted on V" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/v")"
+        check_file_is "$T/v/col" v-col
+        check_missing "$T/v/anchorless"
+        kill9_daemon
+        mountpoint -q "$olddev" && umount "$olddev"
+        start_daemon || { fail "restart failed"; return; }
+        ctl create --merged "$T/v" "$T/b" >/dev/null && check_file_is "$T/v/col" b-col
+}
+
 test_s10_merged_backing_deleted_then_made_again() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
