@@ -236,6 +236,8 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                         log_error("cannot run the overlay server %s: %s", program,
                                   strerror(-r));
                         *ret_path = program;
+                        /* (Killed too in case the pipe itself failed after an exec.) */
+                        (void)kill(pid, SIGKILL);
                         (void)waitpid(pid, NULL, 0);
                 }
         }
