@@ -153,36 +153,37 @@ while [ "$i" -lt "$files" ]; do
         i=$((i + 1))
 done >"$dir/names"
 
+# wait_ready WHAT PID LOG CMD...: poll CMD for up to 5 s while PID lives; else show
+# LOG and exit.
+wait_ready() {
+        what=$1 pid=$2 log=$3
+        shift 3
+        i=0
+        until "$@"; do
+                if ! alive "$pid" || [ "$i" -ge 100 ]; then
+                        echo "floor.sh: $what:" >&2
+                        cat "$log" >&2
+                        exit 1
+                fi
+                sleep 0.05
+                i=$((i + 1))
+        done
+}
+
 export BINDLINK_SOCKET="$dir/sock"
 export BINDLINK_OVERLAY_PROGRAM="$builddir/bindlink-overlay"
 "$builddir/bindlinkd" --socket "$dir/sock" --state-dir "$dir/state" >"$dir/bindlinkd.log" 2>&1 &
 daemon_pid=$!
-i=0
-until "$builddir/bindlinkctl" list >/dev/null 2>&1; do
-        if ! alive "$daemon_pid" || [ "$i" -ge 100 ]; then
-                echo "floor.sh: bindlinkd did not start:" >&2
-                cat "$dir/bindlinkd.log" >&2
-                exit 1
-        fi
-        sleep 0.1
-        i=$((i + 1))
-done
+daemon_answers() { "$builddir/bindlinkctl" list >/dev/null 2>&1; }
+wait_ready "bindlinkd did not start" "$daemon_pid" "$dir/bindlinkd.log" daemon_answers
 
 # start_floor [--spin]: mount fuse_floor on M (nothing looked up yet, so that the
 # first stat is a first).
 start_floor() {
         "$dir/fuse_floor" "$@" "$M" "$files" 2>>"$dir/floor.log" &
         server_pid=$!
-        i=0
-        until grep -qF " $M " /proc/self/mountinfo; do
-                if ! alive "$server_pid" || [ "$i" -ge 100 ]; then
-                        echo "floor.sh: fuse_floor did not mount:" >&2
-                        cat "$dir/floor.log" >&2
-                        exit 1
-                fi
-                sleep 0.05
-                i=$((i + 1))
-        done
+        wait_ready "fuse_floor did not mount" "$server_pid" "$dir/floor.log" \
+                grep -qF " $M " /proc/self/mountinfo
 }
 
 # measure COLUMN TARGET: one round of both workloads; appends "COLUMN WORKLOAD us/op".
