@@ -4,6 +4,9 @@
 #   ./dev.sh test     install dependencies, build, run the whole test suite (plain and
 #                     with ASan/UBSan); ends with one "N passed, N failed" line
 # Options for test: --no-sanitize (plain build only), --sanitize-only.
+# The plain build and its run happen in a copy of this tree under a fresh `mktemp -d`
+# (mode 0700, as /root is): the suite must pass wherever root keeps the checkout,
+# also where the unprivileged user some tests run as cannot enter.
 set -eu
 
 top=$(cd "$(dirname "$0")" && pwd)
@@ -61,6 +64,22 @@ run_suite() {
         fi
 }
 
+# copy_to_private_dir: copy the tree (tracked and untracked files, not what git
+# ignores, uncommitted changes included) into a new 0700 directory; prints the copy.
+copy_to_private_dir() {
+        private=$(mktemp -d /tmp/bindlink-private.XXXXXX)
+        chmod 0700 "$private"
+        mkdir "$private/bindlink"
+        if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+                git -C "$top" ls-files -z --cached --others --exclude-standard |
+                        (cd "$top" && xargs -0 cp --parents -P -t "$private/bindlink" 2>/dev/null)
+                # Deleted but not yet committed files are listed by ls-files; cp skips them.
+        else
+                tar -C "$top" --exclude='./build*' -cf - . | tar -C "$private/bindlink" -xf -
+        fi
+        echo "$private"
+}
+
 cmd=${1:-}
 case "$cmd" in
 daemon)
@@ -85,8 +104,12 @@ test)
         install_dependencies
         PASSED=0 FAILED=0
         if [ $plain = 1 ]; then
-                build build
-                run_suite build
+                private=$(copy_to_private_dir)
+                echo "dev.sh: plain build and run in $private/bindlink (a 0700 parent directory)"
+                (cd "$private/bindlink" && top=$(pwd) && build build) || {
+                        rm -rf "$private"; exit 1; }
+                run_suite "$private/bindlink/build"
+                rm -rf "$private"
         fi
         if [ $sanitized = 1 ]; then
                 build build-sanitize --enable-sanitizers

@@ -33,6 +33,40 @@ enter_private_namespace() {
         mkdir -p "$AREA/run"
         export BINDLINK_SOCKET="$SOCK"
         trap cleanup EXIT
+        stage_programs
+}
+
+# The tests run bindlinkctl and posix_check as an unprivileged user, who may not be
+# able to reach the build tree (a checkout in /root, or under any `mktemp -d`, sits in
+# a 0700 directory). Copies of them, and of libbindlink, go into the test area (0755,
+# gone with the test), and the tests run those. If even the copies cannot be run by
+# that user, say so once, here, instead of failing every test that needs them.
+STAGE=
+stage_programs() {
+        STAGE="$AREA/stage"
+        mkdir -p "$STAGE/bin" "$STAGE/lib" "$STAGE/libexec"
+        cp -P "$BUILDDIR"/.libs/libbindlink.so* "$STAGE/lib/" 2>/dev/null
+        local name src
+        for name in bindlinkctl tests/integration/posix_check; do
+                src="$BUILDDIR/$name"
+                # A libtool wrapper script: the program itself is in .libs.
+                [ -f "$(dirname "$src")/.libs/$(basename "$src")" ] &&
+                        src="$(dirname "$src")/.libs/$(basename "$src")"
+                [ -x "$src" ] || continue
+                cp "$src" "$STAGE/libexec/$(basename "$name")"
+                printf '#!/bin/sh\nLD_LIBRARY_PATH="%s${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s" "$@"\n' \
+                        "$STAGE/lib" "$STAGE/libexec/$(basename "$name")" > "$STAGE/bin/$(basename "$name")"
+        done
+        chmod -R a+rX "$STAGE"
+        chmod 0755 "$STAGE"/bin/*
+        BINDLINKCTL="$STAGE/bin/bindlinkctl"
+        POSIX_CHECK="$STAGE/bin/posix_check"
+        local why
+        if ! why=$(setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups \
+                "$BINDLINKCTL" --version 2>&1 >/dev/null); then
+                echo "Bail out! uid $NOBODY_UID cannot run the copy of bindlinkctl in $STAGE ($why): the tests that run it as another user cannot run; check that $AREA is not mounted noexec"
+                exit 1
+        fi
 }
 
 cleanup() {

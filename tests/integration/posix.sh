@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 enter_private_namespace bash "$0" "$@"
 
-POSIX_CHECK="$BUILDDIR/tests/integration/posix_check"
+# POSIX_CHECK: set by lib.sh (a copy the unprivileged user can run).
 POSIX_LINK_FLAGS=${POSIX_LINK_FLAGS---merged}
 MIN_CASES=150
 
