@@ -86,7 +86,7 @@ static int parse_u64(const char *s, uint64_t *ret)
         return 0;
 }
 
-#define MAX_FIELDS (6 + 256 + 1)
+#define MAX_FIELDS (7 + JOURNAL_MAX_GROUPS + 1)
 
 static int apply_link_record(struct link_table *table, char **f, size_t n)
 {
@@ -121,13 +121,55 @@ static int apply_link_record(struct link_table *table, char **f, size_t n)
         return r;
 }
 
+/* C: who made a link (creds.h). */
+static int apply_creator_record(struct link_table *table, char **f, size_t n)
+{
+        uint64_t order, privileged, uid, gid, dac, count;
+        if (n < 7 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &privileged) < 0 ||
+            parse_u64(f[3], &uid) < 0 || parse_u64(f[4], &gid) < 0 || parse_u64(f[5], &dac) < 0 ||
+            parse_u64(f[6], &count) < 0 || privileged > 1 || uid > UINT32_MAX ||
+            gid > UINT32_MAX || dac > (CREDS_DAC_OVERRIDE | CREDS_DAC_READ_SEARCH) ||
+            count > JOURNAL_MAX_GROUPS || n != 7 + count)
+                return -EINVAL;
+        struct link *link = link_table_find_order(table, order);
+        if (!link)
+                return -EINVAL;
+        struct creds c = {.privileged = privileged, .uid = (uid_t)uid, .gid = (gid_t)gid,
+                          .dac_caps = (unsigned)dac};
+        if (count > 0) {
+                c.groups = calloc(count, sizeof *c.groups);
+                if (!c.groups)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < count; i++) {
+                uint64_t g;
+                if (parse_u64(f[7 + i], &g) < 0 || g > UINT32_MAX) {
+                        free(c.groups);
+                        return -EINVAL;
+                }
+                c.groups[c.group_count++] = (gid_t)g;
+        }
+        creds_done(&link->creator);
+        link->creator = c;
+        return 0;
+}
+
 int journal_apply_line(struct link_table *table, const char *line)
 {
         _cleanup_free_ char *copy = strdup(line);
         if (!copy)
                 return -ENOMEM;
-        char *f[MAX_FIELDS];
-        size_t n = split(copy, f, MAX_FIELDS);
+        /* As many fields as the line has, one more so a record with too many is seen
+         * to have too many. */
+        size_t max = 2;
+        for (const char *p = copy; *p; p++)
+                max += *p == ' ';
+        if (max > MAX_FIELDS)
+                max = MAX_FIELDS;
+        _cleanup_free_ char **f = calloc(max, sizeof *f);
+        if (!f)
+                return -ENOMEM;
+        size_t n = split(copy, f, max);
         if (n == 0 || strlen(f[0]) != 1)
                 return -EINVAL;
         uint64_t order, realization, mount_id, covered;
@@ -135,6 +177,8 @@ int journal_apply_line(struct link_table *table, const char *line)
         switch (f[0][0]) {
         case 'L':
                 return apply_link_record(table, f, n);
+        case 'C':
+                return apply_creator_record(table, f, n);
         case 'M':
                 if (n != 5 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &realization) < 0 ||
                     parse_u64(f[3], &mount_id) < 0 || parse_u64(f[4], &covered) < 0 ||
@@ -160,7 +204,29 @@ int journal_apply_line(struct link_table *table, const char *line)
         }
 }
 
-/* Format a link's L record (with newline); malloc'd. */
+/* Append the C record of a link made by someone other than the daemon to *text. */
+static int append_creator(char **text, const struct link *link)
+{
+        const struct creds *c = &link->creator;
+        if (c->privileged && c->uid == 0 && c->group_count == 0)
+                return 0; /* the daemon's, as a link without a C record is */
+        size_t len = strlen(*text), size = len + 96 + c->group_count * 12;
+        char *grown = realloc(*text, size);
+        if (!grown)
+                return -ENOMEM;
+        *text = grown;
+        int n = snprintf(grown + len, size - len, "C %" PRIu64 " %d %u %u %u %zu", link->order,
+                         c->privileged ? 1 : 0, (unsigned)c->uid, (unsigned)c->gid,
+                         c->dac_caps, c->group_count);
+        len += (size_t)n;
+        for (size_t i = 0; i < c->group_count; i++)
+                len += (size_t)snprintf(grown + len, size - len, " %u", (unsigned)c->groups[i]);
+        (void)snprintf(grown + len, size - len, "\n");
+        return 0;
+}
+
+/* Format a link's L record and, made by someone else than the daemon, its C record
+ * (each with its newline); malloc'd. */
 static int format_link(const struct link *link, char **ret)
 {
         _cleanup_free_ char *v = NULL, *b = NULL;
@@ -187,7 +253,11 @@ static int format_link(const struct link *link, char **ret)
                 for (uint32_t i = 0; i < link->exception_count; i++)
                         len += snprintf(out + len, size - (size_t)len, " %s", escaped[i]);
                 (void)snprintf(out + len, size - (size_t)len, "\n");
-                *ret = out;
+                r = append_creator(&out, link);
+                if (r >= 0)
+                        *ret = out;
+                else
+                        free(out);
         }
         for (uint32_t i = 0; i < link->exception_count; i++)
                 free(escaped[i]);

@@ -2,6 +2,8 @@
  *
  * An append-only text file of records, one per line:
  *   L <order> <flags> <virtual> <backing> <n> <exception>...   a link was created
+ *   C <order> <privileged> <uid> <gid> <dac> <n> <group>...      by whom (creds.h; a link
+ *                                                              without one: the daemon)
  *   M <order> <realization> <mount_id> <covered_type>          it is shown like this
  *   R <order>                                                  it was removed
  *   O <dir> <pid> <start> <mount_id> <n> <d|f><name>...          an overlay runs on dir
@@ -18,6 +20,8 @@
 
 /* The file is compacted when it holds more than 4 * live links + this many records. */
 #define JOURNAL_COMPACT_SLACK 4096
+/* The most supplementary groups a C record keeps (the kernel's NGROUPS_MAX). */
+#define JOURNAL_MAX_GROUPS 65536
 
 struct journal {
         char *path;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "as_caller.h"
 #include "log.h"
 #include "mount_ops.h"
 #include "overlay_registry.h"
@@ -39,9 +40,8 @@ set_outcome(struct outcome *ret, int status, bindlink_fault fault, const char *p
 
 /* ---- the probe: what exists on disk, seen beneath our own mounts ------------- */
 
-static int probe_type_of(void *ctx, const char *path, bool follow)
+static int probe_type_as_daemon(const struct link_manager *m, const char *path, bool follow)
 {
-        const struct link_manager *m = ctx;
         /* A path where one of our mounts sits: the planner asks what it covers. */
         const struct link *mounted = link_table_find(&m->table, path);
         if (mounted && mounted->realization != BINDLINK_REALIZED_NONE)
@@ -58,7 +58,7 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
                         struct stat covered;
                         int r = mount_covered_type(e->link->virtual_path, path + len, follow,
                                                    &covered);
-                        if (r == -ENOENT || r == -ENOTDIR)
+                        if (r == -ENOENT || r == -ENOTDIR || r == -EACCES || r == -ELOOP)
                                 return PROBE_MISSING;
                         if (r < 0)
                                 return r;
@@ -84,12 +84,14 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
                               : strcmp(under->dir, "/") == 0 ? 1
                                                              : strlen(under->dir) + 1;
                 int type = overlay_lower_type(under, path + skip, follow);
+                if (type == -EACCES)
+                        return PROBE_MISSING; /* for whom it is looked up */
                 if (type != -EBADF)
                         return type;
         }
         struct stat st;
         if (fstatat(AT_FDCWD, path, &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0) {
-                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP || errno == EACCES)
                         return PROBE_MISSING;
                 return negative_errno();
         }
@@ -98,6 +100,19 @@ static int probe_type_of(void *ctx, const char *path, bool follow)
         if (S_ISLNK(st.st_mode))
                 return PROBE_SYMLINK;
         return PROBE_FILE;
+}
+
+/* The planner's probe (planner.h): with the rights of as, where what as may not
+ * reach is missing. */
+static int probe_type_of(void *ctx, const char *path, bool follow, const struct creds *as)
+{
+        struct as_caller_saved *saved;
+        int r = as_caller_enter(as, &saved);
+        if (r < 0)
+                return r;
+        r = probe_type_as_daemon(ctx, path, follow);
+        as_caller_leave(saved);
+        return r;
 }
 
 static const char *placement_words(const struct placement *p)
@@ -207,7 +222,7 @@ static void exceptions_done(struct exceptions *x)
         *x = (struct exceptions){0};
 }
 
-static int probe_type_of(void *ctx, const char *path, bool follow);
+static int probe_type_of(void *ctx, const char *path, bool follow, const struct creds *as);
 
 static int exceptions_make(struct link_manager *m, struct link *const *links, size_t count,
                            struct exceptions *ret)
@@ -483,99 +498,120 @@ static int overlay_entries(const struct plan *plan, const char *dir, char ***ret
 static void note_backing(struct link *l)
 {
         struct stat st;
-        bool known = stat(l->backing_path, &st) == 0;
+        _cleanup_close_ int fd = as_caller_open(&l->creator, AT_FDCWD, l->backing_path, false);
+        bool known = fd >= 0 && fstat(fd, &st) == 0;
         l->backing_dev = known ? st.st_dev : 0;
         l->backing_ino = known ? st.st_ino : 0;
 }
 
-/* Show the plan's items in order. Returns the index of the first that failed (count
- * if none), with *ret_error and *ret_path. */
-static size_t realize(struct link_manager *m, struct plan *plan, int *ret_error,
-                      const char **ret_path)
+/* Show item i of the plan: 0, or -errno with *ret_path. */
+static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
+                        const char **ret_path)
 {
-        for (size_t i = 0; i < plan->show_count; i++) {
-                struct link *l = plan->show[i];
-                const struct placement *p = &plan->placements[i];
-                if (l->is_overlay) {
-                        char **names, *kinds;
-                        size_t n;
-                        struct overlay_instance *o = NULL;
-                        const char *about = l->virtual_path;
-                        int r = overlay_entries(plan, l->virtual_path, &names, &kinds, &n);
-                        if (r >= 0) {
-                                r = overlay_start(l->virtual_path, names, kinds, n, &o, &about);
-                                free(names);
-                                free(kinds);
-                        }
-                        if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
-                                overlay_free(o); /* not reached: add only fails on ENOMEM */
-                        if (r < 0) {
-                                *ret_error = r;
-                                *ret_path = about;
-                                return i;
-                        }
-                        l->overlay = o;
-                        continue;
+        struct link *l = plan->show[i];
+        const struct placement *p = &plan->placements[i];
+        if (l->is_overlay) {
+                char **names, *kinds;
+                size_t n;
+                struct overlay_instance *o = NULL;
+                const char *about = l->virtual_path;
+                int r = overlay_entries(plan, l->virtual_path, &names, &kinds, &n);
+                if (r >= 0) {
+                        r = overlay_start(l->virtual_path, names, kinds, n, &o, &about);
+                        free(names);
+                        free(kinds);
                 }
-                if (l->exception_owner) {
-                        /* S14: the original object, grafted back over the link. */
-                        if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT)
-                                continue;
-                        const char *owner = l->exception_owner->virtual_path;
-                        uint64_t ignored;
-                        int r = mount_graft_covered(owner, l->virtual_path + strlen(owner),
-                                                    l->virtual_path, &ignored, ret_path);
-                        if (r < 0) {
-                                *ret_error = r;
-                                return i;
-                        }
-                        continue;
-                }
-                if (p->kind == PLACE_MERGE) {
-                        /* S12, S13: the merged view of B over V, mounted on V. */
-                        struct overlay_instance *o = NULL;
-                        const char *about = l->virtual_path;
-                        /* Or, for a link that is not merged, the shadow view that shows
-                         * the way to its exceptions (S14). */
-                        bool shadow = !(l->flags & CREATE_BIND_LINK_FLAG_MERGED);
-                        int r = overlay_start_merged(l->virtual_path, l->backing_path,
-                                                     l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
-                                                     l->exception_paths,
-                                                     shadow ? l->exception_count : 0, &o,
-                                                     &about);
-                        if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
-                                overlay_free(o); /* not reached: add only fails on ENOMEM */
-                        if (r < 0) {
-                                *ret_error = r;
-                                *ret_path = about;
-                                return i;
-                        }
-                        l->realization = BINDLINK_REALIZED_OVERLAY;
-                        l->mount_id = o->mount_id;
-                        l->covered_type = p->place_type;
-                        note_backing(l);
-                        continue;
-                }
-                if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
-                        l->realization = BINDLINK_REALIZED_NONE;
-                        l->mount_id = 0;
-                        continue;
-                }
-                uint64_t mount_id;
-                int r = mount_bind_link(l->virtual_path, l->backing_path,
-                                        l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, &mount_id,
-                                        ret_path);
+                if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
+                        overlay_free(o); /* not reached: add only fails on ENOMEM */
                 if (r < 0) {
-                        *ret_error = r;
-                        return i;
+                        *ret_path = about;
+                        return r;
                 }
-                l->realization = p->kind == PLACE_GRAFT ? BINDLINK_REALIZED_OVERLAY
-                                                        : BINDLINK_REALIZED_BIND;
-                l->mount_id = mount_id;
+                l->overlay = o;
+                return 0;
+        }
+        if (l->exception_owner) {
+                /* S14: the original object, grafted back over the link. */
+                if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT)
+                        return 0;
+                const char *owner = l->exception_owner->virtual_path;
+                uint64_t ignored;
+                return mount_graft_covered(&l->exception_owner->creator, owner,
+                                           l->virtual_path + strlen(owner), l->virtual_path,
+                                           &ignored, ret_path);
+        }
+        if (p->kind == PLACE_MERGE) {
+                /* S12, S13: the merged view of B over V, mounted on V. */
+                struct overlay_instance *o = NULL;
+                const char *about = l->virtual_path;
+                /* Or, for a link that is not merged, the shadow view that shows
+                 * the way to its exceptions (S14). */
+                bool shadow = !(l->flags & CREATE_BIND_LINK_FLAG_MERGED);
+                int r = overlay_start_merged(&l->creator, l->virtual_path,
+                                             l->backing_path,
+                                             l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
+                                             l->exception_paths,
+                                             shadow ? l->exception_count : 0, &o,
+                                             &about);
+                if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
+                        overlay_free(o); /* not reached: add only fails on ENOMEM */
+                if (r < 0) {
+                        *ret_path = about;
+                        return r;
+                }
+                l->realization = BINDLINK_REALIZED_OVERLAY;
+                l->mount_id = o->mount_id;
                 l->covered_type = p->place_type;
                 note_backing(l);
+                return 0;
         }
-        return plan->show_count;
+        if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
+                l->realization = BINDLINK_REALIZED_NONE;
+                l->mount_id = 0;
+                return 0;
+        }
+        uint64_t mount_id;
+        int r = mount_bind_link(&l->creator, l->virtual_path, l->backing_path,
+                                l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, &mount_id,
+                                ret_path);
+        if (r < 0)
+                return r;
+        l->realization = p->kind == PLACE_GRAFT ? BINDLINK_REALIZED_OVERLAY
+                                                : BINDLINK_REALIZED_BIND;
+        l->mount_id = mount_id;
+        l->covered_type = p->place_type;
+        note_backing(l);
+        return 0;
+}
+
+/* Show the plan's items in order. Returns the index of the first that failed (count
+ * if none), with *ret_error and *ret_path. With keep_going (nobody to refuse: a
+ * re-plan), an item that fails is logged and left unshown, and the rest are shown. */
+static size_t realize(struct link_manager *m, struct plan *plan, bool keep_going,
+                      int *ret_error, const char **ret_path)
+{
+        size_t first_failed = plan->show_count;
+        for (size_t i = 0; i < plan->show_count; i++) {
+                const char *path = NULL;
+                int r = realize_item(m, plan, i, &path);
+                if (r >= 0)
+                        continue;
+                if (first_failed == plan->show_count) {
+                        first_failed = i;
+                        *ret_error = r;
+                        *ret_path = path;
+                }
+                if (!keep_going)
+                        break;
+                struct link *l = plan->show[i];
+                log_error("cannot show %s (at %s): %s", l->virtual_path, path ? path : "?",
+                          strerror(-r));
+                if (!l->is_overlay && !l->exception_owner) {
+                        l->realization = BINDLINK_REALIZED_NONE;
+                        l->mount_id = 0;
+                }
+        }
+        return first_failed;
 }
 
 static void journal_shown(struct link_manager *m, struct link **links, size_t count)
@@ -604,10 +640,7 @@ static void rebuild(struct link_manager *m, struct link *const *roots, size_t ro
         teardown(m, plan.hide, plan.hide_count);
         int error;
         const char *failing_path;
-        size_t done = realize(m, &plan, &error, &failing_path);
-        if (done < plan.show_count)
-                log_error("cannot show %s again (at %s): %s", plan.show[done]->virtual_path,
-                          failing_path ? failing_path : "?", strerror(-error));
+        (void)realize(m, &plan, true, &error, &failing_path); /* failures are logged */
         for (size_t i = 0; i < plan.show_count; i++)
                 if (!is_stand_in(plan.show[i]) &&
                     plan.show[i]->realization == BINDLINK_REALIZED_NONE)
@@ -627,20 +660,113 @@ static void forget_created(struct link_manager *m, struct link *created)
         link_free(link_table_take(&m->table, created->virtual_path));
 }
 
-static bool same_object(int fd, const char *path)
+static bool same_object(int fd, int other_fd)
 {
-        struct stat by_fd, by_path;
-        return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 &&
-               by_fd.st_dev == by_path.st_dev && by_fd.st_ino == by_path.st_ino;
+        struct stat a, b;
+        return fstat(fd, &a) == 0 && fstat(other_fd, &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
 }
 
-/* The checks of S2 that need the table or the caller's descriptors. */
+/* S3 over the wire: the library sends normalized absolute paths; the daemon takes
+ * nothing else (two spellings of one place would stack mounts there). */
+static bool paths_normalized(const struct wire_create *msg, struct outcome *ret)
+{
+        if (!path_is_normalized(msg->virtual_path)) {
+                set_outcome(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, msg->virtual_path,
+                            "virtual path %s is not a normalized absolute path",
+                            msg->virtual_path);
+                return false;
+        }
+        if (!path_is_normalized(msg->backing_path)) {
+                set_outcome(ret, -EINVAL, BINDLINK_FAULT_BACKING, msg->backing_path,
+                            "backing path %s is not a normalized absolute path",
+                            msg->backing_path);
+                return false;
+        }
+        for (uint32_t i = 0; i < msg->exception_count; i++)
+                if (!path_is_normalized(msg->exception_paths[i])) {
+                        set_outcome(ret, -EINVAL, BINDLINK_FAULT_EXCEPTION,
+                                    msg->exception_paths[i],
+                                    "exception %s is not a normalized absolute path",
+                                    msg->exception_paths[i]);
+                        ret->exception_index = i;
+                        return false;
+                }
+        return true;
+}
+
+/* V's parent as the caller reaches it (searchable, no symlink on the way): the
+ * descriptor, or -1 with *ret filled. */
+static int open_parent_as_caller(const struct creds *as, const char *parent, struct outcome *ret)
+{
+        int fd = place_open(as, AT_FDCWD, parent, false);
+        struct stat st;
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                (void)close(fd);
+                fd = S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR;
+        }
+        int r = fd < 0 ? fd : as_caller_check(as, fd);
+        if (r >= 0)
+                return fd;
+        if (fd >= 0)
+                (void)close(fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                set_outcome(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                            "parent directory %s of the virtual path is not visible", parent);
+        else if (r == -ELOOP)
+                set_outcome(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                            "parent directory %s of the virtual path is reached through a "
+                            "symbolic link: name the virtual path by its own path", parent);
+        else if (r == -EACCES)
+                set_outcome(ret, -EACCES, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                            "the caller may not search parent directory %s", parent);
+        else
+                set_outcome(ret, r, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                            "cannot open parent directory %s: %s", parent, strerror(-r));
+        return -1;
+}
+
+/* A path the caller named (B: following symlinks; an exception: but the last), as
+ * the caller reaches it; it must be the object the caller's descriptor shows. The
+ * descriptor, or -1 with *ret filled (ret->exception_index is the caller's). */
+static int open_named_as_caller(const struct creds *as, const char *path, bool nofollow,
+                                int caller_fd, bindlink_fault fault, const char *what,
+                                struct outcome *ret)
+{
+        int fd = as_caller_open(as, AT_FDCWD, path, nofollow);
+        if (fd == -ENOENT || fd == -ENOTDIR)
+                set_outcome(ret, -ENOENT, fault, path, "%s %s does not exist", what, path);
+        else if (fd == -EACCES)
+                set_outcome(ret, -EACCES, fault, path,
+                            "the caller may not %s %s %s", nofollow ? "reach" : "open", what,
+                            path);
+        else if (fd < 0)
+                set_outcome(ret, fd, fault, path, "cannot open %s %s: %s", what, path,
+                            strerror(-fd));
+        else if (!same_object(caller_fd, fd))
+                set_outcome(ret, -ESTALE, fault, path,
+                            "%s %s changed while the request was made; try again", what, path);
+        else
+                return fd;
+        if (fd >= 0)
+                (void)close(fd);
+        return -1;
+}
+
+/* The checks of S2 that need the table, the disk or the caller's rights. The daemon
+ * looks every path up itself, with the caller's rights (as_caller.h), and what it
+ * finds must be what the caller's descriptors show: a caller can neither name one
+ * object and prove access to another, nor reach through the daemon what it could
+ * not reach itself. */
 static bool validate_create(struct link_manager *m, const struct create_request *req,
                             struct outcome *ret)
 {
         const struct wire_create *msg = req->msg;
         const char *v = msg->virtual_path;
+        const struct creds *as = req->creator;
 
+        if (!paths_normalized(msg, ret))
+                return false;
         if (strcmp(v, "/") == 0) {
                 set_outcome(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, v,
                             "the root directory cannot be a virtual path");
@@ -676,6 +802,15 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                             parent, strerror(msg->parent_error));
                 return false;
         }
+        _cleanup_close_ int parent_fd = open_parent_as_caller(as, parent, ret);
+        if (parent_fd < 0)
+                return false;
+        if (!same_object(req->parent_fd, parent_fd)) {
+                set_outcome(ret, -ESTALE, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                            "parent directory %s changed while the request was made; try "
+                            "again", parent);
+                return false;
+        }
         if (msg->backing_error) {
                 set_outcome(ret, -msg->backing_error, BINDLINK_FAULT_BACKING,
                             msg->backing_path,
@@ -685,17 +820,13 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                             msg->backing_path, strerror(msg->backing_error));
                 return false;
         }
-        /* The caller opened these; they must be what the paths name now (a caller who
-         * is not root must not name one object and prove access to another). */
-        if (!req->trusted && (!same_object(req->parent_fd, parent) ||
-                              !same_object(req->backing_fd, msg->backing_path))) {
-                set_outcome(ret, -ESTALE, BINDLINK_FAULT_NONE, v,
-                            "%s or %s changed while the request was made; try again", parent,
-                            msg->backing_path);
+        _cleanup_close_ int backing_fd = open_named_as_caller(
+                as, msg->backing_path, false, req->backing_fd, BINDLINK_FAULT_BACKING,
+                "backing path", ret);
+        if (backing_fd < 0)
                 return false;
-        }
         struct stat st;
-        bool anchorless = fstatat(req->parent_fd, path_last(v), &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+        bool anchorless = fstatat(parent_fd, path_last(v), &st, AT_SYMLINK_NOFOLLOW) < 0 &&
                           errno == ENOENT;
         if (anchorless && msg->exception_count > 0) {
                 set_outcome(ret, -EINVAL, BINDLINK_FAULT_EXCEPTION, v,
@@ -703,9 +834,9 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                             v);
                 return false;
         }
-        for (uint32_t i = 0; i < msg->exception_count; i++)
-                if (msg->exception_errors[i]) {
-                        int e = msg->exception_errors[i];
+        for (uint32_t i = 0; i < msg->exception_count; i++) {
+                int e = msg->exception_errors[i];
+                if (e) {
                         set_outcome(ret, -e, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[i],
                                     e == ENOENT ? "exception %s does not exist"
                                                 : "the caller may not open exception %s: %s",
@@ -713,6 +844,15 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                         ret->exception_index = i;
                         return false;
                 }
+                int fd = open_named_as_caller(as, msg->exception_paths[i], true,
+                                              req->exception_fds[i], BINDLINK_FAULT_EXCEPTION,
+                                              "exception", ret);
+                if (fd < 0) {
+                        ret->exception_index = i;
+                        return false;
+                }
+                (void)close(fd);
+        }
         return true;
 }
 
@@ -787,6 +927,13 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         struct link *created = link_new(m->table.next_order, msg->flags, msg->virtual_path,
                                         msg->backing_path, msg->exception_count,
                                         msg->exception_paths);
+        if (created) {
+                creds_done(&created->creator);
+                if (creds_copy(req->creator, &created->creator) < 0) {
+                        link_free(created);
+                        created = NULL;
+                }
+        }
         if (!created || link_table_add(&m->table, created) < 0) {
                 link_free(created);
                 set_outcome(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
@@ -813,7 +960,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         teardown(m, plan.hide, plan.hide_count);
         int error = 0;
         const char *failing_path = NULL;
-        size_t done = realize(m, &plan, &error, &failing_path);
+        size_t done = realize(m, &plan, false, &error, &failing_path);
         if (done < plan.show_count) {
                 set_outcome(ret, error, BINDLINK_FAULT_NONE, failing_path,
                             "cannot show %s (at %s): %s", plan.show[done]->virtual_path,
@@ -852,14 +999,32 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
 
 /* ---- remove ------------------------------------------------------------------- */
 
-void link_manager_remove(struct link_manager *m, const char *virtual_path, struct outcome *ret)
+void link_manager_remove(struct link_manager *m, const char *virtual_path,
+                         const struct creds *as, struct outcome *ret)
 {
         set_outcome(ret, 0, BINDLINK_FAULT_NONE, NULL, "%s", "");
+        if (!path_is_normalized(virtual_path)) {
+                set_outcome(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                            "virtual path %s is not a normalized absolute path", virtual_path);
+                return;
+        }
         struct link *removed = link_table_find(&m->table, virtual_path);
         if (!removed) {
                 set_outcome(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
                             "%s is not the virtual path of any link", virtual_path);
                 return;
+        }
+        /* S20: RemoveBindLink fails when the caller may not access V (its parent may
+         * be gone: S19, it is removed all the same). */
+        _cleanup_free_ char *parent = NULL;
+        if (!as->privileged && path_parent(virtual_path, &parent) >= 0) {
+                _cleanup_close_ int fd = place_open(as, AT_FDCWD, parent, false);
+                int r = fd < 0 ? fd : as_caller_check(as, fd);
+                if (r == -EACCES) {
+                        set_outcome(ret, -EACCES, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                                    "the caller may not search parent directory %s", parent);
+                        return;
+                }
         }
         struct plan plan;
         int r = plan_make(m, &removed, 1, &plan);
@@ -1030,7 +1195,9 @@ void link_manager_mounts_changed(struct link_manager *m)
                 if (l->realization == BINDLINK_REALIZED_NONE || l->backing_dev == 0)
                         continue;
                 struct stat st;
-                if (stat(l->backing_path, &st) == 0 && st.st_dev == l->backing_dev &&
+                _cleanup_close_ int fd =
+                        as_caller_open(&l->creator, AT_FDCWD, l->backing_path, false);
+                if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == l->backing_dev &&
                     st.st_ino == l->backing_ino)
                         continue;
                 if (push(&changed, &count, l) < 0)

@@ -39,7 +39,7 @@ struct create_request {
         int parent_fd;
         int backing_fd;
         const int *exception_fds;
-        bool trusted; /* root: may name any path, descriptors need no cross-check */
+        const struct creds *creator; /* who asked: whose rights count (as_caller.h) */
 };
 
 /* Load the journal from state_dir and re-adopt every link (S4). */
@@ -48,8 +48,9 @@ void link_manager_stop(struct link_manager *manager);
 
 void link_manager_create(struct link_manager *manager, const struct create_request *request,
                          struct outcome *ret);
+/* as: who asks (S20: they must be able to search V's parent). */
 void link_manager_remove(struct link_manager *manager, const char *virtual_path,
-                         struct outcome *ret);
+                         const struct creds *as, struct outcome *ret);
 
 /* Overlay processes are watched by the server through pidfds: watch() is told about
  * each; process_ended() is called when one becomes readable. */

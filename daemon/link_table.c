@@ -17,6 +17,7 @@ struct link *link_new(uint64_t order, uint32_t flags, const char *virtual_path,
                 return NULL;
         link->order = order;
         link->flags = flags;
+        link->creator = creds_daemon();
         link->virtual_path = strdup(virtual_path);
         link->backing_path = strdup(backing_path);
         if (exception_count > 0)
@@ -47,6 +48,7 @@ void link_free(struct link *link)
         for (uint32_t i = 0; i < link->exception_count; i++)
                 free(link->exception_paths[i]);
         free(link->exception_paths);
+        creds_done(&link->creator);
         free(link);
 }
 

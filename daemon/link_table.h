@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "bindlink.h"
+#include "creds.h"
 #include "path_index.h"
 
 struct link {
@@ -18,6 +19,8 @@ struct link {
         char *backing_path;
         uint32_t exception_count;
         char **exception_paths;
+        /* Whose rights count whenever its paths are resolved (as_caller.h). */
+        struct creds creator;
         /* Realization state, kept by the realizer. */
         bindlink_realization realization;
         uint64_t mount_id; /* the bind mount at virtual_path, when realized */
@@ -48,7 +51,8 @@ struct link_table {
         struct path_index backing_ancestors; /* each strict ancestor of a B -> count */
 };
 
-/* A new link owning copies of the strings; NULL on ENOMEM. */
+/* A new link owning copies of the strings, made by the daemon itself (set creator
+ * afterwards for another's); NULL on ENOMEM. */
 struct link *link_new(uint64_t order, uint32_t flags, const char *virtual_path,
                       const char *backing_path, uint32_t exception_count,
                       char *const *exception_paths);

@@ -103,8 +103,9 @@ static void apply_entry(struct link_manager *m, const char *config_path, unsigne
         }
         int exception_fds[WIRE_MAX_FDS];
         size_t next = 0;
+        struct creds daemon = creds_daemon();
         struct create_request req = {.msg = &msg, .exception_fds = exception_fds,
-                                     .trusted = true};
+                                     .creator = &daemon};
         req.parent_fd = msg.parent_error == 0 ? fds.fds[next++] : -1;
         req.backing_fd = msg.backing_error == 0 ? fds.fds[next++] : -1;
         for (uint32_t i = 0; i < msg.exception_count; i++)

@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "util.h"
 
 #ifndef STATX_MNT_ID_UNIQUE
@@ -58,9 +59,9 @@ int mount_id_of_fd(int fd, uint64_t *ret_mount_id)
 
 int mount_id_at(const char *path, uint64_t *ret_mount_id)
 {
-        _cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = place_open(NULL, AT_FDCWD, path, false);
         if (fd < 0)
-                return negative_errno();
+                return fd;
         return fd_mount_id(fd, ret_mount_id);
 }
 
@@ -68,16 +69,18 @@ int mount_id_at(const char *path, uint64_t *ret_mount_id)
  * peer group, and a link nested on top would then propagate back into the source,
  * S17; as a slave it still receives the source's mount events, S10, and sends none
  * back), read-only if asked. On failure nothing is attached. */
-static int attach_tree(int tree, const char *target, bool read_only, uint64_t *ret_mount_id)
+static int attach_tree(int tree, const struct creds *creator, const char *target,
+                       bool read_only, uint64_t *ret_mount_id)
 {
         struct mount_attr attr = {.propagation = MS_SLAVE};
         if (read_only)
                 attr.attr_set = MOUNT_ATTR_RDONLY;
         if (sys_mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
                 return negative_errno();
-        _cleanup_close_ int at = open(target, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        /* The place as its creator reaches it, with no symlink on the way. */
+        _cleanup_close_ int at = place_open(creator, AT_FDCWD, target, false);
         if (at < 0)
-                return negative_errno();
+                return at;
         if (sys_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return negative_errno();
         /* After move_mount the tree fd names the attached mount. */
@@ -90,18 +93,23 @@ static int attach_tree(int tree, const char *target, bool read_only, uint64_t *r
         return r;
 }
 
-int mount_bind_link(const char *virtual_path, const char *backing_path, bool read_only,
-                    uint64_t *ret_mount_id, const char **ret_failing_path)
+int mount_bind_link(const struct creds *creator, const char *virtual_path,
+                    const char *backing_path, bool read_only, uint64_t *ret_mount_id,
+                    const char **ret_failing_path)
 {
         *ret_failing_path = backing_path;
+        /* B as its creator reaches it now (S10: by path, symlinks followed). */
+        _cleanup_close_ int backing = as_caller_open(creator, AT_FDCWD, backing_path, false);
+        if (backing < 0)
+                return backing;
         /* AT_RECURSIVE: the link shows B as the view shows it, links below B included
          * (S18 chains). */
         _cleanup_close_ int tree = sys_open_tree(
-                AT_FDCWD, backing_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                backing, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)
                 return negative_errno();
         *ret_failing_path = virtual_path;
-        int r = attach_tree(tree, virtual_path, read_only, ret_mount_id);
+        int r = attach_tree(tree, creator, virtual_path, read_only, ret_mount_id);
         if (r >= 0)
                 *ret_failing_path = NULL;
         return r;
@@ -109,9 +117,9 @@ int mount_bind_link(const char *virtual_path, const char *backing_path, bool rea
 
 int mount_detach_link(const char *virtual_path, uint64_t mount_id)
 {
-        _cleanup_close_ int fd = open(virtual_path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = place_open(NULL, AT_FDCWD, virtual_path, false);
         if (fd < 0)
-                return errno == ENOENT ? -ESTALE : negative_errno();
+                return fd == -ENOENT || fd == -ELOOP ? -ESTALE : fd;
         uint64_t top_id;
         int r = fd_mount_id(fd, &top_id);
         if (r < 0)
@@ -171,21 +179,30 @@ int mount_covered_type(const char *virtual_path, const char *rest, bool follow,
                        : 0;
 }
 
-int mount_graft_covered(const char *virtual_path, const char *rest, const char *target,
-                        uint64_t *ret_mount_id, const char **ret_failing_path)
+int mount_graft_covered(const struct creds *creator, const char *virtual_path,
+                        const char *rest, const char *target, uint64_t *ret_mount_id,
+                        const char **ret_failing_path)
 {
         *ret_failing_path = target;
         char relative[PATH_MAX];
         _cleanup_close_ int parent = open_covered(virtual_path, rest, relative, sizeof relative);
         if (parent < 0)
                 return parent;
-        _cleanup_close_ int tree = sys_open_tree(parent, relative,
+        /* The original as the creator reaches it, below V's place and with no symlink
+         * on the way (one put there since would lead out of it). */
+        _cleanup_close_ int original = place_open(creator, parent, relative, true);
+        if (original < 0)
+                return original;
+        int r = as_caller_check(creator, original);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int tree = sys_open_tree(original, "",
                                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-                                                         AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+                                                         AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)
                 return negative_errno();
         /* Writable as it is on disk, even inside a read-only link (S14). */
-        int r = attach_tree(tree, target, false, ret_mount_id);
+        r = attach_tree(tree, creator, target, false, ret_mount_id);
         if (r >= 0)
                 *ret_failing_path = NULL;
         return r;

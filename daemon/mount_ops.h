@@ -6,11 +6,15 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-/* Bind backing_path (recursively, as the view shows it now) over virtual_path,
- * read-only if asked. On success *ret_mount_id names the new mount. On failure
- * nothing is left mounted; *ret_failing_path says which path failed. */
-int mount_bind_link(const char *virtual_path, const char *backing_path, bool read_only,
-                    uint64_t *ret_mount_id, const char **ret_failing_path);
+#include "creds.h"
+
+/* Bind backing_path (recursively, as the view shows it now, as creator reaches it)
+ * over virtual_path (reached with no symlink on the way), read-only if asked. On
+ * success *ret_mount_id names the new mount. On failure nothing is left mounted;
+ * *ret_failing_path says which path failed. */
+int mount_bind_link(const struct creds *creator, const char *virtual_path,
+                    const char *backing_path, bool read_only, uint64_t *ret_mount_id,
+                    const char **ret_failing_path);
 
 /* Detach the mount at virtual_path if it is the one we made (mount_id), with
  * everything mounted on it. 0 when detached, -ESTALE when the top mount there is
@@ -27,9 +31,11 @@ int mount_id_at(const char *path, uint64_t *ret_mount_id);
 int mount_covered_type(const char *virtual_path, const char *rest, bool follow,
                        struct stat *ret_stat);
 
-/* S14: graft what virtual_path covers at rest onto target (the exception's path in
- * the view), writable as it is on disk. */
-int mount_graft_covered(const char *virtual_path, const char *rest, const char *target,
-                        uint64_t *ret_mount_id, const char **ret_failing_path);
+/* S14: graft what virtual_path covers at rest (as creator reaches it, below V, no
+ * symlink on the way) onto target (the exception's path in the view), writable as it
+ * is on disk. */
+int mount_graft_covered(const struct creds *creator, const char *virtual_path,
+                        const char *rest, const char *target, uint64_t *ret_mount_id,
+                        const char **ret_failing_path);
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "as_caller.h"
 #include "log.h"
 #include "planner.h"
 #include "mount_ops.h"
@@ -271,10 +272,13 @@ static void stop_process(struct overlay_instance *o)
  * failure that is not about dir, *ret_path names what it is about. */
 static int start(struct overlay_instance *o, int upper_fd, const char **ret_path)
 {
-        /* What dir shows now is what the overlay will pass through. */
-        _cleanup_close_ int lower = open(o->dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* What dir shows now is what the overlay will pass through, reached with no
+         * symlink on the way (as_caller.h). */
+        _cleanup_close_ int lower = place_open(NULL, AT_FDCWD, o->dir, false);
         struct stat st;
-        int r = lower < 0 || fstat(lower, &st) < 0 ? negative_errno() : 0;
+        int r = lower < 0 ? lower : fstat(lower, &st) < 0 ? negative_errno() : 0;
+        if (r == 0 && !S_ISDIR(st.st_mode))
+                r = -ENOTDIR;
         /* No FUSE here (a container without /dev/fuse, no fuse module): say where. */
         _cleanup_close_ int fuse_fd = r < 0 ? -1 : open("/dev/fuse", O_RDWR | O_CLOEXEC);
         if (r == 0 && fuse_fd < 0) {
@@ -320,8 +324,8 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
         return 0;
 }
 
-int overlay_start_merged(const char *dir, const char *backing, bool read_only,
-                         char *const *shadow, size_t shadow_count,
+int overlay_start_merged(const struct creds *creator, const char *dir, const char *backing,
+                         bool read_only, char *const *shadow, size_t shadow_count,
                          struct overlay_instance **ret, const char **ret_path)
 {
         struct overlay_instance *o = overlay_new(dir, NULL, NULL, 0);
@@ -341,9 +345,15 @@ int overlay_start_merged(const char *dir, const char *backing, bool read_only,
                         return -ENOMEM;
                 }
         }
-        /* B as the daemon sees it: through the links it lies under (S18). */
-        int upper = open(backing, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        int r = upper < 0 ? negative_errno() : start(o, upper, ret_path);
+        /* B as the daemon sees it (through the links it lies under: S18), reached as
+         * the link's creator would. */
+        int upper = as_caller_open(creator, AT_FDCWD, backing, false);
+        struct stat st;
+        if (upper >= 0 && (fstat(upper, &st) < 0 || !S_ISDIR(st.st_mode))) {
+                (void)close(upper);
+                upper = -ENOTDIR;
+        }
+        int r = upper < 0 ? upper : start(o, upper, ret_path);
         if (upper < 0)
                 *ret_path = backing;
         if (r < 0) {

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "creds.h"
+
 struct overlay_instance {
         char *dir;          /* the view path P it is mounted on */
         char **names;       /* entries of P the overlay makes up */
@@ -48,13 +50,14 @@ uint64_t overlay_clock_ms(void);
 int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
                   struct overlay_instance **ret, const char **ret_path);
 
-/* Mount the merged view of backing over dir (captured first) and start its server;
+/* Mount the merged view of backing (reached as creator would: as_caller.h) over dir
+ * (captured first) and start its server;
  * with shadow_count > 0, the shadow view of a link that is not merged, showing dir's
  * original along the paths to these exceptions (absolute paths below dir). On
  * failure nothing is left mounted or running, and *ret_path is as for overlay_start
  * or backing (it cannot be opened). */
-int overlay_start_merged(const char *dir, const char *backing, bool read_only,
-                         char *const *shadow, size_t shadow_count,
+int overlay_start_merged(const struct creds *creator, const char *dir, const char *backing,
+                         bool read_only, char *const *shadow, size_t shadow_count,
                          struct overlay_instance **ret, const char **ret_path);
 
 /* Detach the overlay's mount (if it is still ours on top) with everything on it. The

@@ -117,7 +117,7 @@ static int exception_parent_in_backing(const struct link_table *table, const str
         if (r >= 0)
                 r = path_parent(in_backing, &parent);
         if (r >= 0)
-                r = probe->type_of(probe->ctx, parent, true);
+                r = probe->type_of(probe->ctx, parent, true, &link->creator);
         return r < 0 ? r : r == PROBE_DIRECTORY;
 }
 
@@ -141,7 +141,7 @@ int planner_place(const struct link_table *table, const struct link *link,
         if (r < 0)
                 return r;
 
-        r = probe->type_of(probe->ctx, place, false);
+        r = probe->type_of(probe->ctx, place, false, NULL);
         if (r < 0)
                 return r;
         ret->place_type = r;
@@ -149,13 +149,13 @@ int planner_place(const struct link_table *table, const struct link *link,
                 r = path_parent(place, &place_parent);
                 if (r < 0)
                         return r;
-                r = probe->type_of(probe->ctx, place_parent, true);
+                r = probe->type_of(probe->ctx, place_parent, true, NULL);
                 if (r < 0)
                         return r;
                 if (r != PROBE_DIRECTORY)
                         return place_kind(ret, PLACE_PARENT_MISSING, NULL);
         }
-        r = probe->type_of(probe->ctx, backing, true);
+        r = probe->type_of(probe->ctx, backing, true, &link->creator);
         if (r < 0)
                 return r;
         ret->backing_type = r;
@@ -214,11 +214,11 @@ int planner_place_exception(const struct link_table *table, const struct link *l
                 return place_kind(ret, PLACE_LOOP, "the exception leads through a loop of links");
         if (r < 0)
                 return r;
-        r = probe->type_of(probe->ctx, original, false);
+        r = probe->type_of(probe->ctx, original, false, &link->creator);
         if (r < 0)
                 return r;
         ret->backing_type = r;
-        r = probe->type_of(probe->ctx, in_backing, false);
+        r = probe->type_of(probe->ctx, in_backing, false, &link->creator);
         if (r < 0)
                 return r;
         ret->place_type = r;
@@ -239,7 +239,7 @@ int planner_place_exception(const struct link_table *table, const struct link *l
                 r = path_parent(in_backing, &backing_parent);
                 if (r < 0)
                         return r;
-                r = probe->type_of(probe->ctx, backing_parent, true);
+                r = probe->type_of(probe->ctx, backing_parent, true, &link->creator);
                 if (r < 0)
                         return r;
                 if (r != PROBE_DIRECTORY) {
@@ -249,7 +249,7 @@ int planner_place_exception(const struct link_table *table, const struct link *l
                         r = planner_resolve(table, link->backing_path, NULL, &b);
                         if (r < 0 && r != -ELOOP)
                                 return r;
-                        r = r < 0 ? PROBE_MISSING : probe->type_of(probe->ctx, b, true);
+                        r = r < 0 ? PROBE_MISSING : probe->type_of(probe->ctx, b, true, &link->creator);
                         if (r < 0)
                                 return r;
                         if (r == PROBE_DIRECTORY)

@@ -25,8 +25,10 @@ enum probe_type {
 
 struct probe {
         /* Type of an original path; follow says whether a final symlink is followed.
-         * Returns a probe_type, or -errno for errors other than "missing". */
-        int (*type_of)(void *ctx, const char *path, bool follow);
+         * as: the creds it is looked up with (a link's B and exceptions: its creator's,
+         * as_caller.h), NULL for the daemon's own (places). What as may not reach is
+         * missing. Returns a probe_type, or -errno for errors other than "missing". */
+        int (*type_of)(void *ctx, const char *path, bool follow, const struct creds *as);
         void *ctx;
 };
 

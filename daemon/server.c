@@ -1,17 +1,25 @@
 /* server.c — the epoll loop: framing, descriptor passing, dispatch, limits.
  *
- * A client that sends garbage (bad magic, unknown type, a length that lies, the
- * wrong number of descriptors) is dropped; one that sends nothing for
- * CLIENT_IDLE_SEC is dropped; neither ever blocks another client. */
+ * Every message is judged by who sent it (peer_auth.h), when its first byte is read:
+ * from a sender who may not change links nothing is kept — its descriptors are
+ * closed as they arrive, its payload is read and dropped — and a create or remove
+ * is answered EPERM. What any other peer can make the daemon hold is bounded:
+ * connections per user (with a reserve only root may use), bytes read per turn, the
+ * output queued for it (a list is sent as the socket drains), the time a message
+ * may take and a connection may idle. A client that sends garbage (bad magic, an
+ * unknown type, a length that lies, the wrong number of descriptors, credentials
+ * that change within a message) is dropped; none ever blocks another client. */
 #include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,36 +32,66 @@
 #include "peer_auth.h"
 #include "util.h"
 
-#define MAX_CLIENTS 512
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
+/* The most descriptors one recvmsg can bring (the kernel's SCM_MAX_FD). */
+#define FDS_PER_RECEIVE 253
+
+/* Connections: at most MAX_CLIENTS, of which ROOT_RESERVE only for uid 0 (so
+ * root is served whatever other users hold), and PER_USER_CLIENTS per other uid. */
+#define MAX_CLIENTS 1024
+#define ROOT_RESERVE 64
+#define PER_USER_CLIENTS 32
 /* A message must arrive whole within MESSAGE_SEC; a connection may wait IDLE_SEC
- * between requests (bindlink_connection reconnects after that). */
+ * between requests (USER_IDLE_SEC when a user other than root opened it);
+ * bindlink_connection reconnects after that. */
 #define MESSAGE_SEC 10
 #define IDLE_SEC 30
+#define USER_IDLE_SEC 10
+/* Bytes read from one client before the others get their turn. */
+#define READ_TURN (256 * 1024)
+/* Output queued for one client before the daemon waits for it to read (a list
+ * is sent in pieces of about this size). */
+#define OUTPUT_QUEUE (64 * 1024)
 
 struct client {
         int fd;
-        struct peer peer;
+        struct ucred connected; /* SO_PEERCRED: who connected (the limits count it) */
+        /* The message being read. */
         uint8_t header_bytes[WIRE_HEADER_SIZE];
         size_t header_got;
         struct wire_header header;
-        uint8_t *payload;
+        bool started;          /* its first byte is in: sender and verdict known */
+        struct ucred sender;   /* SCM_CREDENTIALS of every piece of it */
+        struct caller caller;  /* the verdict about the sender */
+        uint8_t *payload;      /* NULL while a payload is read and dropped */
         size_t payload_got;
-        int fds[WIRE_MAX_FDS];
+        int fds[WIRE_MAX_FDS]; /* kept (a sender who may change links only) */
         size_t fd_count;
+        size_t fds_received; /* kept or closed */
+        /* The answer. */
         struct wire_buf out;
         size_t out_sent;
         bool waiting_to_write; /* EPOLLOUT is armed */
+        bool listing;          /* a list is being sent: entries after list_after */
+        uint64_t list_after;
         time_t deadline;
 };
 
 struct server {
         int epoll_fd;
         int listen_fd;
-        int signal_fd;
-        int timer_fd;
+        bool accepting; /* the listening socket is in the epoll set */
         struct link_manager *manager;
         gid_t allowed_group;
         struct client *clients[MAX_CLIENTS];
+        size_t client_count;
+        size_t fds_held, fd_budget; /* descriptors held for messages being read */
+        unsigned long refused;      /* connections refused since the last report */
         bool stopping;
 };
 
@@ -62,6 +100,12 @@ static time_t now(void)
         struct timespec ts;
         (void)clock_gettime(CLOCK_MONOTONIC, &ts);
         return ts.tv_sec;
+}
+
+static int enable(int fd, int option)
+{
+        int on = 1;
+        return setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) < 0 ? negative_errno() : 0;
 }
 
 int server_listen(const char *path)
@@ -74,6 +118,14 @@ int server_listen(const char *path)
                 socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
+        /* Every message carries its sender's credentials and pidfd; accepted
+         * sockets inherit these (and a message sent before accept gets them too). */
+        int r = enable(fd, SO_PASSCRED);
+        if (r < 0)
+                return r;
+        if (enable(fd, SO_PASSPIDFD) < 0)
+                log_warning("no SO_PASSPIDFD (Linux < 6.5): senders are identified by pid "
+                            "only, so a sender that ends at once may lend its pid");
         if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
                 if (errno != EADDRINUSE)
                         return negative_errno();
@@ -87,105 +139,123 @@ int server_listen(const char *path)
                     bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
                         return negative_errno();
         }
-        if (chmod(path, 0666) < 0 || listen(fd, 128) < 0)
+        if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0)
                 return negative_errno();
         return TAKE_FD(fd);
 }
 
-static void client_close_fds(struct client *c)
+/* ---- clients ------------------------------------------------------------------- */
+
+static void message_reset(struct server *s, struct client *c)
 {
         for (size_t i = 0; i < c->fd_count; i++)
                 (void)close(c->fds[i]);
-        c->fd_count = 0;
+        s->fds_held -= c->fd_count;
+        c->fd_count = c->fds_received = 0;
+        free(c->payload);
+        c->payload = NULL;
+        c->header_got = c->payload_got = 0;
+        c->started = false;
+        caller_done(&c->caller);
 }
 
 static void client_drop(struct server *s, size_t slot, const char *why)
 {
         struct client *c = s->clients[slot];
         if (why)
-                log_warning("dropping client pid %d: %s", (int)c->peer.pid, why);
+                log_warning("dropping client pid %d (uid %u): %s", (int)c->connected.pid,
+                            (unsigned)c->connected.uid, why);
         (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
         (void)close(c->fd);
-        client_close_fds(c);
-        free(c->payload);
+        message_reset(s, c);
         wire_buf_free(&c->out);
         free(c);
         s->clients[slot] = NULL;
+        s->client_count--;
 }
 
+/* May a connection from uid take a slot now? */
+static bool admit(const struct server *s, uid_t uid)
+{
+        if (uid == 0)
+                return s->client_count < MAX_CLIENTS;
+        if (s->client_count >= MAX_CLIENTS - ROOT_RESERVE)
+                return false;
+        size_t same = 0;
+        for (size_t i = 0; i < MAX_CLIENTS; i++)
+                if (s->clients[i] && s->clients[i]->connected.uid == uid)
+                        same++;
+        return same < PER_USER_CLIENTS;
+}
+
+static void set_accepting(struct server *s, bool on);
 static bool read_input(struct server *s, size_t slot, const char **ret_why);
 
 static void accept_clients(struct server *s)
 {
-        for (;;) {
+        while (s->client_count < MAX_CLIENTS) {
                 int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
-                        if (errno != EAGAIN && errno != EINTR)
+                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                                 log_error("accept: %s", strerror(errno));
                         return;
                 }
+                struct ucred cred;
+                socklen_t len = sizeof cred;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+                    !admit(s, cred.uid)) {
+                        s->refused++;
+                        (void)close(fd);
+                        continue;
+                }
                 size_t slot = 0;
-                while (slot < MAX_CLIENTS && s->clients[slot])
-                        slot++;
-                struct client *c = slot < MAX_CLIENTS ? calloc(1, sizeof *c) : NULL;
+                while (s->clients[slot])
+                        slot++; /* client_count < MAX_CLIENTS: there is one */
+                struct client *c = calloc(1, sizeof *c);
                 if (!c) {
-                        log_warning("too many clients; refusing one");
                         (void)close(fd);
                         continue;
                 }
                 c->fd = fd;
+                c->connected = cred;
                 c->deadline = now() + MESSAGE_SEC;
-                if (peer_identify(fd, s->allowed_group, &c->peer) < 0) {
-                        (void)close(fd);
-                        free(c);
-                        continue;
-                }
-                struct epoll_event ev = {.events = EPOLLIN, .data.u64 = slot};
+                struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.u64 = slot};
                 if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                         (void)close(fd);
                         free(c);
                         continue;
                 }
                 s->clients[slot] = c;
+                s->client_count++;
                 /* The request is usually there already: serve it without another
                  * trip through epoll. */
                 const char *why;
                 if (!read_input(s, slot, &why))
                         client_drop(s, slot, why);
         }
+        set_accepting(s, false); /* full: the rest wait in the backlog */
 }
 
-/* Write what is queued; returns false if the client must be dropped. */
-static bool flush_output(struct server *s, size_t slot)
+static void set_accepting(struct server *s, bool on)
+{
+        if (on == s->accepting)
+                return;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = UINT64_MAX};
+        if (epoll_ctl(s->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, s->listen_fd, &ev) == 0)
+                s->accepting = on;
+}
+
+/* ---- answers -------------------------------------------------------------------- */
+
+static void arm_output(struct server *s, size_t slot, bool on)
 {
         struct client *c = s->clients[slot];
-        while (c->out_sent < c->out.len) {
-                ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent,
-                                 MSG_NOSIGNAL);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        if (errno == EAGAIN) {
-                                if (!c->waiting_to_write) {
-                                        struct epoll_event ev = {.events = EPOLLOUT,
-                                                                 .data.u64 = slot};
-                                        (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
-                                        c->waiting_to_write = true;
-                                }
-                                return true;
-                        }
-                        return false;
-                }
-                c->out_sent += (size_t)n;
-        }
-        wire_buf_free(&c->out);
-        c->out_sent = 0;
-        if (c->waiting_to_write) {
-                struct epoll_event ev = {.events = EPOLLIN, .data.u64 = slot};
-                (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
-                c->waiting_to_write = false;
-        }
-        return true;
+        if (c->waiting_to_write == on)
+                return;
+        struct epoll_event ev = {.events = (on ? EPOLLOUT : EPOLLIN) | EPOLLRDHUP,
+                                 .data.u64 = slot};
+        (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+        c->waiting_to_write = on;
 }
 
 static void reply_outcome(struct client *c, const struct outcome *o)
@@ -197,18 +267,87 @@ static void reply_outcome(struct client *c, const struct outcome *o)
         (void)wire_put_reply(&c->out, &reply);
 }
 
-static struct outcome *denied(struct outcome *o, const struct client *c)
+/* Queue the next list entries (up to OUTPUT_QUEUE bytes), and the closing reply
+ * after the last. The table is in creation order, so the entries after list_after
+ * are a suffix of it: links made meanwhile come last, links removed are not sent. */
+static void fill_list(struct server *s, struct client *c)
+{
+        const struct link_table *t = &s->manager->table;
+        size_t lo = 0, hi = t->count;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (t->links[mid]->order <= c->list_after)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (size_t i = lo; i < t->count && c->out.len < OUTPUT_QUEUE; i++) {
+                const struct link *l = t->links[i];
+                struct wire_link entry = {
+                        .order = l->order, .flags = l->flags, .realization = l->realization,
+                        .virtual_path = l->virtual_path, .backing_path = l->backing_path,
+                        .exception_count = l->exception_count,
+                        .exception_paths = l->exception_paths,
+                };
+                (void)wire_put_link(&c->out, &entry);
+                c->list_after = l->order;
+                lo = i + 1;
+        }
+        if (lo >= t->count) {
+                struct outcome o = {0};
+                reply_outcome(c, &o);
+                c->listing = false;
+        }
+}
+
+/* Write what is queued (refilling a list); false if the client must be dropped. */
+static bool flush_output(struct server *s, size_t slot)
+{
+        struct client *c = s->clients[slot];
+        for (;;) {
+                if (c->out.error)
+                        return false;
+                while (c->out_sent < c->out.len) {
+                        ssize_t n = send(c->fd, c->out.data + c->out_sent,
+                                         c->out.len - c->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        if (n < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                if (errno == EAGAIN) {
+                                        arm_output(s, slot, true);
+                                        return true;
+                                }
+                                return false;
+                        }
+                        c->out_sent += (size_t)n;
+                }
+                wire_buf_free(&c->out);
+                c->out_sent = 0;
+                if (!c->listing)
+                        break;
+                fill_list(s, c);
+        }
+        arm_output(s, slot, false);
+        return true;
+}
+
+/* ---- requests ------------------------------------------------------------------- */
+
+static void denied(struct outcome *o, const struct client *c)
 {
         *o = (struct outcome){.status = -EPERM, .fault = BINDLINK_FAULT_CALLER};
         (void)snprintf(o->message, sizeof o->message,
-                       "user %u (pid %d) is not an administrator: changing links needs root, "
-                       "CAP_SYS_ADMIN or the group bindlinkd allows",
-                       (unsigned)c->peer.uid, (int)c->peer.pid);
-        return o;
+                       "user %u (pid %d) is not an administrator: changing links needs "
+                       "CAP_SYS_ADMIN or the group bindlinkd allows, and %s",
+                       (unsigned)c->sender.uid, (int)c->sender.pid, c->caller.why_not);
 }
 
 static bool handle_create(struct server *s, struct client *c, struct outcome *o)
 {
+        if (!c->caller.may_change_links) {
+                denied(o, c);
+                return true;
+        }
         struct wire_create msg;
         if (wire_get_create(c->payload, c->header.length, &msg) < 0)
                 return false;
@@ -223,48 +362,27 @@ static bool handle_create(struct server *s, struct client *c, struct outcome *o)
         int exception_fds[WIRE_MAX_FDS];
         size_t next = 0;
         struct create_request req = {.msg = &msg, .exception_fds = exception_fds,
-                                     .trusted = c->peer.uid == 0};
+                                     .creator = &c->caller.creds};
         req.parent_fd = msg.parent_error == 0 ? c->fds[next++] : -1;
         req.backing_fd = msg.backing_error == 0 ? c->fds[next++] : -1;
         for (uint32_t i = 0; i < msg.exception_count; i++)
                 exception_fds[i] = msg.exception_errors[i] == 0 ? c->fds[next++] : -1;
-        if (!c->peer.may_change_links)
-                denied(o, c);
-        else
-                link_manager_create(s->manager, &req, o);
+        link_manager_create(s->manager, &req, o);
         wire_create_free(&msg);
         return true;
 }
 
 static bool handle_remove(struct server *s, struct client *c, struct outcome *o)
 {
+        if (!c->caller.may_change_links) {
+                denied(o, c);
+                return true;
+        }
         struct wire_remove msg;
         if (wire_get_remove(c->payload, c->header.length, &msg) < 0)
                 return false;
-        if (!c->peer.may_change_links)
-                denied(o, c);
-        else
-                link_manager_remove(s->manager, msg.virtual_path, o);
+        link_manager_remove(s->manager, msg.virtual_path, &c->caller.creds, o);
         wire_remove_free(&msg);
-        return true;
-}
-
-static bool handle_list(struct server *s, struct client *c, struct outcome *o)
-{
-        if (c->header.length != 0)
-                return false;
-        const struct link_table *t = &s->manager->table;
-        for (size_t i = 0; i < t->count; i++) {
-                const struct link *l = t->links[i];
-                struct wire_link entry = {
-                        .order = l->order, .flags = l->flags, .realization = l->realization,
-                        .virtual_path = l->virtual_path, .backing_path = l->backing_path,
-                        .exception_count = l->exception_count,
-                        .exception_paths = l->exception_paths,
-                };
-                (void)wire_put_link(&c->out, &entry);
-        }
-        *o = (struct outcome){0};
         return true;
 }
 
@@ -275,7 +393,7 @@ static bool dispatch(struct server *s, size_t slot)
         struct outcome *o = calloc(1, sizeof *o);
         if (!o)
                 return false;
-        bool ok;
+        bool ok, reply = true;
         switch (c->header.type) {
         case WIRE_CREATE:
                 ok = handle_create(s, c, o);
@@ -284,66 +402,120 @@ static bool dispatch(struct server *s, size_t slot)
                 ok = handle_remove(s, c, o);
                 break;
         case WIRE_LIST:
-                ok = handle_list(s, c, o);
+                ok = c->header.length == 0 && c->fds_received == 0;
+                c->listing = ok;
+                c->list_after = 0;
+                reply = false; /* after the entries (fill_list) */
                 break;
         default:
                 ok = false; /* replies are not requests */
                 break;
         }
-        if (ok)
+        if (ok && reply)
                 reply_outcome(c, o);
+        if (ok && c->listing)
+                fill_list(s, c);
         free(o);
-        client_close_fds(c);
-        free(c->payload);
-        c->payload = NULL;
-        c->header_got = c->payload_got = 0;
-        c->deadline = now() + IDLE_SEC;
+        message_reset(s, c);
+        c->deadline = now() + (c->connected.uid == 0 ? IDLE_SEC : USER_IDLE_SEC);
         if (!ok)
-                return false;
-        if (c->out.error)
                 return false;
         return flush_output(s, slot);
 }
 
-static bool take_fds(struct client *c, struct msghdr *msg)
+/* The control messages of one recvmsg: the sender's credentials and pidfd, and
+ * descriptors. The first piece of a message names its sender and decides what is
+ * kept; every later piece must come from the same sender. False drops the client,
+ * with *ret_why. */
+static bool take_control(struct server *s, struct client *c, struct msghdr *msg,
+                         const char **ret_why)
 {
+        struct ucred cred = {.pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1};
+        bool have_cred = false;
+        int pidfd = -1;
+        int *fds = NULL;
+        size_t fd_n = 0;
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(msg); cm; cm = CMSG_NXTHDR(msg, cm)) {
-                if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+                if (cm->cmsg_level != SOL_SOCKET)
                         continue;
-                size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-                int *fds = (int *)CMSG_DATA(cm);
-                for (size_t i = 0; i < n; i++) {
-                        if (c->fd_count == WIRE_MAX_FDS) {
-                                (void)close(fds[i]);
-                                return false;
-                        }
-                        c->fds[c->fd_count++] = fds[i];
+                size_t data = cm->cmsg_len - CMSG_LEN(0);
+                if (cm->cmsg_type == SCM_CREDENTIALS && data == sizeof cred) {
+                        memcpy(&cred, CMSG_DATA(cm), sizeof cred);
+                        have_cred = true;
+                } else if (cm->cmsg_type == SCM_PIDFD && data == sizeof(int)) {
+                        memcpy(&pidfd, CMSG_DATA(cm), sizeof(int));
+                } else if (cm->cmsg_type == SCM_RIGHTS) {
+                        fds = (int *)CMSG_DATA(cm);
+                        fd_n = data / sizeof(int);
                 }
         }
-        return !(msg->msg_flags & MSG_CTRUNC);
+        _cleanup_close_ int sender_pidfd = pidfd; /* negative: the kernel could not make one */
+        bool ok = true;
+        if (!c->started) {
+                c->started = true;
+                c->sender = cred;
+                int r = peer_identify_sender(have_cred ? cred.pid : 0, cred.uid, cred.gid,
+                                             sender_pidfd, s->allowed_group, &c->caller);
+                if (r < 0) {
+                        *ret_why = "out of memory";
+                        ok = false;
+                }
+        } else if (!have_cred || cred.pid != c->sender.pid || cred.uid != c->sender.uid ||
+                   cred.gid != c->sender.gid) {
+                *ret_why = "a message came from more than one sender";
+                ok = false;
+        }
+        for (size_t i = 0; i < fd_n; i++) {
+                /* Nothing is kept for a sender who may change nothing. */
+                if (!ok || !c->caller.may_change_links) {
+                        (void)close(fds[i]);
+                } else if (c->fd_count == WIRE_MAX_FDS || s->fds_held >= s->fd_budget) {
+                        (void)close(fds[i]);
+                        *ret_why = "too many descriptors";
+                        ok = false;
+                } else {
+                        c->fds[c->fd_count++] = fds[i];
+                        s->fds_held++;
+                }
+                c->fds_received++;
+        }
+        if (ok && (msg->msg_flags & MSG_CTRUNC)) {
+                *ret_why = "descriptors were lost (too many in one message)";
+                ok = false;
+        }
+        return ok;
 }
 
-/* Read what is available; returns false if the client must be dropped, with
- * *ret_why saying why when it broke the protocol (NULL when it just left). */
+/* Read what is available (at most READ_TURN bytes); returns false if the client
+ * must be dropped, with *ret_why saying why when it broke the protocol (NULL when it
+ * just left). */
 static bool read_input(struct server *s, size_t slot, const char **ret_why)
 {
         *ret_why = NULL;
         struct client *c = s->clients[slot];
         union {
-                char buf[CMSG_SPACE(WIRE_MAX_FDS * sizeof(int))];
+                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) +
+                         CMSG_SPACE(FDS_PER_RECEIVE * sizeof(int))];
                 struct cmsghdr align;
         } control;
-        for (;;) {
-                if (c->out.len > 0)
+        uint8_t dropped[16384]; /* where a payload that is not kept goes */
+        size_t turn = 0;
+        while (turn < READ_TURN) {
+                if (c->out.len > 0 || c->listing)
                         return true; /* answer first, then read the next request */
                 uint8_t *dst;
                 size_t want;
                 if (c->header_got < WIRE_HEADER_SIZE) {
                         dst = c->header_bytes + c->header_got;
                         want = WIRE_HEADER_SIZE - c->header_got;
-                } else {
+                } else if (c->payload) {
                         dst = c->payload + c->payload_got;
                         want = c->header.length - c->payload_got;
+                } else {
+                        dst = dropped;
+                        want = c->header.length - c->payload_got;
+                        if (want > sizeof dropped)
+                                want = sizeof dropped;
                 }
                 struct iovec iov = {.iov_base = dst, .iov_len = want};
                 struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
@@ -354,10 +526,9 @@ static bool read_input(struct server *s, size_t slot, const char **ret_why)
                         return errno == EAGAIN || errno == EINTR;
                 if (want && n == 0)
                         return false; /* closed (mid-message or between messages) */
-                if (!take_fds(c, &msg)) {
-                        *ret_why = "too many descriptors";
+                turn += (size_t)n;
+                if (want && !take_control(s, c, &msg, ret_why))
                         return false;
-                }
                 if (c->header_got < WIRE_HEADER_SIZE) {
                         if (c->header_got == 0)
                                 c->deadline = now() + MESSAGE_SEC;
@@ -368,16 +539,19 @@ static bool read_input(struct server *s, size_t slot, const char **ret_why)
                                 *ret_why = "malformed message header";
                                 return false;
                         }
-                        c->payload = malloc(c->header.length ? c->header.length : 1);
-                        if (!c->payload)
-                                return false;
+                        /* Memory only for a request that will be served. */
+                        if (c->caller.may_change_links && c->header.length > 0) {
+                                c->payload = malloc(c->header.length);
+                                if (!c->payload)
+                                        return false;
+                        }
                         c->payload_got = 0;
                 } else {
                         c->payload_got += (size_t)n;
                 }
                 if (c->payload_got < c->header.length)
                         continue;
-                if (c->fd_count != c->header.fd_count) {
+                if (c->caller.may_change_links && c->fds_received != c->header.fd_count) {
                         *ret_why = "descriptors do not match the message";
                         return false;
                 }
@@ -386,6 +560,7 @@ static bool read_input(struct server *s, size_t slot, const char **ret_why)
                         return false;
                 }
         }
+        return true;
 }
 
 static void sweep_idle(struct server *s)
@@ -393,8 +568,18 @@ static void sweep_idle(struct server *s)
         time_t t = now();
         for (size_t i = 0; i < MAX_CLIENTS; i++)
                 if (s->clients[i] && s->clients[i]->deadline < t)
-                        client_drop(s, i, "idle for too long");
+                        client_drop(s, i, s->clients[i]->header_got > 0
+                                                  ? "a message took too long"
+                                                  : NULL /* idle: nothing to report */);
+        if (s->refused > 0) {
+                log_warning("refused %lu connection(s): too many from one user, or all %d "
+                            "slots taken",
+                            s->refused, MAX_CLIENTS);
+                s->refused = 0;
+        }
 }
+
+/* ---- the loop ------------------------------------------------------------------- */
 
 #define TAG_PIDFD (1ull << 62) /* | the pidfd of an overlay process */
 #define TAG_LISTEN (UINT64_MAX - 0)
@@ -416,10 +601,31 @@ static void watch_process(void *ctx, int pidfd)
                 log_error("cannot watch an overlay process: %s", strerror(errno));
 }
 
+/* Descriptors held for messages being read: a quarter of the limit at most. */
+static size_t fd_budget(void)
+{
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+                return 4096;
+        return rl.rlim_cur / 4 > WIRE_MAX_FDS ? rl.rlim_cur / 4 : WIRE_MAX_FDS;
+}
+
+static void serve_client(struct server *s, size_t slot, uint32_t events)
+{
+        bool ok = true;
+        const char *why = NULL;
+        if (events & EPOLLOUT)
+                ok = flush_output(s, slot);
+        if (ok && (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)))
+                ok = read_input(s, slot, &why);
+        if (!ok)
+                client_drop(s, slot, why);
+}
+
 int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
 {
         struct server s = {.listen_fd = listen_fd, .manager = manager,
-                           .allowed_group = allowed_group, .signal_fd = -1, .timer_fd = -1};
+                           .allowed_group = allowed_group, .fd_budget = fd_budget()};
         sigset_t mask;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -437,10 +643,12 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                 return negative_errno();
         s.epoll_fd = epoll_fd;
         int r;
-        if ((r = add_watch(epoll_fd, listen_fd, TAG_LISTEN)) < 0 ||
-            (r = add_watch(epoll_fd, signal_fd, TAG_SIGNAL)) < 0 ||
+        if ((r = add_watch(epoll_fd, signal_fd, TAG_SIGNAL)) < 0 ||
             (r = add_watch(epoll_fd, timer_fd, TAG_TIMER)) < 0)
                 return r;
+        set_accepting(&s, true);
+        if (!s.accepting)
+                return negative_errno();
         /* Overlay processes end by surprise (a crash: replace it) or when we retired
          * them (reap them). */
         link_manager_watch(manager, watch_process, &s);
@@ -465,10 +673,20 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 continue;
                         return negative_errno();
                 }
+                bool accept_now = false;
+                /* Clients first: a closed connection frees its slot before new ones
+                 * are let in, and no slot is reused within one batch of events. */
                 for (int i = 0; i < n; i++) {
                         uint64_t tag = events[i].data.u64;
-                        if (tag == TAG_LISTEN) {
-                                accept_clients(&s);
+                        if (tag < MAX_CLIENTS && s.clients[tag])
+                                serve_client(&s, tag, events[i].events);
+                }
+                for (int i = 0; i < n; i++) {
+                        uint64_t tag = events[i].data.u64;
+                        if (tag < MAX_CLIENTS) {
+                                continue;
+                        } else if (tag == TAG_LISTEN) {
+                                accept_now = true;
                         } else if (tag == TAG_SIGNAL) {
                                 struct signalfd_siginfo si;
                                 if (read(signal_fd, &si, sizeof si) == sizeof si) {
@@ -493,17 +711,12 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                 int pidfd = (int)(tag & ~TAG_PIDFD);
                                 (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, pidfd, NULL);
                                 link_manager_process_ended(manager, pidfd);
-                        } else if (tag < MAX_CLIENTS && s.clients[tag]) {
-                                bool ok = true;
-                                const char *why = NULL;
-                                if (events[i].events & EPOLLOUT)
-                                        ok = flush_output(&s, tag);
-                                if (ok && (events[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-                                        ok = read_input(&s, tag, &why);
-                                if (!ok)
-                                        client_drop(&s, tag, why);
                         }
                 }
+                if (!s.accepting && s.client_count < MAX_CLIENTS)
+                        set_accepting(&s, true);
+                else if (accept_now)
+                        accept_clients(&s);
         }
         for (size_t i = 0; i < MAX_CLIENTS; i++)
                 if (s.clients[i])

@@ -2,6 +2,7 @@
 #include "client.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,15 +41,29 @@ int client_connect(const char *socket_path)
         return TAKE_FD(sock);
 }
 
+/* The kernel carries at most SCM_MAX_FD descriptors in one SCM_RIGHTS message. */
+#define CLIENT_FDS_PER_SEND 253
+
 int client_send(int sock, const struct wire_buf *buf, const int *fds, size_t fd_count)
 {
-        size_t sent = 0;
+        /* More descriptors than one message carries go in groups of
+         * CLIENT_FDS_PER_SEND, each with one byte of the message; the last group
+         * with the rest of it. The daemon collects them until the header's count. */
+        size_t groups = (fd_count + CLIENT_FDS_PER_SEND - 1) / CLIENT_FDS_PER_SEND;
+        if (groups > buf->len)
+                return -EINVAL;
+        size_t sent = 0, fds_sent = 0;
         while (sent < buf->len) {
-                struct iovec iov = {.iov_base = buf->data + sent, .iov_len = buf->len - sent};
+                size_t group = fds_sent < fd_count ? fd_count - fds_sent : 0;
+                if (group > CLIENT_FDS_PER_SEND)
+                        group = CLIENT_FDS_PER_SEND;
+                bool more_groups = fds_sent + group < fd_count;
+                size_t len = more_groups ? 1 : buf->len - sent;
+                struct iovec iov = {.iov_base = buf->data + sent, .iov_len = len};
                 struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
                 _cleanup_free_ char *control = NULL;
-                if (sent == 0 && fd_count > 0) {
-                        size_t space = CMSG_SPACE(fd_count * sizeof(int));
+                if (group > 0) {
+                        size_t space = CMSG_SPACE(group * sizeof(int));
                         control = calloc(1, space);
                         if (!control)
                                 return -ENOMEM;
@@ -57,8 +72,8 @@ int client_send(int sock, const struct wire_buf *buf, const int *fds, size_t fd_
                         struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
                         c->cmsg_level = SOL_SOCKET;
                         c->cmsg_type = SCM_RIGHTS;
-                        c->cmsg_len = CMSG_LEN(fd_count * sizeof(int));
-                        memcpy(CMSG_DATA(c), fds, fd_count * sizeof(int));
+                        c->cmsg_len = CMSG_LEN(group * sizeof(int));
+                        memcpy(CMSG_DATA(c), fds + fds_sent, group * sizeof(int));
                 }
                 ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
                 if (n < 0) {
@@ -66,6 +81,8 @@ int client_send(int sock, const struct wire_buf *buf, const int *fds, size_t fd_
                                 continue;
                         return errno == EAGAIN ? -ETIMEDOUT : negative_errno();
                 }
+                /* The descriptors went with the first byte sent. */
+                fds_sent += group;
                 sent += (size_t)n;
         }
         return 0;

@@ -15,7 +15,8 @@ const char *client_socket_path(void);
 /* Connect; returns an fd or -errno (ENOENT/ECONNREFUSED: no daemon; EACCES). */
 int client_connect(const char *socket_path);
 
-/* Send buf's bytes, attaching fds to the first byte. 0 or -errno. */
+/* Send buf's bytes, attaching fds to the first byte (more than the kernel carries at
+ * once: to the first bytes, a group each). 0 or -errno. */
 int client_send(int sock, const struct wire_buf *buf, const int *fds, size_t fd_count);
 
 /* Receive one message; *ret_payload is malloc'd (may be NULL for length 0). */

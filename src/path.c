@@ -119,3 +119,13 @@ int path_join(const char *dir, const char *name, char **ret_path)
         (void)snprintf(joined, size, "%s/%s", dir, name);
         return path_fold(NULL, joined, ret_path);
 }
+
+bool path_is_normalized(const char *path)
+{
+        if (!path || path[0] != '/')
+                return false;
+        char *folded = NULL;
+        bool same = path_fold(NULL, path, &folded) >= 0 && strcmp(folded, path) == 0;
+        free(folded);
+        return same;
+}

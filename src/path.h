@@ -11,6 +11,8 @@
  * or a result longer than PATH_MAX-1, -ENOMEM. */
 int path_fold(const char *base, const char *path, char **ret_path);
 
+/* Is path absolute and already folded (what path_fold would give back unchanged)? */
+bool path_is_normalized(const char *path);
 /* True when descendant lies strictly below ancestor (both folded). */
 bool path_is_strict_descendant(const char *ancestor, const char *descendant);
 /* True when a equals b or one lies below the other (both folded). */

@@ -1,6 +1,5 @@
 /* test_config.c — unit tests of daemon/config.c (parsing links.conf lines for the boot
- * configuration, S22; format in bindlink.conf(5)) and of the pure privilege check of
- * daemon/peer_auth.c (S2's first row: CAP_SYS_ADMIN in a /proc/PID/status text). */
+ * configuration, S22; format in bindlink.conf(5)). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,7 +12,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "peer_auth.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
 
@@ -221,57 +219,6 @@ static void test_s22_bad_escape_refused(void **state)
         check_refused("/v /b exception=/v/\\09", "escape");
 }
 
-/* ---- peer_status_has_sys_admin ---------------------------------------------------------- */
-
-static const char status_head[] = "Name:\tbash\nUmask:\t0022\nState:\tS (sleeping)\n"
-                                  "Tgid:\t1234\nPid:\t1234\nUid:\t0\t0\t0\t0\n";
-
-static bool has_admin(const char *caps_lines)
-{
-        char text[1024];
-        (void)snprintf(text, sizeof text, "%s%sNoNewPrivs:\t0\nSeccomp:\t0\n", status_head,
-                       caps_lines);
-        return peer_status_has_sys_admin(text);
-}
-
-static void test_s2_capeff_with_sys_admin(void **state)
-{
-        (void)state;
-        assert_true(has_admin("CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n"
-                              "CapEff:\t000001ffffffffff\nCapBnd:\t000001ffffffffff\n"));
-        /* bit 21 alone */
-        assert_true(has_admin("CapInh:\t0000000000000000\nCapPrm:\t0000000000200000\n"
-                              "CapEff:\t0000000000200000\nCapBnd:\t0000000000000000\n"));
-}
-
-static void test_s2_capeff_without_sys_admin(void **state)
-{
-        (void)state;
-        /* every bit but 21 */
-        assert_false(has_admin("CapInh:\t0000000000000000\nCapPrm:\t000001ffffdfffff\n"
-                               "CapEff:\t000001ffffdfffff\nCapBnd:\t000001ffffffffff\n"));
-        assert_false(has_admin("CapInh:\t0000000000000000\nCapPrm:\t0000000000000000\n"
-                               "CapEff:\t0000000000000000\nCapBnd:\t000001ffffffffff\n"));
-        /* permitted or bounding is not effective */
-        assert_false(has_admin("CapInh:\t0000000000200000\nCapPrm:\t0000000000200000\n"
-                               "CapEff:\t0000000000000000\nCapBnd:\t0000000000200000\n"));
-        /* neighbouring bits 20 and 22 */
-        assert_false(has_admin("CapEff:\t0000000000500000\n"));
-}
-
-static void test_s2_capeff_missing_or_garbled(void **state)
-{
-        (void)state;
-        assert_false(has_admin("CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\n"
-                               "CapBnd:\t000001ffffffffff\n"));
-        assert_false(has_admin("CapEff:\tzzzz\n"));
-        assert_false(has_admin("CapEff:\n"));
-        /* "CapEff:" only counts at the start of a line */
-        assert_false(has_admin("XCapEff:\t000001ffffffffff\nCapEff:\t0000000000000000\n"));
-        assert_false(peer_status_has_sys_admin(""));
-        assert_false(peer_status_has_sys_admin("\n"));
-}
-
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -288,9 +235,6 @@ int main(void)
                 cmocka_unit_test_teardown(test_s22_unknown_option_refused, free_parsed),
                 cmocka_unit_test_teardown(test_s22_one_path_refused, free_parsed),
                 cmocka_unit_test_teardown(test_s22_bad_escape_refused, free_parsed),
-                cmocka_unit_test(test_s2_capeff_with_sys_admin),
-                cmocka_unit_test(test_s2_capeff_without_sys_admin),
-                cmocka_unit_test(test_s2_capeff_missing_or_garbled),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

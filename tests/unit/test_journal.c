@@ -39,9 +39,15 @@ static void fingerprint(const struct link_table *t, char *out, size_t size)
                                                l->exception_paths[j]);
                         assert_true(at < size);
                 }
-                at += (size_t)snprintf(out + at, size - at, " r%d m%llu c%d]",
+                at += (size_t)snprintf(out + at, size - at, " r%d m%llu c%d by %d/%u/%u/%u",
                                        (int)l->realization, (unsigned long long)l->mount_id,
-                                       l->covered_type);
+                                       l->covered_type, l->creator.privileged,
+                                       (unsigned)l->creator.uid, (unsigned)l->creator.gid,
+                                       l->creator.dac_caps);
+                for (size_t g = 0; g < l->creator.group_count; g++)
+                        at += (size_t)snprintf(out + at, size - at, ",%u",
+                                               (unsigned)l->creator.groups[g]);
+                at += (size_t)snprintf(out + at, size - at, "]");
                 assert_true(at < size);
         }
 }
@@ -183,6 +189,44 @@ static void test_s4_link_record_builds_link(void **state)
         assert_string_equal(l->exception_paths[0], "/v x/e1");
         assert_string_equal(l->exception_paths[1], "/v x/e\\2");
         assert_true(t.next_order == 3);
+        link_table_done(&t);
+}
+
+static void test_s2_creator_record_sets_whose_rights_count(void **state)
+{
+        (void)state;
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 1 0 /v /b 0");
+        apply_ok(&t, "L 2 0 /w /b 0");
+        /* a link without a C record was made by the daemon */
+        assert_true(t.links[0]->creator.privileged);
+        apply_ok(&t, "C 2 0 65534 65534 0 2 4242 24");
+        const struct creds *c = &t.links[1]->creator;
+        assert_false(c->privileged);
+        assert_int_equal(c->uid, 65534);
+        assert_int_equal(c->gid, 65534);
+        assert_int_equal(c->dac_caps, 0);
+        assert_int_equal(c->group_count, 2);
+        assert_int_equal(c->groups[0], 4242);
+        assert_int_equal(c->groups[1], 24);
+        /* the last record wins; no groups */
+        apply_ok(&t, "C 2 1 0 0 3 0");
+        assert_true(t.links[1]->creator.privileged);
+        assert_int_equal(t.links[1]->creator.group_count, 0);
+        static const char *const bad[] = {
+                "C 9 0 1 1 0 0",         /* no such link */
+                "C 2 2 1 1 0 0",         /* privileged is 0 or 1 */
+                "C 2 0 4294967296 1 0 0", /* past 32 bits */
+                "C 2 0 1 1 4 0",         /* unknown capability bit */
+                "C 2 0 1 1 0 2 5",       /* fewer groups than said */
+                "C 2 0 1 1 0 1 5 6",     /* more */
+                "C 2 0 1 1 0 1 x",
+                "C 2 0 1 1",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_int_equal(journal_apply_line(&t, bad[i]), -EINVAL);
+        assert_true(t.links[1]->creator.privileged);
         link_table_done(&t);
 }
 
@@ -439,6 +483,20 @@ static struct link *add_link(struct journal *j, struct link_table *t, uint32_t f
         return l;
 }
 
+/* add_link, made by creator (creds.h). */
+static struct link *add_link_by(struct journal *j, struct link_table *t,
+                                const struct creds *creator, uint32_t flags, const char *v,
+                                const char *b, uint32_t n, char *const *e)
+{
+        struct link *l = link_new(t->next_order, flags, v, b, n, e);
+        assert_non_null(l);
+        creds_done(&l->creator);
+        assert_int_equal(creds_copy(creator, &l->creator), 0);
+        assert_int_equal(link_table_add(t, l), 0);
+        assert_int_equal(journal_link_added(j, l), 0);
+        return l;
+}
+
 static void show_link(struct journal *j, struct link *l, bindlink_realization how,
                       uint64_t mount_id, int covered)
 {
@@ -507,8 +565,10 @@ static void write_sample_journal(const struct fixture *f, char *print, size_t si
         struct link *b = add_link(&j, &t, CREATE_BIND_LINK_FLAG_READ_ONLY, "/srv/gone",
                                   "/data/gone", 0, NULL);
         show_link(&j, b, BINDLINK_REALIZED_BIND, 1002, PROBE_DIRECTORY);
-        struct link *c = add_link(&j, &t, CREATE_BIND_LINK_FLAG_MERGED, "/srv/with space",
-                                  "/data/\ttab\n", 2, exceptions);
+        static gid_t groups[] = {4242, 100};
+        struct creds member = {.uid = 1000, .gid = 1000, .groups = groups, .group_count = 2};
+        struct link *c = add_link_by(&j, &t, &member, CREATE_BIND_LINK_FLAG_MERGED,
+                                     "/srv/with space", "/data/\ttab\n", 2, exceptions);
         show_link(&j, c, BINDLINK_REALIZED_NONE, 0, PROBE_MISSING);
         struct link *d = add_link(&j, &t, 3, "/srv/a/nested\xff", "/data/file", 0, NULL);
         show_link(&j, d, BINDLINK_REALIZED_BIND, 1004, PROBE_FILE);
@@ -699,6 +759,7 @@ int main(void)
                 cmocka_unit_test(test_s4_unescape_rejects_bad_escapes),
                 cmocka_unit_test(test_s4_unescape_rejects_nul),
                 cmocka_unit_test(test_s4_link_record_builds_link),
+                cmocka_unit_test(test_s2_creator_record_sets_whose_rights_count),
                 cmocka_unit_test(test_s16_link_records_kept_in_creation_order),
                 cmocka_unit_test(test_s4_shown_record_sets_realization),
                 cmocka_unit_test(test_s4_remove_record_removes),

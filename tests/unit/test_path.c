@@ -328,6 +328,29 @@ static void test_join_empty_name_is_dir(void **state)
         check_join("/a", "", "/a");
 }
 
+static void test_s3_is_normalized(void **state)
+{
+        (void)state;
+        static const char *const good[] = {"/", "/a", "/a/b", "/a b/\xff", "/a/..b/.c/c."};
+        static const char *const bad[] = {"",     "a",      "a/b",   "./a",  "/a/",   "//a",
+                                          "/a//b", "/a/./b", "/a/.",  "/a/..", "/..",  "/.",
+                                          "/a/../b"};
+        for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+                assert_true(path_is_normalized(good[i]));
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_false(path_is_normalized(bad[i]));
+        assert_false(path_is_normalized(NULL));
+        /* PATH_MAX - 1 bytes fold to themselves; PATH_MAX do not fit */
+        char long_path[PATH_MAX + 1];
+        memset(long_path, 'x', sizeof long_path);
+        long_path[0] = '/';
+        long_path[PATH_MAX - 1] = '\0';
+        assert_true(path_is_normalized(long_path));
+        long_path[PATH_MAX - 1] = 'x';
+        long_path[PATH_MAX] = '\0';
+        assert_false(path_is_normalized(long_path));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -352,6 +375,7 @@ int main(void)
                 cmocka_unit_test(test_join),
                 cmocka_unit_test(test_join_absolute_name_stays_below_dir),
                 cmocka_unit_test(test_join_empty_name_is_dir),
+                cmocka_unit_test(test_s3_is_normalized),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
