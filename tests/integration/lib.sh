@@ -47,7 +47,7 @@ stage_programs() {
         mkdir -p "$STAGE/bin" "$STAGE/lib" "$STAGE/libexec"
         cp -P "$BUILDDIR"/.libs/libbindlink.so* "$STAGE/lib/" 2>/dev/null
         local name src
-        for name in bindlinkctl tests/integration/posix_check; do
+        for name in bindlinkctl tests/integration/posix_check tests/integration/hostile_client; do
                 src="$BUILDDIR/$name"
                 # A libtool wrapper script: the program itself is in .libs.
                 [ -f "$(dirname "$src")/.libs/$(basename "$src")" ] &&
@@ -139,8 +139,10 @@ run_test() {
         T="$AREA/t/$name"
         mkdir -p "$T"
         chmod 0755 "$AREA/t" "$T"
+        local started=$SECONDS
         "$name"
         local rc=$?
+        [ $((SECONDS - started)) -lt 10 ] || echo "# $name took $((SECONDS - started)) s"
         [ $rc -ne 0 ] && fail "test function returned $rc"
         # Every test leaves no link behind for the next one.
         remove_all_links
