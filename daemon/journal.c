@@ -281,14 +281,25 @@ int journal_append_record(struct journal *journal, const char *record)
 
 static int append(struct journal *journal, const char *record)
 {
-        size_t len = strlen(record);
-        ssize_t n = write(journal->fd, record, len);
-        if (n < 0)
-                return negative_errno();
-        if ((size_t)n != len)
+        if (journal->broken)
                 return -EIO;
-        journal->records++;
-        return 0;
+        size_t len = strlen(record);
+        ssize_t n;
+        do
+                n = write(journal->fd, record, len);
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t)len) {
+                journal->size += (off_t)len;
+                journal->records++;
+                return 0;
+        }
+        int r = n < 0 ? negative_errno() : -ENOSPC; /* short: the disk filled */
+        /* Take back the part that was written, or the next record would continue
+         * its line. Truncating needs no space. */
+        if (n > 0 && ftruncate(journal->fd, journal->size) < 0)
+                journal->broken = true;
+        journal->stale = true;
+        return r;
 }
 
 static int write_all(int fd, const char *data, size_t len)
@@ -345,9 +356,17 @@ static int compact(struct journal *journal, const struct link_table *table)
         int appender = open(journal->path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (appender < 0)
                 return negative_errno();
+        struct stat st;
+        if (fstat(appender, &st) < 0) {
+                int e = negative_errno();
+                (void)close(appender);
+                return e;
+        }
         (void)close(journal->fd);
         journal->fd = appender;
         journal->records = table->count * 2;
+        journal->size = st.st_size;
+        journal->stale = journal->broken = false;
         return 0;
 }
 
@@ -404,10 +423,12 @@ int journal_open(struct journal *journal, const char *state_dir, struct link_tab
         char *line = NULL;
         size_t cap = 0;
         ssize_t len;
+        off_t whole = 0; /* bytes of whole records read */
         int r = 0;
         while ((len = getline(&line, &cap, f)) > 0) {
                 if (line[len - 1] != '\n')
                         break; /* cut short by a crash: the operation never finished */
+                whole += len;
                 line[len - 1] = '\0';
                 journal->records++;
                 if (line[0] == 'O' || line[0] == 'X') {
@@ -422,7 +443,21 @@ int journal_open(struct journal *journal, const char *state_dir, struct link_tab
         (void)fclose(f);
         journal->fd = TAKE_FD(fd);
         int c = compact(journal, table);
-        return c < 0 ? c : r;
+        if (c < 0) {
+                /* A full disk, say: go on with the file as it is, without the record
+                 * a crash cut short, appending to it; compact when there is room. */
+                journal->compact_error = c;
+                int appender = open(journal->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+                if (appender < 0)
+                        return negative_errno();
+                (void)close(journal->fd);
+                journal->fd = appender;
+                journal->size = whole;
+                journal->stale = true;
+                if (ftruncate(appender, whole) < 0)
+                        journal->broken = true;
+        }
+        return r;
 }
 
 void journal_close(struct journal *journal)
@@ -464,17 +499,25 @@ int journal_link_shown(struct journal *journal, const struct link *link)
         return append(journal, rec);
 }
 
-int journal_link_removed(struct journal *journal, const struct link *link,
-                         const struct link_table *table)
+int journal_link_removed(struct journal *journal, const struct link *link)
 {
         char rec[64];
         (void)snprintf(rec, sizeof rec, "R %" PRIu64 "\n", link->order);
-        int r = append(journal, rec);
-        if (r < 0)
-                return r;
-        /* Compact when dead records dominate, but not for every few changes of a
-         * small table. */
-        if (journal->records > 4 * table->count + JOURNAL_COMPACT_SLACK)
-                return compact(journal, table);
-        return 0;
+        return append(journal, rec);
+}
+
+void journal_maybe_compact(struct journal *journal, const struct link_table *table)
+{
+        /* When dead records dominate, but not for every few changes of a small
+         * table. A failure leaves the journal stale: journal_catch_up. */
+        if (journal->records > 4 * table->count + JOURNAL_COMPACT_SLACK &&
+            compact(journal, table) < 0)
+                journal->stale = true;
+}
+
+int journal_catch_up(struct journal *journal, const struct link_table *table)
+{
+        if (!journal->stale && !journal->broken)
+                return 0;
+        return compact(journal, table);
 }

@@ -14,7 +14,9 @@
 #ifndef BINDLINKD_JOURNAL_H
 #define BINDLINKD_JOURNAL_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "link_table.h"
 
@@ -27,6 +29,14 @@ struct journal {
         char *path;
         int fd;            /* O_APPEND */
         size_t records;    /* in the file now */
+        off_t size;        /* bytes of whole records in the file */
+        /* A record could not be written (a full disk): the file lags behind the
+         * table until a compaction succeeds (journal_catch_up). */
+        bool stale;
+        /* Not even the part of a record written could be taken back: nothing more
+         * may be appended until a compaction rewrote the file. */
+        bool broken;
+        int compact_error; /* why the compaction at open failed (0: it did not) */
         /* Overlay records (O lines) still in force when the journal was opened; the
          * link manager parses and frees them. */
         char **overlay_lines;
@@ -36,15 +46,26 @@ struct journal {
         void *write_overlays_ctx;
 };
 
-/* Open (creating) state_dir/links.journal and load it into table. */
+/* Open (creating) state_dir/links.journal and load it into table, then compact it.
+ * A compaction that fails (a full disk) leaves the file as it was: the journal opens
+ * all the same, stale, with compact_error set. */
 int journal_open(struct journal *journal, const char *state_dir, struct link_table *table);
 void journal_close(struct journal *journal);
 
-/* L and M records of a new link, in one write. */
+/* Each write either lands whole or not at all (a short write is taken back): the
+ * record's effect must then be undone by the caller, or is caught up later. */
+
+/* L, C and M records of a new link, in one write. */
 int journal_link_added(struct journal *journal, const struct link *link);
 int journal_link_shown(struct journal *journal, const struct link *link);
-int journal_link_removed(struct journal *journal, const struct link *link,
-                         const struct link_table *table);
+/* The R record of a link about to be removed (written before anything is torn down,
+ * so a removal that cannot be recorded changes nothing). */
+int journal_link_removed(struct journal *journal, const struct link *link);
+/* After removals: compact when dead records dominate (a failure leaves it stale). */
+void journal_maybe_compact(struct journal *journal, const struct link_table *table);
+/* If the file lags behind (stale) or cannot be appended to (broken), rewrite it from
+ * table now: 0 when it is current, -errno when it still is not. */
+int journal_catch_up(struct journal *journal, const struct link_table *table);
 
 /* Append one overlay record line (with its newline). */
 int journal_append_record(struct journal *journal, const char *record);

@@ -856,6 +856,27 @@ static bool validate_create(struct link_manager *m, const struct create_request 
         return true;
 }
 
+/* Take a create back after its plan was shown up to item done: take down what it
+ * showed, forget the link, then show the others as they were, without it. Frees the
+ * plan. */
+static void undo_create(struct link_manager *m, struct plan *plan, size_t done,
+                        struct link *created, const char *why)
+{
+        teardown(m, plan->show, done);
+        struct link **others = NULL;
+        size_t other_count = 0;
+        for (size_t i = 0; i < plan->show_count; i++)
+                if (!is_stand_in(plan->show[i]) && plan->show[i] != created &&
+                    push(&others, &other_count, plan->show[i]) < 0)
+                        log_error("out of memory: link %s is not shown again %s",
+                                  plan->show[i]->virtual_path, why);
+        forget_created(m, created);
+        plan_done(plan);
+        if (other_count > 0)
+                rebuild(m, others, other_count, why);
+        free(others);
+}
+
 /* Why the new table cannot be shown, or true if it can. */
 static bool plan_acceptable(const struct plan *plan, const struct link *created,
                             struct outcome *ret)
@@ -965,25 +986,21 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                 set_outcome(ret, error, BINDLINK_FAULT_NONE, failing_path,
                             "cannot show %s (at %s): %s", plan.show[done]->virtual_path,
                             failing_path ? failing_path : "?", strerror(-error));
-                /* Undo: take down what this call showed, then show the others as
-                 * they were, without the new link. */
-                teardown(m, plan.show, done);
-                struct link **others = NULL;
-                size_t other_count = 0;
-                for (size_t i = 0; i < plan.show_count; i++)
-                        if (!is_stand_in(plan.show[i]) && plan.show[i] != created)
-                                (void)push(&others, &other_count, plan.show[i]);
-                forget_created(m, created);
-                plan_done(&plan);
-                if (other_count > 0)
-                        rebuild(m, others, other_count, "after a failed create");
-                free(others);
+                undo_create(m, &plan, done, created, "after a failed create");
                 return;
         }
+        /* The link exists once its records are in the journal (S4): one that cannot
+         * be recorded (a full disk) is taken back down, as if never made. */
         r = journal_link_added(&m->journal, created);
-        if (r < 0)
-                log_error("cannot journal link %s: %s (it will not survive a restart)",
-                          created->virtual_path, strerror(-r));
+        if (r < 0) {
+                set_outcome(ret, r, BINDLINK_FAULT_NONE, m->journal.path,
+                            "cannot record link %s in the journal %s: %s; nothing was changed",
+                            created->virtual_path, m->journal.path, strerror(-r));
+                log_error("%s", ret->message);
+                undo_create(m, &plan, plan.show_count, created,
+                            "after a create that could not be journaled");
+                return;
+        }
         for (size_t i = 0; i < plan.show_count; i++)
                 if (plan.show[i] != created)
                         journal_shown(m, &plan.show[i], 1);
@@ -1033,11 +1050,20 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path,
                             strerror(-r));
                 return;
         }
+        /* Recorded first: a removal that cannot be journaled (a full disk) changes
+         * nothing, rather than come back after a restart. */
+        r = journal_link_removed(&m->journal, removed);
+        if (r < 0) {
+                set_outcome(ret, r, BINDLINK_FAULT_NONE, m->journal.path,
+                            "cannot record the removal of %s in the journal %s: %s; the link "
+                            "stays", virtual_path, m->journal.path, strerror(-r));
+                log_error("%s", ret->message);
+                plan_done(&plan);
+                return;
+        }
         teardown(m, plan.hide, plan.hide_count);
         (void)link_table_take(&m->table, virtual_path);
-        r = journal_link_removed(&m->journal, removed, &m->table);
-        if (r < 0)
-                log_error("cannot journal the removal of %s: %s", virtual_path, strerror(-r));
+        journal_maybe_compact(&m->journal, &m->table);
 
         /* S20: everything else is shown as if the link had never been made. */
         struct link **others = NULL;
@@ -1135,6 +1161,12 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
 
 void link_manager_tick(struct link_manager *m)
 {
+        /* A journal that lagged behind (a full disk) is rewritten once there is room. */
+        if (m->journal.stale || m->journal.broken) {
+                int r = journal_catch_up(&m->journal, &m->table);
+                if (r == 0)
+                        log_info("the journal %s is up to date again", m->journal.path);
+        }
         const char *dir;
         while ((dir = restart_guard_due(&m->restarts, overlay_clock_ms()))) {
                 /* What the given-up overlay carried (a merged view's own link
@@ -1260,6 +1292,10 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
                 log_warning("journal in %s had malformed records; they were skipped", state_dir);
         else if (r < 0)
                 return r;
+        if (m->journal.compact_error)
+                log_warning("cannot rewrite the journal %s: %s; going on with it as it is "
+                            "(links cannot be created or removed while nothing can be written "
+                            "there)", m->journal.path, strerror(-m->journal.compact_error));
         overlay_registry_init(&m->overlays, &m->journal);
         if (backing_watch_init(&m->backing) < 0)
                 log_warning("no inotify: links will not follow their backing paths (S10)");

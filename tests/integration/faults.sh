@@ -581,6 +581,73 @@ test_s20_files_held_open_while_a_merged_link_is_removed() {
         fault_files_open_across_remove merged; stop_holder; after_fault
 }
 
+# ---- a full state filesystem (S4, S2) --------------------------------------------------
+
+# links_and_mounts: each link's V and whether something is mounted there, sorted.
+links_and_mounts() {
+        local v
+        "$BINDLINKCTL" list --json | jq -r '.[].virtual' | sort | while IFS= read -r v; do
+                if findmnt -n --mountpoint "$v" >/dev/null; then echo "$v mounted"; else echo "$v bare"; fi
+        done
+}
+
+test_s4_full_state_filesystem_refuses_what_it_cannot_record() {
+        local i out ok=0 nospace=0 other=0 before after
+        # The daemon's state directory on a 40 KiB filesystem.
+        stop_daemon
+        mkdir -p "$T/statefs" "$T/b" "$T/mb" "$T/mv"; echo m > "$T/mb/f"
+        mount -t tmpfs -o size=40k statefs "$T/statefs" || { fail "cannot mount a small tmpfs"; start_daemon; return; }
+        local saved_state=$STATE
+        STATE=$T/statefs/state
+        start_daemon || { fail "daemon did not start"; STATE=$saved_state; umount "$T/statefs"; start_daemon; return; }
+        ctl create --merged "$T/mv" "$T/mb" || return
+        for i in $(seq 420); do
+                mkdir -p "$T/v$i"
+                out=$("$BINDLINKCTL" create "$T/v$i" "$T/b" 2>&1)
+                case $? in
+                0) ok=$((ok + 1)) ;;
+                *) case "$out" in
+                   *"(HRESULT 0x80070070, ENOSPC)"*) nospace=$((nospace + 1))
+                           findmnt -n --mountpoint "$T/v$i" >/dev/null &&
+                                   fail "v$i: refused (ENOSPC), but something is mounted there" ;;
+                   *) other=$((other + 1)); fail "v$i: $out" ;;
+                   esac ;;
+                esac
+        done
+        echo "# of 420 creates: $ok done, $nospace refused for want of space, $other failed otherwise"
+        [ "$nospace" -gt 0 ] || fail "the state filesystem never filled up"
+        # Removals: done, or refused with the link still in place.
+        local removed=0 kept=0
+        for i in $(seq 1 20); do
+                out=$("$BINDLINKCTL" remove "$T/v$i" 2>&1) && removed=$((removed + 1)) && continue
+                case "$out" in *"ENOSPC"*) kept=$((kept + 1)) ;; *"ENOENT"*) ;; *) fail "remove v$i: $out" ;; esac
+                [ "$(link_field "$T/v$i" virtual)" = "$T/v$i" ] || fail "v$i: removal refused, but the link is gone"
+        done
+        echo "# of 20 removes: $removed done, $kept refused for want of space"
+        # What is listed is what is mounted, and survives a restart on the full disk.
+        before=$(links_and_mounts)
+        grep -q ' bare$' <<<"$before" && fail "links listed but not mounted: $(grep ' bare$' <<<"$before" | head -3)"
+        kill9_daemon
+        start_daemon || { fail "the daemon does not start on a full state filesystem"; sed 's/^/#   /' "$DAEMON_LOG"; }
+        check_eq "links and mounts after a restart on a full disk" "$before" "$(links_and_mounts)"
+        check_file_is "$T/mv/f" m
+        # Room again: creates and removes work, the journal catches up, a restart
+        # shows exactly what was there.
+        mount -o remount,size=8m "$T/statefs" || fail "cannot grow the state filesystem"
+        mkdir -p "$T/roomy"
+        eventually 10 "$BINDLINKCTL" create "$T/roomy" "$T/b" || fail "no create after space came back"
+        ctl remove "$T/v20" 2>/dev/null
+        after=$(links_and_mounts)
+        stop_daemon
+        start_daemon || fail "restart"
+        check_eq "links and mounts after space came back and a restart" "$after" "$(links_and_mounts)"
+        remove_all_links
+        stop_daemon
+        umount "$T/statefs"
+        STATE=$saved_state
+        start_daemon
+}
+
 start_daemon || exit 1
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
         run_test "$t"

@@ -9,6 +9,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -432,6 +434,10 @@ static void remove_tree(const char *path)
 static int teardown_dir(void **state)
 {
         struct fixture *f = *state;
+        /* A test that made the disk "full" (RLIMIT_FSIZE) and failed leaves room. */
+        struct rlimit rl = {.rlim_cur = RLIM_INFINITY, .rlim_max = RLIM_INFINITY};
+        (void)setrlimit(RLIMIT_FSIZE, &rl);
+        signal(SIGXFSZ, SIG_DFL);
         remove_tree(f->dir);
         free(f);
         return 0;
@@ -506,12 +512,15 @@ static void show_link(struct journal *j, struct link *l, bindlink_realization ho
         assert_int_equal(journal_link_shown(j, l), 0);
 }
 
-/* Remove a link the way the daemon does: out of the table, then the journal. */
+/* Remove a link the way the daemon does: the journal's record, then out of the
+ * table, then compaction if it is due. */
 static void remove_link(struct journal *j, struct link_table *t, const char *v)
 {
-        struct link *l = link_table_take(t, v);
+        struct link *l = link_table_find(t, v);
         assert_non_null(l);
-        assert_int_equal(journal_link_removed(j, l, t), 0);
+        assert_int_equal(journal_link_removed(j, l), 0);
+        assert_ptr_equal(link_table_take(t, v), l);
+        journal_maybe_compact(j, t);
         link_free(l);
 }
 
@@ -750,6 +759,102 @@ static void test_s4_compaction_keeps_file_small(void **state)
         link_table_done(&t);
 }
 
+/* A full disk, made with RLIMIT_FSIZE: writes past the limit are cut short or fail
+ * (EFBIG), as on a filesystem with no room left. */
+static void limit_file_size(rlim_t bytes)
+{
+        struct rlimit rl = {.rlim_cur = bytes, .rlim_max = RLIM_INFINITY};
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static void test_s4_record_that_does_not_fit_is_taken_back(void **state)
+{
+        struct fixture *f = *state;
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        struct link *a = add_link(&j, &t, 0, "/a", "/b", 0, NULL);
+        show_link(&j, a, BINDLINK_REALIZED_BIND, 7, PROBE_DIRECTORY);
+        char before[4096];
+        fingerprint(&t, before, sizeof before);
+        struct stat st;
+        assert_int_equal(stat(f->file, &st), 0);
+
+        /* Room for part of the next record only (and less than any record). */
+        limit_file_size((rlim_t)st.st_size + 2);
+        char long_v[300];
+        memset(long_v, 'v', sizeof long_v - 1);
+        long_v[0] = '/';
+        long_v[sizeof long_v - 1] = '\0';
+        struct link *l = link_new(t.next_order, 0, long_v, "/b", 0, NULL);
+        assert_non_null(l);
+        assert_true(journal_link_added(&j, l) < 0);
+        assert_true(j.stale);
+        assert_false(j.broken);
+        assert_true(journal_link_removed(&j, a) < 0);
+        link_free(l);
+        /* Nothing of either is in the file: it holds whole records only. */
+        struct stat after;
+        assert_int_equal(stat(f->file, &after), 0);
+        assert_int_equal(after.st_size, st.st_size);
+
+        /* Room again: the journal catches up with the table (here: as it was). */
+        limit_file_size(RLIM_INFINITY);
+        assert_int_equal(journal_catch_up(&j, &t), 0);
+        assert_false(j.stale);
+        journal_close(&j);
+        link_table_done(&t);
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        char got[4096];
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, before);
+        journal_close(&j);
+        link_table_done(&t);
+        signal(SIGXFSZ, SIG_DFL);
+}
+
+static void test_s4_journal_opens_on_a_full_disk(void **state)
+{
+        struct fixture *f = *state;
+        char want[4096], got[4096];
+        write_sample_journal(f, want, sizeof want);
+        /* A record cut short by a crash at the end, and no room to compact. */
+        append_raw(f->file, "L 99 0 /x");
+        struct stat st;
+        assert_int_equal(stat(f->file, &st), 0);
+        signal(SIGXFSZ, SIG_IGN);
+        limit_file_size(16);
+
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        assert_true(j.compact_error < 0);
+        assert_true(j.stale);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        /* The cut record is gone from the file, so a later one starts a line. */
+        struct stat opened;
+        assert_int_equal(stat(f->file, &opened), 0);
+        assert_int_equal(opened.st_size, st.st_size - (off_t)strlen("L 99 0 /x"));
+        limit_file_size(RLIM_INFINITY);
+        struct link *l = add_link(&j, &t, 0, "/later", "/b", 0, NULL);
+        show_link(&j, l, BINDLINK_REALIZED_BIND, 9, PROBE_DIRECTORY);
+        fingerprint(&t, want, sizeof want);
+        journal_close(&j);
+        link_table_done(&t);
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), 0);
+        fingerprint(&t, got, sizeof got);
+        assert_string_equal(got, want);
+        journal_close(&j);
+        link_table_done(&t);
+        signal(SIGXFSZ, SIG_DFL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -775,6 +880,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_s4_malformed_line_skipped_is_ebadmsg,
                                                 setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_s4_compaction_keeps_file_small, setup_dir,
+                                                teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_record_that_does_not_fit_is_taken_back,
+                                                setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_s4_journal_opens_on_a_full_disk, setup_dir,
                                                 teardown_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
