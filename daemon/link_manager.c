@@ -568,6 +568,7 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
         if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
                 l->realization = BINDLINK_REALIZED_NONE;
                 l->mount_id = 0;
+                note_backing(l); /* what it waits for (link_manager_mounts_changed) */
                 return 0;
         }
         uint64_t mount_id;
@@ -1224,13 +1225,15 @@ void link_manager_mounts_changed(struct link_manager *m)
         size_t count = 0;
         for (size_t i = 0; i < m->table.count; i++) {
                 struct link *l = m->table.links[i];
-                if (l->realization == BINDLINK_REALIZED_NONE || l->backing_dev == 0)
-                        continue;
+                /* B's identity now against when the link was last placed (0 when B
+                 * was missing): an unmount takes it away, a mount (back) at or above
+                 * B's path makes it exist again, and no inotify watch says so. */
                 struct stat st;
                 _cleanup_close_ int fd =
                         as_caller_open(&l->creator, AT_FDCWD, l->backing_path, false);
-                if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == l->backing_dev &&
-                    st.st_ino == l->backing_ino)
+                bool found = fd >= 0 && fstat(fd, &st) == 0;
+                if (found ? st.st_dev == l->backing_dev && st.st_ino == l->backing_ino
+                          : l->backing_dev == 0)
                         continue;
                 if (push(&changed, &count, l) < 0)
                         break;

@@ -194,6 +194,38 @@ test_s10_backing_made_again_after_its_filesystem_went_merged_link() {
         fault_backing_fs_unmounted_then_made_again merged; unmount_backing_fs; after_fault
 }
 
+# ---- 1c. ... and the same filesystem is mounted back where it was ----------------------
+# S10: B's path names B again once its filesystem is back; V shows it again, soon. B's
+# filesystem sits outside V's parent (whose overlay hides V meanwhile).
+fault_backing_fs_unmounted_then_mounted_back() {
+        local kind=$1 fs=$AREA/outside/${T##*/}
+        mkdir -p "$fs/src/b" "$fs/mnt"; echo back > "$fs/src/b/x"
+        # "B's filesystem": a bind mount of src, which can be mounted again whole.
+        mount --bind "$fs/src" "$fs/mnt" || { fail "bind"; return; }
+        make_link "$kind" "$fs/mnt/b" || return
+        check_file_is "$V/x" back
+        umount -l "$fs/mnt" || { fail "umount -l $fs/mnt"; return; }
+        eventually 2 sh -c "! timeout 5 grep -qx back '$V/x'" || fail "V still shows B after its filesystem went"
+        mount --bind "$fs/src" "$fs/mnt" || { fail "bind again"; return; }
+        echo later > "$fs/src/b/y"
+        eventually 2 timeout 5 grep -qx later "$V/y" ||
+                fail "V does not show B once its filesystem is back; V shows: $(view "$V")"
+        check_file_is "$V/x" back
+        check_daemon_answers
+        remove_link_cleanly
+        umount -l "$fs/mnt"
+}
+
+test_s10_backing_filesystem_mounted_back_plain_link() {
+        fault_backing_fs_unmounted_then_mounted_back bind; after_fault
+}
+test_s10_backing_filesystem_mounted_back_anchorless_link() {
+        fault_backing_fs_unmounted_then_mounted_back anchorless; after_fault
+}
+test_s10_backing_filesystem_mounted_back_merged_link() {
+        fault_backing_fs_unmounted_then_mounted_back merged; after_fault
+}
+
 # ---- 2. B, a directory, replaced by a file; then a directory again ------------------
 # V never shows the file as a directory: it follows B as it is now (S10), so it becomes a
 # file with B's content (S9; MERGED has no effect on a file, S12); when B is a
