@@ -75,8 +75,7 @@ cleanup() {
                 # Overlay servers outlive the daemon (S4) and may still hold the area:
                 # end them (we are PID 1 of this namespace; everything in it is ours).
                 kill -KILL -1 2>/dev/null
-                sleep 0.2
-                umount -R "$AREA" 2>/dev/null || umount -R -l "$AREA"
+                eventually 10 umount -R "$AREA" || umount -R -l "$AREA"
         fi
         rmdir "$AREA" || echo "# cannot remove the test area $AREA"
         summary
@@ -88,11 +87,12 @@ start_daemon() {
         DAEMON_LOG="$AREA/run/daemon.$$.$RANDOM.log"
         "$BINDLINKD" --socket "$SOCK" --state-dir "$STATE" "$@" 2>"$DAEMON_LOG" &
         DAEMON_PID=$!
+        # A generous deadline: the machine may be busy (and the build sanitized).
         local i
-        for i in $(seq 1 200); do
+        for i in $(seq 1 1200); do
                 [ -S "$SOCK" ] && "$BINDLINKCTL" list >/dev/null 2>&1 && return 0
                 kill -0 "$DAEMON_PID" 2>/dev/null || break
-                sleep 0.02
+                sleep 0.05
         done
         echo "# bindlinkd did not start:"; sed 's/^/# /' "$DAEMON_LOG"
         return 1
