@@ -121,8 +121,8 @@ static inline void describe_machine(char *buf, size_t size)
                 (void)fclose(f);
         }
         (void)snprintf(buf, size, "kernel %s, %ld CPU(s), %s, %s, load average %s",
-                       uname(&u) == 0 ? u.release : "?", sysconf(_SC_NPROCESSORS_ONLN), cpu,
-                       date, load);
+                       uname(&u) == 0 ? u.release : "?", sysconf(_SC_NPROCESSORS_ONLN), cpu, date,
+                       load);
 }
 
 #endif

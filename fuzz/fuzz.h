@@ -13,24 +13,25 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* A broken invariant is a finding like a crash: abort so libFuzzer keeps the input. */
-#define CHECK(cond)                                                                      \
-        do {                                                                             \
-                if (!(cond)) {                                                           \
-                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__,       \
-                                __LINE__, #cond);                                        \
-                        abort();                                                         \
-                }                                                                        \
+#define CHECK(cond)                                                                                \
+        do {                                                                                       \
+                if (!(cond)) {                                                                     \
+                        fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
+                                #cond);                                                            \
+                        abort();                                                                   \
+                }                                                                                  \
         } while (0)
 
-#define CHECK_STR_EQ(a, b)                                                               \
-        do {                                                                             \
-                const char *_a = (a), *_b = (b);                                         \
-                if (strcmp(_a, _b) != 0) {                                               \
-                        fprintf(stderr, "%s:%d: invariant broken: %s == %s\n  \"%s\"\n  " \
-                                        "\"%s\"\n",                                      \
-                                __FILE__, __LINE__, #a, #b, _a, _b);                     \
-                        abort();                                                         \
-                }                                                                        \
+#define CHECK_STR_EQ(a, b)                                                                         \
+        do {                                                                                       \
+                const char *_a = (a), *_b = (b);                                                   \
+                if (strcmp(_a, _b) != 0) {                                                         \
+                        fprintf(stderr,                                                            \
+                                "%s:%d: invariant broken: %s == %s\n  \"%s\"\n  "                  \
+                                "\"%s\"\n",                                                        \
+                                __FILE__, __LINE__, #a, #b, _a, _b);                               \
+                        abort();                                                                   \
+                }                                                                                  \
         } while (0)
 
 /* A malloc'd copy of n bytes with no slack after them (and a NUL past the end when

@@ -36,8 +36,7 @@ static void append(char **out, size_t *len, size_t *cap, const char *s)
         *len += n;
 }
 
-static void append_path(char **out, size_t *len, size_t *cap, const char *prefix,
-                        const char *path)
+static void append_path(char **out, size_t *len, size_t *cap, const char *prefix, const char *path)
 {
         char *e = NULL;
         CHECK(journal_escape(path, &e) == 0);
@@ -67,8 +66,8 @@ static void check_entry(const struct config_entry *e)
 {
         CHECK(e->virtual_path && e->virtual_path[0] == '/');
         CHECK(e->backing_path && e->backing_path[0] == '/');
-        CHECK((e->flags & ~(uint32_t)(CREATE_BIND_LINK_FLAG_READ_ONLY |
-                                      CREATE_BIND_LINK_FLAG_MERGED)) == 0);
+        CHECK((e->flags &
+               ~(uint32_t)(CREATE_BIND_LINK_FLAG_READ_ONLY | CREATE_BIND_LINK_FLAG_MERGED)) == 0);
         CHECK(e->exception_count <= BINDLINK_MAX_EXCEPTIONS);
         for (uint32_t i = 0; i < e->exception_count; i++)
                 CHECK(e->exception_paths[i] && e->exception_paths[i][0] == '/');

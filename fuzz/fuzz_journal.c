@@ -60,8 +60,7 @@ static void check_table(const struct link_table *t)
         static int strict = -1;
         if (strict < 0)
                 strict = getenv("FUZZ_STRICT") != NULL;
-        bool order_wrapped =
-                !strict && t->count > 0 && t->links[t->count - 1]->order == UINT64_MAX;
+        bool order_wrapped = !strict && t->count > 0 && t->links[t->count - 1]->order == UINT64_MAX;
         for (size_t i = 0; i < t->count; i++) {
                 const struct link *l = t->links[i];
                 CHECK(l->order > 0 && (order_wrapped || l->order < t->next_order));
@@ -98,8 +97,8 @@ static void replay_link(struct link_table *t, const struct link *l)
                 free(e);
         }
         CHECK(journal_apply_line(t, rec) == 0);
-        (void)snprintf(rec, size, "M %" PRIu64 " %d %" PRIu64 " %d", l->order,
-                       (int)l->realization, l->mount_id, l->covered_type);
+        (void)snprintf(rec, size, "M %" PRIu64 " %d %" PRIu64 " %d", l->order, (int)l->realization,
+                       l->mount_id, l->covered_type);
         CHECK(journal_apply_line(t, rec) == 0);
         free(rec);
         free(v);

@@ -45,8 +45,8 @@ static void check_strv_equal(char **a, char **b, uint32_t n)
 }
 
 /* The header wire_put_* wrote, checked against the one we decoded from. */
-static void check_encoded(const struct wire_buf *buf, uint16_t type, size_t len,
-                          uint32_t fd_count, const uint8_t *payload, bool same_bytes)
+static void check_encoded(const struct wire_buf *buf, uint16_t type, size_t len, uint32_t fd_count,
+                          const uint8_t *payload, bool same_bytes)
 {
         CHECK(buf->error == 0);
         struct wire_header h;
@@ -87,7 +87,10 @@ static int encode_create(struct wire_buf *buf, const union decoded *m, uint32_t 
 {
         return wire_put_create(buf, &m->create, fd_count);
 }
-static void release_create(union decoded *m) { wire_create_free(&m->create); }
+static void release_create(union decoded *m)
+{
+        wire_create_free(&m->create);
+}
 static void check_create(const union decoded *d)
 {
         const struct wire_create *m = &d->create;
@@ -122,8 +125,14 @@ static int encode_remove(struct wire_buf *buf, const union decoded *m, uint32_t 
         (void)fd_count;
         return wire_put_remove(buf, &m->remove);
 }
-static void release_remove(union decoded *m) { wire_remove_free(&m->remove); }
-static void check_remove(const union decoded *m) { check_string(m->remove.virtual_path); }
+static void release_remove(union decoded *m)
+{
+        wire_remove_free(&m->remove);
+}
+static void check_remove(const union decoded *m)
+{
+        check_string(m->remove.virtual_path);
+}
 static void check_remove_again(const union decoded *before, const union decoded *after)
 {
         CHECK_STR_EQ(after->remove.virtual_path, before->remove.virtual_path);
@@ -138,7 +147,10 @@ static int encode_reply(struct wire_buf *buf, const union decoded *m, uint32_t f
         (void)fd_count;
         return wire_put_reply(buf, &m->reply);
 }
-static void release_reply(union decoded *m) { wire_reply_free(&m->reply); }
+static void release_reply(union decoded *m)
+{
+        wire_reply_free(&m->reply);
+}
 static void check_reply(const union decoded *d)
 {
         check_string(d->reply.path);
@@ -171,7 +183,10 @@ static int encode_link(struct wire_buf *buf, const union decoded *m, uint32_t fd
         (void)fd_count;
         return wire_put_link(buf, &m->link);
 }
-static void release_link(union decoded *m) { wire_link_free(&m->link); }
+static void release_link(union decoded *m)
+{
+        wire_link_free(&m->link);
+}
 static void check_link(const union decoded *d)
 {
         const struct wire_link *m = &d->link;
@@ -184,8 +199,8 @@ static void check_link(const union decoded *d)
 static void check_link_again(const union decoded *before, const union decoded *after)
 {
         const struct wire_link *a = &before->link, *m = &after->link;
-        CHECK(m->order == a->order && m->flags == a->flags &&
-              m->realization == a->realization && m->exception_count == a->exception_count);
+        CHECK(m->order == a->order && m->flags == a->flags && m->realization == a->realization &&
+              m->exception_count == a->exception_count);
         CHECK_STR_EQ(m->virtual_path, a->virtual_path);
         CHECK_STR_EQ(m->backing_path, a->backing_path);
         check_strv_equal(m->exception_paths, a->exception_paths, a->exception_count);
@@ -286,8 +301,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 size_t left = size - at;
                 struct wire_header h;
                 /* Only what the socket holds so far: the daemon parses 16 bytes, no more. */
-                if (parse_header(data + at, left < WIRE_HEADER_SIZE ? left : WIRE_HEADER_SIZE,
-                                 &h) < 0)
+                if (parse_header(data + at, left < WIRE_HEADER_SIZE ? left : WIRE_HEADER_SIZE, &h) <
+                    0)
                         return 0;
                 at += WIRE_HEADER_SIZE;
                 left = size - at;

@@ -58,15 +58,19 @@ static int wire_seeds(const char *dir)
         (void)wire_put_create(&b, &plain, 2);
         r |= write_buf(dir, "create-plain", &b);
 
-        struct wire_create with_exceptions = {
-                .flags = 3, .exception_count = 3, .virtual_path = "/srv/app/config",
-                .backing_path = "/srv/patched-config", .exception_paths = three,
-                .exception_errors = three_errors};
+        struct wire_create with_exceptions = {.flags = 3,
+                                              .exception_count = 3,
+                                              .virtual_path = "/srv/app/config",
+                                              .backing_path = "/srv/patched-config",
+                                              .exception_paths = three,
+                                              .exception_errors = three_errors};
         (void)wire_put_create(&b, &with_exceptions, 3);
         r |= write_buf(dir, "create-exceptions", &b);
 
-        struct wire_create refused_opens = {.flags = 1, .virtual_path = "/no/such/v",
-                                            .parent_error = 2, .backing_path = "/b",
+        struct wire_create refused_opens = {.flags = 1,
+                                            .virtual_path = "/no/such/v",
+                                            .parent_error = 2,
+                                            .backing_path = "/b",
                                             .backing_error = 13};
         (void)wire_put_create(&b, &refused_opens, 0);
         r |= write_buf(dir, "create-open-errors", &b);
@@ -82,15 +86,20 @@ static int wire_seeds(const char *dir)
         (void)wire_put_reply(&b, &ok);
         r |= write_buf(dir, "reply-ok", &b);
 
-        struct wire_reply failed = {.status = -2, .fault = 3, .exception_index = 1,
+        struct wire_reply failed = {.status = -2,
+                                    .fault = 3,
+                                    .exception_index = 1,
                                     .path = "/srv/patched-config",
                                     .message = "backing path /srv/patched-config does not exist"};
         (void)wire_put_reply(&b, &failed);
         r |= write_buf(dir, "reply-error", &b);
 
-        struct wire_link entry = {.order = 7, .flags = 2, .realization = 2,
+        struct wire_link entry = {.order = 7,
+                                  .flags = 2,
+                                  .realization = 2,
                                   .virtual_path = "/srv/app/config",
-                                  .backing_path = "/srv/patched-config", .exception_count = 3,
+                                  .backing_path = "/srv/patched-config",
+                                  .exception_count = 3,
                                   .exception_paths = three};
         (void)wire_put_link(&b, &entry);
         r |= write_buf(dir, "list-entry", &b);
