@@ -6,6 +6,7 @@
  * Usage: gen_seeds CORPUS_DIR   (writes the files of CORPUS_DIR/wire and CORPUS_DIR/path) */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,44 @@ static int write_buf(const char *dir, const char *name, struct wire_buf *buf)
         wire_buf_free(buf);
         if (r < 0)
                 fprintf(stderr, "gen_seeds: %s/%s: %s\n", dir, name, strerror(-r));
+        return r;
+}
+
+/* Messages at the decoder's limits, which random bytes seldom reach: a string of
+ * PATH_MAX-1 bytes, 256 exceptions, a NUL inside a string (patched in after encoding:
+ * the encoder cannot write one). */
+static int limit_seeds(const char *dir)
+{
+        struct wire_buf b = {0};
+        int r = 0;
+        char longest[PATH_MAX];
+        memset(longest, 'a', sizeof longest - 1);
+        longest[0] = '/';
+        longest[sizeof longest - 1] = '\0';
+        struct wire_create at_path_max = {.virtual_path = longest, .backing_path = "/b"};
+        (void)wire_put_create(&b, &at_path_max, 2);
+        r |= write_buf(dir, "create-path-max", &b);
+
+        static char names[256][8];
+        char *exceptions[256];
+        int32_t errors[256] = {0};
+        for (int i = 0; i < 256; i++) {
+                (void)snprintf(names[i], sizeof names[i], "/v/%d", i);
+                exceptions[i] = names[i];
+        }
+        struct wire_create most = {.exception_count = 256,
+                                   .virtual_path = "/v",
+                                   .backing_path = "/b",
+                                   .exception_paths = exceptions,
+                                   .exception_errors = errors};
+        (void)wire_put_create(&b, &most, 2 + 256);
+        r |= write_buf(dir, "create-256-exceptions", &b);
+
+        struct wire_remove with_nul = {.virtual_path = "/a_b"};
+        (void)wire_put_remove(&b, &with_nul);
+        if (!b.error)
+                b.data[b.len - 2] = '\0';
+        r |= write_buf(dir, "remove-nul-inside", &b);
         return r;
 }
 
@@ -120,7 +159,7 @@ static int wire_seeds(const char *dir)
         (void)wire_put_link(&b, &entry);
         (void)wire_put_reply(&b, &ok);
         r |= write_buf(dir, "stream-list-answer", &b);
-        return r;
+        return r | limit_seeds(dir);
 }
 
 struct path_seed {

@@ -7,6 +7,8 @@
 #   fuzz/run.sh --seeds                 write the binary seeds of corpus/wire and
 #                                       corpus/path again (gen_seeds.c, after a change
 #                                       of the wire format), then stop
+#   fuzz/run.sh --coverage              which lines of the parsers the seeds and the
+#                                       grown corpus reach (llvm-profdata, llvm-cov)
 #
 # The targets are compiled from the sources directly (no libtool, no configure) with
 # -fsanitize=fuzzer,address,undefined, into FUZZ_WORK (default: build-fuzz/ in the
@@ -30,6 +32,15 @@ sources_of() {
         path) echo src/path.c ;;
         journal) echo daemon/journal.c daemon/link_table.c daemon/path_index.c ;;
         config) echo daemon/config.c daemon/journal.c daemon/link_table.c daemon/path_index.c ;;
+        esac
+}
+
+# The files a target is about (its coverage report): the others only support it.
+parsed_by() {
+        case $1 in
+        journal) echo daemon/journal.c daemon/link_table.c ;;
+        config) echo daemon/config.c ;;
+        *) sources_of "$1" ;;
         esac
 }
 
@@ -61,11 +72,35 @@ if [ "${1:-}" = --seeds ]; then
         exit $?
 fi
 
+if [ "${1:-}" = --coverage ]; then
+        for tool in llvm-profdata llvm-cov; do
+                command -v "$tool" >/dev/null 2>&1 ||
+                        { echo "run.sh: $tool not found (Debian: apt-get install llvm)" >&2; exit 1; }
+        done
+        for t in $all_targets; do
+                mkdir -p "$work/corpus/$t" || exit 1
+                # shellcheck disable=SC2046,SC2086 # word lists
+                (cd "$top" && $cc $common_flags -fsanitize=fuzzer -fprofile-instr-generate \
+                        -fcoverage-mapping fuzz/fuzz_$t.c $(sources_of "$t") \
+                        -o "$work/bin/coverage_$t") || exit 1
+                # Each input once; the profile says which lines they reached.
+                LLVM_PROFILE_FILE=$work/coverage_$t.profraw "$work/bin/coverage_$t" -runs=0 \
+                        "$work/corpus/$t" "$top/fuzz/corpus/$t" >"$work/coverage_$t.log" 2>&1 &&
+                        llvm-profdata merge -o "$work/coverage_$t.profdata" \
+                                "$work/coverage_$t.profraw" || exit 1
+                echo "fuzz_$t:"
+                # shellcheck disable=SC2046 # a word list
+                (cd "$top" && llvm-cov report "$work/bin/coverage_$t" \
+                        -instr-profile="$work/coverage_$t.profdata" $(parsed_by "$t")) || exit 1
+        done
+        exit 0
+fi
+
 seconds=60
 case ${1:-} in
 '') ;;
 *[!0-9]*)
-        echo "usage: $0 [SECONDS] [wire|path|journal|config]... | $0 --seeds" >&2
+        echo "usage: $0 [SECONDS] [wire|path|journal|config]... | $0 --seeds | $0 --coverage" >&2
         exit 2
         ;;
 *)
@@ -115,7 +150,7 @@ for t in $targets; do
         # The first corpus directory receives what the run finds; the committed seeds
         # are only read.
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-                "$work/bin/fuzz_$t" -max_total_time="$each" -timeout=10 -rss_limit_mb=1024 \
+                "$work/bin/fuzz_$t" -max_total_time="$each" -timeout=10 -rss_limit_mb=2048 \
                 -max_len="$(max_len_of "$t")" -dict="$top/fuzz/$t.dict" \
                 -artifact_prefix="$work/crashes/$t/" -print_final_stats=1 \
                 "$work/corpus/$t" "$top/fuzz/corpus/$t" >"$log" 2>&1
