@@ -2,7 +2,8 @@
 # dev.sh — the README's two set-up commands, for a fresh Debian 12 machine, as root:
 #   ./dev.sh daemon   install dependencies, build, install, run bindlinkd in the foreground
 #   ./dev.sh test     install dependencies, build, run the whole test suite (plain and
-#                     with ASan/UBSan); ends with one "N passed, N failed" line
+#                     with ASan/UBSan), then 60 s of the fuzz targets (fuzz/run.sh, one
+#                     test more); ends with one "N passed, N failed" line
 # Options for test: --no-sanitize (plain build only), --sanitize-only.
 # The plain build and its run happen in a copy of this tree under a fresh `mktemp -d`
 # (mode 0700, as /root is): the suite must pass wherever root keeps the checkout,
@@ -14,7 +15,8 @@ cd "$top"
 
 install_dependencies() {
         packages="build-essential autoconf automake libtool pkg-config libcmocka-dev
-                libfuse3-dev fuse3 libcap-dev util-linux mount jq groff-base man-db systemd attr acl python3 strace"
+                libfuse3-dev fuse3 libcap-dev libcap2-bin util-linux mount jq groff-base man-db
+                systemd attr acl python3 strace clang libclang-rt-14-dev"
         missing=
         for p in $packages; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -115,6 +117,16 @@ test)
                 build build-sanitize --enable-sanitizers
                 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
                         run_suite build-sanitize
+        fi
+        # The parsers of what clients, the journal and links.conf hand the daemon, fuzzed
+        # for a minute in all (libFuzzer, clang): one test, failed by any finding.
+        if command -v clang >/dev/null 2>&1; then
+                echo "dev.sh: fuzzing the daemon's parsers for 60 s (fuzz/run.sh 60)"
+                if sh "$top/fuzz/run.sh" 60; then
+                        PASSED=$((PASSED + 1))
+                else
+                        FAILED=$((FAILED + 1))
+                fi
         fi
         echo "$PASSED passed, $FAILED failed"
         [ "$FAILED" -eq 0 ]

@@ -40,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_common.h"
 #include "bindlink.h"
 
 extern char **environ;
@@ -47,24 +48,6 @@ extern char **environ;
 #define WARMUP 50
 
 /* ---- small helpers -------------------------------------------------------------- */
-
-static double now_us(void)
-{
-        struct timespec ts;
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-__attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
-{
-        va_list ap;
-        va_start(ap, fmt);
-        fputs("bench_links: ", stderr);
-        vfprintf(stderr, fmt, ap);
-        fputc('\n', stderr);
-        va_end(ap);
-        exit(1);
-}
 
 static void make_dir(const char *path)
 {
@@ -99,50 +82,6 @@ static bool exists(const char *path)
         return lstat(path, &st) == 0;
 }
 
-static int cmp_double(const void *pa, const void *pb)
-{
-        double a = *(const double *)pa, b = *(const double *)pb;
-        return (a > b) - (a < b);
-}
-
-/* Percentile q (0..1) of v[0..n), nearest rank; sorts v. */
-static double percentile(double *v, size_t n, double q)
-{
-        qsort(v, n, sizeof *v, cmp_double);
-        size_t rank = (size_t)(q * (double)n + 0.999999);
-        if (rank < 1)
-                rank = 1;
-        if (rank > n)
-                rank = n;
-        return v[rank - 1];
-}
-
-static double median(double *v, size_t n)
-{
-        qsort(v, n, sizeof *v, cmp_double);
-        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-/* A field of /proc/PID/status in KiB, or -1. */
-static long proc_status_kib(long pid, const char *field)
-{
-        char path[64];
-        (void)snprintf(path, sizeof path, "/proc/%ld/status", pid);
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return -1;
-        char line[256];
-        size_t len = strlen(field);
-        long value = -1;
-        while (fgets(line, sizeof line, f))
-                if (strncmp(line, field, len) == 0 && line[len] == ':') {
-                        value = strtol(line + len + 1, NULL, 10);
-                        break;
-                }
-        (void)fclose(f);
-        return value;
-}
-
 /* ---- the table ----------------------------------------------------------------- */
 
 struct row {
@@ -173,41 +112,9 @@ __attribute__((format(printf, 4, 5))) static void add_row(const char *measuremen
 
 static void print_header(int iterations, int links)
 {
-        struct utsname u;
-        char cpu[128] = "unknown";
-        FILE *f = fopen("/proc/cpuinfo", "re");
-        if (f) {
-                char line[256];
-                while (fgets(line, sizeof line, f))
-                        if (strncmp(line, "model name", 10) == 0) {
-                                const char *colon = strchr(line, ':');
-                                if (colon) {
-                                        colon++;
-                                        while (*colon == ' ' || *colon == '\t')
-                                                colon++;
-                                        (void)snprintf(cpu, sizeof cpu, "%s", colon);
-                                        cpu[strcspn(cpu, "\n")] = '\0';
-                                }
-                                break;
-                        }
-                (void)fclose(f);
-        }
-        char date[64] = "";
-        time_t t = time(NULL);
-        struct tm tm;
-        if (localtime_r(&t, &tm))
-                (void)strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S %z", &tm);
-        char load[64] = "?";
-        f = fopen("/proc/loadavg", "re");
-        if (f) {
-                double l1, l5, l15;
-                if (fscanf(f, "%lf %lf %lf", &l1, &l5, &l15) == 3)
-                        (void)snprintf(load, sizeof load, "%.2f %.2f %.2f", l1, l5, l15);
-                (void)fclose(f);
-        }
-        printf("bindlink benchmark: kernel %s, %ld CPU(s), %s, %s, load average %s\n",
-               uname(&u) == 0 ? u.release : "?", sysconf(_SC_NPROCESSORS_ONLN), cpu, date,
-               load);
+        char machine[512];
+        describe_machine(machine, sizeof machine);
+        printf("bindlink benchmark: %s\n", machine);
         printf("(A: %d iterations per method after %d warm-up; B: %d links; tmpfs; "
                "times are wall clock)\n\n",
                iterations, WARMUP, links);

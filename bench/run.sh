@@ -5,10 +5,14 @@
 # tmpfs mounted on a fresh directory, with a bindlinkd of its own; on exit (also on
 # failure or Ctrl-C) it stops that daemon, unmounts everything and removes the
 # directory. Extra options go to bench_links (e.g. --iterations 200 --links 1000).
+# BINDLINK_BENCH_PROGRAM=hostile runs bench/hostile in the same setting instead
+# (that is bench/hostile.sh); the program also gets the daemon's log as
+# BINDLINK_BENCH_LOG.
 set -u
 
+program=${BINDLINK_BENCH_PROGRAM:-bench_links}
 if [ $# -lt 1 ]; then
-        echo "usage: $0 BUILDDIR [--iterations N] [--links N] [--time-limit SEC]" >&2
+        echo "usage: $0 BUILDDIR [$program OPTION]... (see bench/README.md)" >&2
         exit 2
 fi
 
@@ -18,9 +22,9 @@ if [ -z "${BINDLINK_BENCH_INNER:-}" ]; then
                 echo "run.sh: the benchmark mounts things and must run as root" >&2
                 exit 1
         fi
-        for prog in "$1/bindlinkd" "$1/bench/bench_links"; do
+        for prog in "$1/bindlinkd" "$1/bench/$program"; do
                 if [ ! -x "$prog" ]; then
-                        echo "run.sh: $prog is missing; run 'make bench' in the build directory" >&2
+                        echo "run.sh: $prog is missing; run 'make bench' (or 'make bench-hostile') in the build directory" >&2
                         exit 1
                 fi
         done
@@ -133,8 +137,8 @@ done
 
 # In the background, so that a signal to this shell is handled at once (a trap
 # waits for a foreground command to end); cleanup() stops it by its pid.
-BINDLINK_SOCKET="$dir/sock" "$builddir/bench/bench_links" \
-        --dir "$dir/work" --daemon-pid "$daemon_pid" "$@" &
+BINDLINK_SOCKET="$dir/sock" BINDLINK_BENCH_LOG="$dir/bindlinkd.log" \
+        "$builddir/bench/$program" --dir "$dir/work" --daemon-pid "$daemon_pid" "$@" &
 bench_pid=$!
 wait "$bench_pid"
 rc=$?

@@ -93,7 +93,7 @@ static int apply_link_record(struct link_table *table, char **f, size_t n)
         uint64_t order, flags, count;
         if (n < 6 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &flags) < 0 ||
             parse_u64(f[5], &count) < 0 || count > 256 || n != 6 + count || order == 0 ||
-            flags > 3)
+            order == UINT64_MAX || flags > 3)
                 return -EINVAL;
         if (link_table_find_order(table, order))
                 return -EINVAL;

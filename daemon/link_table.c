@@ -162,6 +162,9 @@ int link_table_add(struct link_table *table, struct link *link)
                 table->cap = cap;
         }
         /* Keep creation order even when a journal replays links out of order. */
+        /* The next order number must stay above every order, without wrapping. */
+        if (link->order == UINT64_MAX)
+                return -EOVERFLOW;
         size_t at = table->count;
         while (at > 0 && table->links[at - 1]->order > link->order)
                 at--;

@@ -304,6 +304,7 @@ static void test_s4_malformed_records_change_nothing(void **state)
                 "LL 7 0 /n /b 0",
                 "l 7 0 /n /b 0",
                 "L",
+                "L 18446744073709551615 0 /a /b 0", /* would wrap the next order */
                 "L 7 0 /n /b",
                 "L 7 0 /n",
                 "L 7 0 /n /b 0 /n/extra",
