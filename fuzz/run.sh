@@ -30,8 +30,8 @@ sources_of() {
         case $1 in
         wire) echo src/wire.c ;;
         path) echo src/path.c ;;
-        journal) echo daemon/journal.c daemon/link_table.c daemon/path_index.c ;;
-        config) echo daemon/config.c daemon/journal.c daemon/link_table.c daemon/path_index.c ;;
+        journal) echo daemon/journal.c daemon/link_table.c daemon/path_index.c daemon/creds.c ;;
+        config) echo daemon/config.c daemon/journal.c daemon/link_table.c daemon/path_index.c daemon/creds.c ;;
         esac
 }
 
