@@ -57,6 +57,7 @@
 /* Output queued for one client before the daemon waits for it to read (a list
  * is sent in pieces of about this size). */
 #define OUTPUT_QUEUE (64 * 1024)
+#define DROPS_LOGGED_PER_SECOND 10
 
 struct client {
         int fd;
@@ -92,6 +93,10 @@ struct server {
         size_t client_count;
         size_t fds_held, fd_budget; /* descriptors held for messages being read */
         unsigned long refused;      /* connections refused since the last report */
+        /* Clients dropped for breaking the protocol: the first few of each second are
+         * logged one by one, the rest counted (a flood must not flood the log too). */
+        unsigned drops_logged;
+        unsigned long drops_unlogged;
         bool stopping;
 };
 
@@ -162,9 +167,13 @@ static void message_reset(struct server *s, struct client *c)
 static void client_drop(struct server *s, size_t slot, const char *why)
 {
         struct client *c = s->clients[slot];
-        if (why)
+        if (why && s->drops_logged < DROPS_LOGGED_PER_SECOND) {
+                s->drops_logged++;
                 log_warning("dropping client pid %d (uid %u): %s", (int)c->connected.pid,
                             (unsigned)c->connected.uid, why);
+        } else if (why) {
+                s->drops_unlogged++;
+        }
         (void)epoll_ctl(s->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
         (void)close(c->fd);
         message_reset(s, c);
@@ -577,6 +586,10 @@ static void sweep_idle(struct server *s)
                             s->refused, MAX_CLIENTS);
                 s->refused = 0;
         }
+        if (s->drops_unlogged > 0)
+                log_warning("dropped %lu more client(s) that broke the protocol", s->drops_unlogged);
+        s->drops_logged = 0;
+        s->drops_unlogged = 0;
 }
 
 /* ---- the loop ------------------------------------------------------------------- */
