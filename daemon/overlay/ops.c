@@ -307,6 +307,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int dir = r ? -1 : ovl_inode_get(parent);
         if (!r && dir < 0)
                 r = -dir;
+        if (!r && !(flags & AT_REMOVEDIR))
+                ovl_table_hold_before_unlink(&overlay_of(req)->table, dir, name);
         if (!r && unlinkat(dir, name, flags) < 0)
                 r = errno;
         if (parent)
@@ -335,6 +337,8 @@ static void ovl_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int to = r || from < 0 ? -1 : ovl_inode_get(newparent);
         if (!r)
                 r = from < 0 ? -from : to < 0 ? -to : 0;
+        if (!r && !(flags & RENAME_EXCHANGE)) /* a file it replaces loses a name */
+                ovl_table_hold_before_unlink(&overlay_of(req)->table, to, newname);
         if (!r && syscall(SYS_renameat2, from, name, to, newname, flags) < 0)
                 r = errno;
         if (parent)

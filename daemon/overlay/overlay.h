@@ -44,6 +44,7 @@ struct ovl_table {
         size_t bucket_count;
         size_t count;
         size_t held_fds, fd_limit; /* descriptors held by inodes; the process's limit */
+        size_t handles;            /* inodes held by file handle */
 };
 
 struct overlay {
@@ -108,6 +109,11 @@ struct ovl_inode *ovl_table_lookup_add(struct ovl_table *table, int fd, const st
                                        int dir_fd);
 /* Drop n lookups; frees the inode at 0. */
 void ovl_table_forget(struct ovl_table *table, struct ovl_inode *inode, uint64_t n);
+/* Just before name in dir_fd is unlinked or replaced: if it is the last name of a file
+ * whose inode is held by handle, the inode gets a descriptor of it. A filesystem
+ * cannot find a nameless file by its handle, and the file may be open through the
+ * view (opened without a request: its I/O reaches it through the inode). */
+void ovl_table_hold_before_unlink(struct ovl_table *table, int dir_fd, const char *name);
 /* A descriptor of inode's real object for one operation: its own, or one opened from
  * its handle (-errno). Give it back with ovl_inode_put. */
 int ovl_inode_get(const struct ovl_inode *inode);
