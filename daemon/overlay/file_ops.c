@@ -200,18 +200,28 @@ int ovl_opath_of(int fd)
 
 /* ---- extended attributes: the backing filesystem's answer, unchanged ---------------- */
 
-void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size)
+ssize_t ovl_xattr_read(int opath_fd, const char *name, size_t size, char **ret_value)
 {
         char path[64];
         ovl_proc_path(opath_fd, path, sizeof path);
+        *ret_value = NULL;
         char *value = size ? malloc(size) : NULL;
-        if (size && !value) {
-                (void)fuse_reply_err(req, ENOMEM);
-                return;
-        }
+        if (size && !value)
+                return -ENOMEM;
         ssize_t n = name ? getxattr(path, name, value, size) : listxattr(path, value, size);
+        if (n < 0) {
+                n = -errno;
+                free(value);
+                return n;
+        }
+        *ret_value = value;
+        return n;
+}
+
+void ovl_reply_xattr_read(fuse_req_t req, ssize_t n, char *value, size_t size)
+{
         if (n < 0)
-                (void)fuse_reply_err(req, errno);
+                (void)fuse_reply_err(req, (int)-n);
         else if (size == 0)
                 (void)fuse_reply_xattr(req, (size_t)n);
         else
@@ -305,6 +315,9 @@ void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
         buf.buf[0].fd = fd;
         buf.buf[0].pos = off;
+        /* The reply reads from fd, so fd outlives it: a temporary one is this
+         * request's own (no node's), and a node's shared one stays open while the
+         * file does, which it is until the read is answered. */
         (void)fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
         done_with(fd, temporary);
 }
@@ -329,11 +342,11 @@ void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, 
         if (n == 0)
                 n = fuse_buf_copy(&out, in, 0);
         ovl_writer_leave();
+        done_with(fd, temporary);
         if (n < 0)
                 (void)fuse_reply_err(req, (int)-n);
         else
                 (void)fuse_reply_write(req, (size_t)n);
-        done_with(fd, temporary);
 }
 
 void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -365,9 +378,9 @@ void ovl_file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
         int fd = io_fd_or_reply(req, ino, fi, IO_READ, &temporary);
         if (fd < 0)
                 return;
-        int rc = datasync ? fdatasync(fd) : fsync(fd);
-        (void)fuse_reply_err(req, rc < 0 ? errno : 0);
+        int r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
         done_with(fd, temporary);
+        (void)fuse_reply_err(req, r);
 }
 
 void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
@@ -377,8 +390,9 @@ void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, 
         int fd = io_fd_or_reply(req, ino, fi, IO_WRITE, &temporary);
         if (fd < 0)
                 return;
-        (void)fuse_reply_err(req, fallocate(fd, mode, offset, length) < 0 ? errno : 0);
+        int r = fallocate(fd, mode, offset, length) < 0 ? errno : 0;
         done_with(fd, temporary);
+        (void)fuse_reply_err(req, r);
 }
 
 void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -389,11 +403,12 @@ void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
         if (fd < 0)
                 return;
         off_t r = lseek(fd, off, whence);
-        if (r < 0)
-                (void)fuse_reply_err(req, errno);
+        int e = r < 0 ? errno : 0;
+        done_with(fd, temporary);
+        if (e)
+                (void)fuse_reply_err(req, e);
         else
                 (void)fuse_reply_lseek(req, r);
-        done_with(fd, temporary);
 }
 
 bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)

@@ -550,12 +550,10 @@ static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 {
         struct ovl_inode *inode = inode_of(req, ino);
         int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
-        if (fd < 0) {
-                (void)fuse_reply_err(req, -fd);
-                return;
-        }
-        ovl_reply_xattr_read(req, fd, name, size);
-        ovl_inode_put(inode, fd);
+        char *value = NULL;
+        ssize_t r = fd < 0 ? fd : ovl_xattr_read(fd, name, size, &value);
+        ovl_inode_put(inode, fd); /* before the reply: then the kernel may forget it */
+        ovl_reply_xattr_read(req, r, value, size);
 }
 
 static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -574,8 +572,9 @@ static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
         struct ovl_inode *inode = inode_of(req, ino);
         int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
-        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
-        ovl_inode_put(inode, fd);
+        int r = fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags);
+        ovl_inode_put(inode, fd); /* before the reply: then the kernel may forget it */
+        (void)fuse_reply_err(req, r);
 }
 
 static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

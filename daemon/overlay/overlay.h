@@ -6,7 +6,11 @@
  * answers ENOENT, S10).
  *
  * Design after libfuse's passthrough_ll: low-level API, one inode per (st_dev,
- * st_ino) holding an O_PATH descriptor, *at() calls only, never path strings. */
+ * st_ino) holding an O_PATH descriptor, *at() calls only, never path strings.
+ *
+ * Every operation of both views gives back what it took of a node (descriptors
+ * opened from a handle, references) before it replies: once the reply is out, the
+ * kernel may forget the node, and a FORGET served by another thread frees it. */
 #ifndef BINDLINK_OVERLAY_H
 #define BINDLINK_OVERLAY_H
 
@@ -150,8 +154,12 @@ void ovl_proc_path(int fd, char *buf, size_t size);
 /* Apply a FUSE setattr to the object behind opath_fd (or the open file fi). errno. */
 int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int to_set,
                       struct fuse_file_info *fi);
-/* Reply to getxattr (name) or listxattr (name NULL) with the object's answer. */
-void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size);
+/* getxattr (name) or listxattr (name NULL) of the object behind opath_fd: its size
+ * (with size > 0, the value in *ret_value, to free) or -errno. Read before the reply,
+ * so the view gives the object back before the kernel may forget it. */
+ssize_t ovl_xattr_read(int opath_fd, const char *name, size_t size, char **ret_value);
+/* Reply with what ovl_xattr_read returned (n, value: freed) for a request of size. */
+void ovl_reply_xattr_read(fuse_req_t req, ssize_t n, char *value, size_t size);
 /* setxattr, or removexattr when value is NULL. errno. */
 int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
 /* Is fd's filesystem one of the local ones known to answer quickly and to learn
