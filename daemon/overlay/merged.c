@@ -624,8 +624,7 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
         struct mnode *n = node_of(req, ino);
         int fd = target_get(mg, n);
         struct stat st;
-        /* A file opened without a request has no handle of its own (fh 0). */
-        int r = fd < 0 ? -fd : ovl_apply_setattr(req, fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         object_put(n, fd);
         if (!r)
                 r = node_stat(mg, n, &st);

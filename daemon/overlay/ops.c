@@ -198,9 +198,8 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
                 return;
         }
         struct stat st;
-        /* A file opened without a request has no handle of its own (fh 0). */
         int fd = ovl_inode_get(inode);
-        int r = fd < 0 ? -fd : ovl_apply_setattr(req, fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         ovl_inode_put(inode, fd);
         if (!r)
                 r = inode_stat(req, inode, &st);

@@ -151,9 +151,10 @@ int ovl_open_requested(fuse_req_t req, int opath_fd, int flags);
  * by): -errno. */
 int ovl_opath_of(int fd);
 void ovl_proc_path(int fd, char *buf, size_t size);
-/* Apply a FUSE setattr to the object behind opath_fd (or the open file fi). errno. */
-int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int to_set,
-                      struct fuse_file_info *fi);
+/* Apply a FUSE setattr to ino, the object behind opath_fd, or where the request names
+ * an open file (fi, its fh 0 when it was opened without a request), through it. errno. */
+int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct stat *attr,
+                      int to_set, struct fuse_file_info *fi);
 /* getxattr (name) or listxattr (name NULL) of the object behind opath_fd: its size
  * (with size > 0, the value in *ret_value, to free) or -errno. Read before the reply,
  * so the view gives the object back before the kernel may forget it. */

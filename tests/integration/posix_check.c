@@ -1561,6 +1561,26 @@ static void truncate_cases(void)
         if (fd >= 0)
                 close(fd);
         result("ftruncate-read-only-fd", e, "size=%s", size_of("truncate/ftruncate-rdonly"));
+        /* pjdfstest ftruncate/00.t: the right to write was checked when the file was
+         * opened for writing, so its open descriptor truncates whatever the mode says
+         * since: a file made with mode 0 by that open, one chmod'ed to 0 after it. */
+        fd = open("truncate/made-mode-0", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0);
+        e = fd < 0 ? errno : E(ftruncate(fd, 3));
+        if (!e)
+                e = E(ftruncate(fd, 0));
+        if (fd >= 0)
+                close(fd);
+        result("ftruncate-file-made-with-mode-0", e, "size=%s mode=%s", size_of("truncate/made-mode-0"),
+               mode_of("truncate/made-mode-0"));
+        fd = open("truncate/chmod-0-after-open", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+        e = fd < 0 ? errno : E(fchmod(fd, 0));
+        int write_e = fd < 0 || e ? e : write(fd, "hello", 5) == 5 ? 0 : errno;
+        if (!e)
+                e = E(ftruncate(fd, 2));
+        if (fd >= 0)
+                close(fd);
+        result("ftruncate-after-fchmod-0", e, "write=%s size=%s mode=%s", outcome(write_e),
+               size_of("truncate/chmod-0-after-open"), mode_of("truncate/chmod-0-after-open"));
 }
 
 /* ---- utimensat ------------------------------------------------------------------------ */
