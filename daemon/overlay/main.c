@@ -101,6 +101,8 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         char *fuse_argv[] = {argv0, NULL};
         struct fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
         struct fuse_session *se = fuse_session_new(&args, ops, sizeof *ops, userdata);
+        /* The session keeps none of them; parsing them made a copy that is ours. */
+        fuse_opt_free_args(&args);
         if (!se) {
                 merged_free(mg);
                 return 1;

@@ -509,6 +509,23 @@ replaced: xyz" "$out"
         after_fault
 }
 
+# A server that ends leaves nothing allocated behind: under the ASan build (LSan on)
+# the servers of a merged view and of a parent overlay end, once their links are
+# removed, without a leak report in their stderr (the daemon's log). (The plain build
+# has no sanitizer to report anything: there this only checks that they end.)
+test_s20_overlay_servers_end_without_a_leak_report() {
+        local since; since=$(stat -c %s "$DAEMON_LOG")
+        mkdir -p "$T/v" "$T/b" "$T/p" "$T/pb"
+        ctl create --merged "$T/v" "$T/b" || return
+        ctl create "$T/p/link" "$T/pb" || return
+        ls "$T/v" "$T/p" >/dev/null
+        ctl remove "$T/v" && ctl remove "$T/p/link"
+        check_nothing_left
+        local reports; reports=$(tail -c +$((since + 1)) "$DAEMON_LOG" | grep -a -A 12 'Sanitizer')
+        [ -z "$reports" ] || { fail "a server reported:"; printf '%s\n' "$reports" | head -n 30 | sed 's/^/#   /'; }
+        after_fault
+}
+
 # ---- 5. files held open through V while the link is removed ---------------------------
 # A process holds files open through V (read and append), the link is removed: the
 # removal succeeds at once, V shows the original, the descriptors still work (writes
