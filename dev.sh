@@ -15,7 +15,7 @@ cd "$top"
 install_dependencies() {
         packages="build-essential autoconf automake libtool pkg-config libcmocka-dev
                 libfuse3-dev fuse3 util-linux mount jq groff-base man-db systemd attr acl python3 strace
-                stress-ng"
+                stress-ng libcap-dev"
         missing=
         for p in $packages; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

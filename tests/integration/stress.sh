@@ -15,16 +15,6 @@ enter_private_namespace bash "$0" "$@"
 STRESS_SECONDS=${STRESS_SECONDS:-20}
 STRESSORS="dir rename link hdd filename symlink xattr"
 
-# server_of DIR: the pid of the overlay server whose lower directory (fd 4) is DIR:
-# V's original directory for a merged view, P for a parent overlay.
-server_of() {
-        local pid
-        for pid in $(pgrep -f "^bindlink-overlay --fuse-fd"); do
-                [ "$(readlink "/proc/$pid/fd/4" 2>/dev/null)" = "$1" ] && { echo "$pid"; return 0; }
-        done
-        return 1
-}
-
 # sanitizer_reports SINCE: the ASan and UBSan reports in the daemon's log (which the
 # servers' stderr is) after its first SINCE bytes.
 sanitizer_reports() {
