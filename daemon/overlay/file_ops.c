@@ -22,7 +22,10 @@ void ovl_proc_path(int fd, char *buf, size_t size)
 
 /* ---- attributes ------------------------------------------------------------------ */
 
-static int set_times(int opath_fd, const struct stat *attr, int to_set, struct fuse_file_info *fi)
+/* The view's way to find an open file's descriptor (one view per process). */
+static ovl_io_fd_fn view_io_fd;
+
+static int set_times(int opath_fd, const struct stat *attr, int to_set, int file)
 {
         struct timespec tv[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_OMIT}};
         if (to_set & FUSE_SET_ATTR_ATIME_NOW)
@@ -33,8 +36,8 @@ static int set_times(int opath_fd, const struct stat *attr, int to_set, struct f
                 tv[1].tv_nsec = UTIME_NOW;
         else if (to_set & FUSE_SET_ATTR_MTIME)
                 tv[1] = attr->st_mtim;
-        if (fi)
-                return futimens((int)fi->fh, tv) < 0 ? errno : 0;
+        if (file >= 0)
+                return futimens(file, tv) < 0 ? errno : 0;
         char path[64];
         ovl_proc_path(opath_fd, path, sizeof path);
         return utimensat(AT_FDCWD, path, tv, 0) < 0 ? errno : 0;
@@ -69,14 +72,43 @@ static int kill_for_writer(fuse_req_t req, const char *path, const struct stat *
         return chmod(path, mode) < 0 ? errno : 0;
 }
 
-int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int to_set,
-                      struct fuse_file_info *fi)
+/* Truncate to size: through the open file where the request names one (fi), for the
+ * right to write was checked when it was opened, whatever the mode says now (a file
+ * made with mode 0 by that open, or chmod'ed to 0 since); its own descriptor, or for a
+ * file opened without a request (fh 0) the view's descriptor for writing it. Without
+ * an open file (truncate(2)), by path. As the caller if kill, so that setuid/setgid
+ * bits go as they would for them. errno. */
+static int set_size(fuse_req_t req, fuse_ino_t ino, int opath_fd, const char *path, off_t size,
+                    bool kill, struct fuse_file_info *fi)
+{
+        bool temporary = false;
+        int file = -1;
+        if (fi) {
+                file = fi->fh ? (int)fi->fh : view_io_fd(req, ino, fi, IO_WRITE, &temporary);
+                if (file < 0)
+                        return -file;
+        }
+        int r = kill ? -ovl_writer_enter(req, file >= 0 ? file : opath_fd) : 0;
+        if (!r && (file >= 0 ? ftruncate(file, size) : truncate(path, size)) < 0)
+                r = errno;
+        if (kill)
+                ovl_writer_leave();
+        if (temporary)
+                (void)close(file);
+        return r;
+}
+
+int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct stat *attr,
+                      int to_set, struct fuse_file_info *fi)
 {
         char path[64];
         int r = 0;
         ovl_proc_path(opath_fd, path, sizeof path);
+        /* The open file's own descriptor; a file opened without a request has none
+         * (fh 0). */
+        int own = fi && fi->fh ? (int)fi->fh : -1;
         if (to_set & FUSE_SET_ATTR_MODE) {
-                int rc = fi ? fchmod((int)fi->fh, attr->st_mode) : chmod(path, attr->st_mode);
+                int rc = own >= 0 ? fchmod(own, attr->st_mode) : chmod(path, attr->st_mode);
                 r = rc < 0 ? errno : 0;
         }
         /* A change of no attribute is chown(-1, -1) (the kernel sends its ctime only
@@ -106,20 +138,14 @@ int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int
                         r = errno;
                 ovl_creds_leave();
         }
-        if (!r && (to_set & FUSE_SET_ATTR_SIZE)) {
-                /* The kernel asks for setuid/setgid bits to go (KILL_SUIDGID: a caller
-                 * without CAP_FSETID): truncate as the caller. */
-                bool kill = to_set & FUSE_SET_ATTR_KILL_SUID;
-                r = kill ? -ovl_writer_enter(req, fi ? (int)fi->fh : opath_fd) : 0;
-                int rc = r ? 0 : fi ? ftruncate((int)fi->fh, attr->st_size) : truncate(path, attr->st_size);
-                if (rc < 0)
-                        r = errno;
-                if (kill)
-                        ovl_writer_leave();
-        }
+        /* The kernel asks for setuid/setgid bits to go (KILL_SUIDGID: a caller without
+         * CAP_FSETID): truncate as the caller. */
+        if (!r && (to_set & FUSE_SET_ATTR_SIZE))
+                r = set_size(req, ino, opath_fd, path, attr->st_size,
+                             to_set & FUSE_SET_ATTR_KILL_SUID, fi);
         if (!r && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
                              FUSE_SET_ATTR_MTIME_NOW)))
-                r = set_times(opath_fd, attr, to_set, fi);
+                r = set_times(opath_fd, attr, to_set, own);
         return r;
 }
 
@@ -200,18 +226,28 @@ int ovl_opath_of(int fd)
 
 /* ---- extended attributes: the backing filesystem's answer, unchanged ---------------- */
 
-void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size)
+ssize_t ovl_xattr_read(int opath_fd, const char *name, size_t size, char **ret_value)
 {
         char path[64];
         ovl_proc_path(opath_fd, path, sizeof path);
+        *ret_value = NULL;
         char *value = size ? malloc(size) : NULL;
-        if (size && !value) {
-                (void)fuse_reply_err(req, ENOMEM);
-                return;
-        }
+        if (size && !value)
+                return -ENOMEM;
         ssize_t n = name ? getxattr(path, name, value, size) : listxattr(path, value, size);
+        if (n < 0) {
+                n = -errno;
+                free(value);
+                return n;
+        }
+        *ret_value = value;
+        return n;
+}
+
+void ovl_reply_xattr_read(fuse_req_t req, ssize_t n, char *value, size_t size)
+{
         if (n < 0)
-                (void)fuse_reply_err(req, errno);
+                (void)fuse_reply_err(req, (int)-n);
         else if (size == 0)
                 (void)fuse_reply_xattr(req, (size_t)n);
         else
@@ -269,9 +305,6 @@ void ovl_file_opened(struct fuse_file_info *fi, int fd)
         fi->noflush = ovl_fs_is_local(fd);
 }
 
-/* The view's way to find an open file's descriptor (one view per process). */
-static ovl_io_fd_fn view_io_fd;
-
 void ovl_file_io_init(ovl_io_fd_fn io_fd) { view_io_fd = io_fd; }
 
 /* The descriptor for I/O of this kind on the open file, or 0 after replying with the
@@ -305,6 +338,9 @@ void ovl_file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
         buf.buf[0].fd = fd;
         buf.buf[0].pos = off;
+        /* The reply reads from fd, so fd outlives it: a temporary one is this
+         * request's own (no node's), and a node's shared one stays open while the
+         * file does, which it is until the read is answered. */
         (void)fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
         done_with(fd, temporary);
 }
@@ -329,11 +365,11 @@ void ovl_file_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in, 
         if (n == 0)
                 n = fuse_buf_copy(&out, in, 0);
         ovl_writer_leave();
+        done_with(fd, temporary);
         if (n < 0)
                 (void)fuse_reply_err(req, (int)-n);
         else
                 (void)fuse_reply_write(req, (size_t)n);
-        done_with(fd, temporary);
 }
 
 void ovl_file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -365,9 +401,9 @@ void ovl_file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_fi
         int fd = io_fd_or_reply(req, ino, fi, IO_READ, &temporary);
         if (fd < 0)
                 return;
-        int rc = datasync ? fdatasync(fd) : fsync(fd);
-        (void)fuse_reply_err(req, rc < 0 ? errno : 0);
+        int r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? errno : 0;
         done_with(fd, temporary);
+        (void)fuse_reply_err(req, r);
 }
 
 void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
@@ -377,8 +413,9 @@ void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, 
         int fd = io_fd_or_reply(req, ino, fi, IO_WRITE, &temporary);
         if (fd < 0)
                 return;
-        (void)fuse_reply_err(req, fallocate(fd, mode, offset, length) < 0 ? errno : 0);
+        int r = fallocate(fd, mode, offset, length) < 0 ? errno : 0;
         done_with(fd, temporary);
+        (void)fuse_reply_err(req, r);
 }
 
 void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
@@ -389,11 +426,12 @@ void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
         if (fd < 0)
                 return;
         off_t r = lseek(fd, off, whence);
-        if (r < 0)
-                (void)fuse_reply_err(req, errno);
+        int e = r < 0 ? errno : 0;
+        done_with(fd, temporary);
+        if (e)
+                (void)fuse_reply_err(req, e);
         else
                 (void)fuse_reply_lseek(req, r);
-        done_with(fd, temporary);
 }
 
 bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)

@@ -3,6 +3,7 @@
 #include "overlay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -74,6 +75,8 @@ struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct
         n->handle = handle;
         if (fd >= 0)
                 __atomic_store_n(&t->held_fds, t->held_fds + 1, __ATOMIC_RELAXED);
+        if (handle)
+                __atomic_store_n(&t->handles, t->handles + 1, __ATOMIC_RELAXED);
         n->dev = st->st_dev;
         n->ino = st->st_ino;
         n->nlookup = 1;
@@ -101,6 +104,8 @@ void ovl_table_forget(struct ovl_table *t, struct ovl_inode *inode, uint64_t n)
                 }
         if (inode->fd >= 0)
                 __atomic_store_n(&t->held_fds, t->held_fds - 1, __ATOMIC_RELAXED);
+        if (inode->handle)
+                __atomic_store_n(&t->handles, t->handles - 1, __ATOMIC_RELAXED);
         pthread_mutex_unlock(&t->lock);
         if (inode->fd >= 0)
                 (void)close(inode->fd);
@@ -108,13 +113,67 @@ void ovl_table_forget(struct ovl_table *t, struct ovl_inode *inode, uint64_t n)
         free(inode);
 }
 
+static struct ovl_inode *table_find(const struct ovl_table *t, dev_t dev, ino_t ino)
+{
+        for (struct ovl_inode *n = t->buckets[bucket_of(t, dev, ino)]; n; n = n->next)
+                if (n->dev == dev && n->ino == ino)
+                        return n;
+        return NULL;
+}
+
+void ovl_table_hold_before_unlink(struct ovl_table *t, int dir_fd, const char *name)
+{
+        struct stat st;
+        if (__atomic_load_n(&t->handles, __ATOMIC_RELAXED) == 0 ||
+            fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+            st.st_nlink != 1)
+                return;
+        pthread_mutex_lock(&t->lock);
+        struct ovl_inode *n = table_find(t, st.st_dev, st.st_ino);
+        bool by_handle_only = n && n->fd < 0 && n->handle;
+        pthread_mutex_unlock(&t->lock);
+        if (!by_handle_only)
+                return;
+        int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        struct stat now;
+        if (fd < 0)
+                return; /* the unlink will say what is wrong */
+        if (fstatat(fd, "", &now, AT_EMPTY_PATH) < 0 || now.st_dev != st.st_dev ||
+            now.st_ino != st.st_ino) {
+                (void)close(fd);
+                return;
+        }
+        /* The kernel holds the name while it is being unlinked, so the inode is still
+         * known; its handle stays too (readers may be using it) until it is freed. */
+        pthread_mutex_lock(&t->lock);
+        n = table_find(t, st.st_dev, st.st_ino);
+        if (n && n->fd < 0) {
+                __atomic_store_n(&n->fd, fd, __ATOMIC_RELEASE);
+                __atomic_store_n(&t->held_fds, t->held_fds + 1, __ATOMIC_RELAXED);
+                fd = -1;
+        }
+        pthread_mutex_unlock(&t->lock);
+        if (fd >= 0)
+                (void)close(fd);
+}
+
+/* The inode's descriptor, once set never changed while it lives (a plain atomic
+ * read); one set just before the file lost its last name takes over from its handle. */
+static int inode_fd(const struct ovl_inode *inode)
+{
+        return __atomic_load_n(&inode->fd, __ATOMIC_ACQUIRE);
+}
+
 int ovl_inode_get(const struct ovl_inode *inode)
 {
-        return inode->handle ? ovl_handle_open(inode->handle) : inode->fd;
+        int fd = inode_fd(inode);
+        if (fd >= 0 || !inode->handle)
+                return fd;
+        return ovl_handle_open(inode->handle);
 }
 
 void ovl_inode_put(const struct ovl_inode *inode, int fd)
 {
-        if (inode->handle && fd >= 0)
+        if (fd >= 0 && fd != inode_fd(inode))
                 (void)close(fd);
 }

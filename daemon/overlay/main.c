@@ -15,13 +15,11 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/capability.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static int parse_fd(const char *s)
@@ -32,29 +30,52 @@ static int parse_fd(const char *s)
         return errno || *end || v < 0 || v > 1 << 20 ? -1 : (int)v;
 }
 
-/* Keep what acting on others' files as root needs; drop the rest (CAP_SYS_ADMIN
- * above all), from the effective, permitted and bounding sets. */
+/* Keep what acting on others' files as root needs and drop the rest (CAP_SYS_ADMIN
+ * above all) from the effective, permitted and inheritable sets. The bounding set is
+ * narrowed too where that is allowed (it needs CAP_SETPCAP, which the shipped unit's
+ * CapabilityBoundingSet does not grant); without it, nothing we dropped can come back
+ * anyway: a process gains no capability it has not permitted but by exec, and this
+ * one execs nothing. 0 or -errno. */
 static int drop_capabilities(bool passthrough)
 {
-        static const int keep[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                                   CAP_FOWNER, CAP_FSETID,       CAP_SETGID,
-                                   CAP_SETUID, CAP_MKNOD};
-        uint64_t mask = 0;
-        for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
-                mask |= 1ull << keep[i];
+        static const cap_value_t wanted[] = {CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+                                             CAP_FOWNER, CAP_FSETID,       CAP_SETGID,
+                                             CAP_SETUID, CAP_MKNOD,        CAP_SYS_ADMIN};
         /* The kernel registers passthrough backing files for CAP_SYS_ADMIN only. */
-        if (passthrough)
-                mask |= 1ull << CAP_SYS_ADMIN;
-        for (int cap = 0; cap <= 63; cap++)
-                if (!(mask & (1ull << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
-                    errno != EINVAL)
-                        return -errno;
-        struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3};
-        struct __user_cap_data_struct data[2] = {
-                {.effective = (uint32_t)mask, .permitted = (uint32_t)mask},
-                {.effective = (uint32_t)(mask >> 32), .permitted = (uint32_t)(mask >> 32)},
-        };
-        return syscall(SYS_capset, &header, data) < 0 ? -errno : 0;
+        size_t wanted_count = sizeof wanted / sizeof wanted[0] - (passthrough ? 0 : 1);
+        cap_t now = cap_get_proc();
+        if (!now)
+                return -errno;
+        /* Keep only what we have: asking for more would fail the whole change. */
+        cap_value_t keep[sizeof wanted / sizeof wanted[0]];
+        size_t n = 0;
+        for (size_t i = 0; i < wanted_count; i++) {
+                cap_flag_value_t v = CAP_CLEAR;
+                if (cap_get_flag(now, wanted[i], CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+                        keep[n++] = wanted[i];
+        }
+        cap_flag_value_t setpcap = CAP_CLEAR;
+        (void)cap_get_flag(now, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
+        (void)cap_free(now);
+        if (setpcap == CAP_SET)
+                for (cap_value_t cap = 0; cap <= CAP_LAST_CAP; cap++) {
+                        bool kept = false;
+                        for (size_t i = 0; i < n && !kept; i++)
+                                kept = keep[i] == cap;
+                        if (!kept)
+                                (void)cap_drop_bound(cap); /* best effort, see above */
+                }
+        cap_t caps = cap_init(); /* all clear */
+        if (!caps)
+                return -errno;
+        int r = 0;
+        if (n > 0 && (cap_set_flag(caps, CAP_EFFECTIVE, (int)n, keep, CAP_SET) < 0 ||
+                      cap_set_flag(caps, CAP_PERMITTED, (int)n, keep, CAP_SET) < 0))
+                r = -errno;
+        if (r == 0 && cap_set_proc(caps) < 0)
+                r = -errno;
+        (void)cap_free(caps);
+        return r;
 }
 
 /* A view holds an O_PATH descriptor per object the kernel knows, and a merged view
@@ -101,6 +122,8 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         char *fuse_argv[] = {argv0, NULL};
         struct fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
         struct fuse_session *se = fuse_session_new(&args, ops, sizeof *ops, userdata);
+        /* The session keeps none of them; parsing them made a copy that is ours. */
+        fuse_opt_free_args(&args);
         if (!se) {
                 merged_free(mg);
                 return 1;

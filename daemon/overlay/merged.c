@@ -624,8 +624,7 @@ static void m_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_
         struct mnode *n = node_of(req, ino);
         int fd = target_get(mg, n);
         struct stat st;
-        /* A file opened without a request has no handle of its own (fh 0). */
-        int r = fd < 0 ? -fd : ovl_apply_setattr(req, fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         object_put(n, fd);
         if (!r)
                 r = node_stat(mg, n, &st);
@@ -772,13 +771,14 @@ static int new_name_dir(struct merged *mg, struct mnode *d)
         return layer_has(d, LOWER) ? layer_get(d, LOWER) : -EROFS;
 }
 
-/* Tell the kernel that name in parent may show another object now (V's, after B's
- * went). Called after the reply: the kernel holds the directory locked until then. */
-static void name_changed(struct merged *mg, const struct mnode *parent, const char *name)
+/* Tell the kernel that name in the directory parent_ino may show another object now
+ * (V's, after B's went). Called after the reply: the kernel holds the directory
+ * locked until then. By node id, not node: once the reply is out the kernel may
+ * forget the directory, and another thread free its node. */
+static void name_changed(struct merged *mg, fuse_ino_t parent_ino, const char *name)
 {
         if (mg->se)
-                (void)fuse_lowlevel_notify_inval_entry(mg->se, ino_of(mg, parent), name,
-                                                       strlen(name));
+                (void)fuse_lowlevel_notify_inval_entry(mg->se, parent_ino, name, strlen(name));
 }
 
 /* ---- creating names ---------------------------------------------------------------------- */
@@ -1018,7 +1018,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         dirs_put(&d);
         (void)fuse_reply_err(req, r);
         if (!r && uncovers)
-                name_changed(mg, parent, name);
+                name_changed(mg, parent_ino, name);
 }
 
 static void m_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -1125,7 +1125,7 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         dirs_put(&into);
         (void)fuse_reply_err(req, r);
         if (uncovers)
-                name_changed(mg, parent, name);
+                name_changed(mg, parent_ino, name);
 }
 
 /* ---- files ---------------------------------------------------------------------------------- */
@@ -1360,12 +1360,10 @@ static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 {
         struct mnode *n = node_of(req, ino);
         int fd = shown_get(n);
-        if (fd < 0) {
-                (void)fuse_reply_err(req, -fd);
-                return;
-        }
-        ovl_reply_xattr_read(req, fd, name, size);
-        object_put(n, fd);
+        char *value = NULL;
+        ssize_t r = fd < 0 ? fd : ovl_xattr_read(fd, name, size, &value);
+        object_put(n, fd); /* before the reply: then the kernel may forget n */
+        ovl_reply_xattr_read(req, r, value, size);
 }
 
 static void m_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -1384,8 +1382,9 @@ static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
         struct mnode *n = node_of(req, ino);
         int fd = target_get(merged_of(req), n);
-        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
-        object_put(n, fd);
+        int r = fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags);
+        object_put(n, fd); /* before the reply: then the kernel may forget n */
+        (void)fuse_reply_err(req, r);
 }
 
 static void m_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

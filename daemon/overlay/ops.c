@@ -198,9 +198,8 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
                 return;
         }
         struct stat st;
-        /* A file opened without a request has no handle of its own (fh 0). */
         int fd = ovl_inode_get(inode);
-        int r = fd < 0 ? -fd : ovl_apply_setattr(req, fd, attr, to_set, fi && fi->fh ? fi : NULL);
+        int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         ovl_inode_put(inode, fd);
         if (!r)
                 r = inode_stat(req, inode, &st);
@@ -307,6 +306,8 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int dir = r ? -1 : ovl_inode_get(parent);
         if (!r && dir < 0)
                 r = -dir;
+        if (!r && !(flags & AT_REMOVEDIR))
+                ovl_table_hold_before_unlink(&overlay_of(req)->table, dir, name);
         if (!r && unlinkat(dir, name, flags) < 0)
                 r = errno;
         if (parent)
@@ -335,6 +336,8 @@ static void ovl_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int to = r || from < 0 ? -1 : ovl_inode_get(newparent);
         if (!r)
                 r = from < 0 ? -from : to < 0 ? -to : 0;
+        if (!r && !(flags & RENAME_EXCHANGE)) /* a file it replaces loses a name */
+                ovl_table_hold_before_unlink(&overlay_of(req)->table, to, newname);
         if (!r && syscall(SYS_renameat2, from, name, to, newname, flags) < 0)
                 r = errno;
         if (parent)
@@ -546,12 +549,10 @@ static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t 
 {
         struct ovl_inode *inode = inode_of(req, ino);
         int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
-        if (fd < 0) {
-                (void)fuse_reply_err(req, -fd);
-                return;
-        }
-        ovl_reply_xattr_read(req, fd, name, size);
-        ovl_inode_put(inode, fd);
+        char *value = NULL;
+        ssize_t r = fd < 0 ? fd : ovl_xattr_read(fd, name, size, &value);
+        ovl_inode_put(inode, fd); /* before the reply: then the kernel may forget it */
+        ovl_reply_xattr_read(req, r, value, size);
 }
 
 static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -570,8 +571,9 @@ static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 {
         struct ovl_inode *inode = inode_of(req, ino);
         int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
-        (void)fuse_reply_err(req, fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags));
-        ovl_inode_put(inode, fd);
+        int r = fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags);
+        ovl_inode_put(inode, fd); /* before the reply: then the kernel may forget it */
+        (void)fuse_reply_err(req, r);
 }
 
 static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

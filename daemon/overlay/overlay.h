@@ -6,7 +6,11 @@
  * answers ENOENT, S10).
  *
  * Design after libfuse's passthrough_ll: low-level API, one inode per (st_dev,
- * st_ino) holding an O_PATH descriptor, *at() calls only, never path strings. */
+ * st_ino) holding an O_PATH descriptor, *at() calls only, never path strings.
+ *
+ * Every operation of both views gives back what it took of a node (descriptors
+ * opened from a handle, references) before it replies: once the reply is out, the
+ * kernel may forget the node, and a FORGET served by another thread frees it. */
 #ifndef BINDLINK_OVERLAY_H
 #define BINDLINK_OVERLAY_H
 
@@ -44,6 +48,7 @@ struct ovl_table {
         size_t bucket_count;
         size_t count;
         size_t held_fds, fd_limit; /* descriptors held by inodes; the process's limit */
+        size_t handles;            /* inodes held by file handle */
 };
 
 struct overlay {
@@ -108,6 +113,11 @@ struct ovl_inode *ovl_table_lookup_add(struct ovl_table *table, int fd, const st
                                        int dir_fd);
 /* Drop n lookups; frees the inode at 0. */
 void ovl_table_forget(struct ovl_table *table, struct ovl_inode *inode, uint64_t n);
+/* Just before name in dir_fd is unlinked or replaced: if it is the last name of a file
+ * whose inode is held by handle, the inode gets a descriptor of it. A filesystem
+ * cannot find a nameless file by its handle, and the file may be open through the
+ * view (opened without a request: its I/O reaches it through the inode). */
+void ovl_table_hold_before_unlink(struct ovl_table *table, int dir_fd, const char *name);
 /* A descriptor of inode's real object for one operation: its own, or one opened from
  * its handle (-errno). Give it back with ovl_inode_put. */
 int ovl_inode_get(const struct ovl_inode *inode);
@@ -141,11 +151,16 @@ int ovl_open_requested(fuse_req_t req, int opath_fd, int flags);
  * by): -errno. */
 int ovl_opath_of(int fd);
 void ovl_proc_path(int fd, char *buf, size_t size);
-/* Apply a FUSE setattr to the object behind opath_fd (or the open file fi). errno. */
-int ovl_apply_setattr(fuse_req_t req, int opath_fd, const struct stat *attr, int to_set,
-                      struct fuse_file_info *fi);
-/* Reply to getxattr (name) or listxattr (name NULL) with the object's answer. */
-void ovl_reply_xattr_read(fuse_req_t req, int opath_fd, const char *name, size_t size);
+/* Apply a FUSE setattr to ino, the object behind opath_fd, or where the request names
+ * an open file (fi, its fh 0 when it was opened without a request), through it. errno. */
+int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct stat *attr,
+                      int to_set, struct fuse_file_info *fi);
+/* getxattr (name) or listxattr (name NULL) of the object behind opath_fd: its size
+ * (with size > 0, the value in *ret_value, to free) or -errno. Read before the reply,
+ * so the view gives the object back before the kernel may forget it. */
+ssize_t ovl_xattr_read(int opath_fd, const char *name, size_t size, char **ret_value);
+/* Reply with what ovl_xattr_read returned (n, value: freed) for a request of size. */
+void ovl_reply_xattr_read(fuse_req_t req, ssize_t n, char *value, size_t size);
 /* setxattr, or removexattr when value is NULL. errno. */
 int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
 /* Is fd's filesystem one of the local ones known to answer quickly and to learn

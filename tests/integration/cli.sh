@@ -406,6 +406,40 @@ test_s4_a_stopped_overlay_server_never_blocks_the_daemon() {
         eventually 20 test ! -e "$T/p/link" || fail "link still visible"
 }
 
+# Under the shipped unit (S22) the daemon has only the unit's CapabilityBoundingSet,
+# which lacks CAP_SETPCAP: the overlay servers must still drop every capability they
+# do not keep (daemon/overlay/main.c: the eight a passthrough needs, and CAP_SYS_ADMIN
+# for a merged view, whose passthrough backing files need it), and say nothing about
+# failing to.
+unit_bounding_set() { # as setpriv wants it: +chown,+sys_admin,...
+        sed -n 's/^CapabilityBoundingSet=//p' "${SRCDIR:-$(dirname "$0")/../..}/systemd/bindlinkd.service.in" |
+                tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\1/p' | tr 'A-Z' 'a-z' | paste -sd,
+}
+caps_of() { awk '$1 == "CapEff:" || $1 == "CapPrm:" { printf "%s %s ", $1, $2 }' "/proc/$1/status"; }
+test_s22_overlay_servers_drop_capabilities_under_the_units_bounding_set() {
+        local set mp pp; set=$(unit_bounding_set)
+        case $set in *+sys_admin*) ;; *) fail "no CapabilityBoundingSet in the unit: '$set'"; return ;; esac
+        stop_daemon
+        DAEMON_PREFIX=(setpriv --no-new-privs --inh-caps=-all --bounding-set="-all,$set")
+        start_daemon
+        DAEMON_PREFIX=()
+        [ -n "$DAEMON_PID" ] || { fail "bindlinkd did not start under setpriv $set"; start_daemon; return; }
+        check_eq "the daemon's bounding set" "$(setpriv --bounding-set="-all,$set" awk '$1 == "CapBnd:" { print $2 }' /proc/self/status)" \
+                "$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$DAEMON_PID/status")"
+        mkdir -p "$T/v" "$T/b" "$T/p" "$T/pb"
+        ctl create --merged "$T/v" "$T/b" && ctl create "$T/p/link" "$T/pb" || { stop_daemon; start_daemon; return; }
+        mp=$(server_of "$T/v") || fail "no server for the merged view"
+        pp=$(server_of "$T/p") || fail "no server for the parent overlay"
+        # CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID, SETGID, SETUID, MKNOD: 0x080000df.
+        [ -z "$mp" ] || check_eq "merged view server" "CapPrm: 00000000082000df CapEff: 00000000082000df " "$(caps_of "$mp")"
+        [ -z "$pp" ] || check_eq "parent overlay server" "CapPrm: 00000000080000df CapEff: 00000000080000df " "$(caps_of "$pp")"
+        ! grep -aq 'cannot drop capabilities' "$DAEMON_LOG" || fail "a server said it cannot drop its capabilities"
+        remove_all_links
+        stop_daemon
+        start_daemon
+}
+
+
 replaced_server() { # replaced_server PATTERN OLD_PID: a server matching, other than OLD_PID
         local again; again=$(pgrep -n -f "$1")
         [ -n "$again" ] && [ "$again" != "$2" ]

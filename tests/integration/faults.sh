@@ -507,6 +507,57 @@ test_s8_anchorless_link_in_a_directory_of_more_subdirectories_than_the_fd_limit(
         after_fault
 }
 
+# Past the budget a new file is held by handle, and a filesystem cannot find a file by
+# its handle once it has lost its last name (tmpfs: ESTALE): a file created through an
+# overlaid parent, opened and unlinked (a temporary file, stress-ng --hdd's way), or
+# replaced by a rename while open, must still take writes, fsync and truncate.
+UNLINKED_PY='
+import os, sys
+p = sys.argv[1]
+fd = os.open(p + "/late", os.O_CREAT | os.O_RDWR, 0o644)
+os.unlink(p + "/late")
+os.write(fd, b"abc"); os.fsync(fd); os.ftruncate(fd, 2)
+print("unlinked:", os.pread(fd, 8, 0).decode())
+fd2 = os.open(p + "/late2", os.O_CREAT | os.O_RDWR, 0o644)
+open(p + "/other", "w").close()
+os.rename(p + "/other", p + "/late2")
+os.write(fd2, b"xyz"); os.fsync(fd2)
+print("replaced:", os.pread(fd2, 8, 0).decode())
+'
+test_s5_s8_files_that_lose_their_last_name_while_open_past_the_fd_limit() {
+        local n out; n=$(past_fd_limit)
+        mkdir -p "$T/p" "$T/b"
+        (cd "$T/p" && seq "$n" | xargs touch) || { fail "cannot make the files"; return; }
+        ctl create "$T/p/link" "$T/b" || return
+        # Every entry becomes a node of the overlay: past the budget.
+        check_eq "ls -l's complaints ($n files)" "" "$(timeout 120 ls -l "$T/p" 2>&1 >/dev/null | head -3)"
+        out=$(timeout 30 "$PYTHON" -c "$UNLINKED_PY" "$T/p" 2>&1)
+        check_eq "I/O on open files that lost their last name" "unlinked: ab
+replaced: xyz" "$out"
+        check_missing "$T/p/late"
+        check_eq "what replaced late2" "" "$(cat "$T/p/late2")"
+        ctl remove "$T/p/link"
+        check_nothing_left
+        after_fault
+}
+
+# A server that ends leaves nothing allocated behind: under the ASan build (LSan on)
+# the servers of a merged view and of a parent overlay end, once their links are
+# removed, without a leak report in their stderr (the daemon's log). (The plain build
+# has no sanitizer to report anything: there this only checks that they end.)
+test_s20_overlay_servers_end_without_a_leak_report() {
+        local since; since=$(stat -c %s "$DAEMON_LOG")
+        mkdir -p "$T/v" "$T/b" "$T/p" "$T/pb"
+        ctl create --merged "$T/v" "$T/b" || return
+        ctl create "$T/p/link" "$T/pb" || return
+        ls "$T/v" "$T/p" >/dev/null
+        ctl remove "$T/v" && ctl remove "$T/p/link"
+        check_nothing_left
+        local reports; reports=$(tail -c +$((since + 1)) "$DAEMON_LOG" | grep -a -A 12 'Sanitizer')
+        [ -z "$reports" ] || { fail "a server reported:"; printf '%s\n' "$reports" | head -n 30 | sed 's/^/#   /'; }
+        after_fault
+}
+
 # ---- 5. files held open through V while the link is removed ---------------------------
 # A process holds files open through V (read and append), the link is removed: the
 # removal succeeds at once, V shows the original, the descriptors still work (writes

@@ -83,9 +83,11 @@ cleanup() {
 
 DAEMON_PID=
 DAEMON_LOG=
+# A command the daemon is started under (e.g. setpriv with the unit's capabilities).
+DAEMON_PREFIX=()
 start_daemon() {
         DAEMON_LOG="$AREA/run/daemon.$$.$RANDOM.log"
-        "$BINDLINKD" --socket "$SOCK" --state-dir "$STATE" "$@" 2>"$DAEMON_LOG" &
+        "${DAEMON_PREFIX[@]}" "$BINDLINKD" --socket "$SOCK" --state-dir "$STATE" "$@" 2>"$DAEMON_LOG" &
         DAEMON_PID=$!
         # A generous deadline: the machine may be busy (and the build sanitized).
         local i
@@ -245,6 +247,16 @@ link_field() { # link_field VIRTUAL FIELD
 }
 
 mounts_under() { findmnt -rn -o TARGET | grep -c "^$1" ; }
+
+# server_of DIR: the pid of the overlay server whose lower directory (fd 4) is DIR:
+# V's original directory for a merged view, P for a parent overlay.
+server_of() {
+        local pid
+        for pid in $(pgrep -f "^bindlink-overlay --fuse-fd"); do
+                [ "$(readlink "/proc/$pid/fd/4" 2>/dev/null)" = "$1" ] && { echo "$pid"; return 0; }
+        done
+        return 1
+}
 
 tree_digest() { # content, names, modes and owners of a tree
         (cd "$1" && find . -printf '%p %m %u %g %s\n' | sort && find . -type f -exec md5sum {} + | sort) | md5sum

@@ -144,6 +144,35 @@ test_s5_s8_posix_user_through_parent_overlay_matches_plain_directory() {
         posix_compare_parent nobody user
 }
 
+# The symlink chain cases under load (S5, S12): directly in B and through a merged view
+# they answer alike while mounts come and go elsewhere on the machine (as other test
+# suites' do: each one makes Linux start some path walks again) and two CPU hogs run.
+# A chain of 40 symlinks opens, one of 41 is ELOOP, every time: posix_check
+# --chain-trials opens each 4000 times directly and 1000 times through V (a FUSE
+# symlink costs a READLINK; a chain, 40 of them).
+churn_mounts() { while :; do mount -t tmpfs churn "$1" && umount "$1"; done; }
+test_s5_s12_symlink_chain_cases_match_under_load() {
+        local churn cpu="" direct through
+        mkdir -p "$T/v" "$T/b" "$T/churn"
+        ctl create --merged "$T/v" "$T/b" || return
+        mkdir "$T/b/direct" "$T/v/through"
+        churn_mounts "$T/churn" &
+        churn=$!
+        if command -v stress-ng >/dev/null; then
+                stress-ng --cpu 2 --timeout 120s >/dev/null 2>&1 &
+                cpu=$!
+        fi
+        direct=$(timeout 120 "$POSIX_CHECK" --chain-trials 4000 "$T/b/direct" 2>&1 | paste -sd';')
+        through=$(timeout 120 "$POSIX_CHECK" --chain-trials 1000 "$T/v/through" 2>&1 | paste -sd';')
+        kill $churn $cpu 2>/dev/null
+        wait $churn $cpu 2>/dev/null
+        ! mountpoint -q "$T/churn" || umount "$T/churn"
+        check_eq "chain cases directly in B" \
+                "open-symlink-chain-40: OK 4000 ELOOP 0 other 0;open-symlink-chain-41: OK 0 ELOOP 4000 other 0" "$direct"
+        check_eq "chain cases through V" \
+                "open-symlink-chain-40: OK 1000 ELOOP 0 other 0;open-symlink-chain-41: OK 0 ELOOP 1000 other 0" "$through"
+}
+
 # The check must see a difference where there is one, or the two tests above could pass
 # vacuously: on a read-only bind mount nearly every change fails (EROFS); on a nosymfollow
 # one only the cases that follow a symlink change. Case names stay the same either way.
