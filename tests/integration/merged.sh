@@ -452,7 +452,7 @@ test_s13_read_only_merged_view_reads_b_through_passthrough() {
                 check_eq "as an unprivileged user" BBBB "$(as_nobody cat "$T/v/pt")"
                 chmod 0600 "$T/b/pt"
                 # Refused once the kernel's attributes expire (about a second).
-                eventually 10 sh -c "! setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups cat '$T/v/pt'" 2>/dev/null ||
+                eventually 10 sh -c "! setpriv --reuid=$NOBODY_UID --regid=$NOBODY_GID --clear-groups cat '$T/v/pt' >/dev/null 2>&1" ||
                         fail "nobody read B's 0600 file through V"
         else
                 echo "# this kernel has no FUSE passthrough: the cached fallback is checked"
