@@ -375,6 +375,22 @@ static int compact(struct journal *journal, const struct link_table *table)
 static int overlay_record(struct journal *journal, const char *line)
 {
         if (line[0] == 'O') {
+                /* A later record of the same overlay (its entries changed in place:
+                 * same directory, same mount) replaces the earlier one. */
+                char dir[PATH_MAX * 4 + 1], odir[PATH_MAX * 4 + 1];
+                unsigned long long pid, start, mount_id, opid, ostart, omount;
+                if (sscanf(line, "O %16383s %llu %llu %llu", dir, &pid, &start, &mount_id) == 4)
+                        for (size_t i = 0; i < journal->overlay_line_count; i++)
+                                if (sscanf(journal->overlay_lines[i], "O %16383s %llu %llu %llu",
+                                           odir, &opid, &ostart, &omount) == 4 &&
+                                    strcmp(odir, dir) == 0 && omount == mount_id) {
+                                        char *copy = strdup(line);
+                                        if (!copy)
+                                                return -ENOMEM;
+                                        free(journal->overlay_lines[i]);
+                                        journal->overlay_lines[i] = copy;
+                                        return 0;
+                                }
                 char **grown = realloc(journal->overlay_lines,
                                        (journal->overlay_line_count + 1) * sizeof *grown);
                 if (!grown)

@@ -19,6 +19,7 @@
 #include "as_caller.h"
 #include "log.h"
 #include "mount_ops.h"
+#include "neighbours.h"
 #include "overlay_registry.h"
 #include "path.h"
 #include "planner.h"
@@ -128,6 +129,10 @@ static const char *placement_words(const struct placement *p)
 }
 
 /* ---- the plan: affected links and overlays, in dependency order -------------------- */
+
+static int links_below(struct link_manager *m, const char *dir, struct link ***ret,
+                       size_t *ret_count);
+static void process_requeued(struct link_manager *m);
 
 /* The plan's stand-ins (overlays, exceptions) are not links of the table. */
 static bool is_stand_in(const struct link *l) { return l->is_overlay || l->exception_owner; }
@@ -308,6 +313,30 @@ static int overlay_dirs(struct link_manager *m, struct link *const *links,
         return 0;
 }
 
+/* The overlay serving dir now, if it can stay and have its entries changed in place
+ * in this plan: it has a control socket; no link of the plan is at or above dir (that
+ * link's mount, and the overlay on it, come down with it); and no overlay is started or
+ * remade above it (it would be covered: what is mounted on dir's place below the new
+ * overlay no longer shows). NULL: remake it. */
+static struct overlay_instance *stays_in_place(const struct link_manager *m, const char *dir,
+                                               struct link *const *links, size_t count,
+                                               char *const *dirs, size_t dir_count)
+{
+        struct overlay_instance *o = overlay_registry_find(&m->overlays, dir);
+        if (!o || o->control_fd < 0)
+                return NULL;
+        for (size_t i = 0; i < count; i++) {
+                const char *v = links[i]->virtual_path;
+                if (strcmp(v, dir) == 0 || path_is_strict_descendant(v, dir))
+                        return NULL;
+        }
+        for (size_t d = 0; d < dir_count; d++)
+                if (path_is_strict_descendant(dirs[d], dir) &&
+                    !stays_in_place(m, dirs[d], links, count, dirs, dir_count))
+                        return NULL;
+        return o;
+}
+
 static int plan_make(struct link_manager *m, struct link *const *roots, size_t root_count,
                      struct plan *ret)
 {
@@ -320,7 +349,8 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
         int r = planner_affected(&m->table, roots, root_count, &links, &count);
 
         /* Remaking an overlay takes down everything below its directory: add those
-         * links, until nothing more comes in. */
+         * links, until nothing more comes in. An overlay that stays (its entries are
+         * changed in place) takes nothing down: its other links stay as they are. */
         for (;;) {
                 free(placements);
                 placements = r < 0 ? NULL : calloc(count + 1, sizeof *placements);
@@ -342,7 +372,8 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                         struct link *l = m->table.links[i];
                         for (size_t d = 0; d < dir_count; d++)
                                 if (path_is_strict_descendant(dirs[d], l->virtual_path) &&
-                                    !contains(links, count, l)) {
+                                    !contains(links, count, l) &&
+                                    !stays_in_place(m, dirs[d], links, count, dirs, dir_count)) {
                                         r = push(&links, &count, l);
                                         break;
                                 }
@@ -385,8 +416,14 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                             strcmp(parent, dirs[d]) == 0)
                                 needed = true;
                 }
-                struct link *l = needed ? stand_in(&plan, dirs[d], NULL) : NULL;
-                if (needed)
+                /* A running overlay that stays is shown by changing its entries (to
+                 * none, it may be: then it still carries the links below dir). */
+                struct overlay_instance *staying =
+                        stays_in_place(m, dirs[d], links, count, dirs, dir_count);
+                struct link *l = needed || staying ? stand_in(&plan, dirs[d], staying) : NULL;
+                if (l)
+                        l->update_in_place = staying != NULL;
+                if (needed || staying)
                         r = l ? push(&plan.show, &plan.show_count, l) : -ENOMEM;
         }
         /* hide: the links plus the overlays serving those directories now. */
@@ -394,9 +431,10 @@ static int plan_make(struct link_manager *m, struct link *const *roots, size_t r
                 r = push(&plan.hide, &plan.hide_count, links[i]);
         for (size_t d = 0; d < dir_count && r >= 0; d++) {
                 struct overlay_instance *o = overlay_registry_find(&m->overlays, dirs[d]);
-                struct link *l = o ? stand_in(&plan, dirs[d], o) : NULL;
-                if (o)
-                        r = l ? push(&plan.hide, &plan.hide_count, l) : -ENOMEM;
+                if (!o || stays_in_place(m, dirs[d], links, count, dirs, dir_count))
+                        continue;
+                struct link *l = stand_in(&plan, dirs[d], o);
+                r = l ? push(&plan.hide, &plan.hide_count, l) : -ENOMEM;
         }
         if (r >= 0)
                 r = planner_order(plan.show, plan.show_count);
@@ -494,6 +532,112 @@ static int overlay_entries(const struct plan *plan, const char *dir, char ***ret
         return 0;
 }
 
+/* The entries of the overlay o on dir once the plan is shown: what it has now, with
+ * those of the plan's items in dir as the plan places them (arrays malloc'd; names
+ * point into o's and the plan's strings). */
+static int overlay_entries_updated(const struct plan *plan, const struct overlay_instance *o,
+                                   const char *dir, char ***ret_names, char **ret_kinds,
+                                   size_t *ret_count)
+{
+        size_t cap = o->count + plan->show_count + 1, n = 0;
+        char **names = calloc(cap, sizeof *names);
+        char *kinds = calloc(cap, sizeof *kinds);
+        if (!names || !kinds) {
+                free(names);
+                free(kinds);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < o->count; i++) {
+                names[n] = o->names[i];
+                kinds[n++] = o->kinds[i];
+        }
+        for (size_t i = 0; i < plan->show_count; i++) {
+                const struct link *l = plan->show[i];
+                _cleanup_free_ char *parent = NULL;
+                if (l->is_overlay || path_parent(l->virtual_path, &parent) < 0 ||
+                    strcmp(parent, dir) != 0)
+                        continue;
+                const char *name = path_last(l->virtual_path);
+                char kind = overlay_kind(&plan->placements[i]);
+                size_t at = 0;
+                while (at < n && strcmp(names[at], name) != 0)
+                        at++;
+                if (kind) {
+                        names[at] = (char *)name;
+                        kinds[at] = kind;
+                        n += at == n;
+                } else if (at < n) {
+                        names[at] = names[n - 1];
+                        kinds[at] = kinds[n - 1];
+                        n--;
+                }
+        }
+        *ret_names = names;
+        *ret_kinds = kinds;
+        *ret_count = n;
+        return 0;
+}
+
+/* Is some link's virtual path strictly below dir (mounted on the overlay there)? */
+static bool carries_links(const struct link_manager *m, const char *dir)
+{
+        return path_index_get(&m->table.virtual_ancestors, dir, strlen(dir)) != NULL;
+}
+
+/* An overlay whose server did not take a change in place (stopped, or gone): take it
+ * down now, and show what it carried again once the current change is done
+ * (link_manager_requeue_dirs). */
+static void overlay_fall_back(struct link_manager *m, struct overlay_instance *o, int error)
+{
+        log_error("the overlay on %s did not change its entries (%s); taking it down to "
+                  "show its links again", o->dir, strerror(-error));
+        char *dir = strdup(o->dir);
+        overlay_registry_stop(&m->overlays, o);
+        if (!dir || push((struct link ***)&m->requeued, &m->requeued_count,
+                         (struct link *)dir) < 0) {
+                free(dir);
+                log_error("out of memory: the links below %s are not shown again", o->dir);
+                return;
+        }
+        for (size_t i = 0; i < m->table.count; i++) {
+                struct link *l = m->table.links[i];
+                if (path_is_strict_descendant(dir, l->virtual_path)) {
+                        l->realization = BINDLINK_REALIZED_NONE; /* went with the overlay */
+                        l->mount_id = 0;
+                }
+        }
+}
+
+/* What is ours in an overlaid directory (neighbours.h): the mounts of links and
+ * overlays, and the names of dir's links and entries. */
+struct ours_in_dir {
+        const struct link_manager *m;
+        const struct overlay_instance *o;
+};
+
+static bool is_our_mount(void *ctx, uint64_t id)
+{
+        const struct ours_in_dir *c = ctx;
+        for (size_t i = 0; i < c->m->table.count; i++)
+                if (c->m->table.links[i]->realization != BINDLINK_REALIZED_NONE &&
+                    c->m->table.links[i]->mount_id == id)
+                        return true;
+        for (size_t i = 0; i < c->m->overlays.serving_count; i++)
+                if (c->m->overlays.serving[i]->mount_id == id)
+                        return true;
+        return false;
+}
+
+static bool is_our_name(void *ctx, const char *name)
+{
+        const struct ours_in_dir *c = ctx;
+        for (size_t i = 0; i < c->o->count; i++)
+                if (strcmp(c->o->names[i], name) == 0)
+                        return true;
+        _cleanup_free_ char *v = NULL;
+        return path_join(c->o->dir, name, &v) >= 0 && link_table_find(&c->m->table, v);
+}
+
 /* Remember what B names now, to notice when its filesystem goes (S10). */
 static void note_backing(struct link *l)
 {
@@ -510,6 +654,34 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
 {
         struct link *l = plan->show[i];
         const struct placement *p = &plan->placements[i];
+        if (l->is_overlay && l->update_in_place) {
+                /* The overlay stays: only its entries change (S8, nothing else moves). */
+                char **names, *kinds;
+                size_t n;
+                int r = overlay_entries_updated(plan, l->overlay, l->virtual_path, &names,
+                                                &kinds, &n);
+                if (r >= 0 && n == 0 && !carries_links(m, l->virtual_path) &&
+                    !overlay_serves_sockets(l->overlay)) {
+                        /* Nothing to make up, mounted on it, or bound through it: it
+                         * goes. */
+                        free(names);
+                        free(kinds);
+                        overlay_registry_stop(&m->overlays, l->overlay);
+                        l->overlay = NULL;
+                        return 0;
+                }
+                if (r >= 0) {
+                        r = overlay_registry_update(&m->overlays, l->overlay, names, kinds, n);
+                        free(names);
+                        free(kinds);
+                }
+                if (r < 0) {
+                        *ret_path = l->virtual_path;
+                        overlay_fall_back(m, l->overlay, r);
+                        l->overlay = NULL;
+                }
+                return r;
+        }
         if (l->is_overlay) {
                 char **names, *kinds;
                 size_t n;
@@ -528,6 +700,12 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
                         return r;
                 }
                 l->overlay = o;
+                /* What the view cannot show as it is goes back on top of it. */
+                struct ours_in_dir ours = {.m = m, .o = o};
+                struct neighbours_ours callbacks = {.is_our_mount = is_our_mount,
+                                                    .is_our_name = is_our_name,
+                                                    .ctx = &ours};
+                (void)neighbours_graft(o->dir, o->lower_fd, &callbacks);
                 return 0;
         }
         if (l->exception_owner) {
@@ -1013,9 +1191,62 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                  created->backing_path, (unsigned long long)created->order,
                  bindlink_realization_name(created->realization));
         plan_done(&plan);
+        process_requeued(m);
 }
 
 /* ---- remove ------------------------------------------------------------------- */
+
+/* The removed link's parent overlay, in place: its name is no longer made up (or
+ * hidden); with nothing left to make up or carry, the overlay goes. */
+static void settle_after_removal(struct link_manager *m, const struct link *removed)
+{
+        _cleanup_free_ char *parent = NULL;
+        if (path_parent(removed->virtual_path, &parent) < 0)
+                return;
+        struct overlay_instance *o = overlay_registry_find(&m->overlays, parent);
+        if (!o)
+                return;
+        const char *name = path_last(removed->virtual_path);
+        char **names = calloc(o->count + 1, sizeof *names);
+        char *kinds = calloc(o->count + 1, sizeof *kinds);
+        size_t n = 0;
+        bool had = false;
+        for (size_t i = 0; names && kinds && i < o->count; i++) {
+                if (strcmp(o->names[i], name) == 0) {
+                        had = true;
+                        continue;
+                }
+                names[n] = o->names[i];
+                kinds[n++] = o->kinds[i];
+        }
+        int r = names && kinds ? 0 : -ENOMEM;
+        /* A socket bound through the view answers through it only: then the view stays,
+         * with no entry, until the socket is gone (link_manager_tick looks). */
+        if (r >= 0 && n == 0 && !carries_links(m, parent) && !overlay_serves_sockets(o))
+                overlay_registry_stop(&m->overlays, o);
+        else if (r >= 0 && had)
+                r = overlay_registry_update(&m->overlays, o, names, kinds, n);
+        if (r < 0)
+                overlay_fall_back(m, o, r);
+        free(names);
+        free(kinds);
+}
+
+/* Show again what overlays taken down during a change carried (overlay_fall_back). */
+static void process_requeued(struct link_manager *m)
+{
+        while (m->requeued_count > 0) {
+                char *dir = m->requeued[--m->requeued_count];
+                struct link **links;
+                size_t count;
+                if (links_below(m, dir, &links, &count) >= 0) {
+                        if (count > 0)
+                                rebuild(m, links, count, "an overlay that did not change in place");
+                        free(links);
+                }
+                free(dir);
+        }
+}
 
 void link_manager_remove(struct link_manager *m, const char *virtual_path,
                          const struct creds *as, struct outcome *ret)
@@ -1065,6 +1296,7 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path,
         teardown(m, plan.hide, plan.hide_count);
         (void)link_table_take(&m->table, virtual_path);
         journal_maybe_compact(&m->journal, &m->table);
+        settle_after_removal(m, removed);
 
         /* S20: everything else is shown as if the link had never been made. */
         struct link **others = NULL;
@@ -1078,6 +1310,7 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path,
         free(others);
         log_info("removed link %s -> %s", removed->virtual_path, removed->backing_path);
         link_free(removed);
+        process_requeued(m);
 }
 
 /* ---- overlays that end ------------------------------------------------------------ */
@@ -1158,10 +1391,31 @@ void link_manager_process_ended(struct link_manager *m, int pidfd)
         if (count > 0 && replace)
                 rebuild(m, links, count, "a crashed overlay");
         free(links);
+        process_requeued(m);
+}
+
+/* Overlays kept with no entry and nothing on them, for sockets bound through them:
+ * once no such socket has a name, they go. Looked at every ten seconds. */
+static void stop_overlays_kept_for_sockets(struct link_manager *m)
+{
+        if (++m->ticks % 10 != 0)
+                return;
+        for (size_t i = 0; i < m->overlays.serving_count;) {
+                struct overlay_instance *o = m->overlays.serving[i];
+                if (!o->merged && o->count == 0 && !carries_links(m, o->dir) &&
+                    !overlay_serves_sockets(o)) {
+                        log_info("the overlay on %s is no longer needed (no socket bound "
+                                 "through it is left)", o->dir);
+                        overlay_registry_stop(&m->overlays, o); /* takes it out of serving */
+                        continue;
+                }
+                i++;
+        }
 }
 
 void link_manager_tick(struct link_manager *m)
 {
+        stop_overlays_kept_for_sockets(m);
         /* A journal that lagged behind (a full disk) is rewritten once there is room. */
         if (m->journal.stale || m->journal.broken) {
                 int r = journal_catch_up(&m->journal, &m->table);
@@ -1190,6 +1444,7 @@ void link_manager_tick(struct link_manager *m)
                 }
                 free(links);
         }
+        process_requeued(m);
 }
 
 void link_manager_watch(struct link_manager *m, void (*watch)(void *ctx, int pidfd), void *ctx)
@@ -1251,6 +1506,7 @@ void link_manager_mounts_changed(struct link_manager *m)
                 rebuild(m, changed, count, "the mount table changed");
         }
         free(changed);
+        process_requeued(m);
 }
 
 void link_manager_backing_changed(struct link_manager *m)
@@ -1260,6 +1516,7 @@ void link_manager_backing_changed(struct link_manager *m)
         if (c.count > 0)
                 rebuild(m, c.links, c.count, "a backing path came or went");
         free(c.links);
+        process_requeued(m);
 }
 
 /* ---- start: re-adopt ---------------------------------------------------------------- */
@@ -1290,6 +1547,8 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
 {
         link_table_init(&m->table);
         m->restarts = (struct restart_guard){0};
+        m->requeued = NULL;
+        m->requeued_count = 0;
         int r = journal_open(&m->journal, state_dir, &m->table);
         if (r == -EBADMSG)
                 log_warning("journal in %s had malformed records; they were skipped", state_dir);
@@ -1335,11 +1594,17 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
         log_info("adopted %zu link(s) and %zu overlay(s) as they were, showed %zu again",
                  adopted, m->overlays.serving_count, lost.count);
         free(lost.links);
+        process_requeued(m);
         return 0;
 }
 
 void link_manager_stop(struct link_manager *m)
 {
+        for (size_t i = 0; i < m->requeued_count; i++)
+                free(m->requeued[i]);
+        free(m->requeued);
+        m->requeued = NULL;
+        m->requeued_count = 0;
         backing_watch_done(&m->backing);
         restart_guard_done(&m->restarts);
         overlay_registry_done(&m->overlays);

@@ -21,6 +21,11 @@ struct link_manager {
         struct overlay_registry overlays;
         struct backing_watch backing; /* S10: B deleted, renamed away, made again */
         struct restart_guard restarts; /* S4: overlays whose server keeps ending */
+        /* Directories whose overlay was taken down during a change: their links are
+         * shown again once the change is done. */
+        char **requeued;
+        size_t requeued_count;
+        unsigned long ticks; /* seconds served */
 };
 
 /* The answer to a request, as it goes back on the wire. */

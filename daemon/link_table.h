@@ -31,6 +31,8 @@ struct link {
          * overlay on directory virtual_path, and the running instance if any. */
         bool is_overlay;
         struct overlay_instance *overlay;
+        /* ... and when overlay runs and stays: change its entries in place. */
+        bool update_in_place;
         /* Set only on the stand-in for exception exception_index of link
          * exception_owner (S14): the original object grafted back at that path. */
         const struct link *exception_owner;

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <linux/mount.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +47,7 @@ struct overlay_instance *overlay_new(const char *dir, char *const *names, const 
         o->pidfd = -1;
         o->lower_fd = -1;
         o->upper_fd = -1;
+        o->control_fd = -1;
         o->dir = strdup(dir);
         o->names = calloc(count + 1, sizeof *o->names);
         o->kinds = calloc(count + 1, sizeof *o->kinds);
@@ -74,6 +78,8 @@ void overlay_free(struct overlay_instance *o)
                 (void)close(o->lower_fd);
         if (o->upper_fd >= 0)
                 (void)close(o->upper_fd);
+        if (o->control_fd >= 0)
+                (void)close(o->control_fd);
         for (size_t i = 0; i < o->shadow_count; i++)
                 free(o->shadow_paths[i]);
         free(o->shadow_paths);
@@ -158,14 +164,21 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs)
 }
 
 /* fork+exec the server with the connection as fd 3, the lower directory as fd 4 and
- * a merged view's upper directory as fd 5. A server that cannot be executed (not
+ * a merged view's upper directory as fd 5 — or, for a parent overlay, its end of the
+ * control socket as fd 5 and ours as fd 6 (held, never used, so that a restarted
+ * daemon can take it back: overlay_adopt). A server that cannot be executed (not
  * installed, not executable) fails here, with *ret_path the program, and not as a
  * server that ends at once: the child reports exec's errno through a close-on-exec
  * pipe, which stays empty when exec succeeds. */
 static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, int upper_fd,
                         const char **ret_path)
 {
-        size_t argc = 6 + o->count + o->shadow_count;
+        /* The control socket: one packet a message (overlay_update_entries). */
+        int control[2] = {-1, -1};
+        if (!o->merged && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, control) < 0)
+                return negative_errno();
+        int fd5 = o->merged ? upper_fd : control[1], fd6 = o->merged ? -1 : control[0];
+        size_t argc = 7 + o->count + o->shadow_count;
         char **argv = calloc(argc + 1, sizeof *argv);
         if (!argv)
                 return -ENOMEM;
@@ -177,6 +190,9 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
         if (o->merged) {
                 argv[n++] = (char *)"--upper-fd=5";
                 argv[n++] = (char *)(o->merged == MERGED_RO ? "--merged=ro" : "--merged=rw");
+        } else {
+                argv[n++] = (char *)"--control-fd=5";
+                argv[n++] = (char *)"--keep-fd=6";
         }
         size_t first_allocated = n;
         for (size_t i = 0; i < o->shadow_count && r == 0; i++)
@@ -202,15 +218,17 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                 /* Child: only async-signal-safe calls until exec. The error pipe goes
                  * right after the descriptors the server gets, still close-on-exec. */
                 int f = fcntl(fuse_fd, F_DUPFD, 10), l = fcntl(lower_fd, F_DUPFD, 10);
-                int u = upper_fd >= 0 ? fcntl(upper_fd, F_DUPFD, 10) : -1;
+                int a = fd5 >= 0 ? fcntl(fd5, F_DUPFD, 10) : -1;
+                int b = fd6 >= 0 ? fcntl(fd6, F_DUPFD, 10) : -1;
                 int e = fcntl(exec_error[1], F_DUPFD_CLOEXEC, 10);
-                int report = u >= 0 ? 6 : 5;
+                int report = fd6 >= 0 ? 7 : fd5 >= 0 ? 6 : 5;
                 sigset_t none;
                 sigemptyset(&none);
                 if (e < 0 || dup3(e, report, O_CLOEXEC) < 0)
                         _exit(127);
-                if (f >= 0 && l >= 0 && (upper_fd < 0 || u >= 0) && dup2(f, 3) >= 0 &&
-                    dup2(l, 4) >= 0 && (u < 0 || dup2(u, 5) >= 0) &&
+                if (f >= 0 && l >= 0 && (fd5 < 0 || a >= 0) && (fd6 < 0 || b >= 0) &&
+                    dup2(f, 3) >= 0 && dup2(l, 4) >= 0 && (a < 0 || dup2(a, 5) >= 0) &&
+                    (b < 0 || dup2(b, 6) >= 0) &&
                     syscall(SYS_close_range, report + 1, ~0U, 0) >= 0 &&
                     sigprocmask(SIG_SETMASK, &none, NULL) >= 0 && setsid() >= 0)
                         execv(program, argv);
@@ -223,6 +241,14 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
         for (size_t i = first_allocated; i < n; i++)
                 free(argv[i]);
         free(argv);
+        if (control[1] >= 0)
+                (void)close(control[1]);
+        if (pid > 0 && r == 0) {
+                o->control_fd = control[0];
+                control[0] = -1;
+        }
+        if (control[0] >= 0)
+                (void)close(control[0]);
         if (exec_error[1] >= 0)
                 (void)close(exec_error[1]);
         if (pid > 0) {
@@ -387,6 +413,148 @@ int overlay_lower_type(const struct overlay_instance *o, const char *relative_pa
                                      : PROBE_FILE;
 }
 
+/* How long a server may take to say it changed its entries. */
+#define CONTROL_TIMEOUT_MS 2000
+
+/* Wait until fd is ready for events (the deadline on CLOCK_MONOTONIC, ms). */
+static int wait_ready(int fd, short events, uint64_t deadline_ms)
+{
+        for (;;) {
+                struct timespec now;
+                (void)clock_gettime(CLOCK_MONOTONIC, &now);
+                uint64_t ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+                if (ms >= deadline_ms)
+                        return -ETIMEDOUT;
+                struct pollfd p = {.fd = fd, .events = events};
+                int n = poll(&p, 1, (int)(deadline_ms - ms));
+                if (n < 0 && errno != EINTR)
+                        return negative_errno();
+                if (n > 0)
+                        return p.revents & (POLLERR | POLLHUP) && !(p.revents & events) ? -EPIPE
+                                                                                        : 0;
+        }
+}
+
+/* One control packet: a kind ('d', 'f', 'h', or '-' for no entry) and a name; "." ends
+ * a change (the server then answers "ok"). */
+static int send_packet(int fd, char kind, const char *name, uint64_t deadline_ms)
+{
+        char packet[1 + NAME_MAX + 1];
+        size_t len = name ? strlen(name) : 0;
+        if (len > NAME_MAX)
+                return -ENAMETOOLONG;
+        packet[0] = kind;
+        memcpy(packet + 1, name ? name : "", len);
+        for (;;) {
+                ssize_t n = send(fd, packet, 1 + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+                if (n == (ssize_t)(1 + len))
+                        return 0;
+                if (n >= 0)
+                        return -EIO;
+                if (errno != EAGAIN && errno != EINTR)
+                        return negative_errno();
+                int r = wait_ready(fd, POLLOUT, deadline_ms);
+                if (r < 0)
+                        return r;
+        }
+}
+
+static char kind_of(const struct overlay_instance *o, const char *name)
+{
+        for (size_t i = 0; i < o->count; i++)
+                if (strcmp(o->names[i], name) == 0)
+                        return o->kinds[i];
+        return '-';
+}
+
+int overlay_update_entries(struct overlay_instance *o, char *const *names, const char *kinds,
+                           size_t count)
+{
+        if (o->control_fd < 0)
+                return -ENOTCONN;
+        struct overlay_instance *want = overlay_new(o->dir, names, kinds, count);
+        if (!want)
+                return -ENOMEM;
+        struct timespec now;
+        (void)clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t deadline = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
+                            CONTROL_TIMEOUT_MS;
+        /* An answer left over from a change that timed out is not this one's. */
+        char stale[16];
+        while (recv(o->control_fd, stale, sizeof stale, MSG_DONTWAIT) > 0)
+                ;
+        int r = 0;
+        size_t changes = 0;
+        for (size_t i = 0; i < o->count && r >= 0; i++)
+                if (kind_of(want, o->names[i]) == '-') {
+                        r = send_packet(o->control_fd, '-', o->names[i], deadline);
+                        changes++;
+                }
+        for (size_t i = 0; i < count && r >= 0; i++)
+                if (kind_of(o, names[i]) != kinds[i]) {
+                        r = send_packet(o->control_fd, kinds[i], names[i], deadline);
+                        changes++;
+                }
+        if (r >= 0 && changes == 0) {
+                overlay_free(want);
+                return 0;
+        }
+        if (r >= 0)
+                r = send_packet(o->control_fd, '.', NULL, deadline);
+        char answer[16];
+        while (r >= 0) {
+                r = wait_ready(o->control_fd, POLLIN, deadline);
+                if (r < 0)
+                        break;
+                ssize_t n = recv(o->control_fd, answer, sizeof answer, MSG_DONTWAIT);
+                if (n == 0)
+                        r = -EPIPE;
+                else if (n < 0 && errno != EAGAIN && errno != EINTR)
+                        r = negative_errno();
+                else if (n == 2 && memcmp(answer, "ok", 2) == 0)
+                        break;
+                else if (n > 0)
+                        r = -EPROTO;
+        }
+        if (r >= 0) {
+                /* The instance takes the new entries. */
+                char **old_names = o->names, *old_kinds = o->kinds;
+                size_t old_count = o->count;
+                o->names = want->names;
+                o->kinds = want->kinds;
+                o->count = want->count;
+                want->names = old_names;
+                want->kinds = old_kinds;
+                want->count = old_count;
+        }
+        overlay_free(want);
+        return r;
+}
+
+bool overlay_serves_sockets(struct overlay_instance *o)
+{
+        if (o->control_fd < 0)
+                return false;
+        struct timespec now;
+        (void)clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t deadline = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
+                            CONTROL_TIMEOUT_MS;
+        char answer[16];
+        while (recv(o->control_fd, answer, sizeof answer, MSG_DONTWAIT) > 0)
+                ;
+        if (send_packet(o->control_fd, '?', NULL, deadline) < 0)
+                return false;
+        for (;;) {
+                if (wait_ready(o->control_fd, POLLIN, deadline) < 0)
+                        return false;
+                ssize_t n = recv(o->control_fd, answer, sizeof answer, MSG_DONTWAIT);
+                if (n == 4)
+                        return memcmp(answer, "busy", 4) == 0;
+                if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                        return false;
+        }
+}
+
 int overlay_stop(struct overlay_instance *o)
 {
         o->retiring = true;
@@ -418,9 +586,12 @@ bool overlay_adopt(struct overlay_instance *o, uint64_t beneath)
                 return false;
         }
         o->pidfd = pidfd;
-        /* The server holds the lower directory as its fd 4. */
+        /* The server holds the lower directory as its fd 4, and a merged view's upper
+         * one as fd 5 — or a parent overlay our end of its control socket as fd 6. */
         o->lower_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 4, 0);
         if (o->merged)
                 o->upper_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 5, 0);
+        else
+                o->control_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 6, 0);
         return true;
 }

@@ -24,6 +24,9 @@ struct overlay_instance {
         uint64_t spawned_ms; /* CLOCK_BOOTTIME when this daemon started it; 0: adopted */
         uint64_t mount_id;
         int lower_fd;        /* what dir showed before the overlay covered it */
+        /* A parent overlay's control socket: its synthesized entries are changed in
+         * place through it (overlay_update_entries); -1 for a merged view. */
+        int control_fd;
         bool retiring;       /* we detached it: its end is expected */
         /* A merged view: MERGED_RW or MERGED_RO (S13), over upper_fd, the link's B;
          * MERGED_NONE for a parent overlay. */
@@ -59,6 +62,19 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
 int overlay_start_merged(const struct creds *creator, const char *dir, const char *backing,
                          bool read_only, char *const *shadow, size_t shadow_count,
                          struct overlay_instance **ret, const char **ret_path);
+
+/* Show exactly these synthesized entries from now on, in place: the running server
+ * changes its names and drops what the kernel cached of those that changed, and says
+ * so; nothing is remounted, so every other name in dir (and what is mounted on it)
+ * goes on as it was (S8: a sibling link never sees an error). 0, or -errno: -ETIMEDOUT
+ * when the server did not answer in time (stopped, say), -EPIPE when it is gone. On
+ * success the instance's names and kinds are the new ones. */
+int overlay_update_entries(struct overlay_instance *overlay, char *const *names,
+                           const char *kinds, size_t count);
+
+/* Does the server still need to serve (a socket was bound through the view and still
+ * has its name: it answers only through the view)? False also when it cannot say. */
+bool overlay_serves_sockets(struct overlay_instance *overlay);
 
 /* Detach the overlay's mount (if it is still ours on top) with everything on it. The
  * server ends by itself once the kernel lets go of the connection (open files

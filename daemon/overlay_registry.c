@@ -120,11 +120,9 @@ static int write_serving(void *ctx, int fd)
         return 0;
 }
 
-int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *o)
+/* Append o's O record (a later one for the same directory and mount replaces it). */
+static void journal_overlay(struct overlay_registry *reg, const struct overlay_instance *o)
 {
-        int r = list_add(&reg->serving, &reg->serving_count, o);
-        if (r < 0)
-                return r;
         _cleanup_free_ char *rec = NULL;
         if (format_record(o, &rec) >= 0) {
                 size_t len = strlen(rec);
@@ -133,6 +131,23 @@ int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *
                 if (journal_append_record(reg->journal, rec) < 0)
                         log_error("cannot journal the overlay on %s", o->dir);
         }
+}
+
+int overlay_registry_update(struct overlay_registry *reg, struct overlay_instance *o,
+                            char *const *names, const char *kinds, size_t count)
+{
+        int r = overlay_update_entries(o, names, kinds, count);
+        if (r >= 0)
+                journal_overlay(reg, o);
+        return r;
+}
+
+int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *o)
+{
+        int r = list_add(&reg->serving, &reg->serving_count, o);
+        if (r < 0)
+                return r;
+        journal_overlay(reg, o);
         if (reg->watch && o->pidfd >= 0)
                 reg->watch(reg->watch_ctx, o->pidfd);
         return 0;

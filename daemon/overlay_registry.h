@@ -32,6 +32,10 @@ struct overlay_instance *overlay_registry_find_merged(const struct overlay_regis
                                                       const char *dir);
 /* Record a started overlay (journal O) and watch it. */
 int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *overlay);
+/* Change a serving parent overlay's entries in place (overlay_update_entries) and
+ * journal its new O record. 0 or -errno (then nothing changed). */
+int overlay_registry_update(struct overlay_registry *reg, struct overlay_instance *overlay,
+                            char *const *names, const char *kinds, size_t count);
 /* Stop a serving overlay: detach it, journal X; it is retired until its process ends. */
 void overlay_registry_stop(struct overlay_registry *reg, struct overlay_instance *overlay);
 /* A watched process descriptor became readable. Returns the serving overlay that

@@ -113,7 +113,8 @@ static void raise_fd_limit(void)
  * when it is a merged view, to give it the session); local_backing as
  * ovl_request_loop() takes it. Exit status. */
 static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdata,
-                 struct merged *mg, bool local_backing, bool passthrough, char *argv0)
+                 struct merged *mg, struct overlay *o, int control_fd, bool local_backing,
+                 bool passthrough, char *argv0)
 {
         int r = drop_capabilities(passthrough);
         if (r < 0)
@@ -130,6 +131,13 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         }
         if (mg)
                 merged_set_session(mg, se);
+        /* A parent overlay's entries change in place, through the control socket. */
+        if (o) {
+                o->se = se;
+                if (control_fd >= 0 && (r = ovl_entries_serve_control(o, control_fd)) < 0)
+                        fprintf(stderr, "bindlink-overlay: cannot serve the control socket: %s\n",
+                                strerror(-r));
+        }
         if (fuse_set_signal_handlers(se) < 0 ||
             ovl_passthrough_session(se, fuse_fd, passthrough) < 0) {
                 fuse_session_destroy(se);
@@ -156,7 +164,7 @@ static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
         }
         /* Passthrough: the kernel reads and writes the files itself (see
          * passthrough_backing in merged.c). */
-        return serve(fuse_fd, &merged_ops, mg, mg,
+        return serve(fuse_fd, &merged_ops, mg, mg, NULL, -1,
                      ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), true, argv0);
 }
 
@@ -169,6 +177,8 @@ int main(int argc, char **argv)
                 {"upper-fd", required_argument, NULL, 'u'},
                 {"merged", required_argument, NULL, 'm'},
                 {"shadow", required_argument, NULL, 's'},
+                {"control-fd", required_argument, NULL, 'c'},
+                {"keep-fd", required_argument, NULL, 'k'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
@@ -177,9 +187,11 @@ int main(int argc, char **argv)
         const char *merged_mode = NULL;
         char **shadow = NULL;
         size_t shadow_count = 0;
-        size_t cap = 0;
+        int control_fd = -1;
+        if (ovl_entries_init(&o) < 0)
+                return 1;
         o.root.fd = -1;
-        while ((c = getopt_long(argc, argv, "f:l:e:u:m:s:h", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "f:l:e:u:m:s:c:k:h", options, NULL)) != -1) {
                 switch (c) {
                 case 'u':
                         upper_fd = parse_fd(optarg);
@@ -219,23 +231,22 @@ int main(int argc, char **argv)
                                 fprintf(stderr, "bindlink-overlay: bad --entry %s\n", optarg);
                                 return 2;
                         }
-                        if (o.entry_count == cap) {
-                                cap = cap ? cap * 2 : 8;
-                                o.entries = realloc(o.entries, cap * sizeof *o.entries);
-                                if (!o.entries)
-                                        return 1;
-                        }
-                        struct ovl_entry_spec *s = &o.entries[o.entry_count++];
-                        *s = (struct ovl_entry_spec){.name = strdup(name + 1), .mode = mode};
-                        s->inode.fd = -1;
-                        s->inode.synthesized_mode = mode;
-                        if (!s->name)
+                        if (ovl_entries_add(&o, name + 1, mode) < 0)
                                 return 1;
                         break;
                 }
+                case 'c':
+                        control_fd = parse_fd(optarg);
+                        break;
+                case 'k':
+                        /* bindlinkd's end of the control socket: held, never used, so
+                         * that a restarted daemon can take it back (pidfd_getfd). */
+                        if (parse_fd(optarg) < 0)
+                                return 2;
+                        break;
                 case 'h':
                         printf("Usage: bindlink-overlay --fuse-fd N --lower-fd M "
-                               "[--entry dir:NAME|file:NAME|hide:NAME]...\n"
+                               "[--control-fd C --keep-fd K] [--entry dir:NAME|file:NAME|hide:NAME]...\n"
                                "       bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U "
                                "--merged=rw|ro [--shadow PATH]...\n"
                                "Started by bindlinkd; not meant to be run by hand.\n");
@@ -269,7 +280,8 @@ int main(int argc, char **argv)
         o.root.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
-        int r = serve(fuse_fd, &ovl_ops, &o, NULL, ovl_fs_is_local(o.root.fd), false, argv[0]);
+        int r = serve(fuse_fd, &ovl_ops, &o, NULL, &o, control_fd, ovl_fs_is_local(o.root.fd),
+                      false, argv[0]);
         ovl_table_done(&o.table);
         return r;
 }

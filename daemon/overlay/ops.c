@@ -20,8 +20,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define SYNTHESIZED_INO_BASE 0xB17D000000000000ull
-
 static struct overlay *overlay_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
 static struct ovl_inode *inode_of(fuse_req_t req, fuse_ino_t ino)
@@ -41,23 +39,23 @@ static bool is_synthesized(const struct ovl_inode *inode)
         return inode->fd < 0 && !inode->handle;
 }
 
-static const struct ovl_entry_spec *synthesized_named(const struct overlay *o,
-                                                      const struct ovl_inode *parent,
-                                                      const char *name)
+/* Is name in parent one of the synthesized entries (entries.c)? With its mode (0:
+ * hidden) and inode. */
+static bool synthesized_named(struct overlay *o, const struct ovl_inode *parent,
+                              const char *name, mode_t *ret_mode, struct ovl_inode **ret_inode)
 {
-        if (parent != &o->root)
-                return NULL;
-        for (size_t i = 0; i < o->entry_count; i++)
-                if (strcmp(o->entries[i].name, name) == 0)
-                        return &o->entries[i];
-        return NULL;
+        mode_t mode;
+        if (parent != &o->root || !ovl_entries_find(o, name, &mode, ret_inode))
+                return false;
+        if (ret_mode)
+                *ret_mode = mode;
+        return true;
 }
 
-static void synthesized_attr(const struct overlay *o, const struct ovl_inode *inode,
-                             struct stat *st)
+static void synthesized_attr(const struct ovl_inode *inode, struct stat *st)
 {
         memset(st, 0, sizeof *st);
-        st->st_ino = SYNTHESIZED_INO_BASE + (ino_t)(inode - &o->entries[0].inode);
+        st->st_ino = ovl_entries_ino(inode);
         st->st_mode = inode->synthesized_mode | (S_ISDIR(inode->synthesized_mode) ? 0755 : 0644);
         st->st_nlink = S_ISDIR(inode->synthesized_mode) ? 2 : 1;
         st->st_blksize = 4096;
@@ -97,12 +95,13 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int r = name_check(name);
         if (r)
                 return r;
-        const struct ovl_entry_spec *s = synthesized_named(o, parent, name);
-        if (s && !s->mode)
-                return ENOENT; /* hidden: its link's backing path is gone (S10) */
-        if (s) {
-                e->ino = ino_of(o, &s->inode);
-                synthesized_attr(o, &s->inode, &e->attr);
+        mode_t mode;
+        struct ovl_inode *synthesized;
+        if (synthesized_named(o, parent, name, &mode, &synthesized)) {
+                if (!mode)
+                        return ENOENT; /* hidden: its link's backing path is gone (S10) */
+                e->ino = ino_of(o, synthesized);
+                synthesized_attr(synthesized, &e->attr);
                 return 0;
         }
         if (is_synthesized(parent))
@@ -164,10 +163,10 @@ static void ovl_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 
 /* ---- attributes ---------------------------------------------------------------------- */
 
-static int inode_stat(fuse_req_t req, struct ovl_inode *inode, struct stat *st)
+static int inode_stat(struct ovl_inode *inode, struct stat *st)
 {
         if (is_synthesized(inode)) {
-                synthesized_attr(overlay_of(req), inode, st);
+                synthesized_attr(inode, st);
                 return 0;
         }
         int fd = ovl_inode_get(inode);
@@ -182,7 +181,7 @@ static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 {
         (void)fi;
         struct stat st;
-        int r = inode_stat(req, inode_of(req, ino), &st);
+        int r = inode_stat(inode_of(req, ino), &st);
         if (r)
                 (void)fuse_reply_err(req, r);
         else
@@ -202,7 +201,7 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
         int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         ovl_inode_put(inode, fd);
         if (!r)
-                r = inode_stat(req, inode, &st);
+                r = inode_stat(inode, &st);
         if (r)
                 (void)fuse_reply_err(req, r);
         else
@@ -245,7 +244,7 @@ static int name_is_free(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                 return r;
         if (is_synthesized(parent))
                 return EPERM;
-        if (synthesized_named(o, parent, name))
+        if (synthesized_named(o, parent, name, NULL, NULL))
                 return EBUSY;
         *ret_parent = parent;
         return 0;
@@ -259,6 +258,10 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int dir = r ? -1 : ovl_inode_get(parent);
         if (!r)
                 r = dir < 0 ? -dir : ovl_make_as_caller(req, dir, name, mode, rdev, link_target, kind);
+        /* A socket bound through the view answers only through it (the listener has
+         * the view's inode): while one lives, the view must (entries.c). */
+        if (!r && kind == OVL_MAKE_NODE && S_ISSOCK(mode))
+                ovl_entries_note_socket(overlay_of(req), dir, name);
         if (parent)
                 ovl_inode_put(parent, dir);
         ovl_reply_made(req, r, do_lookup, parent_ino, name);
@@ -433,6 +436,11 @@ static int file_io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_inf
 
 /* ---- directories --------------------------------------------------------------------- */
 
+static int add_synthesized(void *ctx, const char *name, ino_t ino, mode_t mode)
+{
+        return dir_snapshot_add(ctx, name, ino, S_ISDIR(mode) ? DT_DIR : DT_REG);
+}
+
 static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_snapshot *d)
 {
         int r = 0;
@@ -457,19 +465,15 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
                         r = errno;
                         break;
                 }
-                if (synthesized_named(o, inode, de->d_name))
+                if (synthesized_named(o, inode, de->d_name, NULL, NULL))
                         continue; /* the synthesized entry replaces it, or it is hidden */
                 r = dir_snapshot_add(d, de->d_name, de->d_ino, de->d_type);
                 if (r)
                         break;
         }
         (void)closedir(dir);
-        if (inode == &o->root)
-                for (size_t i = 0; i < o->entry_count && !r; i++)
-                        if (o->entries[i].mode)
-                                r = dir_snapshot_add(d, o->entries[i].name,
-                                         (ino_t)(SYNTHESIZED_INO_BASE + i),
-                                         S_ISDIR(o->entries[i].mode) ? DT_DIR : DT_REG);
+        if (inode == &o->root && !r)
+                r = ovl_entries_each(o, add_synthesized, d);
         return r;
 }
 
