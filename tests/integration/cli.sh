@@ -278,6 +278,151 @@ test_s8_anchorless_file_link() {
         check_missing "$T/p/f"
 }
 
+# S8, S20: links that come and go in a parent never disturb the other names there:
+# the overlay on the parent changes its entries in place (same server, same mount),
+# so a reader of a sibling link — or of the parent's own files — never sees an error.
+test_s8_siblings_never_see_an_error_while_links_come_and_go_in_their_parent() {
+        local i
+        mkdir -p "$T/p/own"; echo own > "$T/p/own/x"
+        for i in 1 2 3; do mkdir -p "$T/b$i"; echo "b$i" > "$T/b$i/x"; done
+        for i in 1 2 3; do ctl create "$T/p/a$i" "$T/b$i" || return; done
+        local server mount; server=$(server_of "$T/p") || { fail "no overlay on P"; return; }
+        mount=$(findmnt -n -o ID --mountpoint "$T/p")
+        # Readers of the siblings and of P's own file, all the while, as fast as they go.
+        local py; py=$(python3 -c 'import sys; print(sys.executable)')
+        "$py" -c 'import os, sys
+stop, out = sys.argv[1], sys.argv[2]
+files = sys.argv[3:]
+rounds = failed = 0
+errors = {}
+while not os.path.exists(stop):
+    for f in files:
+        try:
+            with open(f) as h:
+                h.read()
+        except OSError as e:
+            failed += 1
+            errors[f + ": " + e.strerror] = errors.get(f + ": " + e.strerror, 0) + 1
+    rounds += 1
+with open(out, "w") as h:
+    h.write("%d %d\n" % (rounds, failed))
+    for k, n in sorted(errors.items()):
+        h.write("%d %s\n" % (n, k))' "$T/stop" "$T/reads" "$T/p/a1/x" "$T/p/a2/x" "$T/p/a3/x" "$T/p/own/x" &
+        local reader=$!
+        mkdir -p "$T/bs"; echo s > "$T/bs/x"
+        for i in $(seq 20); do
+                ctl create "$T/p/s$i" "$T/bs" || break
+                check_file_is "$T/p/s$i/x" s
+                [ $((i % 2)) -eq 0 ] && ctl remove "$T/p/s$((i - 1))"
+        done
+        touch "$T/stop"; wait "$reader"
+        local rounds failed; read -r rounds failed < "$T/reads"
+        echo "# $rounds rounds of reads while 20 links were made and 10 removed beside them"
+        check_eq "reads that failed" 0 "$failed"
+        tail -n +2 "$T/reads" | sed 's/^/#   /' | head -5
+        check_eq "the same overlay server on P" "$server" "$(server_of "$T/p")"
+        check_eq "the same mount on P" "$mount" "$(findmnt -n -o ID --mountpoint "$T/p")"
+        for i in $(seq 1 2 19); do check_missing "$T/p/s$i"; done
+        for i in $(seq 2 2 20); do check_file_is "$T/p/s$i/x" s; done
+}
+
+# ---- S5, S8: what sits beside a link in its overlaid parent works as before ----------
+SOCKET_PY='import os, socket, sys
+cmd, path = sys.argv[1], sys.argv[2]
+os.chdir(os.path.dirname(path)) # a socket address holds 108 bytes: the name alone
+path = os.path.basename(path)
+if cmd == "serve":
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(path); s.listen(8)
+    open(path + ".ready", "w").close()
+    while True:
+        c, _ = s.accept(); c.sendall(b"pong"); c.close()
+c = socket.socket(socket.AF_UNIX)
+try:
+    c.connect(path); print(c.recv(16).decode())
+except OSError as e:
+    print(e.strerror)'
+
+# serve_socket PATH: a listener at PATH answering "pong"; sets SERVER_PIDS.
+SERVER_PIDS=
+serve_socket() {
+        "$PYTHON" -c "$SOCKET_PY" serve "$1" 2>"$1.err" &
+        SERVER_PIDS="$SERVER_PIDS $!"
+        eventually 20 test -e "$1.ready" || fail "no listener at $1"
+}
+ask_socket() { timeout 10 "$PYTHON" -c "$SOCKET_PY" ask "$1"; }
+
+# neighbours_work P WHEN: every kind of neighbour in P answers as it did.
+neighbours_work() {
+        local p=$1 when=$2
+        check_eq "$when: the socket in P" pong "$(ask_socket "$p/sock")"
+        check_eq "$when: a socket further down" pong "$(ask_socket "$p/svc/run/sock")"
+        check_eq "$when: a socket bound through the view" pong "$(ask_socket "$p/later.sock")"
+        check_eq "$when: the device" "" "$(timeout 10 cat "$p/null")"
+        timeout 10 sh -c "echo x > '$p/null'" || fail "$when: cannot write the device"
+        check_file_is "$p/mnt/f" "in a mount"
+        check_file_is "$p/sub/deep/mnt/f" "deeper"
+        # A FIFO: its reader holds it open by the real path (the side view), its
+        # writer goes through P.
+        ( timeout 10 cat "$T/side/fifo" > "$T/fifo.out" ) &
+        local reader=$!
+        eventually 20 sh -c "timeout 5 sh -c 'echo through > \"$p/fifo\"'" || fail "$when: cannot write the FIFO"
+        wait "$reader"
+        check_eq "$when: the FIFO" through "$(cat "$T/fifo.out")"
+}
+
+# neighbours_beside KIND: P with every kind of neighbour, then a link in P that puts
+# an overlay on it — an anchorless link (S8), or a link whose B went (S10: the overlay
+# hides V) — and everything in P answers as it did, with the link and after it.
+neighbours_beside() {
+        PYTHON=$(python3 -c 'import sys; print(sys.executable)')
+        local kind=$1 p=$T/p
+        mkdir -p "$p/svc/run" "$p/mnt" "$p/sub/deep/mnt" "$T/b" "$T/side"; echo b > "$T/b/x"
+        mount -t tmpfs beside "$p/mnt" && echo "in a mount" > "$p/mnt/f"
+        mount -t tmpfs deeper "$p/sub/deep/mnt" && echo deeper > "$p/sub/deep/mnt/f"
+        mknod "$p/null" c 1 3 && chmod 0666 "$p/null"
+        mkfifo "$p/fifo"
+        # Another way to P's real directory, made before the link (not a view of it).
+        mount --bind "$p" "$T/side" && mount --make-private "$T/side"
+        serve_socket "$p/sock"
+        serve_socket "$p/svc/run/sock"
+        case $kind in
+        anchorless)
+                ctl create "$p/link" "$T/b" || return
+                check_file_is "$p/link/x" b ;;
+        gone)
+                mkdir -p "$p/link"
+                ctl create "$p/link" "$T/b" || return
+                rm -r "$T/b"
+                eventually 20 test ! -e "$p/link" || fail "V still shows its B" ;;
+        esac
+        check_eq "P is behind the overlay" fuse.bindlink "$(findmnt -n -o FSTYPE --mountpoint "$p")"
+        serve_socket "$p/later.sock"
+        neighbours_work "$p" "with the link"
+        ctl remove "$p/link"
+        neighbours_work "$p" "after the link is removed"
+        # The view stays for the socket bound through it; once that is gone, so is it.
+        check_eq "P still behind the overlay" fuse.bindlink "$(findmnt -n -o FSTYPE --mountpoint "$p")"
+        # shellcheck disable=SC2086
+        kill $SERVER_PIDS; SERVER_PIDS=
+        rm "$p/later.sock"
+        eventually 30 sh -c "! findmnt -n --mountpoint '$p' | grep -q fuse.bindlink" ||
+                fail "the overlay stayed after its last socket went"
+        serve_socket "$p/sock2"
+        check_eq "a socket bound in P once the view went" pong "$(ask_socket "$p/sock2")"
+        # shellcheck disable=SC2086
+        kill $SERVER_PIDS; SERVER_PIDS=
+        umount -l "$T/side" "$p/mnt" "$p/sub/deep/mnt"
+}
+
+test_s5_s8_sockets_fifos_devices_and_mounts_beside_an_anchorless_link() {
+        neighbours_beside anchorless
+}
+
+test_s5_s10_sockets_fifos_devices_and_mounts_beside_a_link_whose_backing_went() {
+        neighbours_beside gone
+}
+
 test_s8_two_anchorless_links_in_one_parent_and_each_removed() {
         mkdir -p "$T/p" "$T/b1" "$T/b2"; echo 1 > "$T/b1/x"; echo 2 > "$T/b2/x"
         ctl create "$T/p/one" "$T/b1" || return
@@ -746,7 +891,7 @@ test_s10_file_and_anchorless_links_follow_their_backing() {
         eventually 20 test ! -e "$T/vf" || fail "file link still visible"
         eventually 20 test ! -e "$T/p/anchorless" || fail "anchorless link still visible"
         echo again > "$T/bf"; mkdir "$T/bd"; echo again > "$T/bd/x"
-        eventually 20 test -e "$T/p/anchorless/x" || fail "anchorless link did not come back"
+        eventually 20 test -e "$T/p/anchorless/x" || { fail "anchorless link did not come back"; sed 's/^/#  /' "$DAEMON_LOG"; }
         eventually 20 grep -q again "$T/vf" || fail "file link did not come back"
         check_file_is "$T/p/anchorless/x" again
 }

@@ -75,9 +75,12 @@ cleanup() {
                 # Overlay servers outlive the daemon (S4) and may still hold the area:
                 # end them (we are PID 1 of this namespace; everything in it is ours).
                 kill -KILL -1 2>/dev/null
-                eventually 10 umount -R "$AREA" || umount -R -l "$AREA"
+                # umount -R goes by path, and a path may lead to what covers a mount
+                # (an overlay on a directory with mounts below it): then detach the
+                # whole tree at once.
+                eventually 10 umount -R "$AREA" || umount -l "$AREA"
         fi
-        rmdir "$AREA" || echo "# cannot remove the test area $AREA"
+        rmdir "$AREA" || { echo "# cannot remove the test area $AREA:"; findmnt -R "$AREA" | sed 's/^/#   /'; }
         summary
 }
 
