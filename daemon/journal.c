@@ -197,6 +197,8 @@ int journal_apply_line(struct link_table *table, const char *line)
                 link = link_table_find_order(table, order);
                 if (!link)
                         return -EINVAL;
+                /* Its mount goes after this record: a crash in between leaves it. */
+                (void)link_table_note_removed(table, link);
                 link_free(link_table_take(table, link->virtual_path));
                 return 0;
         default:

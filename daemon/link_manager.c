@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 
 #include "as_caller.h"
+#include <libmount.h>
+
 #include "log.h"
 #include "mount_ops.h"
 #include "neighbours.h"
@@ -80,6 +82,12 @@ static int probe_type_as_daemon(const struct link_manager *m, const char *path, 
                     (!under || strlen(o->dir) > strlen(under->dir)))
                         under = o;
         }
+        /* ... but at or below a mount someone made on the view (B's filesystem mounted
+         * back there, say): there the view shows what the lower directory does not. */
+        for (size_t i = 0; under && i < under->foreign_count; i++)
+                if (strcmp(under->foreign_targets[i], path) == 0 ||
+                    path_is_strict_descendant(under->foreign_targets[i], path))
+                        under = NULL;
         if (under) {
                 size_t skip = strcmp(under->dir, path) == 0     ? strlen(path)
                               : strcmp(under->dir, "/") == 0 ? 1
@@ -628,6 +636,14 @@ static bool is_our_mount(void *ctx, uint64_t id)
         return false;
 }
 
+static void grafted(void *ctx, uint64_t legacy_id)
+{
+        struct ours_in_dir *c = ctx;
+        if (overlay_add_graft((struct overlay_instance *)c->o, legacy_id) < 0)
+                log_warning("out of memory: a graft on the overlay on %s is taken for "
+                            "someone else's mount", c->o->dir);
+}
+
 static bool is_our_name(void *ctx, const char *name)
 {
         const struct ours_in_dir *c = ctx;
@@ -661,7 +677,8 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
                 int r = overlay_entries_updated(plan, l->overlay, l->virtual_path, &names,
                                                 &kinds, &n);
                 if (r >= 0 && n == 0 && !carries_links(m, l->virtual_path) &&
-                    !overlay_serves_sockets(l->overlay)) {
+                    !overlay_serves_sockets(l->overlay) &&
+                    !overlay_hosts_foreign_mounts(l->overlay)) {
                         /* Nothing to make up, mounted on it, or bound through it: it
                          * goes. */
                         free(names);
@@ -689,7 +706,8 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
                 const char *about = l->virtual_path;
                 int r = overlay_entries(plan, l->virtual_path, &names, &kinds, &n);
                 if (r >= 0) {
-                        r = overlay_start(l->virtual_path, names, kinds, n, &o, &about);
+                        r = overlay_start(m->journal.path, l->virtual_path, names, kinds, n, &o,
+                                          &about);
                         free(names);
                         free(kinds);
                 }
@@ -704,8 +722,10 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
                 struct ours_in_dir ours = {.m = m, .o = o};
                 struct neighbours_ours callbacks = {.is_our_mount = is_our_mount,
                                                     .is_our_name = is_our_name,
+                                                    .grafted = grafted,
                                                     .ctx = &ours};
-                (void)neighbours_graft(o->dir, o->lower_fd, &callbacks);
+                if (neighbours_graft(o->dir, o->lower_fd, &callbacks) > 0)
+                        overlay_registry_journal(&m->overlays, o); /* with its grafts */
                 return 0;
         }
         if (l->exception_owner) {
@@ -725,7 +745,7 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
                 /* Or, for a link that is not merged, the shadow view that shows
                  * the way to its exceptions (S14). */
                 bool shadow = !(l->flags & CREATE_BIND_LINK_FLAG_MERGED);
-                int r = overlay_start_merged(&l->creator, l->virtual_path,
+                int r = overlay_start_merged(m->journal.path, &l->creator, l->virtual_path,
                                              l->backing_path,
                                              l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
                                              l->exception_paths,
@@ -1222,7 +1242,8 @@ static void settle_after_removal(struct link_manager *m, const struct link *remo
         int r = names && kinds ? 0 : -ENOMEM;
         /* A socket bound through the view answers through it only: then the view stays,
          * with no entry, until the socket is gone (link_manager_tick looks). */
-        if (r >= 0 && n == 0 && !carries_links(m, parent) && !overlay_serves_sockets(o))
+        if (r >= 0 && n == 0 && !carries_links(m, parent) && !overlay_serves_sockets(o) &&
+            !overlay_hosts_foreign_mounts(o))
                 overlay_registry_stop(&m->overlays, o);
         else if (r >= 0 && had)
                 r = overlay_registry_update(&m->overlays, o, names, kinds, n);
@@ -1403,9 +1424,9 @@ static void stop_overlays_kept_for_sockets(struct link_manager *m)
         for (size_t i = 0; i < m->overlays.serving_count;) {
                 struct overlay_instance *o = m->overlays.serving[i];
                 if (!o->merged && o->count == 0 && !carries_links(m, o->dir) &&
-                    !overlay_serves_sockets(o)) {
+                    !overlay_serves_sockets(o) && !overlay_hosts_foreign_mounts(o)) {
                         log_info("the overlay on %s is no longer needed (no socket bound "
-                                 "through it is left)", o->dir);
+                                 "through it, and nothing mounted on it, is left)", o->dir);
                         overlay_registry_stop(&m->overlays, o); /* takes it out of serving */
                         continue;
                 }
@@ -1476,6 +1497,10 @@ int link_manager_backing_fd(const struct link_manager *m) { return m->backing.fd
 
 void link_manager_mounts_changed(struct link_manager *m)
 {
+        /* Mounts someone made on an overlay's view: the probe must look through the
+         * view there (probe_type_as_daemon), and the view must not go. */
+        for (size_t i = 0; i < m->overlays.serving_count; i++)
+                (void)overlay_hosts_foreign_mounts(m->overlays.serving[i]);
         struct link **changed = NULL;
         size_t count = 0;
         for (size_t i = 0; i < m->table.count; i++) {
@@ -1543,6 +1568,84 @@ static void overlay_lost(void *ctx, const char *dir)
         free(below);
 }
 
+/* ---- start: what a crash left that no record owns -------------------------------- */
+
+/* Is an adopted overlay owned by what the table shows? A merged view by its link (at
+ * its directory, with its mount); a parent overlay by a link below its directory. */
+static bool overlay_owned(const struct link_manager *m, const struct overlay_instance *o)
+{
+        if (o->merged) {
+                const struct link *l = link_table_find(&m->table, o->dir);
+                return l && l->mount_id == o->mount_id;
+        }
+        return carries_links(m, o->dir);
+}
+
+/* Our FUSE mounts that no adopted overlay owns: made just before a crash, their record
+ * never written (the source names this daemon: overlay_is_ours). */
+static void detach_stray_views(struct link_manager *m)
+{
+        struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_iter *it = tb ? mnt_new_iter(MNT_ITER_BACKWARD) : NULL;
+        struct libmnt_fs *fs;
+        /* Newest first: a stray on top of another is detached before it. */
+        while (it && mnt_table_next_fs(tb, it, &fs) == 0) {
+                const char *type = mnt_fs_get_fstype(fs), *target = mnt_fs_get_target(fs);
+                if (!type || strcmp(type, "fuse.bindlink") != 0 || !target ||
+                    !overlay_is_ours(mnt_fs_get_source(fs), m->journal.path))
+                        continue;
+                bool owned = false;
+                uint64_t legacy = (uint64_t)mnt_fs_get_id(fs), unique;
+                for (size_t i = 0; i < m->overlays.serving_count && !owned; i++) {
+                        uint64_t id;
+                        owned = m->overlays.serving[i]->lower_fd >= 0 &&
+                                strcmp(m->overlays.serving[i]->dir, target) == 0 &&
+                                mount_id_at(target, &id) >= 0 &&
+                                id == m->overlays.serving[i]->mount_id;
+                }
+                if (owned)
+                        continue;
+                int r = mount_detach_by_legacy_id(target, legacy, &unique);
+                if (r == 0)
+                        log_warning("detached a view on %s that no record owns (left by a "
+                                    "crash)", target);
+                else if (r != -ESTALE)
+                        log_warning("cannot detach the stray view on %s: %s", target,
+                                    strerror(-r));
+        }
+        mnt_free_iter(it);
+        mnt_unref_table(tb);
+}
+
+/* Reconcile what a crash may have left with the journal: links removed whose mount was
+ * not yet taken down, views of ours no record owns, adopted overlays nothing owns
+ * (a crash after the overlay's record, before its link's). Every mount and overlay of
+ * ours is then one the table shows. */
+static void reconcile(struct link_manager *m)
+{
+        for (size_t i = 0; i < m->table.removed_count; i++) {
+                const struct removed_mount *rm = &m->table.removed[i];
+                bool live = false;
+                for (size_t j = 0; j < m->table.count && !live; j++)
+                        live = m->table.links[j]->mount_id == rm->mount_id;
+                if (!live && mount_detach_link(rm->virtual_path, rm->mount_id) == 0)
+                        log_warning("detached the mount of removed link %s (left by a crash)",
+                                    rm->virtual_path);
+        }
+        link_table_forget_removed(&m->table);
+        for (size_t i = 0; i < m->overlays.serving_count;) {
+                struct overlay_instance *o = m->overlays.serving[i];
+                if (overlay_owned(m, o)) {
+                        i++;
+                        continue;
+                }
+                log_warning("the %s on %s belongs to no link (left by a crash); taking it down",
+                            o->merged ? "merged view" : "overlay", o->dir);
+                overlay_registry_stop(&m->overlays, o); /* takes it out of serving */
+        }
+        detach_stray_views(m);
+}
+
 int link_manager_start(struct link_manager *m, const char *state_dir)
 {
         link_table_init(&m->table);
@@ -1566,6 +1669,7 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
 
         struct lost_links lost = {.m = m};
         overlay_registry_adopt(&m->overlays, overlay_lost, &lost);
+        reconcile(m);
 
         /* A link whose mount is still the top mount at its place — or the mount right
          * beneath our overlay there — is adopted as is. */

@@ -72,8 +72,35 @@ void link_table_init(struct link_table *table)
         path_index_init(&table->backing_ancestors);
 }
 
+int link_table_note_removed(struct link_table *table, const struct link *link)
+{
+        if (link->mount_id == 0 || link->realization == BINDLINK_REALIZED_NONE)
+                return 0;
+        struct removed_mount *grown =
+                realloc(table->removed, (table->removed_count + 1) * sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        table->removed = grown;
+        char *v = strdup(link->virtual_path);
+        if (!v)
+                return -ENOMEM;
+        table->removed[table->removed_count++] =
+                (struct removed_mount){.virtual_path = v, .mount_id = link->mount_id};
+        return 0;
+}
+
+void link_table_forget_removed(struct link_table *table)
+{
+        for (size_t i = 0; i < table->removed_count; i++)
+                free(table->removed[i].virtual_path);
+        free(table->removed);
+        table->removed = NULL;
+        table->removed_count = 0;
+}
+
 void link_table_done(struct link_table *table)
 {
+        link_table_forget_removed(table);
         for (size_t i = 0; i < table->count; i++)
                 link_free(table->links[i]);
         free(table->links);

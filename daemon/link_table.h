@@ -42,8 +42,18 @@ struct link {
 /* Is path an exception of link, or below one (S14)? */
 bool link_excepts(const struct link *link, const char *path);
 
+/* A link removed while shown, as the journal last recorded its mount: after a crash
+ * between the removal's record and its unmount, the mount may still be there. */
+struct removed_mount {
+        char *virtual_path;
+        uint64_t mount_id;
+};
+
 struct link_table {
         struct link **links; /* in creation order */
+        /* Filled while a journal is read (R records), emptied by whoever reconciles. */
+        struct removed_mount *removed;
+        size_t removed_count;
         size_t count, cap;
         uint64_t next_order;
         /* Indexes, so the planner's questions cost O(depth), not O(links). */
@@ -62,6 +72,9 @@ void link_free(struct link *link);
 
 void link_table_init(struct link_table *table);
 void link_table_done(struct link_table *table);
+/* Note a removed link's last mount (journal replay). 0 or -ENOMEM. */
+int link_table_note_removed(struct link_table *table, const struct link *link);
+void link_table_forget_removed(struct link_table *table);
 /* Append (takes ownership). Keeps next_order above every order seen. */
 int link_table_add(struct link_table *table, struct link *link);
 /* Detach and return the link with this virtual path, or NULL. */

@@ -52,6 +52,38 @@ static int fd_mount_id(int fd, uint64_t *ret_mount_id)
         return 0;
 }
 
+int mount_detach_by_legacy_id(const char *path, uint64_t legacy_id, uint64_t *ret_mount_id)
+{
+        _cleanup_close_ int fd = place_open(NULL, AT_FDCWD, path, false);
+        if (fd < 0)
+                return fd;
+        struct statx sx;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0)
+                return negative_errno();
+        if (!(sx.stx_mask & STATX_MNT_ID) || sx.stx_mnt_id != legacy_id)
+                return -ESTALE;
+        uint64_t unique = 0;
+        (void)fd_mount_id(fd, &unique);
+        char proc_path[64];
+        (void)snprintf(proc_path, sizeof proc_path, "/proc/self/fd/%d", fd);
+        if (umount2(proc_path, MNT_DETACH) < 0)
+                return negative_errno();
+        if (ret_mount_id)
+                *ret_mount_id = unique;
+        return 0;
+}
+
+int mount_legacy_id_of_fd(int fd, uint64_t *ret_mount_id)
+{
+        struct statx sx;
+        if (statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_MNT_ID, &sx) < 0)
+                return negative_errno();
+        if (!(sx.stx_mask & STATX_MNT_ID))
+                return -EOPNOTSUPP;
+        *ret_mount_id = sx.stx_mnt_id;
+        return 0;
+}
+
 int mount_id_of_fd(int fd, uint64_t *ret_mount_id)
 {
         return fd_mount_id(fd, ret_mount_id);

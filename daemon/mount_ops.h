@@ -23,6 +23,13 @@ int mount_detach_link(const char *virtual_path, uint64_t mount_id);
 
 /* The id of the mount an open descriptor is on (never asks a FUSE server). */
 int mount_id_of_fd(int fd, uint64_t *ret_mount_id);
+/* The same mount's id as /proc/self/mountinfo shows it (reused once it is gone). */
+int mount_legacy_id_of_fd(int fd, uint64_t *ret_mount_id);
+
+/* Detach the topmost mount at path if its legacy id (the one /proc/self/mountinfo
+ * shows) is legacy_id: 0, -ESTALE when another mount is on top, -errno. The unique id
+ * of what was detached goes to *ret_mount_id (may be NULL). */
+int mount_detach_by_legacy_id(const char *path, uint64_t legacy_id, uint64_t *ret_mount_id);
 
 /* The id of the topmost mount at path (without following a final symlink). */
 int mount_id_at(const char *path, uint64_t *ret_mount_id);

@@ -73,6 +73,9 @@ static void graft(struct grafting *g, int from_fd, const char *rel, const char *
                             g->dir, strerror(-r));
                 return;
         }
+        uint64_t legacy;
+        if (mount_legacy_id_of_fd(tree, &legacy) >= 0)
+                g->ours->grafted(g->ours->ctx, legacy);
         g->made++;
 }
 

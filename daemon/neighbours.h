@@ -27,6 +27,8 @@
 struct neighbours_ours {
         bool (*is_our_mount)(void *ctx, uint64_t mount_id);
         bool (*is_our_name)(void *ctx, const char *name);
+        /* Told the legacy mount id (as mountinfo numbers it) of each graft made. */
+        void (*grafted)(void *ctx, uint64_t legacy_id);
         void *ctx;
 };
 

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libmount.h>
+
 #include "as_caller.h"
 #include "log.h"
 #include "planner.h"
@@ -80,6 +82,10 @@ void overlay_free(struct overlay_instance *o)
                 (void)close(o->upper_fd);
         if (o->control_fd >= 0)
                 (void)close(o->control_fd);
+        free(o->graft_ids);
+        for (size_t i = 0; i < o->foreign_count; i++)
+                free(o->foreign_targets[i]);
+        free(o->foreign_targets);
         for (size_t i = 0; i < o->shadow_count; i++)
                 free(o->shadow_paths[i]);
         free(o->shadow_paths);
@@ -89,6 +95,11 @@ void overlay_free(struct overlay_instance *o)
         free(o->kinds);
         free(o->dir);
         free(o);
+}
+
+bool overlay_is_ours(const char *source, const char *owner)
+{
+        return source && strncmp(source, "bindlink:", 9) == 0 && strcmp(source + 9, owner) == 0;
 }
 
 uint64_t overlay_clock_ms(void)
@@ -141,7 +152,7 @@ static uint64_t add_mount_restrictions(uint64_t attrs, int fd)
 
 /* A FUSE superblock for fuse_fd, configured by descriptor; returns a mount fd with
  * the given MOUNT_ATTR_* flags. */
-static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs)
+static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs, const char *owner)
 {
         _cleanup_close_ int fsfd = (int)syscall(SYS_fsopen, "fuse", FSOPEN_CLOEXEC);
         if (fsfd < 0)
@@ -150,7 +161,12 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs)
         (void)snprintf(fd_text, sizeof fd_text, "%d", fuse_fd);
         (void)snprintf(mode_text, sizeof mode_text, "%o", (unsigned)root_type);
         int r;
-        if ((r = fs_set(fsfd, "source", "bindlink")) < 0 ||
+        /* The source names the daemon that made it (its journal): a restarted daemon
+         * knows its own strays from another daemon's mounts (overlay_is_ours). */
+        _cleanup_free_ char *source = NULL;
+        if (asprintf(&source, "bindlink:%s", owner) < 0)
+                return -ENOMEM;
+        if ((r = fs_set(fsfd, "source", source)) < 0 ||
             (r = fs_set(fsfd, "subtype", "bindlink")) < 0 || (r = fs_set(fsfd, "fd", fd_text)) < 0 ||
             (r = fs_set(fsfd, "rootmode", mode_text)) < 0 ||
             (r = fs_set(fsfd, "user_id", "0")) < 0 || (r = fs_set(fsfd, "group_id", "0")) < 0 ||
@@ -296,7 +312,8 @@ static void stop_process(struct overlay_instance *o)
 
 /* Capture dir, mount FUSE on it by descriptor and start the server for o. On a
  * failure that is not about dir, *ret_path names what it is about. */
-static int start(struct overlay_instance *o, int upper_fd, const char **ret_path)
+static int start(struct overlay_instance *o, int upper_fd, const char *owner,
+                 const char **ret_path)
 {
         /* What dir shows now is what the overlay will pass through, reached with no
          * symlink on the way (as_caller.h). */
@@ -312,7 +329,7 @@ static int start(struct overlay_instance *o, int upper_fd, const char **ret_path
                 *ret_path = "/dev/fuse";
         }
         uint64_t attrs = add_mount_restrictions(add_mount_restrictions(0, lower), upper_fd);
-        _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT, attrs);
+        _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT, attrs, owner);
         if (r == 0 && mnt < 0) {
                 r = mnt;
                 *ret_path = "/dev/fuse";
@@ -324,7 +341,8 @@ static int start(struct overlay_instance *o, int upper_fd, const char **ret_path
                 r = negative_errno();
                 stop_process(o);
         }
-        if (r == 0 && (r = mount_id_of_fd(mnt, &o->mount_id)) < 0) {
+        if (r == 0 && ((r = mount_id_of_fd(mnt, &o->mount_id)) < 0 ||
+                       (r = mount_legacy_id_of_fd(mnt, &o->legacy_mount_id)) < 0)) {
                 char proc[64];
                 (void)snprintf(proc, sizeof proc, "/proc/self/fd/%d", mnt);
                 (void)umount2(proc, MNT_DETACH);
@@ -335,13 +353,13 @@ static int start(struct overlay_instance *o, int upper_fd, const char **ret_path
         return r;
 }
 
-int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
-                  struct overlay_instance **ret, const char **ret_path)
+int overlay_start(const char *owner, const char *dir, char *const *names, const char *kinds,
+                  size_t count, struct overlay_instance **ret, const char **ret_path)
 {
         struct overlay_instance *o = overlay_new(dir, names, kinds, count);
         if (!o)
                 return -ENOMEM;
-        int r = start(o, -1, ret_path);
+        int r = start(o, -1, owner, ret_path);
         if (r < 0) {
                 overlay_free(o);
                 return r;
@@ -350,9 +368,10 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
         return 0;
 }
 
-int overlay_start_merged(const struct creds *creator, const char *dir, const char *backing,
-                         bool read_only, char *const *shadow, size_t shadow_count,
-                         struct overlay_instance **ret, const char **ret_path)
+int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
+                         const char *backing, bool read_only, char *const *shadow,
+                         size_t shadow_count, struct overlay_instance **ret,
+                         const char **ret_path)
 {
         struct overlay_instance *o = overlay_new(dir, NULL, NULL, 0);
         if (!o)
@@ -379,7 +398,7 @@ int overlay_start_merged(const struct creds *creator, const char *dir, const cha
                 (void)close(upper);
                 upper = -ENOTDIR;
         }
-        int r = upper < 0 ? upper : start(o, upper, ret_path);
+        int r = upper < 0 ? upper : start(o, upper, owner, ret_path);
         if (upper < 0)
                 *ret_path = backing;
         if (r < 0) {
@@ -531,6 +550,52 @@ int overlay_update_entries(struct overlay_instance *o, char *const *names, const
         return r;
 }
 
+int overlay_add_graft(struct overlay_instance *o, uint64_t legacy_id)
+{
+        uint64_t *grown = realloc(o->graft_ids, (o->graft_count + 1) * sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        o->graft_ids = grown;
+        o->graft_ids[o->graft_count++] = legacy_id;
+        return 0;
+}
+
+bool overlay_hosts_foreign_mounts(struct overlay_instance *o)
+{
+        for (size_t i = 0; i < o->foreign_count; i++)
+                free(o->foreign_targets[i]);
+        o->foreign_count = 0;
+        if (o->merged || o->legacy_mount_id == 0)
+                return false;
+        struct libmnt_table *tb = mnt_new_table_from_file("/proc/self/mountinfo");
+        struct libmnt_iter *it = tb ? mnt_new_iter(MNT_ITER_FORWARD) : NULL;
+        struct libmnt_fs *fs;
+        while (it && mnt_table_next_fs(tb, it, &fs) == 0) {
+                if ((uint64_t)mnt_fs_get_parent_id(fs) != o->legacy_mount_id)
+                        continue;
+                uint64_t id = (uint64_t)mnt_fs_get_id(fs);
+                bool graft = false;
+                for (size_t i = 0; i < o->graft_count && !graft; i++)
+                        graft = o->graft_ids[i] == id;
+                const char *target = mnt_fs_get_target(fs);
+                if (graft || !target)
+                        continue;
+                char **grown = realloc(o->foreign_targets, (o->foreign_count + 1) * sizeof *grown);
+                char *copy = strdup(target);
+                if (!grown || !copy) {
+                        free(copy);
+                        if (grown)
+                                o->foreign_targets = grown;
+                        break;
+                }
+                o->foreign_targets = grown;
+                o->foreign_targets[o->foreign_count++] = copy;
+        }
+        mnt_free_iter(it);
+        mnt_unref_table(tb);
+        return o->foreign_count > 0;
+}
+
 bool overlay_serves_sockets(struct overlay_instance *o)
 {
         if (o->control_fd < 0)
@@ -586,6 +651,9 @@ bool overlay_adopt(struct overlay_instance *o, uint64_t beneath)
                 return false;
         }
         o->pidfd = pidfd;
+        _cleanup_close_ int at = place_open(NULL, AT_FDCWD, o->dir, false);
+        if (top == o->mount_id && at >= 0)
+                (void)mount_legacy_id_of_fd(at, &o->legacy_mount_id);
         /* The server holds the lower directory as its fd 4, and a merged view's upper
          * one as fd 5 — or a parent overlay our end of its control socket as fd 6. */
         o->lower_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 4, 0);

@@ -23,6 +23,18 @@ struct overlay_instance {
         uint64_t start_time; /* the process's start time, to recognize it after a restart */
         uint64_t spawned_ms; /* CLOCK_BOOTTIME when this daemon started it; 0: adopted */
         uint64_t mount_id;
+        uint64_t legacy_mount_id; /* the same, as /proc/self/mountinfo numbers it */
+        /* What the daemon grafted onto a parent overlay's view (neighbours.h), by
+         * legacy mount id; every other mount on the view but links' is someone else's,
+         * and the view must not go while one is there (overlay_hosts_foreign_mounts).
+         * Journaled. */
+        uint64_t *graft_ids;
+        size_t graft_count;
+        /* Mount points on the view that are someone else's (refreshed by
+         * overlay_hosts_foreign_mounts): below them the view's lower directory does
+         * not show what the view shows. */
+        char **foreign_targets;
+        size_t foreign_count;
         int lower_fd;        /* what dir showed before the overlay covered it */
         /* A parent overlay's control socket: its synthesized entries are changed in
          * place through it (overlay_update_entries); -1 for a merged view. */
@@ -46,12 +58,16 @@ const char *overlay_program(void);
 /* The clock of spawned_ms (CLOCK_BOOTTIME, milliseconds). */
 uint64_t overlay_clock_ms(void);
 
+/* The mount source of the overlays a daemon of this owner (its journal's path) makes:
+ * "bindlink:OWNER" (overlay_start, overlay_start_merged take the owner first). */
+bool overlay_is_ours(const char *mount_source, const char *owner);
+
 /* Mount a FUSE overlay on dir (captured first, so the server sees what dir showed)
  * with the given synthesized entries, and start its server. On failure nothing is
  * left mounted or running, and *ret_path is left alone where the error is about dir,
  * or names what it is about: the server program (it cannot be executed). */
-int overlay_start(const char *dir, char *const *names, const char *kinds, size_t count,
-                  struct overlay_instance **ret, const char **ret_path);
+int overlay_start(const char *owner, const char *dir, char *const *names, const char *kinds,
+                  size_t count, struct overlay_instance **ret, const char **ret_path);
 
 /* Mount the merged view of backing (reached as creator would: as_caller.h) over dir
  * (captured first) and start its server;
@@ -59,9 +75,10 @@ int overlay_start(const char *dir, char *const *names, const char *kinds, size_t
  * original along the paths to these exceptions (absolute paths below dir). On
  * failure nothing is left mounted or running, and *ret_path is as for overlay_start
  * or backing (it cannot be opened). */
-int overlay_start_merged(const struct creds *creator, const char *dir, const char *backing,
-                         bool read_only, char *const *shadow, size_t shadow_count,
-                         struct overlay_instance **ret, const char **ret_path);
+int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
+                         const char *backing, bool read_only, char *const *shadow,
+                         size_t shadow_count, struct overlay_instance **ret,
+                         const char **ret_path);
 
 /* Show exactly these synthesized entries from now on, in place: the running server
  * changes its names and drops what the kernel cached of those that changed, and says
@@ -71,6 +88,13 @@ int overlay_start_merged(const struct creds *creator, const char *dir, const cha
  * success the instance's names and kinds are the new ones. */
 int overlay_update_entries(struct overlay_instance *overlay, char *const *names,
                            const char *kinds, size_t count);
+
+/* Are mounts that are neither ours nor the daemon's grafts on the view (someone
+ * mounted there through it)? Refreshes foreign_targets. The view must not go then:
+ * detaching it would take them along. */
+bool overlay_hosts_foreign_mounts(struct overlay_instance *overlay);
+/* Record a graft made onto the view (its legacy mount id). 0 or -ENOMEM. */
+int overlay_add_graft(struct overlay_instance *overlay, uint64_t legacy_id);
 
 /* Does the server still need to serve (a socket was bound through the view and still
  * has its name: it answers only through the view)? False also when it cannot say. */

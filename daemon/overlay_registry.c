@@ -74,7 +74,7 @@ static int format_record(const struct overlay_instance *o, char **ret)
         int r = journal_escape(o->dir, &dir);
         if (r < 0)
                 return r;
-        size_t size = strlen(dir) + 128;
+        size_t size = strlen(dir) + 128 + o->graft_count * 22;
         char **names = calloc(o->count + 1, sizeof *names);
         if (!names)
                 return -ENOMEM;
@@ -91,9 +91,12 @@ static int format_record(const struct overlay_instance *o, char **ret)
                         len += snprintf(out + len, size - (size_t)len, " %c%s", o->kinds[i],
                                         names[i]);
                 if (o->merged)
-                        (void)snprintf(out + len, size - (size_t)len, " %s=%s",
-                                       o->shadow ? "shadow" : "merged",
-                                       o->merged == MERGED_RO ? "ro" : "rw");
+                        len += snprintf(out + len, size - (size_t)len, " %s=%s",
+                                        o->shadow ? "shadow" : "merged",
+                                        o->merged == MERGED_RO ? "ro" : "rw");
+                for (size_t i = 0; i < o->graft_count; i++)
+                        len += snprintf(out + len, size - (size_t)len, "%s%" PRIu64,
+                                        i == 0 ? " g=" : ",", o->graft_ids[i]);
                 *ret = out;
         } else if (r >= 0) {
                 r = -ENOMEM;
@@ -121,7 +124,8 @@ static int write_serving(void *ctx, int fd)
 }
 
 /* Append o's O record (a later one for the same directory and mount replaces it). */
-static void journal_overlay(struct overlay_registry *reg, const struct overlay_instance *o)
+void overlay_registry_journal(struct overlay_registry *reg, const struct overlay_instance *o);
+void overlay_registry_journal(struct overlay_registry *reg, const struct overlay_instance *o)
 {
         _cleanup_free_ char *rec = NULL;
         if (format_record(o, &rec) >= 0) {
@@ -138,7 +142,7 @@ int overlay_registry_update(struct overlay_registry *reg, struct overlay_instanc
 {
         int r = overlay_update_entries(o, names, kinds, count);
         if (r >= 0)
-                journal_overlay(reg, o);
+                overlay_registry_journal(reg, o);
         return r;
 }
 
@@ -147,7 +151,7 @@ int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *
         int r = list_add(&reg->serving, &reg->serving_count, o);
         if (r < 0)
                 return r;
-        journal_overlay(reg, o);
+        overlay_registry_journal(reg, o);
         if (reg->watch && o->pidfd >= 0)
                 reg->watch(reg->watch_ctx, o->pidfd);
         return 0;
@@ -203,17 +207,26 @@ static struct overlay_instance *parse_record(const char *line)
         size_t count = strtoul(f[5], NULL, 10);
         int merged = MERGED_NONE;
         bool shadow = false;
-        if (n == 7 + count) {
-                const char *last = f[n - 1];
-                shadow = strncmp(last, "shadow=", 7) == 0;
-                if (strcmp(last, "merged=rw") == 0 || strcmp(last, "shadow=rw") == 0)
-                        merged = MERGED_RW;
-                else if (strcmp(last, "merged=ro") == 0 || strcmp(last, "shadow=ro") == 0)
-                        merged = MERGED_RO;
-                else
-                        return NULL;
-        } else if (n != 6 + count) {
+        const char *grafts = NULL;
+        if (n < 6 + count)
                 return NULL;
+        /* After the entries: merged=/shadow= (a merged view), g= (grafts), in order. */
+        for (size_t i = 6 + count; i < n; i++) {
+                const char *t = f[i];
+                if (strncmp(t, "g=", 2) == 0 && !grafts) {
+                        grafts = t + 2;
+                } else if (!grafts && merged == MERGED_NONE &&
+                           (strncmp(t, "merged=", 7) == 0 || strncmp(t, "shadow=", 7) == 0)) {
+                        shadow = strncmp(t, "shadow=", 7) == 0;
+                        if (strcmp(t + 7, "rw") == 0)
+                                merged = MERGED_RW;
+                        else if (strcmp(t + 7, "ro") == 0)
+                                merged = MERGED_RO;
+                        else
+                                return NULL;
+                } else {
+                        return NULL;
+                }
         }
         _cleanup_free_ char *dir = NULL;
         if (journal_unescape(f[1], &dir) < 0)
@@ -234,6 +247,13 @@ static struct overlay_instance *parse_record(const char *line)
                 o->mount_id = strtoull(f[4], NULL, 10);
                 o->merged = merged;
                 o->shadow = shadow;
+                for (const char *g = grafts; o && g && *g;) {
+                        char *end;
+                        uint64_t id = strtoull(g, &end, 10);
+                        if (end == g || overlay_add_graft(o, id) < 0)
+                                break;
+                        g = *end == ',' ? end + 1 : end;
+                }
         }
         for (size_t i = 0; names && i < count; i++)
                 free(names[i]);

@@ -36,6 +36,8 @@ int overlay_registry_add(struct overlay_registry *reg, struct overlay_instance *
  * journal its new O record. 0 or -errno (then nothing changed). */
 int overlay_registry_update(struct overlay_registry *reg, struct overlay_instance *overlay,
                             char *const *names, const char *kinds, size_t count);
+/* Journal a serving overlay's record again (after it changed: grafts made). */
+void overlay_registry_journal(struct overlay_registry *reg, const struct overlay_instance *o);
 /* Stop a serving overlay: detach it, journal X; it is retired until its process ends. */
 void overlay_registry_stop(struct overlay_registry *reg, struct overlay_instance *overlay);
 /* A watched process descriptor became readable. Returns the serving overlay that

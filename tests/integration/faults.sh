@@ -226,6 +226,38 @@ test_s10_backing_filesystem_mounted_back_merged_link() {
         fault_backing_fs_unmounted_then_mounted_back merged; after_fault
 }
 
+# ---- 1d. ... mounted back beside V, under the overlay that hides V meanwhile -----------
+# B's filesystem in V's own parent: while B is gone, an overlay on that parent hides V
+# (S10), so the filesystem mounted back lands on the overlay's view. V shows B again;
+# and the mount, someone else's, outlives the link: the view stays while it is there.
+fault_backing_fs_mounted_back_beside_v() {
+        local kind=$1
+        mkdir -p "$T/src/b" "$T/fs"; echo back > "$T/src/b/x"
+        mount --bind "$T/src" "$T/fs" && mount --make-private "$T/fs" || { fail "bind"; return; }
+        make_link "$kind" "$T/fs/b" || return
+        umount -l "$T/fs" || { fail "umount -l $T/fs"; return; }
+        eventually 20 sh -c "! timeout 5 grep -qx back '$V/x'" || fail "V still shows B after its filesystem went"
+        mount --bind "$T/src" "$T/fs" || { fail "bind again"; return; }
+        echo later > "$T/src/b/y"
+        eventually 20 timeout 5 grep -qx later "$V/y" ||
+                fail "V does not show B once its filesystem is back beside it; V shows: $(view "$V")"
+        check_daemon_answers
+        ctl remove "$V" || return
+        check_file_is "$T/fs/b/x" back
+        findmnt -n --mountpoint "$T/fs" >/dev/null || fail "the filesystem mounted back went with the link"
+        umount "$T/fs" || fail "cannot unmount it"
+        eventually 30 sh -c "! findmnt -n --mountpoint '$T' | grep -q fuse.bindlink" ||
+                fail "the overlay on V's parent stayed after the mount on it went"
+        case $kind in anchorless) check_missing "$V" ;; *) check_file_is "$V/o" orig ;; esac
+}
+
+test_s10_backing_filesystem_mounted_back_beside_a_plain_link() {
+        fault_backing_fs_mounted_back_beside_v bind; after_fault
+}
+test_s10_backing_filesystem_mounted_back_beside_a_merged_link() {
+        fault_backing_fs_mounted_back_beside_v merged; after_fault
+}
+
 # ---- 2. B, a directory, replaced by a file; then a directory again ------------------
 # V never shows the file as a directory: it follows B as it is now (S10), so it becomes a
 # file with B's content (S9; MERGED has no effect on a file, S12); when B is a
@@ -662,6 +694,81 @@ test_s20_files_held_open_while_an_anchorless_link_is_removed() {
 }
 test_s20_files_held_open_while_a_merged_link_is_removed() {
         fault_files_open_across_remove merged; stop_holder; after_fault
+}
+
+# ---- what a crash leaves, reconciled at the next start (S4) -------------------------------
+
+# journal_edit SED: change the stopped daemon's journal as a crash at that moment would
+# have left it.
+journal_edit() { sed -i "$1" "$STATE/links.journal"; }
+no_view_at() { ! findmnt -n --mountpoint "$1" | grep -q fuse.bindlink; }
+servers_left() { pgrep -f "^bindlink-overlay --fuse-fd" | wc -l; }
+
+test_s4_restart_takes_down_what_a_crash_left_unrecorded() {
+        mkdir -p "$T/v" "$T/b" "$T/w" "$T/c" "$T/u" "$T/d"; echo v > "$T/v/o"; echo b > "$T/b/x"
+        echo w > "$T/w/o"; echo u > "$T/u/o"
+        # A merged view whose link was never recorded (killed after the view's record).
+        ctl create --merged "$T/v" "$T/b" || return
+        # A plain link whose removal was recorded, its mount not yet taken down.
+        ctl create "$T/w" "$T/c" || return
+        # A view of which no record was written at all.
+        ctl create --merged "$T/u" "$T/d" || return
+        local order_v order_w order_u
+        order_v=$(link_field "$T/v" order); order_w=$(link_field "$T/w" order)
+        order_u=$(link_field "$T/u" order)
+        kill9_daemon
+        journal_edit "/^[LCM] $order_v /d"
+        echo "R $order_w" >> "$STATE/links.journal"
+        journal_edit "/^[LCM] $order_u /d; \|^O $T/u |d"
+        start_daemon || return
+        check_eq "links after the restart" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        no_view_at "$T/v" || fail "the view with no link is still mounted on V"
+        no_view_at "$T/u" || fail "the view with no record is still mounted"
+        check_eq "nothing mounted on W" "" "$(findmnt -n --mountpoint "$T/w")"
+        check_file_is "$T/v/o" v
+        check_file_is "$T/w/o" w
+        check_file_is "$T/u/o" u
+        eventually 20 test "$(servers_left)" -eq 0 || fail "overlay servers left: $(pgrep -a -f bindlink-overlay)"
+        grep -q "left by a crash" "$DAEMON_LOG" || fail "the daemon did not say what it took down"
+}
+
+test_s4_restart_leaves_another_daemons_views_alone() {
+        mkdir -p "$T/v" "$T/b" "$T/v2" "$T/b2"; echo b2 > "$T/b2/x"
+        ctl create --merged "$T/v" "$T/b" || return
+        # Another daemon, its own socket and journal, in the same mount namespace.
+        "$BINDLINKD" --socket "$T/other.sock" --state-dir "$T/other-state" 2>"$T/other.log" &
+        local other=$!
+        eventually 30 env BINDLINK_SOCKET="$T/other.sock" "$BINDLINKCTL" list >/dev/null || fail "the other daemon did not start"
+        BINDLINK_SOCKET="$T/other.sock" "$BINDLINKCTL" create --merged "$T/v2" "$T/b2" || fail "other create"
+        kill9_daemon
+        start_daemon || return
+        check_file_is "$T/v2/x" b2
+        findmnt -n --mountpoint "$T/v2" | grep -q fuse.bindlink || fail "our restart took down another daemon's view"
+        BINDLINK_SOCKET="$T/other.sock" "$BINDLINKCTL" remove "$T/v2" || fail "other remove"
+        kill "$other"; wait "$other" 2>/dev/null
+}
+
+test_s4_kill9_during_a_create_storm_leaves_nothing_once_removed() {
+        local round i
+        mkdir -p "$T/b" "$T/p"; echo b > "$T/b/x"
+        for i in $(seq 12); do mkdir -p "$T/m$i"; done
+        for round in 1 2 3 4 5; do
+                ( for i in $(seq 12); do
+                        "$BINDLINKCTL" create --merged "$T/m$i" "$T/b" >/dev/null 2>&1
+                        "$BINDLINKCTL" create "$T/p/a$i" "$T/b" >/dev/null 2>&1
+                  done ) &
+                local storm=$!
+                # Somewhere in the middle of it.
+                eventually 20 sh -c "[ \$('$BINDLINKCTL' list --json 2>/dev/null | jq length) -ge $((round * 2)) ]"
+                kill9_daemon
+                wait "$storm"
+                start_daemon || return
+        done
+        remove_all_links
+        check_eq "links left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        eventually 20 sh -c "! findmnt -rn -o TARGET | grep -q '^$T/'" ||
+                fail "mounts left after every link was removed: $(findmnt -rn -o TARGET,FSTYPE | grep "^$T/")"
+        eventually 20 test "$(servers_left)" -eq 0 || fail "overlay servers left: $(pgrep -a -f bindlink-overlay)"
 }
 
 # ---- a full state filesystem (S4, S2) --------------------------------------------------
