@@ -1571,14 +1571,23 @@ static void overlay_lost(void *ctx, const char *dir)
 /* ---- start: what a crash left that no record owns -------------------------------- */
 
 /* Is an adopted overlay owned by what the table shows? A merged view by its link (at
- * its directory, with its mount); a parent overlay by a link below its directory. */
+ * its directory, with its mount); a parent overlay by a link, or an exception of one,
+ * below its directory. */
 static bool overlay_owned(const struct link_manager *m, const struct overlay_instance *o)
 {
         if (o->merged) {
                 const struct link *l = link_table_find(&m->table, o->dir);
                 return l && l->mount_id == o->mount_id;
         }
-        return carries_links(m, o->dir);
+        if (carries_links(m, o->dir))
+                return true;
+        for (size_t i = 0; i < m->table.count; i++) {
+                const struct link *l = m->table.links[i];
+                for (uint32_t e = 0; e < l->exception_count; e++)
+                        if (path_is_strict_descendant(o->dir, l->exception_paths[e]))
+                                return true;
+        }
+        return false;
 }
 
 /* Our FUSE mounts that no adopted overlay owns: made just before a crash, their record

@@ -202,7 +202,8 @@ static void graft_mounts(struct grafting *g)
         }
         mnt_free_iter(it);
         mnt_unref_table(tb);
-        qsort(targets, count, sizeof *targets, by_length);
+        if (count > 1)
+                qsort(targets, count, sizeof *targets, by_length);
         size_t skip = strcmp(g->dir, "/") == 0 ? 1 : strlen(g->dir) + 1;
         for (size_t i = 0; i < count; i++) {
                 if (i > 0 && strcmp(targets[i], targets[i - 1]) == 0)
