@@ -60,7 +60,16 @@ run_suite() {
                 PASSED=$((PASSED + ${p:-0}))
                 FAILED=$((FAILED + ${f:-0} + ${e:-0} + ${x:-0}))
                 [ "$rc" -eq 0 ] || [ $((${f:-0} + ${e:-0} + ${x:-0})) -gt 0 ] || FAILED=$((FAILED + 1))
-                [ "$rc" -eq 0 ] || sed -n '/^FAIL\|^ERROR/,+40p' "$dir"/tests/*/*.log 2>/dev/null | head -n 80
+                # What each failed test printed (TAP: its comments come before "not ok").
+                [ "$rc" -eq 0 ] || for l in "$dir"/tests/*/*.log; do
+                        grep -q '^not ok\|^ERROR\|^Bail out' "$l" 2>/dev/null || continue
+                        echo "==> $l"
+                        awk '/^not ok / { printf "%s%s\n", block, $0; block = ""; next }
+                             /^ok / { block = ""; next }
+                             /^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS): / { next }
+                             { block = block $0 "\n" }
+                             END { if (block ~ /Bail out/) printf "%s", block }' "$l" | head -n 60
+                done
         else
                 FAILED=$((FAILED + 1))
         fi
@@ -110,8 +119,13 @@ test)
                 echo "dev.sh: plain build and run in $private/bindlink (a 0700 parent directory)"
                 (cd "$private/bindlink" && top=$(pwd) && build build) || {
                         rm -rf "$private"; exit 1; }
+                failed_before=$FAILED
                 run_suite "$private/bindlink/build"
-                rm -rf "$private"
+                if [ "$FAILED" -gt "$failed_before" ]; then
+                        echo "dev.sh: the plain run's logs are kept in $private/bindlink/build"
+                else
+                        rm -rf "$private"
+                fi
         fi
         if [ $sanitized = 1 ]; then
                 build build-sanitize --enable-sanitizers

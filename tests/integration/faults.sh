@@ -209,7 +209,8 @@ fault_backing_fs_unmounted_then_mounted_back() {
         mount --bind "$fs/src" "$fs/mnt" || { fail "bind again"; return; }
         echo later > "$fs/src/b/y"
         eventually 20 timeout 5 grep -qx later "$V/y" ||
-                fail "V does not show B once its filesystem is back; V shows: $(view "$V")"
+                { fail "V does not show B once its filesystem is back; V shows: $(view "$V")"
+                  sed 's/^/#   daemon: /' "$DAEMON_LOG" | tail -n 8; }
         check_file_is "$V/x" back
         check_daemon_answers
         remove_link_cleanly
