@@ -1,5 +1,5 @@
 /* fuzz_config.c — libFuzzer target for the boot configuration parser
- * (daemon/config.c: /etc/bindlink/links.conf, S22).
+ * (daemon/config/config.c: /etc/bindlink/links.conf, S22).
  *
  * Input: configuration text; each line (newline kept, as getline gives it to the
  * daemon) goes to config_parse_line. Checked: 0 exactly for blank and comment lines;

@@ -1,4 +1,4 @@
-/* fuzz_journal.c — libFuzzer target for the journal parser (daemon/journal.c), which
+/* fuzz_journal.c — libFuzzer target for the journal parser (daemon/journal/journal.c), which
  * a restarted bindlinkd trusts to rebuild its link table (S4).
  *
  * Input: journal text, one record a line. Every line is applied in order to a fresh

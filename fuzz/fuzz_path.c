@@ -1,4 +1,4 @@
-/* fuzz_path.c — libFuzzer target for lexical path normalization (src/path.c), the
+/* fuzz_path.c — libFuzzer target for lexical path normalization (common/path.c), the
  * first thing done to every path a client names (S3).
  *
  * Input: a mode byte, then up to three strings separated by NUL bytes — a base, a

@@ -1,4 +1,4 @@
-/* fuzz_wire.c — libFuzzer target for the wire decoder (src/wire.c), fed what a peer
+/* fuzz_wire.c — libFuzzer target for the wire decoder (common/wire.c), fed what a peer
  * could write into the socket: a stream of messages, each a header and then up to its
  * length of payload (the last one may be cut short, as when a client hangs up).
  *

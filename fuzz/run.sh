@@ -28,18 +28,18 @@ all_targets="wire path journal config"
 # The sources each target needs besides its own file.
 sources_of() {
         case $1 in
-        wire) echo src/wire.c ;;
-        path) echo src/path.c ;;
-        journal) echo daemon/journal.c daemon/link_table.c daemon/path_index.c daemon/creds.c ;;
-        config) echo daemon/config.c daemon/journal.c daemon/link_table.c daemon/path_index.c daemon/creds.c ;;
+        wire) echo common/wire.c ;;
+        path) echo common/path.c ;;
+        journal) echo daemon/journal/journal.c daemon/table/link_table.c daemon/table/path_index.c daemon/base/creds.c ;;
+        config) echo daemon/config/config.c daemon/journal/journal.c daemon/table/link_table.c daemon/table/path_index.c daemon/base/creds.c ;;
         esac
 }
 
 # The files a target is about (its coverage report): the others only support it.
 parsed_by() {
         case $1 in
-        journal) echo daemon/journal.c daemon/link_table.c ;;
-        config) echo daemon/config.c ;;
+        journal) echo daemon/journal/journal.c daemon/table/link_table.c ;;
+        config) echo daemon/config/config.c ;;
         *) sources_of "$1" ;;
         esac
 }
@@ -56,7 +56,8 @@ max_len_of() {
 }
 
 common_flags="-std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Werror -D_GNU_SOURCE
-        -I$top/include -I$top/src -I$top/daemon -I$top/fuzz"
+        -I$top/include -I$top/common -I$top/daemon/base -I$top/daemon/table
+        -I$top/daemon/journal -I$top/daemon/config -I$top/fuzz"
 
 if ! command -v "$cc" >/dev/null 2>&1; then
         echo "run.sh: $cc not found (Debian: apt-get install clang libclang-rt-14-dev)" >&2
@@ -66,7 +67,7 @@ mkdir -p "$work/bin" || exit 1
 
 if [ "${1:-}" = --seeds ]; then
         # shellcheck disable=SC2086 # flags are words
-        (cd "$top" && $cc $common_flags fuzz/gen_seeds.c src/wire.c -o "$work/bin/gen_seeds") &&
+        (cd "$top" && $cc $common_flags fuzz/gen_seeds.c common/wire.c -o "$work/bin/gen_seeds") &&
                 "$work/bin/gen_seeds" "$top/fuzz/corpus" &&
                 echo "run.sh: wrote $top/fuzz/corpus/wire and $top/fuzz/corpus/path"
         exit $?

@@ -553,7 +553,7 @@ test_s4_a_stopped_overlay_server_never_blocks_the_daemon() {
 
 # Under the shipped unit (S22) the daemon has only the unit's CapabilityBoundingSet,
 # which lacks CAP_SETPCAP: the overlay servers must still drop every capability they
-# do not keep (daemon/overlay/main.c: the eight a passthrough needs, and CAP_SYS_ADMIN
+# do not keep (overlay/main.c: the eight a passthrough needs, and CAP_SYS_ADMIN
 # for a merged view, whose passthrough backing files need it), and say nothing about
 # failing to.
 unit_bounding_set() { # as setpriv wants it: +chown,+sys_admin,...

@@ -2,7 +2,7 @@
  * hostile.sh: raw requests the library would never send, a connection carried across
  * the exec of a setuid program, floods of big messages, descriptors and idle
  * connections, a message written by two processes. Speaks the wire format through
- * src/ (wire.c, client.c, request.c), nothing else.
+ * common/ and lib/ (wire.c, client.c, request.c), nothing else.
  *
  * Usage (the socket is $BINDLINK_SOCKET):
  *   hostile_client raw-create V B [E...]      create with V, B, E sent as given

@@ -1,4 +1,4 @@
-/* test_config.c — unit tests of daemon/config.c (parsing links.conf lines for the boot
+/* test_config.c — unit tests of daemon/config/config.c (parsing links.conf lines for the boot
  * configuration, S22; format in bindlink.conf(5)). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_hresult.c — unit tests of src/hresult.c and bindlink.h's Windows macros: every
+/* test_hresult.c — unit tests of common/hresult.c and bindlink.h's Windows macros: every
  * row of S2's errno -> HRESULT table, the flag values of S1, and the name helpers. */
 #include <stdarg.h>
 #include <stddef.h>

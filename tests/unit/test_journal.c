@@ -1,4 +1,4 @@
-/* test_journal.c — unit tests of daemon/journal.c: path escaping, applying records to a
+/* test_journal.c — unit tests of daemon/journal/journal.c: path escaping, applying records to a
  * link table, and the journal file itself (re-adoption after a restart, S4; records cut
  * short by a crash; compaction). Files live in a private directory under /tmp. */
 #include <stdarg.h>

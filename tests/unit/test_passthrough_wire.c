@@ -1,4 +1,4 @@
-/* test_passthrough_wire.c — unit tests of daemon/overlay/passthrough_wire.c: the
+/* test_passthrough_wire.c — unit tests of overlay/core/passthrough_wire.c: the
  * FUSE passthrough fields that bindlink-overlay reads from the kernel's INIT request
  * and writes into libfuse 3.14's INIT and open replies (read-only merged views, S13),
  * and FUSE_HANDLE_KILLPRIV_V2, taken in the INIT reply of every view (S5).

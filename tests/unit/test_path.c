@@ -1,4 +1,4 @@
-/* test_path.c — unit tests of src/path.c: lexical folding of paths (S3) and the
+/* test_path.c — unit tests of common/path.c: lexical folding of paths (S3) and the
  * relations between folded paths (descendant, same line, depth, parent, last, join). */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* test_peer_auth.c — unit tests of the pure parts of daemon/peer_auth.c: who may change
+/* test_peer_auth.c — unit tests of the pure parts of daemon/server/peer_auth.c: who may change
  * links (S2's first row), decided per message from the sender's facts, and the parsers
  * of /proc/PID/status and /proc/PID/auxv those facts come from. */
 #include <stdarg.h>

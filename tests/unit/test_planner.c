@@ -1,4 +1,4 @@
-/* test_planner.c — unit tests of daemon/planner.c against a fake, in-memory file tree:
+/* test_planner.c — unit tests of daemon/plan/planner.c against a fake, in-memory file tree:
  * resolution through links (S15, S18), how each link can be shown (S6, S8, S9, S12,
  * S14, S19), which links a change affects and the order they are shown in (S15, S18). */
 #include <stdarg.h>

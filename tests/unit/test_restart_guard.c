@@ -1,4 +1,4 @@
-/* test_restart_guard.c — unit tests of daemon/restart_guard.c: when bindlinkd stops
+/* test_restart_guard.c — unit tests of daemon/overlay/restart_guard.c: when bindlinkd stops
  * replacing an overlay whose server keeps ending right after it starts, and when it
  * tries again (S4). */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_tmpfile_wire.c — unit tests of daemon/overlay/tmpfile_wire.c: a FUSE_TMPFILE
+/* test_tmpfile_wire.c — unit tests of overlay/core/tmpfile_wire.c: a FUSE_TMPFILE
  * request (O_TMPFILE through a view, S5) is handed to libfuse 3.14 as a FUSE_CREATE of
  * the name "/", and nothing else is ever changed. Opcodes and offsets are the kernel's
  * ABI, written out by number: FUSE_CREATE is 35, FUSE_TMPFILE 51 (protocol 7.37); the

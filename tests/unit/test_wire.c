@@ -1,4 +1,4 @@
-/* test_wire.c — unit tests of src/wire.c: every message survives an encode/decode round
+/* test_wire.c — unit tests of common/wire.c: every message survives an encode/decode round
  * trip, and malformed input (truncated, overlong, lying lengths and counts, bad
  * headers, random corruption) is refused with -EPROTO/-EMSGSIZE without crashing. */
 #include <stdarg.h>

@@ -5,7 +5,7 @@
  * Permission checks are the kernel's (the mount has default_permissions); the server
  * acts as the caller where the result depends on who acts: creating objects (owner,
  * rights on the parent) and writing (setuid bits are cleared for non-root writers). */
-#include "overlay.h"
+#include "parent.h"
 #include "tmpfile_wire.h"
 
 #include <dirent.h>

@@ -1,7 +1,7 @@
 /* caller_creds.c — per-request credentials. setfsuid/setfsgid and the raw setgroups
  * syscall change only the calling thread, so each worker thread can act as its
  * request's caller without touching the others. */
-#include "overlay.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>

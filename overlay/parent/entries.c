@@ -10,7 +10,7 @@
  * entry is never freed while the server runs: the kernel may hold its inode. A name
  * that changes type gets a new entry (an inode never changes type under the kernel);
  * the daemon has taken any link off it before. */
-#include "overlay.h"
+#include "parent.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -32,7 +32,7 @@
  * if the leader's place has stayed empty with no request received meanwhile, it
  * hands the leadership on. While the leader sleeps in poll(2), so does the watchman:
  * a burst costs it one wake-up, idleness none. */
-#include "overlay.h"
+#include "core.h"
 #include "tmpfile_wire.h"
 
 #include <errno.h>

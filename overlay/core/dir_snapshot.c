@@ -1,7 +1,7 @@
 /* dir_snapshot.c — a directory listing read whole, at a handle's first readdir.
  * Offsets are then indexes, stable for the life of the handle, and entries that the
  * views make up or merge from two directories slot in without offset games. */
-#include "overlay.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -22,7 +22,7 @@
  *   byte for byte; splice stays libfuse's own. The message bytes are read and written
  *   in passthrough_wire.c.
  * Registering a backing file is the same ioctl on the device either way. */
-#include "overlay.h"
+#include "core.h"
 #include "passthrough_wire.h"
 
 #include <errno.h>

@@ -1,9 +1,15 @@
-/* overlay.h — bindlink-overlay, the FUSE server that shows a directory ("the lower
+/* core.h — bindlink-overlay's core, shared by both views (parent/ and merged/): the
+ * inode table, objects held by file handle, FUSE passthrough, the request loop, the
+ * caller's credentials, file operations and directory listings. It includes nothing
+ * from the views above it.
+ *
+ * bindlink-overlay is the FUSE server that shows a directory ("the lower
  * directory", captured as a descriptor before the FUSE mount covered it) unchanged,
  * plus synthesized entries at its top level: placeholders on which bindlinkd grafts
  * links that a bind mount alone cannot place (anchorless links, S8; a file over a
  * directory or the reverse, S9), and hidden names (a link whose backing path is gone
- * answers ENOENT, S10).
+ * answers ENOENT, S10) — the parent overlay (parent/) — or B merged over the original
+ * V — the merged view (merged/).
  *
  * Design after libfuse's passthrough_ll: low-level API, one inode per (st_dev,
  * st_ino) holding an O_PATH descriptor, *at() calls only, never path strings.
@@ -11,8 +17,8 @@
  * Every operation of both views gives back what it took of a node (descriptors
  * opened from a handle, references) before it replies: once the reply is out, the
  * kernel may forget the node, and a FORGET served by another thread frees it. */
-#ifndef BINDLINK_OVERLAY_H
-#define BINDLINK_OVERLAY_H
+#ifndef BINDLINK_OVERLAY_CORE_H
+#define BINDLINK_OVERLAY_CORE_H
 
 #ifdef HAVE_FUSE_PASSTHROUGH_API
 #define FUSE_USE_VERSION 317 /* fuse_file_info.backing_id */
@@ -36,17 +42,6 @@ struct ovl_inode {
         struct ovl_inode *next;  /* hash chain */
 };
 
-/* A synthesized top-level name. Allocated once and never freed while the server runs
- * (the kernel may hold its inode): a name withdrawn, or given another type, keeps its
- * old entry, no longer present, and gets a new one. */
-struct ovl_entry_spec {
-        char *name;
-        mode_t mode;  /* S_IFDIR or S_IFREG; 0 for a hidden name */
-        bool present; /* false: withdrawn, the lower directory's name shows again */
-        size_t index; /* in the overlay's list: its inode number */
-        struct ovl_inode inode;
-};
-
 struct ovl_table {
         pthread_mutex_t lock;
         struct ovl_inode **buckets;
@@ -55,47 +50,6 @@ struct ovl_table {
         size_t held_fds, fd_limit; /* descriptors held by inodes; the process's limit */
         size_t handles;            /* inodes held by file handle */
 };
-
-struct overlay {
-        struct ovl_inode root;          /* the lower directory */
-        struct ovl_table table;
-        /* Synthesized top-level names (entries.c), changed in place through the control
-         * socket while requests read them. */
-        pthread_rwlock_t entries_lock;
-        struct ovl_entry_spec **entries;
-        size_t entry_count, entry_cap;
-        struct fuse_session *se;        /* for the kernel cache invalidations */
-        /* O_PATH descriptors of the sockets made through the view (entries.c). */
-        pthread_mutex_t sockets_lock;
-        int *sockets;
-        size_t socket_count;
-        double timeout;                 /* entry and attribute cache, seconds */
-        bool no_open;                   /* the kernel opens files without asking */
-};
-
-/* ---- the parent overlay's synthesized entries (entries.c) ---- */
-/* Before any other use. 0 or -errno. */
-int ovl_entries_init(struct overlay *o);
-/* Add the entry name (mode S_IFDIR, S_IFREG, or 0: hidden), as --entry does at start.
- * 0 or -ENOMEM. */
-int ovl_entries_add(struct overlay *o, const char *name, mode_t mode);
-/* Is name a synthesized entry of the root? true with *ret_mode (0: hidden) and, if not
- * NULL, *ret_inode. */
-bool ovl_entries_find(struct overlay *o, const char *name, mode_t *ret_mode,
-                      struct ovl_inode **ret_inode);
-/* The inode number and mode of a synthesized inode. */
-ino_t ovl_entries_ino(const struct ovl_inode *inode);
-/* Call fn for each shown (present, not hidden) entry, in order; stops at fn's first
- * error (an errno), which it returns. */
-int ovl_entries_each(struct overlay *o, int (*fn)(void *ctx, const char *name, ino_t ino,
-                                                   mode_t mode),
-                     void *ctx);
-/* A socket was made as name in dir through the view: remember it, so that the control
- * socket's "?" says the view is still needed while it exists. */
-void ovl_entries_note_socket(struct overlay *o, int dir_fd, const char *name);
-/* Serve the control socket (bindlinkd changes the entries through it: see
- * overlay_update_entries) on a thread of its own, until the socket ends. 0 or -errno. */
-int ovl_entries_serve_control(struct overlay *o, int control_fd);
 
 /* ---- objects held by file handle past the descriptor budget (object_handle.c) ---- */
 struct ovl_handle;
@@ -278,50 +232,5 @@ void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t pare
 /* Reply to readdir (lookup NULL) or readdirplus from offset off of the snapshot. */
 void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
                        off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget);
-
-/* ---- the parent overlay's operations (ops.c) ---- */
-extern const struct fuse_lowlevel_ops ovl_ops;
-
-/* ---- which layers the merged view consults (view_scope.c) ---- */
-enum scope_kind {
-        SCOPE_UNION, /* both layers: a MERGED link (S12) */
-        SCOPE_UPPER, /* B alone */
-        SCOPE_LOWER, /* the original V alone: at and below an exception (S14) */
-        SCOPE_PATHS, /* B, and the original V along the paths to exceptions */
-};
-
-struct view_scope {
-        enum scope_kind kind;
-        char **paths; /* SCOPE_PATHS: the exceptions, relative to this directory */
-        size_t count;
-};
-
-enum scope_pick {
-        PICK_UNION, /* B's object wins; two directories merge */
-        PICK_UPPER, /* B's object only */
-        PICK_LOWER, /* the original V's object only */
-        PICK_PATH,  /* on the way to an exception: the original V's directory, merged
-                     * with B's if B has a directory there */
-};
-
-enum scope_pick scope_pick(const struct view_scope *s, const char *name);
-/* The scope below name. 0 or -ENOMEM. */
-int scope_child(const struct view_scope *parent, const char *name, struct view_scope *child);
-/* Does a listing of a directory in scope s show the original V's entry name? */
-bool scope_lists_lower_name(const struct view_scope *s, const char *name);
-void scope_done(struct view_scope *s);
-
-/* ---- the merged view of a MERGED link (merged.c): S12, S13 ---- */
-struct merged;
-/* A view of upper_fd (B) over lower_fd (the original V); read_only for S13. Takes
- * the descriptors. With shadow_paths (shadow_count > 0), the view of a link that is
- * not merged: B alone but for the paths to these exceptions (relative to V), which
- * show the original V (S14). NULL on ENOMEM or if they are not directories. */
-struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *const *shadow_paths,
-                          size_t shadow_count, double timeout);
-void merged_free(struct merged *mg);
-/* The session, for the kernel cache invalidations the view sends. */
-void merged_set_session(struct merged *mg, struct fuse_session *se);
-extern const struct fuse_lowlevel_ops merged_ops;
 
 #endif

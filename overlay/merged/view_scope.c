@@ -6,7 +6,7 @@
  * where the original V's directories are shown (merged with B's where B has them)
  * so that the exception has a place, and at the exceptions, which show the original
  * V's object alone. */
-#include "overlay.h"
+#include "merged.h"
 
 #include <errno.h>
 #include <stdlib.h>

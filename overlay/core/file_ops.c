@@ -2,7 +2,7 @@
  * merged view, merged.c) do the same way: operations on an open file handle (fh is a
  * descriptor of the real file), attribute changes and extended attributes of a real
  * object reached by its O_PATH descriptor. */
-#include "overlay.h"
+#include "core.h"
 #include "tmpfile_wire.h"
 
 #include <errno.h>

@@ -11,7 +11,8 @@
  *
  * It keeps only the capabilities a passthrough needs and runs until the kernel ends
  * the connection (the mount was detached and released). */
-#include "overlay.h"
+#include "parent.h"
+#include "merged.h"
 
 #include <errno.h>
 #include <getopt.h>

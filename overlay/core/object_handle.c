@@ -11,7 +11,7 @@
  * also keeps the mount's id from being reused. Directories past the budget are held by
  * handle too (the views open them for each operation below them); a directory is a
  * descriptor of its own mount. */
-#include "overlay.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,7 +14,7 @@
  * that changed would make the kernel drop the dentry, and with it any link mounted
  * on it). Directory nodes remember their parent and name: that is the way to B when
  * a missing parent must be made there. */
-#include "overlay.h"
+#include "merged.h"
 #include "tmpfile_wire.h"
 
 #include <dirent.h>

@@ -1,6 +1,6 @@
 /* inode_table.c — inodes keyed by (st_dev, st_ino): one kernel inode per real inode, so
  * hard links show one inode and attributes of every name stay in step. */
-#include "overlay.h"
+#include "core.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,0 +1,50 @@
+/* merged.h — the merged view of a MERGED link (S12, S13), and the shadow view of a
+ * link with exceptions whose parents B lacks (S14). */
+#ifndef BINDLINK_OVERLAY_MERGED_H
+#define BINDLINK_OVERLAY_MERGED_H
+
+#include "core.h"
+
+/* ---- which layers the merged view consults (view_scope.c) ---- */
+enum scope_kind {
+        SCOPE_UNION, /* both layers: a MERGED link (S12) */
+        SCOPE_UPPER, /* B alone */
+        SCOPE_LOWER, /* the original V alone: at and below an exception (S14) */
+        SCOPE_PATHS, /* B, and the original V along the paths to exceptions */
+};
+
+struct view_scope {
+        enum scope_kind kind;
+        char **paths; /* SCOPE_PATHS: the exceptions, relative to this directory */
+        size_t count;
+};
+
+enum scope_pick {
+        PICK_UNION, /* B's object wins; two directories merge */
+        PICK_UPPER, /* B's object only */
+        PICK_LOWER, /* the original V's object only */
+        PICK_PATH,  /* on the way to an exception: the original V's directory, merged
+                     * with B's if B has a directory there */
+};
+
+enum scope_pick scope_pick(const struct view_scope *s, const char *name);
+/* The scope below name. 0 or -ENOMEM. */
+int scope_child(const struct view_scope *parent, const char *name, struct view_scope *child);
+/* Does a listing of a directory in scope s show the original V's entry name? */
+bool scope_lists_lower_name(const struct view_scope *s, const char *name);
+void scope_done(struct view_scope *s);
+
+/* ---- the merged view of a MERGED link (merged.c): S12, S13 ---- */
+struct merged;
+/* A view of upper_fd (B) over lower_fd (the original V); read_only for S13. Takes
+ * the descriptors. With shadow_paths (shadow_count > 0), the view of a link that is
+ * not merged: B alone but for the paths to these exceptions (relative to V), which
+ * show the original V (S14). NULL on ENOMEM or if they are not directories. */
+struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *const *shadow_paths,
+                          size_t shadow_count, double timeout);
+void merged_free(struct merged *mg);
+/* The session, for the kernel cache invalidations the view sends. */
+void merged_set_session(struct merged *mg, struct fuse_session *se);
+extern const struct fuse_lowlevel_ops merged_ops;
+
+#endif
