@@ -326,6 +326,33 @@ test_s2_idle_connections_of_a_user_leave_root_served() {
         root_calls 2
 }
 
+# Honest clients by the hundred, each connecting, asking and closing at once: the
+# daemon must reap the closed ones before it counts slots, or a busy moment turns
+# honest calls into ECONNRESET (52 of them, before).
+test_s2_a_hundred_honest_clients_at_once_are_all_served() {
+        local i j failed=0 pids=()
+        for i in $(seq 100); do
+                mkdir -p "$T/hv$i" "$T/hb$i"
+                (
+                        for j in 1 2 3; do
+                                "$BINDLINKCTL" create "$T/hv$i" "$T/hb$i" >/dev/null 2>"$T/h$i.err" &&
+                                        "$BINDLINKCTL" list >/dev/null 2>>"$T/h$i.err" &&
+                                        "$BINDLINKCTL" remove "$T/hv$i" >/dev/null 2>>"$T/h$i.err" || exit 1
+                        done
+                ) &
+                pids+=($!)
+        done
+        # And a user within its share of connections, at the same time.
+        for i in $(seq 20); do
+                as_nobody "$BINDLINKCTL" list >/dev/null 2>"$T/n$i.err" &
+                pids+=($!)
+        done
+        for i in "${pids[@]}"; do wait "$i" || failed=$((failed + 1)); done
+        check_eq "honest clients that failed out of 120" 0 "$failed"
+        [ "$failed" = 0 ] || echo "# $(cat "$T"/h*.err "$T"/n*.err | sort | uniq -c | head -5)"
+        no_links
+}
+
 [ -x "$HOSTILE" ] || { echo "Bail out! $HOSTILE is not built"; T_NUM=-1; exit 1; }
 start_daemon || exit 1
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
