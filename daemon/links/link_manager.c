@@ -766,7 +766,16 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
         if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT) {
                 l->realization = BINDLINK_REALIZED_NONE;
                 l->mount_id = 0;
-                note_backing(l); /* what it waits for (link_manager_mounts_changed) */
+                if (p->kind == PLACE_BACKING_MISSING) {
+                        /* It waits for B to exist (link_manager_mounts_changed). Not
+                         * what B's path names by now: a filesystem mounted back
+                         * since the plan looked would be taken for what is already
+                         * known, and the link never shown again. */
+                        l->backing_dev = 0;
+                        l->backing_ino = 0;
+                } else {
+                        note_backing(l);
+                }
                 return 0;
         }
         uint64_t mount_id;

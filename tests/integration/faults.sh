@@ -252,6 +252,43 @@ fault_backing_fs_mounted_back_beside_v() {
         case $kind in anchorless) check_missing "$V" ;; *) check_file_is "$V/o" orig ;; esac
 }
 
+# The same, with B's filesystem mounted back in the middle of the daemon's re-plan:
+# after it found B missing and took the merged view down, before it hid V. The link
+# must not take what B names by then for what it already knew, and wait for B
+# forever (seen under load, once in about fifteen runs). strace holds the daemon for
+# 2 s after each unmount it makes, so the mount comes back in exactly that window.
+test_s10_backing_filesystem_mounted_back_during_the_replan() {
+        mkdir -p "$T/src/b" "$T/fs" "$T/v"; echo back > "$T/src/b/x"; echo orig > "$T/v/o"
+        V=$T/v
+        mount --bind "$T/src" "$T/fs" && mount --make-private "$T/fs" || { fail "bind"; return; }
+        ctl create --merged "$V" "$T/fs/b" || return
+        check_file_is "$V/x" back
+        strace -qq -o /dev/null -e trace=umount2 -e inject=umount2:delay_exit=2000000 \
+                -p "$DAEMON_PID" &
+        local tracer=$!
+        if eventually 30 sh -c "awk '/^TracerPid:/ { exit \$2 == 0 }' /proc/$DAEMON_PID/status"
+        then
+                mount_back_during_the_replan
+        else
+                fail "strace did not attach"
+        fi
+        kill "$tracer"; wait "$tracer" 2>/dev/null
+        check_daemon_answers
+        ctl remove "$V"
+        umount -l "$T/fs"
+}
+mount_back_during_the_replan() {
+        umount -l "$T/fs" || { fail "umount -l $T/fs"; return; }
+        # The merged view is gone: the daemon saw B missing, and is held.
+        eventually 30 sh -c "! findmnt -n --mountpoint '$V' >/dev/null" || fail "the view stayed"
+        mount --bind "$T/src" "$T/fs" || { fail "bind again"; return; }
+        echo later > "$T/src/b/y"
+        eventually 30 timeout 5 grep -qx later "$V/y" && return
+        fail "V does not show B once its filesystem is back; V shows: $(view "$V")"
+        sed 's/^/#   daemon: /' "$DAEMON_LOG" | tail -n 4
+        findmnt -R "$T" | sed 's/^/#   /'
+}
+
 test_s10_backing_filesystem_mounted_back_beside_a_plain_link() {
         fault_backing_fs_mounted_back_beside_v bind; after_fault
 }
