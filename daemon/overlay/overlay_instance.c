@@ -6,7 +6,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <linux/mount.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -130,7 +129,7 @@ static uint64_t process_start_time(pid_t pid)
 static int fs_set(int fsfd, const char *key, const char *value)
 {
         unsigned cmd = value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG;
-        return syscall(SYS_fsconfig, fsfd, cmd, key, value, 0) < 0 ? negative_errno() : 0;
+        return fsconfig(fsfd, cmd, key, value, 0) < 0 ? negative_errno() : 0;
 }
 
 /* attrs plus the restrictions (nosuid, nodev, noexec) of the mount fd is on. The
@@ -154,7 +153,7 @@ static uint64_t add_mount_restrictions(uint64_t attrs, int fd)
  * the given MOUNT_ATTR_* flags. */
 static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs, const char *owner)
 {
-        _cleanup_close_ int fsfd = (int)syscall(SYS_fsopen, "fuse", FSOPEN_CLOEXEC);
+        _cleanup_close_ int fsfd = fsopen("fuse", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return negative_errno();
         char fd_text[16], mode_text[16];
@@ -173,9 +172,9 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs, const 
             (r = fs_set(fsfd, "allow_other", NULL)) < 0 ||
             (r = fs_set(fsfd, "default_permissions", NULL)) < 0)
                 return r;
-        if (syscall(SYS_fsconfig, fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
                 return negative_errno();
-        int mnt = (int)syscall(SYS_fsmount, fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
+        int mnt = fsmount(fsfd, FSMOUNT_CLOEXEC, (unsigned)attrs);
         return mnt < 0 ? negative_errno() : mnt;
 }
 
@@ -245,7 +244,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                 if (f >= 0 && l >= 0 && (fd5 < 0 || a >= 0) && (fd6 < 0 || b >= 0) &&
                     dup2(f, 3) >= 0 && dup2(l, 4) >= 0 && (a < 0 || dup2(a, 5) >= 0) &&
                     (b < 0 || dup2(b, 6) >= 0) &&
-                    syscall(SYS_close_range, report + 1, ~0U, 0) >= 0 &&
+                    close_range(report + 1, ~0U, 0) >= 0 &&
                     sigprocmask(SIG_SETMASK, &none, NULL) >= 0 && setsid() >= 0)
                         execv(program, argv);
                 int why = errno;
@@ -289,7 +288,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
         if (r < 0)
                 return r;
         o->pid = pid;
-        o->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        o->pidfd = pidfd_open(pid, 0);
         if (o->pidfd < 0) {
                 r = negative_errno();
                 (void)kill(pid, SIGKILL);
@@ -304,7 +303,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
 static void stop_process(struct overlay_instance *o)
 {
         if (o->pidfd >= 0) {
-                (void)syscall(SYS_pidfd_send_signal, o->pidfd, SIGKILL, NULL, 0);
+                (void)pidfd_send_signal(o->pidfd, SIGKILL, NULL, 0);
                 siginfo_t info;
                 (void)waitid((idtype_t)P_PIDFD, (id_t)o->pidfd, &info, WEXITED);
         }
@@ -336,7 +335,7 @@ static int start(struct overlay_instance *o, int upper_fd, const char *owner,
         }
         if (r == 0)
                 r = spawn_server(o, fuse_fd, lower, upper_fd, ret_path);
-        if (r == 0 && syscall(SYS_move_mount, mnt, "", lower, "",
+        if (r == 0 && move_mount(mnt, "", lower, "",
                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
                 r = negative_errno();
                 stop_process(o);
@@ -643,7 +642,7 @@ bool overlay_adopt(struct overlay_instance *o, uint64_t beneath)
         uint64_t top;
         if (mount_id_at(o->dir, &top) < 0 || (top != o->mount_id && beneath != o->mount_id))
                 return false;
-        int pidfd = (int)syscall(SYS_pidfd_open, o->pid, 0);
+        int pidfd = pidfd_open(o->pid, 0);
         if (pidfd < 0)
                 return false;
         if (process_start_time(o->pid) != o->start_time) {
@@ -656,10 +655,10 @@ bool overlay_adopt(struct overlay_instance *o, uint64_t beneath)
                 (void)mount_legacy_id_of_fd(at, &o->legacy_mount_id);
         /* The server holds the lower directory as its fd 4, and a merged view's upper
          * one as fd 5 — or a parent overlay our end of its control socket as fd 6. */
-        o->lower_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 4, 0);
+        o->lower_fd = pidfd_getfd(pidfd, 4, 0);
         if (o->merged)
-                o->upper_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 5, 0);
+                o->upper_fd = pidfd_getfd(pidfd, 5, 0);
         else
-                o->control_fd = (int)syscall(SYS_pidfd_getfd, pidfd, 6, 0);
+                o->control_fd = pidfd_getfd(pidfd, 6, 0);
         return true;
 }

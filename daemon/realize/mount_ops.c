@@ -5,12 +5,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/mount.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "as_caller.h"
@@ -20,21 +18,10 @@
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
 
-static int sys_open_tree(int dfd, const char *path, unsigned flags)
-{
-        return (int)syscall(SYS_open_tree, dfd, path, flags);
-}
-
-static int sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to,
-                          unsigned flags)
-{
-        return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
-}
-
 static int sys_mount_setattr(int dfd, const char *path, unsigned flags,
                              struct mount_attr *attr)
 {
-        return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr);
+        return mount_setattr(dfd, path, flags, attr, sizeof *attr);
 }
 
 /* Prefer the 64-bit never-reused id (Linux 6.8+); fall back to the classic one. */
@@ -113,7 +100,7 @@ static int attach_tree(int tree, const struct creds *creator, const char *target
         _cleanup_close_ int at = place_open(creator, AT_FDCWD, target, false);
         if (at < 0)
                 return at;
-        if (sys_move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        if (move_mount(tree, "", at, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return negative_errno();
         /* After move_mount the tree fd names the attached mount. */
         int r = fd_mount_id(tree, ret_mount_id);
@@ -136,7 +123,7 @@ int mount_bind_link(const struct creds *creator, const char *virtual_path,
                 return backing;
         /* AT_RECURSIVE: the link shows B as the view shows it, links below B included
          * (S18 chains). */
-        _cleanup_close_ int tree = sys_open_tree(
+        _cleanup_close_ int tree = open_tree(
                 backing, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)
                 return negative_errno();
@@ -180,7 +167,7 @@ static int open_covered_parent(const char *virtual_path, const char **ret_name)
         memcpy(parent, virtual_path, n);
         parent[n] = '\0';
         *ret_name = slash + 1;
-        int fd = sys_open_tree(AT_FDCWD, parent, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        int fd = open_tree(AT_FDCWD, parent, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
         return fd < 0 ? negative_errno() : fd;
 }
 
@@ -228,7 +215,7 @@ int mount_graft_covered(const struct creds *creator, const char *virtual_path,
         int r = as_caller_check(creator, original);
         if (r < 0)
                 return r;
-        _cleanup_close_ int tree = sys_open_tree(original, "",
+        _cleanup_close_ int tree = open_tree(original, "",
                                                  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
                                                          AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmount.h>
-#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +41,12 @@ struct grafting {
 static int attach_at(int tree, const char *view_path)
 {
         struct mount_attr attr = {.propagation = MS_SLAVE};
-        if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
-                    sizeof attr) < 0)
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
                 return negative_errno();
         _cleanup_close_ int at = place_open(NULL, AT_FDCWD, view_path, false);
         if (at < 0)
                 return at;
-        if (syscall(SYS_move_mount, tree, "", at, "",
+        if (move_mount(tree, "", at, "",
                     MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return negative_errno();
         return 0;
@@ -65,7 +63,7 @@ static void graft(struct grafting *g, int from_fd, const char *rel, const char *
         _cleanup_free_ char *view_path = NULL;
         if (path_join(g->dir, rel, &view_path) < 0)
                 return;
-        _cleanup_close_ int tree = (int)syscall(SYS_open_tree, from_fd, "",
+        _cleanup_close_ int tree = open_tree(from_fd, "",
                                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         int r = tree < 0 ? negative_errno() : attach_at(tree, view_path);
         if (r < 0) {

@@ -12,6 +12,7 @@
 #include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/pidfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -257,7 +258,7 @@ static void read_caps(pid_t pid, struct peer_facts *f)
 
 static bool still_alive(int pidfd)
 {
-        return syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0;
+        return pidfd_send_signal(pidfd, 0, NULL, 0) == 0;
 }
 
 int peer_identify_sender(pid_t pid, uid_t sent_uid, gid_t sent_gid, int pidfd,

@@ -26,7 +26,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -1111,7 +1110,7 @@ static void m_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                         r = replace_check(&src, into.fd[LOWER], newname, &dst, flags);
         }
         int from_dir = layer < 0 ? -1 : from.fd[layer];
-        if (!r && syscall(SYS_renameat2, from_dir, name, to_dir, newname, flags) < 0)
+        if (!r && renameat2(from_dir, name, to_dir, newname, flags) < 0)
                 r = errno;
         int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : from.fd[LOWER];
         struct stat under;

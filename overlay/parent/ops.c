@@ -17,7 +17,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 static struct overlay *overlay_of(fuse_req_t req) { return fuse_req_userdata(req); }
@@ -341,7 +340,7 @@ static void ovl_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                 r = from < 0 ? -from : to < 0 ? -to : 0;
         if (!r && !(flags & RENAME_EXCHANGE)) /* a file it replaces loses a name */
                 ovl_table_hold_before_unlink(&overlay_of(req)->table, to, newname);
-        if (!r && syscall(SYS_renameat2, from, name, to, newname, flags) < 0)
+        if (!r && renameat2(from, name, to, newname, flags) < 0)
                 r = errno;
         if (parent)
                 ovl_inode_put(parent, from);
