@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mount_watch.h"
 #include "peer_auth.h"
 #include "util.h"
 
@@ -672,11 +673,13 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
          * say so). Checked on the next tick, so a burst of our own mounts costs one
          * check a second. */
         bool mounts_changed = false;
-        _cleanup_close_ int mounts_fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
-        struct epoll_event mounts_ev = {.events = EPOLLPRI, .data.u64 = TAG_MOUNTS};
-        if (mounts_fd < 0 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, mounts_fd, &mounts_ev) < 0)
+        struct mount_watch mounts;
+        r = mount_watch_init(&mounts);
+        if (r >= 0 && (r = add_watch(epoll_fd, mounts.fd, TAG_MOUNTS)) < 0)
+                mount_watch_done(&mounts);
+        if (r < 0)
                 log_warning("cannot watch the mount table: a backing filesystem that is "
-                            "unmounted will not be noticed (%s)", strerror(errno));
+                            "unmounted will not be noticed (%s)", strerror(-r));
 
         while (!s.stopping) {
                 struct epoll_event events[64];
@@ -684,7 +687,9 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return negative_errno();
+                        r = negative_errno();
+                        mount_watch_done(&mounts);
+                        return r;
                 }
                 bool accept_now = false;
                 /* Clients first: a closed connection frees its slot before new ones
@@ -717,7 +722,7 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                                         link_manager_mounts_changed(manager);
                                 }
                         } else if (tag == TAG_MOUNTS) {
-                                mounts_changed = true;
+                                mounts_changed |= mount_watch_read(&mounts);
                         } else if (tag == TAG_BACKING) {
                                 link_manager_backing_changed(manager);
                         } else if ((tag & TAG_PIDFD) && tag < TAG_MOUNTS) {
@@ -734,5 +739,6 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
         for (size_t i = 0; i < MAX_CLIENTS; i++)
                 if (s.clients[i])
                         client_drop(&s, i, NULL);
+        mount_watch_done(&mounts);
         return 0;
 }
