@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "bindlink.h"
@@ -47,28 +48,6 @@ static void usage(FILE *out)
                 "\n"
                 "See bindlinkd(8), bindlink.conf(5).\n",
                 BINDLINK_DEFAULT_SOCKET);
-}
-
-/* Tell systemd (Type=notify) that links are in place; no libsystemd needed. */
-static void notify_ready(void)
-{
-        const char *path = getenv("NOTIFY_SOCKET");
-        if (!path || (path[0] != '/' && path[0] != '@'))
-                return;
-        struct sockaddr_un addr = {.sun_family = AF_UNIX};
-        size_t len = strlen(path);
-        if (len >= sizeof addr.sun_path)
-                return;
-        memcpy(addr.sun_path, path, len);
-        if (addr.sun_path[0] == '@')
-                addr.sun_path[0] = '\0';
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return;
-        static const char ready[] = "READY=1";
-        if (sendto(fd, ready, sizeof ready - 1, 0, (struct sockaddr *)&addr,
-                   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-                log_warning("cannot notify systemd: %s", strerror(errno));
 }
 
 static bool same_strings(char *const *a, char *const *b, uint32_t n)
@@ -264,9 +243,14 @@ int main(int argc, char **argv)
         if (config_path)
                 (void)apply_config(&manager, config_path);
         log_info("ready on %s with %zu link(s)", socket_path, manager.table.count);
-        notify_ready();
+        /* Type=notify: the links are in place. Nothing happens outside systemd. */
+        r = sd_notifyf(0, "READY=1\nSTATUS=serving %zu link(s) on %s", manager.table.count,
+                       socket_path);
+        if (r < 0)
+                log_warning("cannot notify systemd: %s", strerror(-r));
 
         r = server_run(listen_fd, &manager, allowed_group);
+        (void)sd_notify(0, "STOPPING=1");
         (void)close(listen_fd);
         (void)unlink(socket_path);
         link_manager_stop(&manager);

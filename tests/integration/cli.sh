@@ -951,6 +951,38 @@ CONF
         start_daemon
 }
 
+# Under systemd (Type=notify; stderr connected to the journal): READY=1 reaches
+# $NOTIFY_SOCKET once the configured links are in place, and each line carries its
+# syslog priority, so `journalctl -p err` shows a bad links.conf line. Outside the
+# journal the lines stay plain (every other test reads them so).
+test_s22_under_systemd_ready_is_notified_and_errors_carry_their_priority() {
+        mkdir -p "$T/v1" "$T/b"
+        printf '%s %s\nnot-absolute %s\n' "$T/v1" "$T/b" "$T/b" > "$T/links.conf"
+        # systemd's side: a datagram socket that keeps what it is told.
+        python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(120)
+open(sys.argv[2], "wb").write(s.recv(4096))' "$T/notify" "$T/notified" &
+        local listener=$!
+        eventually 30 test -S "$T/notify" || fail "no notify socket"
+        stop_daemon
+        # JOURNAL_STREAM names the daemon's stderr (the log file), as systemd's does.
+        DAEMON_PREFIX=(env NOTIFY_SOCKET="$T/notify" sh -c \
+                'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$@"' sh)
+        start_daemon --config "$T/links.conf" || fail "daemon with config did not start"
+        DAEMON_PREFIX=()
+        wait "$listener" || fail "nothing was notified"
+        case $(tr '\n' ' ' < "$T/notified") in
+        "READY=1 STATUS=serving 1 link(s) on $SOCK") ;;
+        *) fail "notified: $(cat "$T/notified")" ;;
+        esac
+        grep -q "^<3>bindlinkd: error: $T/links.conf:2: .*absolute" "$DAEMON_LOG" ||
+                fail "the bad line is not an error for journald: $(cat "$DAEMON_LOG")"
+        grep -q "^<6>bindlinkd: ready on" "$DAEMON_LOG" || fail "no <6> on the ready line"
+        stop_daemon
+        start_daemon
+        ! grep -q '^<' "$DAEMON_LOG" || fail "priorities written where stderr is not the journal"
+}
+
 # ---- the CLI itself ---------------------------------------------------------------------------
 test_s1_windows_sample_spelling() {
         mkdir -p "$T/v" "$T/b"; echo b > "$T/b/x"
