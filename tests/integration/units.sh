@@ -1,6 +1,7 @@
 #!/bin/bash
-# units.sh — the shipped systemd unit passes systemd-analyze verify (S22) and the man
-# pages render without warnings. TAP.
+# units.sh — the shipped systemd unit passes systemd-analyze verify (S22), the man
+# pages render without warnings, and what `make install` puts down is what a
+# distribution expects. TAP.
 BUILDDIR=${BUILDDIR:-.}
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 n=0 failed=0
@@ -22,5 +23,30 @@ check "s22_unit_has_no_mount_namespace_sandboxing" bash -c "! grep -E '^(Protect
 for page in "$SRCDIR"/man/*.[0-9]; do
         check "man_$(basename "$page")_renders_cleanly" groff -man -ww -z "$page"
 done
+# exports_off_the_api LIB: each defined dynamic symbol not in the API as BINDLINK_0.1.
+exports_off_the_api() {
+        [ -f "$1" ] || { echo "no library: '$1'"; return; }
+        objdump -T "$1" | awk '$2 == "g" && $0 !~ /\*UND\*/ {
+                ver = $(NF - 1); name = $NF
+                if (name == "BINDLINK_0.1") next
+                if (ver != "BINDLINK_0.1" || name !~ /^(bindlink_|CreateBindLink$|RemoveBindLink$)/)
+                        print "not in the API as BINDLINK_0.1: " ver " " name }'
+}
+# make install into a staging root, twice, the admin's links.conf edited between.
+inst=$tmp/root
+installed() { make -s -C "$BUILDDIR" install DESTDIR="$inst" >/dev/null 2>&1; }
+if installed; then
+        conf=$(find "$inst" -path '*/bindlink/links.conf')
+        check "install_puts_the_example_links_conf_down" test -n "$conf"
+        echo "/srv/admin /srv/b read-only" >> "$conf"
+        installed
+        check "install_never_overwrites_links_conf" grep -qx '/srv/admin /srv/b read-only' "$conf"
+        check "install_puts_no_libtool_archive" bash -c "! find '$inst' -name '*.la' | grep ."
+        lib=$(find "$inst" -name 'libbindlink.so.0' | head -n 1)
+        # Every exported symbol in version node BINDLINK_0.1, and nothing internal.
+        check "libbindlink_exports_only_the_api_versioned" exports_off_the_api "$lib"
+else
+        check "make_install_into_a_staging_root" false
+fi
 echo "1..$n"
 [ $failed -eq 0 ]
