@@ -24,6 +24,7 @@
 #include "neighbours.h"
 #include "overlay_registry.h"
 #include "path.h"
+#include "plan.h"
 #include "planner.h"
 #include "util.h"
 
@@ -142,45 +143,6 @@ static int links_below(struct link_manager *m, const char *dir, struct link ***r
                        size_t *ret_count);
 static void process_requeued(struct link_manager *m);
 
-/* The plan's stand-ins (overlays, exceptions) are not links of the table. */
-static bool is_stand_in(const struct link *l) { return l->is_overlay || l->exception_owner; }
-
-/* What the overlay on a link's parent must make up for it: a placeholder of B's type
- * to graft on ('d', 'f'), the name hidden because B is gone (S10: V answers ENOENT
- * rather than showing what it covered), or nothing (0). */
-static char overlay_kind(const struct placement *p)
-{
-        if (p->kind == PLACE_GRAFT)
-                return p->backing_type == PROBE_DIRECTORY ? 'd' : 'f';
-        if (p->kind == PLACE_BACKING_MISSING && p->place_type != PROBE_MISSING)
-                return 'h';
-        return 0;
-}
-
-/* Affected links and the overlays they need, each list in dependency order:
- * `show` to realize (links and the overlays to start), `hide` to tear down, in
- * reverse (links and the overlays now serving that must go). */
-struct plan {
-        struct link **show;
-        struct placement *placements; /* of show[i] (unused for overlay stand-ins) */
-        size_t show_count;
-        struct link **hide;
-        size_t hide_count;
-        struct link **stand_ins; /* owned */
-        size_t stand_in_count;
-};
-
-static void plan_done(struct plan *plan)
-{
-        free(plan->show);
-        free(plan->placements);
-        free(plan->hide);
-        for (size_t i = 0; i < plan->stand_in_count; i++)
-                link_free(plan->stand_ins[i]);
-        free(plan->stand_ins);
-        *plan = (struct plan){0};
-}
-
 static int push(struct link ***list, size_t *count, struct link *l)
 {
         struct link **grown = realloc(*list, (*count + 1) * sizeof *grown);
@@ -199,298 +161,41 @@ static bool contains(struct link *const *list, size_t count, const struct link *
         return false;
 }
 
-static bool has_string(char *const *list, size_t count, const char *s)
+/* The plan (daemon/plan/plan.h) for showing roots again, with the overlays that run
+ * now and the manager's probe. */
+static int plan_for(struct link_manager *m, struct link *const *roots, size_t root_count,
+                    struct plan *ret)
 {
-        for (size_t i = 0; i < count; i++)
-                if (strcmp(list[i], s) == 0)
-                        return true;
-        return false;
-}
-
-static struct link *stand_in(struct plan *plan, const char *dir, struct overlay_instance *running)
-{
-        struct link *l = link_new(0, 0, dir, "", 0, NULL);
-        if (!l || push(&plan->stand_ins, &plan->stand_in_count, l) < 0) {
-                link_free(l);
-                return NULL;
+        size_t n = m->overlays.serving_count;
+        _cleanup_free_ struct plan_running *running = calloc(n + 1, sizeof *running);
+        if (!running)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                struct overlay_instance *o = m->overlays.serving[i];
+                running[i] = (struct plan_running){.dir = o->dir, .merged = o->merged,
+                                                   .updatable = o->control_fd >= 0,
+                                                   .instance = o};
         }
-        l->is_overlay = true;
-        l->overlay = running;
-        return l;
-}
-
-/* Stand-ins for the exceptions of the given links, placed (S14). */
-struct exceptions {
-        struct link **items;
-        struct placement *placements;
-        size_t count;
-};
-
-static void exceptions_done(struct exceptions *x)
-{
-        for (size_t i = 0; i < x->count; i++)
-                link_free(x->items[i]);
-        free(x->items);
-        free(x->placements);
-        *x = (struct exceptions){0};
-}
-
-static int probe_type_of(void *ctx, const char *path, bool follow, const struct creds *as);
-
-static int exceptions_make(struct link_manager *m, struct link *const *links, size_t count,
-                           struct exceptions *ret)
-{
-        struct exceptions x = {0};
-        size_t total = 0;
-        for (size_t i = 0; i < count; i++)
-                total += links[i]->exception_count;
-        x.items = calloc(total + 1, sizeof *x.items);
-        x.placements = calloc(total + 1, sizeof *x.placements);
-        int r = x.items && x.placements ? 0 : -ENOMEM;
         struct probe probe = {.type_of = probe_type_of, .ctx = m};
-        for (size_t i = 0; i < count && r >= 0; i++)
-                for (uint32_t e = 0; e < links[i]->exception_count && r >= 0; e++) {
-                        struct link *l = link_new(0, 0, links[i]->exception_paths[e], "", 0, NULL);
-                        if (!l) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        l->exception_owner = links[i];
-                        l->exception_index = e;
-                        x.items[x.count] = l;
-                        r = planner_place_exception(&m->table, links[i], e, &probe,
-                                                    &x.placements[x.count]);
-                        x.count++;
-                }
-        if (r < 0) {
-                exceptions_done(&x);
-                return r;
-        }
-        *ret = x;
-        return 0;
-}
-
-static int place_all(struct link_manager *m, struct link *const *links, size_t count,
-                     struct placement *ret)
-{
-        struct probe probe = {.type_of = probe_type_of, .ctx = m};
-        for (size_t i = 0; i < count; i++) {
-                int r = planner_place(&m->table, links[i], &probe, &ret[i]);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
-}
-
-/* Directories whose overlay must be (re)made for these links: parents of grafted
- * links, overlays that host an affected link, overlays lying on an affected link. */
-static int overlay_dirs(struct link_manager *m, struct link *const *links,
-                        const struct placement *placements, size_t count, char ***dirs,
-                        size_t *dir_count)
-{
-        for (size_t i = 0; i < count; i++) {
-                _cleanup_free_ char *parent = NULL;
-                int r = path_parent(links[i]->virtual_path, &parent);
-                if (r < 0)
-                        return r;
-                bool hosted = overlay_registry_find(&m->overlays, parent) != NULL;
-                if ((overlay_kind(&placements[i]) || hosted) &&
-                    !has_string(*dirs, *dir_count, parent)) {
-                        r = push((struct link ***)dirs, dir_count, (struct link *)TAKE_PTR(parent));
-                        if (r < 0)
-                                return r;
-                }
-        }
-        for (size_t o = 0; o < m->overlays.serving_count; o++) {
-                if (m->overlays.serving[o]->merged)
-                        continue; /* a merged view comes and goes with its link */
-                const char *dir = m->overlays.serving[o]->dir;
-                for (size_t i = 0; i < count; i++) {
-                        const char *v = links[i]->virtual_path;
-                        if ((strcmp(v, dir) == 0 || path_is_strict_descendant(v, dir)) &&
-                            !has_string(*dirs, *dir_count, dir)) {
-                                char *copy = strdup(dir);
-                                if (!copy || push((struct link ***)dirs, dir_count,
-                                                  (struct link *)copy) < 0) {
-                                        free(copy);
-                                        return -ENOMEM;
-                                }
-                        }
-                }
-        }
-        return 0;
-}
-
-/* The overlay serving dir now, if it can stay and have its entries changed in place
- * in this plan: it has a control socket; no link of the plan is at or above dir (that
- * link's mount, and the overlay on it, come down with it); and no overlay is started or
- * remade above it (it would be covered: what is mounted on dir's place below the new
- * overlay no longer shows). NULL: remake it. */
-static struct overlay_instance *stays_in_place(const struct link_manager *m, const char *dir,
-                                               struct link *const *links, size_t count,
-                                               char *const *dirs, size_t dir_count)
-{
-        struct overlay_instance *o = overlay_registry_find(&m->overlays, dir);
-        if (!o || o->control_fd < 0)
-                return NULL;
-        for (size_t i = 0; i < count; i++) {
-                const char *v = links[i]->virtual_path;
-                if (strcmp(v, dir) == 0 || path_is_strict_descendant(v, dir))
-                        return NULL;
-        }
-        for (size_t d = 0; d < dir_count; d++)
-                if (path_is_strict_descendant(dirs[d], dir) &&
-                    !stays_in_place(m, dirs[d], links, count, dirs, dir_count))
-                        return NULL;
-        return o;
-}
-
-static int plan_make(struct link_manager *m, struct link *const *roots, size_t root_count,
-                     struct plan *ret)
-{
-        struct plan plan = {0};
-        struct link **links = NULL;
-        struct placement *placements = NULL;
-        struct exceptions x = {0};
-        char **dirs = NULL;
-        size_t count = 0, dir_count = 0;
-        int r = planner_affected(&m->table, roots, root_count, &links, &count);
-
-        /* Remaking an overlay takes down everything below its directory: add those
-         * links, until nothing more comes in. An overlay that stays (its entries are
-         * changed in place) takes nothing down: its other links stay as they are. */
-        for (;;) {
-                free(placements);
-                placements = r < 0 ? NULL : calloc(count + 1, sizeof *placements);
-                if (r >= 0 && !placements)
-                        r = -ENOMEM;
-                if (r >= 0)
-                        r = place_all(m, links, count, placements);
-                exceptions_done(&x);
-                if (r >= 0)
-                        r = exceptions_make(m, links, count, &x);
-                if (r >= 0)
-                        r = overlay_dirs(m, links, placements, count, &dirs, &dir_count);
-                if (r >= 0)
-                        r = overlay_dirs(m, x.items, x.placements, x.count, &dirs, &dir_count);
-                if (r < 0)
-                        break;
-                size_t before = count;
-                for (size_t i = 0; i < m->table.count && r >= 0; i++) {
-                        struct link *l = m->table.links[i];
-                        for (size_t d = 0; d < dir_count; d++)
-                                if (path_is_strict_descendant(dirs[d], l->virtual_path) &&
-                                    !contains(links, count, l) &&
-                                    !stays_in_place(m, dirs[d], links, count, dirs, dir_count)) {
-                                        r = push(&links, &count, l);
-                                        break;
-                                }
-                }
-                if (r < 0 || count == before)
-                        break;
-                struct link **grown = NULL;
-                size_t grown_count = 0;
-                r = planner_affected(&m->table, links, count, &grown, &grown_count);
-                free(links);
-                links = grown;
-                count = grown_count;
-        }
-
-        /* show: the links, their exceptions, and an overlay for each directory that
-         * makes up or hides names. */
-        for (size_t i = 0; i < count && r >= 0; i++)
-                r = push(&plan.show, &plan.show_count, links[i]);
-        for (size_t i = 0; i < x.count && r >= 0; i++) {
-                r = push(&plan.show, &plan.show_count, x.items[i]);
-                if (r >= 0)
-                        r = push(&plan.stand_ins, &plan.stand_in_count, x.items[i]);
-                if (r >= 0)
-                        x.items[i] = NULL; /* the plan owns it now */
-        }
-        for (size_t d = 0; d < dir_count && r >= 0; d++) {
-                bool needed = false;
-                for (size_t i = 0; i < count; i++) {
-                        _cleanup_free_ char *parent = NULL;
-                        if (overlay_kind(&placements[i]) &&
-                            path_parent(links[i]->virtual_path, &parent) >= 0 &&
-                            strcmp(parent, dirs[d]) == 0)
-                                needed = true;
-                }
-                for (size_t i = 0; i < x.count; i++) {
-                        _cleanup_free_ char *parent = NULL;
-                        const struct link *item = plan.show[count + i];
-                        if (overlay_kind(&x.placements[i]) &&
-                            path_parent(item->virtual_path, &parent) >= 0 &&
-                            strcmp(parent, dirs[d]) == 0)
-                                needed = true;
-                }
-                /* A running overlay that stays is shown by changing its entries (to
-                 * none, it may be: then it still carries the links below dir). */
-                struct overlay_instance *staying =
-                        stays_in_place(m, dirs[d], links, count, dirs, dir_count);
-                struct link *l = needed || staying ? stand_in(&plan, dirs[d], staying) : NULL;
-                if (l)
-                        l->update_in_place = staying != NULL;
-                if (needed || staying)
-                        r = l ? push(&plan.show, &plan.show_count, l) : -ENOMEM;
-        }
-        /* hide: the links plus the overlays serving those directories now. */
-        for (size_t i = 0; i < count && r >= 0; i++)
-                r = push(&plan.hide, &plan.hide_count, links[i]);
-        for (size_t d = 0; d < dir_count && r >= 0; d++) {
-                struct overlay_instance *o = overlay_registry_find(&m->overlays, dirs[d]);
-                if (!o || stays_in_place(m, dirs[d], links, count, dirs, dir_count))
-                        continue;
-                struct link *l = stand_in(&plan, dirs[d], o);
-                r = l ? push(&plan.hide, &plan.hide_count, l) : -ENOMEM;
-        }
-        if (r >= 0)
-                r = planner_order(plan.show, plan.show_count);
-        if (r >= 0)
-                r = planner_order(plan.hide, plan.hide_count);
-        /* Placements in show order (overlay stand-ins have none). */
-        if (r >= 0) {
-                plan.placements = calloc(plan.show_count + 1, sizeof *plan.placements);
-                if (!plan.placements)
-                        r = -ENOMEM;
-                for (size_t i = 0; r >= 0 && i < plan.show_count; i++) {
-                        for (size_t j = 0; j < count; j++)
-                                if (plan.show[i] == links[j])
-                                        plan.placements[i] = placements[j];
-                        for (size_t j = 0; j < plan.stand_in_count; j++)
-                                if (plan.show[i] == plan.stand_ins[j] &&
-                                    plan.stand_ins[j]->exception_owner)
-                                        plan.placements[i] = x.placements[j]; /* pushed first */
-                }
-        }
-        free(links);
-        free(placements);
-        exceptions_done(&x);
-        for (size_t d = 0; d < dir_count; d++)
-                free(dirs[d]);
-        free(dirs);
-        if (r < 0) {
-                plan_done(&plan);
-                return r;
-        }
-        *ret = plan;
-        return 0;
+        struct plan_input in = {.table = &m->table, .probe = &probe, .running = running,
+                                .running_count = n};
+        return plan_make(&in, roots, root_count, ret);
 }
 
 /* ---- teardown and realization --------------------------------------------------- */
 
-static void teardown(struct link_manager *m, struct link **items, size_t count)
+static void teardown(struct link_manager *m, struct plan_item *items, size_t count)
 {
         /* Deepest first: what sits on a mount goes before the mount. */
         for (size_t i = count; i-- > 0;) {
-                struct link *l = items[i];
-                if (l->is_overlay) {
-                        if (l->overlay)
-                                overlay_registry_stop(&m->overlays, l->overlay);
-                        l->overlay = NULL;
+                if (items[i].kind == PLAN_OVERLAY) {
+                        if (items[i].overlay)
+                                overlay_registry_stop(&m->overlays, items[i].overlay);
+                        items[i].overlay = NULL;
                         continue;
                 }
-                if (l->realization == BINDLINK_REALIZED_NONE)
+                struct link *l = items[i].link;
+                if (items[i].kind != PLAN_LINK || l->realization == BINDLINK_REALIZED_NONE)
                         continue;
                 struct overlay_instance *merged =
                         overlay_registry_find_merged(&m->overlays, l->virtual_path);
@@ -509,81 +214,6 @@ static void teardown(struct link_manager *m, struct link **items, size_t count)
                 l->realization = BINDLINK_REALIZED_NONE;
                 l->mount_id = 0;
         }
-}
-
-/* The entries an overlay on dir synthesizes: the plan's grafted links there. */
-static int overlay_entries(const struct plan *plan, const char *dir, char ***ret_names,
-                           char **ret_kinds, size_t *ret_count)
-{
-        char **names = calloc(plan->show_count + 1, sizeof *names);
-        char *kinds = calloc(plan->show_count + 1, sizeof *kinds);
-        size_t n = 0;
-        if (!names || !kinds) {
-                free(names);
-                free(kinds);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < plan->show_count; i++) {
-                const struct link *l = plan->show[i];
-                _cleanup_free_ char *parent = NULL;
-                char kind = l->is_overlay ? 0 : overlay_kind(&plan->placements[i]);
-                if (!kind || path_parent(l->virtual_path, &parent) < 0 ||
-                    strcmp(parent, dir) != 0)
-                        continue;
-                names[n] = (char *)path_last(l->virtual_path);
-                kinds[n] = kind;
-                n++;
-        }
-        *ret_names = names;
-        *ret_kinds = kinds;
-        *ret_count = n;
-        return 0;
-}
-
-/* The entries of the overlay o on dir once the plan is shown: what it has now, with
- * those of the plan's items in dir as the plan places them (arrays malloc'd; names
- * point into o's and the plan's strings). */
-static int overlay_entries_updated(const struct plan *plan, const struct overlay_instance *o,
-                                   const char *dir, char ***ret_names, char **ret_kinds,
-                                   size_t *ret_count)
-{
-        size_t cap = o->count + plan->show_count + 1, n = 0;
-        char **names = calloc(cap, sizeof *names);
-        char *kinds = calloc(cap, sizeof *kinds);
-        if (!names || !kinds) {
-                free(names);
-                free(kinds);
-                return -ENOMEM;
-        }
-        for (size_t i = 0; i < o->count; i++) {
-                names[n] = o->names[i];
-                kinds[n++] = o->kinds[i];
-        }
-        for (size_t i = 0; i < plan->show_count; i++) {
-                const struct link *l = plan->show[i];
-                _cleanup_free_ char *parent = NULL;
-                if (l->is_overlay || path_parent(l->virtual_path, &parent) < 0 ||
-                    strcmp(parent, dir) != 0)
-                        continue;
-                const char *name = path_last(l->virtual_path);
-                char kind = overlay_kind(&plan->placements[i]);
-                size_t at = 0;
-                while (at < n && strcmp(names[at], name) != 0)
-                        at++;
-                if (kind) {
-                        names[at] = (char *)name;
-                        kinds[at] = kind;
-                        n += at == n;
-                } else if (at < n) {
-                        names[at] = names[n - 1];
-                        kinds[at] = kinds[n - 1];
-                        n--;
-                }
-        }
-        *ret_names = names;
-        *ret_kinds = kinds;
-        *ret_count = n;
-        return 0;
 }
 
 /* Is some link's virtual path strictly below dir (mounted on the overlay there)? */
@@ -664,80 +294,70 @@ static void note_backing(struct link *l)
         l->backing_ino = known ? st.st_ino : 0;
 }
 
-/* Show item i of the plan: 0, or -errno with *ret_path. */
-static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
-                        const char **ret_path)
+/* Show an overlay item of the plan: change the running one's entries in place, or
+ * start one (and put back what sits beside it). 0, or -errno with *ret_path. */
+static int realize_overlay(struct link_manager *m, const struct plan *plan,
+                           struct plan_item *item, const char **ret_path)
 {
-        struct link *l = plan->show[i];
-        const struct placement *p = &plan->placements[i];
-        if (l->is_overlay && l->update_in_place) {
+        char **names, *kinds;
+        size_t n;
+        if (item->update_in_place) {
                 /* The overlay stays: only its entries change (S8, nothing else moves). */
-                char **names, *kinds;
-                size_t n;
-                int r = overlay_entries_updated(plan, l->overlay, l->virtual_path, &names,
-                                                &kinds, &n);
-                if (r >= 0 && n == 0 && !carries_links(m, l->virtual_path) &&
-                    !overlay_serves_sockets(l->overlay) &&
-                    !overlay_hosts_foreign_mounts(l->overlay)) {
+                struct overlay_instance *o = item->overlay;
+                int r = plan_entries_updated(plan, item->path, o->names, o->kinds, o->count,
+                                             &names, &kinds, &n);
+                if (r >= 0 && n == 0 && !carries_links(m, item->path) &&
+                    !overlay_serves_sockets(o) && !overlay_hosts_foreign_mounts(o)) {
                         /* Nothing to make up, mounted on it, or bound through it: it
                          * goes. */
                         free(names);
                         free(kinds);
-                        overlay_registry_stop(&m->overlays, l->overlay);
-                        l->overlay = NULL;
+                        overlay_registry_stop(&m->overlays, o);
+                        item->overlay = NULL;
                         return 0;
                 }
                 if (r >= 0) {
-                        r = overlay_registry_update(&m->overlays, l->overlay, names, kinds, n);
+                        r = overlay_registry_update(&m->overlays, o, names, kinds, n);
                         free(names);
                         free(kinds);
                 }
                 if (r < 0) {
-                        *ret_path = l->virtual_path;
-                        overlay_fall_back(m, l->overlay, r);
-                        l->overlay = NULL;
+                        *ret_path = item->path;
+                        overlay_fall_back(m, o, r);
+                        item->overlay = NULL;
                 }
                 return r;
         }
-        if (l->is_overlay) {
-                char **names, *kinds;
-                size_t n;
-                struct overlay_instance *o = NULL;
-                const char *about = l->virtual_path;
-                int r = overlay_entries(plan, l->virtual_path, &names, &kinds, &n);
-                if (r >= 0) {
-                        r = overlay_start(m->journal.path, l->virtual_path, names, kinds, n, &o,
-                                          &about);
-                        free(names);
-                        free(kinds);
-                }
-                if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
-                        overlay_free(o); /* not reached: add only fails on ENOMEM */
-                if (r < 0) {
-                        *ret_path = about;
-                        return r;
-                }
-                l->overlay = o;
-                /* What the view cannot show as it is goes back on top of it. */
-                struct ours_in_dir ours = {.m = m, .o = o};
-                struct neighbours_ours callbacks = {.is_our_mount = is_our_mount,
-                                                    .is_our_name = is_our_name,
-                                                    .grafted = grafted,
-                                                    .ctx = &ours};
-                if (neighbours_graft(o->dir, o->lower_fd, &callbacks) > 0)
-                        overlay_registry_journal(&m->overlays, o); /* with its grafts */
-                return 0;
+        struct overlay_instance *o = NULL;
+        const char *about = item->path;
+        int r = plan_entries(plan, item->path, &names, &kinds, &n);
+        if (r >= 0) {
+                r = overlay_start(m->journal.path, item->path, names, kinds, n, &o, &about);
+                free(names);
+                free(kinds);
         }
-        if (l->exception_owner) {
-                /* S14: the original object, grafted back over the link. */
-                if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT)
-                        return 0;
-                const char *owner = l->exception_owner->virtual_path;
-                uint64_t ignored;
-                return mount_graft_covered(&l->exception_owner->creator, owner,
-                                           l->virtual_path + strlen(owner), l->virtual_path,
-                                           &ignored, ret_path);
+        if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
+                overlay_free(o); /* not reached: add only fails on ENOMEM */
+        if (r < 0) {
+                *ret_path = about;
+                return r;
         }
+        item->overlay = o;
+        /* What the view cannot show as it is goes back on top of it. */
+        struct ours_in_dir ours = {.m = m, .o = o};
+        struct neighbours_ours callbacks = {.is_our_mount = is_our_mount,
+                                            .is_our_name = is_our_name,
+                                            .grafted = grafted,
+                                            .ctx = &ours};
+        if (neighbours_graft(o->dir, o->lower_fd, &callbacks) > 0)
+                overlay_registry_journal(&m->overlays, o); /* with its grafts */
+        return 0;
+}
+
+/* Show a link item of the plan as it is placed. 0, or -errno with *ret_path. */
+static int realize_link(struct link_manager *m, struct link *l, const struct placement *p,
+                        const char **ret_path)
+{
         if (p->kind == PLACE_MERGE) {
                 /* S12, S13: the merged view of B over V, mounted on V. */
                 struct overlay_instance *o = NULL;
@@ -792,6 +412,31 @@ static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
         return 0;
 }
 
+/* Show item i of the plan: 0, or -errno with *ret_path. */
+static int realize_item(struct link_manager *m, struct plan *plan, size_t i,
+                        const char **ret_path)
+{
+        struct plan_item *item = &plan->show[i];
+        const struct placement *p = &item->placement;
+        switch (item->kind) {
+        case PLAN_OVERLAY:
+                return realize_overlay(m, plan, item, ret_path);
+        case PLAN_EXCEPTION: {
+                /* S14: the original object, grafted back over the link. */
+                if (p->kind != PLACE_BIND && p->kind != PLACE_GRAFT)
+                        return 0;
+                const char *owner = item->link->virtual_path;
+                uint64_t ignored;
+                return mount_graft_covered(&item->link->creator, owner,
+                                           item->path + strlen(owner), item->path, &ignored,
+                                           ret_path);
+        }
+        case PLAN_LINK:
+                break;
+        }
+        return realize_link(m, item->link, p, ret_path);
+}
+
 /* Show the plan's items in order. Returns the index of the first that failed (count
  * if none), with *ret_error and *ret_path. With keep_going (nobody to refuse: a
  * re-plan), an item that fails is logged and left unshown, and the rest are shown. */
@@ -811,26 +456,28 @@ static size_t realize(struct link_manager *m, struct plan *plan, bool keep_going
                 }
                 if (!keep_going)
                         break;
-                struct link *l = plan->show[i];
-                log_error("cannot show %s (at %s): %s", l->virtual_path, path ? path : "?",
+                const struct plan_item *item = &plan->show[i];
+                log_error("cannot show %s (at %s): %s", item->path, path ? path : "?",
                           strerror(-r));
-                if (!l->is_overlay && !l->exception_owner) {
-                        l->realization = BINDLINK_REALIZED_NONE;
-                        l->mount_id = 0;
+                if (item->kind == PLAN_LINK) {
+                        item->link->realization = BINDLINK_REALIZED_NONE;
+                        item->link->mount_id = 0;
                 }
         }
         return first_failed;
 }
 
-static void journal_shown(struct link_manager *m, struct link **links, size_t count)
+/* Record how the plan's links are shown now (not except, its created link). */
+static void journal_shown(struct link_manager *m, const struct plan *plan,
+                          const struct link *except)
 {
-        for (size_t i = 0; i < count; i++) {
-                if (is_stand_in(links[i]))
+        for (size_t i = 0; i < plan->show_count; i++) {
+                struct link *l = plan->show[i].link;
+                if (plan->show[i].kind != PLAN_LINK || l == except)
                         continue;
-                int r = journal_link_shown(&m->journal, links[i]);
+                int r = journal_link_shown(&m->journal, l);
                 if (r < 0)
-                        log_error("cannot journal link %s: %s", links[i]->virtual_path,
-                                  strerror(-r));
+                        log_error("cannot journal link %s: %s", l->virtual_path, strerror(-r));
         }
 }
 
@@ -840,7 +487,7 @@ static void rebuild(struct link_manager *m, struct link *const *roots, size_t ro
                     const char *why)
 {
         struct plan plan;
-        int r = plan_make(m, roots, root_count, &plan);
+        int r = plan_for(m, roots, root_count, &plan);
         if (r < 0) {
                 log_error("cannot plan the links to show again (%s): %s", why, strerror(-r));
                 return;
@@ -850,11 +497,11 @@ static void rebuild(struct link_manager *m, struct link *const *roots, size_t ro
         const char *failing_path;
         (void)realize(m, &plan, true, &error, &failing_path); /* failures are logged */
         for (size_t i = 0; i < plan.show_count; i++)
-                if (!is_stand_in(plan.show[i]) &&
-                    plan.show[i]->realization == BINDLINK_REALIZED_NONE)
+                if (plan.show[i].kind == PLAN_LINK &&
+                    plan.show[i].link->realization == BINDLINK_REALIZED_NONE)
                         log_info("link %s stays registered but is not shown: %s",
-                                 plan.show[i]->virtual_path, placement_words(&plan.placements[i]));
-        journal_shown(m, plan.show, plan.show_count);
+                                 plan.show[i].path, placement_words(&plan.show[i].placement));
+        journal_shown(m, &plan, NULL);
         plan_done(&plan);
 }
 
@@ -1074,10 +721,10 @@ static void undo_create(struct link_manager *m, struct plan *plan, size_t done,
         struct link **others = NULL;
         size_t other_count = 0;
         for (size_t i = 0; i < plan->show_count; i++)
-                if (!is_stand_in(plan->show[i]) && plan->show[i] != created &&
-                    push(&others, &other_count, plan->show[i]) < 0)
+                if (plan->show[i].kind == PLAN_LINK && plan->show[i].link != created &&
+                    push(&others, &other_count, plan->show[i].link) < 0)
                         log_error("out of memory: link %s is not shown again %s",
-                                  plan->show[i]->virtual_path, why);
+                                  plan->show[i].path, why);
         forget_created(m, created);
         plan_done(plan);
         if (other_count > 0)
@@ -1090,20 +737,21 @@ static bool plan_acceptable(const struct plan *plan, const struct link *created,
                             struct outcome *ret)
 {
         for (size_t i = 0; i < plan->show_count; i++) {
-                const struct link *l = plan->show[i];
-                const struct placement *p = &plan->placements[i];
-                if (l->is_overlay || p->kind == PLACE_BIND || p->kind == PLACE_GRAFT ||
-                    p->kind == PLACE_MERGE)
+                const struct plan_item *item = &plan->show[i];
+                const struct link *l = item->link;
+                const struct placement *p = &item->placement;
+                if (item->kind == PLAN_OVERLAY || p->kind == PLACE_BIND ||
+                    p->kind == PLACE_GRAFT || p->kind == PLACE_MERGE)
                         continue;
-                if (l->exception_owner) {
-                        if (l->exception_owner != created || p->kind == PLACE_BACKING_MISSING)
+                if (item->kind == PLAN_EXCEPTION) {
+                        if (l != created || p->kind == PLACE_BACKING_MISSING)
                                 continue; /* logged when shown; an original gone is hidden */
                         set_outcome(ret, p->kind == PLACE_LOOP ? -ELOOP : -ENOTSUP,
-                                    BINDLINK_FAULT_EXCEPTION, l->virtual_path,
+                                    BINDLINK_FAULT_EXCEPTION, item->path,
                                     "exception %s of link %s -> %s cannot be shown: %s",
-                                    l->virtual_path, created->virtual_path, created->backing_path,
+                                    item->path, created->virtual_path, created->backing_path,
                                     placement_words(p));
-                        ret->exception_index = l->exception_index;
+                        ret->exception_index = item->exception_index;
                         return false;
                 }
                 if (l != created && l->realization == BINDLINK_REALIZED_NONE)
@@ -1170,7 +818,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         }
 
         struct plan plan;
-        int r = plan_make(m, &created, 1, &plan);
+        int r = plan_for(m, &created, 1, &plan);
         if (r < 0) {
                 forget_created(m, created);
                 set_outcome(ret, r, r == -ELOOP ? BINDLINK_FAULT_BACKING : BINDLINK_FAULT_NONE,
@@ -1192,7 +840,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         size_t done = realize(m, &plan, false, &error, &failing_path);
         if (done < plan.show_count) {
                 set_outcome(ret, error, BINDLINK_FAULT_NONE, failing_path,
-                            "cannot show %s (at %s): %s", plan.show[done]->virtual_path,
+                            "cannot show %s (at %s): %s", plan.show[done].path,
                             failing_path ? failing_path : "?", strerror(-error));
                 undo_create(m, &plan, done, created, "after a failed create");
                 return;
@@ -1209,9 +857,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                             "after a create that could not be journaled");
                 return;
         }
-        for (size_t i = 0; i < plan.show_count; i++)
-                if (plan.show[i] != created)
-                        journal_shown(m, &plan.show[i], 1);
+        journal_shown(m, &plan, created);
         r = backing_watch_add(&m->backing, created->backing_path);
         if (r < 0)
                 log_warning("cannot watch %s for deletion (S10): %s", created->backing_path,
@@ -1306,7 +952,7 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path,
                 }
         }
         struct plan plan;
-        int r = plan_make(m, &removed, 1, &plan);
+        int r = plan_for(m, &removed, 1, &plan);
         if (r < 0) {
                 set_outcome(ret, r, BINDLINK_FAULT_NONE, virtual_path, "cannot plan: %s",
                             strerror(-r));
@@ -1332,8 +978,8 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path,
         struct link **others = NULL;
         size_t other_count = 0;
         for (size_t i = 0; i < plan.hide_count; i++)
-                if (!is_stand_in(plan.hide[i]) && plan.hide[i] != removed)
-                        (void)push(&others, &other_count, plan.hide[i]);
+                if (plan.hide[i].kind == PLAN_LINK && plan.hide[i].link != removed)
+                        (void)push(&others, &other_count, plan.hide[i].link);
         plan_done(&plan);
         if (other_count > 0)
                 rebuild(m, others, other_count, "after a removal");

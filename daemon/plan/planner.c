@@ -270,12 +270,7 @@ bool planner_depends(const struct link *b, const struct link *a)
 {
         if (a == b)
                 return false;
-        if (b->is_overlay && !a->is_overlay && strcmp(a->virtual_path, b->virtual_path) == 0)
-                return true;
-        if (path_is_strict_descendant(a->virtual_path, b->virtual_path))
-                return true;
-        /* Overlays and exceptions show no backing path of their own. */
-        return !b->is_overlay && !b->exception_owner &&
+        return path_is_strict_descendant(a->virtual_path, b->virtual_path) ||
                path_on_same_line(a->virtual_path, b->backing_path);
 }
 
@@ -325,19 +320,28 @@ int planner_affected(const struct link_table *table, struct link *const *roots,
         return 0;
 }
 
-static int by_depth_then_order(const void *pa, const void *pb)
+/* The generic order (planner.h): a depth-first topological sort over the elements,
+ * visited in (depth, key) order so that ties keep that order. */
+struct ordering {
+        void **elems;
+        const struct order_rules *rules;
+};
+
+static int by_depth_then_key(const void *pa, const void *pb, void *ctx)
 {
-        const struct link *a = *(struct link *const *)pa, *b = *(struct link *const *)pb;
-        size_t da = path_depth(a->virtual_path), db = path_depth(b->virtual_path);
+        const struct order_rules *rules = ctx;
+        const void *a = *(void *const *)pa, *b = *(void *const *)pb;
+        size_t da = path_depth(rules->path(a)), db = path_depth(rules->path(b));
         if (da != db)
                 return da < db ? -1 : 1;
-        return a->order < b->order ? -1 : a->order > b->order;
+        uint64_t ka = rules->key(a), kb = rules->key(b);
+        return ka < kb ? -1 : ka > kb;
 }
 
 enum mark { UNSEEN, IN_PROGRESS, DONE };
 
-static int visit(struct link **links, size_t count, size_t i, enum mark *marks,
-                 struct link **out, size_t *out_count)
+static int visit(const struct ordering *o, size_t count, size_t i, enum mark *marks,
+                 void **out, size_t *out_count)
 {
         if (marks[i] == DONE)
                 return 0;
@@ -345,32 +349,44 @@ static int visit(struct link **links, size_t count, size_t i, enum mark *marks,
                 return -ELOOP;
         marks[i] = IN_PROGRESS;
         for (size_t j = 0; j < count; j++) {
-                if (!planner_depends(links[i], links[j]))
+                if (i == j || !o->rules->depends(o->elems[i], o->elems[j]))
                         continue;
-                int r = visit(links, count, j, marks, out, out_count);
+                int r = visit(o, count, j, marks, out, out_count);
                 if (r < 0)
                         return r;
         }
         marks[i] = DONE;
-        out[(*out_count)++] = links[i];
+        out[(*out_count)++] = o->elems[i];
         return 0;
 }
 
-int planner_order(struct link **links, size_t count)
+int order_by_dependency(void **elems, size_t count, const struct order_rules *rules)
 {
         if (count < 2)
                 return 0;
-        qsort(links, count, sizeof *links, by_depth_then_order);
+        qsort_r(elems, count, sizeof *elems, by_depth_then_key, (void *)rules);
         _cleanup_free_ enum mark *marks = calloc(count, sizeof *marks);
-        _cleanup_free_ struct link **out = malloc(count * sizeof *out);
+        _cleanup_free_ void **out = malloc(count * sizeof *out);
         if (!marks || !out)
                 return -ENOMEM;
+        struct ordering o = {.elems = elems, .rules = rules};
         size_t out_count = 0;
         for (size_t i = 0; i < count; i++) {
-                int r = visit(links, count, i, marks, out, &out_count);
+                int r = visit(&o, count, i, marks, out, &out_count);
                 if (r < 0)
                         return r;
         }
-        memcpy(links, out, count * sizeof *links);
+        memcpy(elems, out, count * sizeof *elems);
         return 0;
+}
+
+static const char *link_path(const void *l) { return ((const struct link *)l)->virtual_path; }
+static uint64_t link_key(const void *l) { return ((const struct link *)l)->order; }
+static bool link_depends(const void *b, const void *a) { return planner_depends(b, a); }
+
+int planner_order(struct link **links, size_t count)
+{
+        static const struct order_rules rules = {
+                .path = link_path, .key = link_key, .depends = link_depends};
+        return order_by_dependency((void **)links, count, &rules);
 }

@@ -78,8 +78,17 @@ int planner_affected(const struct link_table *table, struct link *const *roots,
  * depth, then creation order. -ELOOP on a dependency cycle. In place. */
 int planner_order(struct link **links, size_t count);
 
-/* True when b depends on a (a must be shown first). An overlay stand-in comes after a
- * link at its own directory and before everything below it. */
+/* True when b depends on a (a must be shown first): b's virtual path is below a's,
+ * or b's backing path is on a's line. */
 bool planner_depends(const struct link *b, const struct link *a);
+
+/* The order of planner_order for any element: what each is at (path), its tie-break
+ * among elements of one depth (key), and whether b must come after a (depends). */
+struct order_rules {
+        const char *(*path)(const void *elem);
+        uint64_t (*key)(const void *elem);
+        bool (*depends)(const void *b, const void *a);
+};
+int order_by_dependency(void **elems, size_t count, const struct order_rules *rules);
 
 #endif

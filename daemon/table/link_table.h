@@ -27,16 +27,6 @@ struct link {
         int covered_type;  /* probe_type of what the mount covers (planner.h) */
         dev_t backing_dev; /* what B named when it was shown (0: not known) */
         ino_t backing_ino;
-        /* Set only on the planner's stand-ins for overlays (never in the table): the
-         * overlay on directory virtual_path, and the running instance if any. */
-        bool is_overlay;
-        struct overlay_instance *overlay;
-        /* ... and when overlay runs and stays: change its entries in place. */
-        bool update_in_place;
-        /* Set only on the stand-in for exception exception_index of link
-         * exception_owner (S14): the original object grafted back at that path. */
-        const struct link *exception_owner;
-        uint32_t exception_index;
 };
 
 /* Is path an exception of link, or below one (S14)? */

@@ -15,44 +15,7 @@
 #include "link_table.h"
 #include "planner.h"
 
-/* ---- the fake tree ------------------------------------------------------------------ */
-
-struct node {
-        const char *path;
-        int type;           /* a probe_type, or -errno to make the probe fail */
-        const char *target; /* for PROBE_SYMLINK */
-};
-
-struct tree {
-        const struct node *nodes;
-        size_t count;
-        size_t calls;
-};
-
-static const struct node *find_node(const struct tree *tree, const char *path)
-{
-        for (size_t i = 0; i < tree->count; i++)
-                if (strcmp(tree->nodes[i].path, path) == 0)
-                        return &tree->nodes[i];
-        return NULL;
-}
-
-static int fake_type_of(void *ctx, const char *path, bool follow, const struct creds *as)
-{
-        (void)as;
-        struct tree *tree = ctx;
-        tree->calls++;
-        assert_true(path[0] == '/');
-        for (int hops = 0; hops < 8; hops++) {
-                const struct node *n = find_node(tree, path);
-                if (!n)
-                        return PROBE_MISSING;
-                if (n->type != PROBE_SYMLINK || !follow)
-                        return n->type;
-                path = n->target;
-        }
-        return PROBE_MISSING; /* a symlink loop is ELOOP, which the daemon calls missing */
-}
+#include "fake_tree.h"
 
 /* The tree most tests use. */
 static const struct node standard_nodes[] = {
