@@ -7,7 +7,9 @@
  * and writing its links back out as L and M records (what compaction writes) and
  * replaying those must give the same table. Each line also goes through
  * journal_escape / journal_unescape: escaping yields no byte the record format splits
- * on, and unescaping gives the original back. */
+ * on, and unescaping gives the original back. And each line is read as an overlay's O
+ * or X record (overlay_record.c): what parses is written back as one line that parses
+ * to the same record. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -15,6 +17,7 @@
 #include "fuzz.h"
 #include "journal.h"
 #include "link_table.h"
+#include "overlay_record.h"
 
 /* journal_open applies every line; a few dozen reach every record kind and order. */
 #define MAX_LINES 64
@@ -114,6 +117,55 @@ static void check_same_tables(const struct link_table *a, const struct link_tabl
         }
 }
 
+static void check_same_records(const struct overlay_record *a, const struct overlay_record *b)
+{
+        CHECK_STR_EQ(a->dir, b->dir);
+        CHECK(a->pid == b->pid && a->start_time == b->start_time && a->mount_id == b->mount_id);
+        CHECK(a->view == b->view && a->shadow == b->shadow && a->count == b->count);
+        for (size_t i = 0; i < a->count; i++) {
+                CHECK(a->kinds[i] == b->kinds[i]);
+                CHECK_STR_EQ(a->names[i], b->names[i]);
+        }
+        CHECK(a->graft_count == b->graft_count);
+        for (size_t i = 0; i < a->graft_count; i++)
+                CHECK(a->graft_ids[i] == b->graft_ids[i]);
+}
+
+static void check_overlay_record(const char *line)
+{
+        struct overlay_record rec, again;
+        int r = overlay_record_parse(line, &rec);
+        CHECK(r == 0 || r == -EINVAL || r == -ENOMEM);
+        if (r == 0) {
+                char *out = NULL;
+                CHECK(overlay_record_format(&rec, &out) == 0);
+                size_t len = strlen(out);
+                CHECK(len > 0 && out[len - 1] == '\n' && !memchr(out, '\n', len - 1));
+                out[len - 1] = '\0';
+                CHECK(overlay_record_parse(out, &again) == 0);
+                check_same_records(&rec, &again);
+                overlay_record_done(&again);
+                overlay_record_done(&rec);
+                free(out);
+        }
+        char *dir = NULL;
+        uint64_t mount_id;
+        r = overlay_record_parse_stop(line, &dir, &mount_id);
+        CHECK(r == 0 || r == -EINVAL || r == -ENOMEM);
+        if (r == 0) {
+                char *out = NULL, *back = NULL;
+                uint64_t id;
+                CHECK(overlay_record_format_stop(dir, mount_id, &out) == 0);
+                out[strlen(out) - 1] = '\0';
+                CHECK(overlay_record_parse_stop(out, &back, &id) == 0);
+                CHECK_STR_EQ(back, dir);
+                CHECK(id == mount_id);
+                free(back);
+                free(out);
+                free(dir);
+        }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
         struct link_table table;
@@ -125,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(r == 0 || r == -EINVAL);
                 check_table(&table);
                 check_escape_round_trip(line);
+                check_overlay_record(line);
                 free(line);
         }
 

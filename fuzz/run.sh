@@ -30,15 +30,15 @@ sources_of() {
         case $1 in
         wire) echo common/wire.c ;;
         path) echo common/path.c ;;
-        journal) echo daemon/journal/journal.c daemon/table/link_table.c daemon/table/path_index.c daemon/base/creds.c ;;
-        config) echo daemon/config/config.c daemon/journal/journal.c daemon/table/link_table.c daemon/table/path_index.c daemon/base/creds.c ;;
+        journal) echo daemon/journal/journal.c daemon/journal/overlay_record.c daemon/table/link_table.c daemon/table/path_index.c daemon/base/creds.c ;;
+        config) echo daemon/config/config.c daemon/journal/journal.c daemon/journal/overlay_record.c daemon/table/link_table.c daemon/table/path_index.c daemon/base/creds.c ;;
         esac
 }
 
 # The files a target is about (its coverage report): the others only support it.
 parsed_by() {
         case $1 in
-        journal) echo daemon/journal/journal.c daemon/table/link_table.c ;;
+        journal) echo daemon/journal/journal.c daemon/journal/overlay_record.c daemon/table/link_table.c ;;
         config) echo daemon/config/config.c ;;
         *) sources_of "$1" ;;
         esac

@@ -340,10 +340,11 @@ static int compact(struct journal *journal, const struct link_table *table)
                         r = write_all(fd, shown, (size_t)n);
                 }
         }
-        for (size_t i = 0; i < journal->overlay_line_count && r >= 0; i++) {
-                r = write_all(fd, journal->overlay_lines[i], strlen(journal->overlay_lines[i]));
+        for (size_t i = 0; i < journal->overlay_count && r >= 0; i++) {
+                _cleanup_free_ char *rec = NULL;
+                r = overlay_record_format(&journal->overlays[i], &rec);
                 if (r >= 0)
-                        r = write_all(fd, "\n", 1);
+                        r = write_all(fd, rec, strlen(rec));
         }
         if (r >= 0 && journal->write_overlays)
                 r = journal->write_overlays(journal->write_overlays_ctx, fd);
@@ -372,55 +373,54 @@ static int compact(struct journal *journal, const struct link_table *table)
         return 0;
 }
 
-/* "O dir ... mount_id ..." starts an overlay; "X dir mount_id" ends the one with that
- * directory and mount id. Only the O lines still in force are kept. */
-static int overlay_record(struct journal *journal, const char *line)
+/* An O record starts an overlay (a later one of the same directory and mount — its
+ * entries changed in place — replaces it); an X record ends the one with that
+ * directory and mount id. Only the overlays still in force are kept. */
+static int overlay_line(struct journal *journal, const char *line)
 {
-        if (line[0] == 'O') {
-                /* A later record of the same overlay (its entries changed in place:
-                 * same directory, same mount) replaces the earlier one. */
-                char dir[PATH_MAX * 4 + 1], odir[PATH_MAX * 4 + 1];
-                unsigned long long pid, start, mount_id, opid, ostart, omount;
-                if (sscanf(line, "O %16383s %llu %llu %llu", dir, &pid, &start, &mount_id) == 4)
-                        for (size_t i = 0; i < journal->overlay_line_count; i++)
-                                if (sscanf(journal->overlay_lines[i], "O %16383s %llu %llu %llu",
-                                           odir, &opid, &ostart, &omount) == 4 &&
-                                    strcmp(odir, dir) == 0 && omount == mount_id) {
-                                        char *copy = strdup(line);
-                                        if (!copy)
-                                                return -ENOMEM;
-                                        free(journal->overlay_lines[i]);
-                                        journal->overlay_lines[i] = copy;
-                                        return 0;
-                                }
-                char **grown = realloc(journal->overlay_lines,
-                                       (journal->overlay_line_count + 1) * sizeof *grown);
-                if (!grown)
-                        return -ENOMEM;
-                journal->overlay_lines = grown;
-                char *copy = strdup(line);
-                if (!copy)
-                        return -ENOMEM;
-                journal->overlay_lines[journal->overlay_line_count++] = copy;
+        struct overlay_record *kept = journal->overlays;
+        if (line[0] == 'X') {
+                _cleanup_free_ char *dir = NULL;
+                uint64_t mount_id;
+                int r = overlay_record_parse_stop(line, &dir, &mount_id);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < journal->overlay_count; i++)
+                        if (strcmp(kept[i].dir, dir) == 0 && kept[i].mount_id == mount_id) {
+                                overlay_record_done(&kept[i]);
+                                kept[i] = kept[--journal->overlay_count];
+                                break;
+                        }
                 return 0;
         }
-        char dir[PATH_MAX * 4 + 1];
-        unsigned long long mount_id;
-        if (sscanf(line, "X %16383s %llu", dir, &mount_id) != 2)
-                return -EINVAL;
-        for (size_t i = 0; i < journal->overlay_line_count; i++) {
-                char odir[PATH_MAX * 4 + 1];
-                unsigned long long opid, ostart, omount;
-                if (sscanf(journal->overlay_lines[i], "O %16383s %llu %llu %llu", odir, &opid,
-                           &ostart, &omount) == 4 &&
-                    strcmp(odir, dir) == 0 && omount == mount_id) {
-                        free(journal->overlay_lines[i]);
-                        journal->overlay_lines[i] =
-                                journal->overlay_lines[--journal->overlay_line_count];
+        struct overlay_record rec;
+        int r = overlay_record_parse(line, &rec);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < journal->overlay_count; i++)
+                if (strcmp(kept[i].dir, rec.dir) == 0 && kept[i].mount_id == rec.mount_id) {
+                        overlay_record_done(&kept[i]);
+                        kept[i] = rec;
                         return 0;
                 }
+        struct overlay_record *grown =
+                realloc(kept, (journal->overlay_count + 1) * sizeof *grown);
+        if (!grown) {
+                overlay_record_done(&rec);
+                return -ENOMEM;
         }
+        journal->overlays = grown;
+        journal->overlays[journal->overlay_count++] = rec;
         return 0;
+}
+
+void journal_take_overlays(struct journal *journal, struct overlay_record **ret,
+                           size_t *ret_count)
+{
+        *ret = journal->overlays;
+        *ret_count = journal->overlay_count;
+        journal->overlays = NULL;
+        journal->overlay_count = 0;
 }
 
 int journal_open(struct journal *journal, const char *state_dir, struct link_table *table)
@@ -450,8 +450,8 @@ int journal_open(struct journal *journal, const char *state_dir, struct link_tab
                 line[len - 1] = '\0';
                 journal->records++;
                 if (line[0] == 'O' || line[0] == 'X') {
-                        if (overlay_record(journal, line) < 0)
-                                r = -EBADMSG;
+                        if (overlay_line(journal, line) < 0)
+                                r = -EBADMSG; /* one bad record loses one overlay */
                         continue;
                 }
                 if (journal_apply_line(table, line) < 0)
@@ -480,9 +480,9 @@ int journal_open(struct journal *journal, const char *state_dir, struct link_tab
 
 void journal_close(struct journal *journal)
 {
-        for (size_t i = 0; i < journal->overlay_line_count; i++)
-                free(journal->overlay_lines[i]);
-        free(journal->overlay_lines);
+        for (size_t i = 0; i < journal->overlay_count; i++)
+                overlay_record_done(&journal->overlays[i]);
+        free(journal->overlays);
         if (journal->fd >= 0)
                 (void)close(journal->fd);
         free(journal->path);

@@ -6,8 +6,9 @@
  *                                                              without one: the daemon)
  *   M <order> <realization> <mount_id> <covered_type>          it is shown like this
  *   R <order>                                                  it was removed
- *   O <dir> <pid> <start> <mount_id> <n> <d|f><name>...          an overlay runs on dir
+ *   O <dir> ...                                                an overlay runs on dir
  *   X <dir> <mount_id>                                         that overlay was stopped
+ * (the O and X records are overlay_record.h's, written and read there only).
  * Paths are escaped (\ooo octal for bytes <= space, backslash and DEL). A record
  * without its newline (a write cut short) is ignored. When dead records outnumber
  * live ones the file is rewritten to a temporary file and renamed over. */
@@ -19,6 +20,7 @@
 #include <sys/types.h>
 
 #include "link_table.h"
+#include "overlay_record.h"
 
 /* The file is compacted when it holds more than 4 * live links + this many records. */
 #define JOURNAL_COMPACT_SLACK 4096
@@ -37,10 +39,10 @@ struct journal {
          * may be appended until a compaction rewrote the file. */
         bool broken;
         int compact_error; /* why the compaction at open failed (0: it did not) */
-        /* Overlay records (O lines) still in force when the journal was opened; the
-         * link manager parses and frees them. */
-        char **overlay_lines;
-        size_t overlay_line_count;
+        /* The overlays in force when the journal was opened, until the registry takes
+         * them (journal_take_overlays). */
+        struct overlay_record *overlays;
+        size_t overlay_count;
         /* Writes the live overlay records during compaction (set by the manager). */
         int (*write_overlays)(void *ctx, int fd);
         void *write_overlays_ctx;
@@ -67,6 +69,11 @@ void journal_maybe_compact(struct journal *journal, const struct link_table *tab
  * table now: 0 when it is current, -errno when it still is not. */
 int journal_catch_up(struct journal *journal, const struct link_table *table);
 
+/* The overlays the file held when it was opened: the caller owns them now (each to
+ * overlay_record_done, the array to free), and writes the live ones from then on
+ * (write_overlays). */
+void journal_take_overlays(struct journal *journal, struct overlay_record **ret,
+                           size_t *ret_count);
 /* Append one overlay record line (with its newline). */
 int journal_append_record(struct journal *journal, const char *record);
 

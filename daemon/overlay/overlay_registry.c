@@ -66,45 +66,18 @@ struct overlay_instance *overlay_registry_find_merged(const struct overlay_regis
         return NULL;
 }
 
-/* O <dir> <pid> <start> <mount_id> <n> <d|f|h><name>... [merged=rw|ro|shadow=rw|ro]
- * (escaped as in the journal). */
+/* o's O record (overlay_record.h), with its newline. */
 static int format_record(const struct overlay_instance *o, char **ret)
 {
-        _cleanup_free_ char *dir = NULL;
-        int r = journal_escape(o->dir, &dir);
-        if (r < 0)
-                return r;
-        size_t size = strlen(dir) + 128 + o->graft_count * 22;
-        char **names = calloc(o->count + 1, sizeof *names);
-        if (!names)
-                return -ENOMEM;
-        for (size_t i = 0; i < o->count && r >= 0; i++) {
-                r = journal_escape(o->names[i], &names[i]);
-                if (r >= 0)
-                        size += strlen(names[i]) + 2;
-        }
-        char *out = r >= 0 ? malloc(size) : NULL;
-        if (out) {
-                int len = snprintf(out, size, "O %s %d %" PRIu64 " %" PRIu64 " %zu", dir,
-                                   (int)o->pid, o->start_time, o->mount_id, o->count);
-                for (size_t i = 0; i < o->count; i++)
-                        len += snprintf(out + len, size - (size_t)len, " %c%s", o->kinds[i],
-                                        names[i]);
-                if (o->merged)
-                        len += snprintf(out + len, size - (size_t)len, " %s=%s",
-                                        o->shadow ? "shadow" : "merged",
-                                        o->merged == MERGED_RO ? "ro" : "rw");
-                for (size_t i = 0; i < o->graft_count; i++)
-                        len += snprintf(out + len, size - (size_t)len, "%s%" PRIu64,
-                                        i == 0 ? " g=" : ",", o->graft_ids[i]);
-                *ret = out;
-        } else if (r >= 0) {
-                r = -ENOMEM;
-        }
-        for (size_t i = 0; i < o->count; i++)
-                free(names[i]);
-        free(names);
-        return r;
+        struct overlay_record rec = {
+                .dir = o->dir, .pid = o->pid, .start_time = o->start_time,
+                .mount_id = o->mount_id, .count = o->count, .names = o->names,
+                .kinds = o->kinds, .shadow = o->shadow,
+                .view = o->merged == MERGED_RO   ? RECORD_MERGED_RO
+                        : o->merged == MERGED_RW ? RECORD_MERGED_RW
+                                                 : RECORD_PARENT,
+                .graft_ids = o->graft_ids, .graft_count = o->graft_count};
+        return overlay_record_format(&rec, ret);
 }
 
 static int write_serving(void *ctx, int fd)
@@ -116,8 +89,7 @@ static int write_serving(void *ctx, int fd)
                 if (r < 0)
                         return r;
                 size_t len = strlen(rec);
-                rec[len] = '\n'; /* format_record leaves room: size had slack */
-                if (write(fd, rec, len + 1) != (ssize_t)(len + 1))
+                if (write(fd, rec, len) != (ssize_t)len)
                         return -EIO;
         }
         return 0;
@@ -128,13 +100,8 @@ void overlay_registry_journal(struct overlay_registry *reg, const struct overlay
 void overlay_registry_journal(struct overlay_registry *reg, const struct overlay_instance *o)
 {
         _cleanup_free_ char *rec = NULL;
-        if (format_record(o, &rec) >= 0) {
-                size_t len = strlen(rec);
-                rec[len] = '\n';
-                rec[len + 1] = '\0';
-                if (journal_append_record(reg->journal, rec) < 0)
-                        log_error("cannot journal the overlay on %s", o->dir);
-        }
+        if (format_record(o, &rec) < 0 || journal_append_record(reg->journal, rec) < 0)
+                log_error("cannot journal the overlay on %s", o->dir);
 }
 
 int overlay_registry_update(struct overlay_registry *reg, struct overlay_instance *o,
@@ -163,13 +130,10 @@ void overlay_registry_stop(struct overlay_registry *reg, struct overlay_instance
         int r = overlay_stop(o);
         if (r < 0 && r != -ESTALE)
                 log_warning("cannot detach the overlay on %s: %s", o->dir, strerror(-r));
-        _cleanup_free_ char *dir = NULL;
-        char *rec = NULL;
-        if (journal_escape(o->dir, &dir) >= 0 &&
-            asprintf(&rec, "X %s %" PRIu64 "\n", dir, o->mount_id) >= 0) {
-                (void)journal_append_record(reg->journal, rec);
-                free(rec);
-        }
+        _cleanup_free_ char *rec = NULL;
+        if (overlay_record_format_stop(o->dir, o->mount_id, &rec) < 0 ||
+            journal_append_record(reg->journal, rec) < 0)
+                log_error("cannot journal that the overlay on %s stopped", o->dir);
         if (overlay_reap(o) || list_add(&reg->retired, &reg->retired_count, o) < 0)
                 overlay_free(o);
 }
@@ -192,92 +156,43 @@ struct overlay_instance *overlay_registry_ended(struct overlay_registry *reg, in
         return NULL;
 }
 
-static struct overlay_instance *parse_record(const char *line)
+/* The instance an O record describes (not yet adopted), or NULL on ENOMEM. */
+static struct overlay_instance *from_record(const struct overlay_record *rec)
 {
-        _cleanup_free_ char *copy = strdup(line);
-        if (!copy)
+        struct overlay_instance *o = overlay_new(rec->dir, rec->names, rec->kinds, rec->count);
+        if (!o)
                 return NULL;
-        char *save = NULL, *f[6 + 1024];
-        size_t n = 0;
-        for (char *t = strtok_r(copy, " ", &save); t && n < sizeof f / sizeof f[0];
-             t = strtok_r(NULL, " ", &save))
-                f[n++] = t;
-        if (n < 6 || strcmp(f[0], "O") != 0)
-                return NULL;
-        size_t count = strtoul(f[5], NULL, 10);
-        int merged = MERGED_NONE;
-        bool shadow = false;
-        const char *grafts = NULL;
-        if (n < 6 + count)
-                return NULL;
-        /* After the entries: merged=/shadow= (a merged view), g= (grafts), in order. */
-        for (size_t i = 6 + count; i < n; i++) {
-                const char *t = f[i];
-                if (strncmp(t, "g=", 2) == 0 && !grafts) {
-                        grafts = t + 2;
-                } else if (!grafts && merged == MERGED_NONE &&
-                           (strncmp(t, "merged=", 7) == 0 || strncmp(t, "shadow=", 7) == 0)) {
-                        shadow = strncmp(t, "shadow=", 7) == 0;
-                        if (strcmp(t + 7, "rw") == 0)
-                                merged = MERGED_RW;
-                        else if (strcmp(t + 7, "ro") == 0)
-                                merged = MERGED_RO;
-                        else
-                                return NULL;
-                } else {
+        o->pid = rec->pid;
+        o->start_time = rec->start_time;
+        o->mount_id = rec->mount_id;
+        o->merged = rec->view == RECORD_MERGED_RO   ? MERGED_RO
+                    : rec->view == RECORD_MERGED_RW ? MERGED_RW
+                                                    : MERGED_NONE;
+        o->shadow = rec->shadow;
+        for (size_t i = 0; i < rec->graft_count; i++)
+                if (overlay_add_graft(o, rec->graft_ids[i]) < 0) {
+                        overlay_free(o);
                         return NULL;
                 }
-        }
-        _cleanup_free_ char *dir = NULL;
-        if (journal_unescape(f[1], &dir) < 0)
-                return NULL;
-        char **names = calloc(count + 1, sizeof *names);
-        char *kinds = calloc(count + 1, sizeof *kinds);
-        struct overlay_instance *o = NULL;
-        bool ok = names && kinds;
-        for (size_t i = 0; ok && i < count; i++) {
-                kinds[i] = f[6 + i][0];
-                ok = strchr("dfh", kinds[i]) && journal_unescape(f[6 + i] + 1, &names[i]) >= 0;
-        }
-        if (ok)
-                o = overlay_new(dir, names, kinds, count);
-        if (o) {
-                o->pid = (pid_t)strtol(f[2], NULL, 10);
-                o->start_time = strtoull(f[3], NULL, 10);
-                o->mount_id = strtoull(f[4], NULL, 10);
-                o->merged = merged;
-                o->shadow = shadow;
-                for (const char *g = grafts; o && g && *g;) {
-                        char *end;
-                        uint64_t id = strtoull(g, &end, 10);
-                        if (end == g || overlay_add_graft(o, id) < 0)
-                                break;
-                        g = *end == ',' ? end + 1 : end;
-                }
-        }
-        for (size_t i = 0; names && i < count; i++)
-                free(names[i]);
-        free(names);
-        free(kinds);
         return o;
 }
 
 void overlay_registry_adopt(struct overlay_registry *reg,
                             void (*lost)(void *ctx, const char *dir), void *ctx)
 {
-        struct journal *j = reg->journal;
+        struct overlay_record *records;
+        size_t count;
+        journal_take_overlays(reg->journal, &records, &count);
         /* Parent overlays first: one may sit on a merged view at the same directory,
          * which is then found beneath it. */
         for (int pass = 0; pass < 2; pass++)
-                for (size_t i = 0; i < j->overlay_line_count; i++) {
-                        struct overlay_instance *o = parse_record(j->overlay_lines[i]);
-                        if (!o) {
-                                if (pass == 0)
-                                        log_warning("journal: malformed overlay record skipped");
+                for (size_t i = 0; i < count; i++) {
+                        if ((pass == 0) == (records[i].view != RECORD_PARENT))
                                 continue;
-                        }
-                        if ((pass == 0) == (o->merged != MERGED_NONE)) {
-                                overlay_free(o);
+                        struct overlay_instance *o = from_record(&records[i]);
+                        if (!o) {
+                                log_error("out of memory: the overlay on %s is not adopted",
+                                          records[i].dir);
                                 continue;
                         }
                         uint64_t beneath = 0;
@@ -302,11 +217,10 @@ void overlay_registry_adopt(struct overlay_registry *reg,
                         lost(ctx, o->dir);
                         overlay_free(o);
                 }
-        for (size_t i = 0; i < j->overlay_line_count; i++)
-                free(j->overlay_lines[i]);
-        free(j->overlay_lines);
-        j->overlay_lines = NULL;
-        j->overlay_line_count = 0;
+        for (size_t i = 0; i < count; i++)
+                overlay_record_done(&records[i]);
+        free(records);
+        struct journal *j = reg->journal;
         j->write_overlays = write_serving;
         j->write_overlays_ctx = reg;
 }

@@ -856,6 +856,138 @@ static void test_s4_journal_opens_on_a_full_disk(void **state)
         signal(SIGXFSZ, SIG_DFL);
 }
 
+/* ---- overlay records (overlay_record.c) ---------------------------------------- */
+
+/* S4: an overlay's record, written and read back, is the same overlay: every field,
+ * names that need escaping, a merged or shadow view, grafts. */
+static void test_s4_overlay_record_round_trip(void **state)
+{
+        (void)state;
+        char *names[] = {(char *)"plain", (char *)"with space", (char *)"new\nline"};
+        char kinds[] = {'d', 'f', 'h'};
+        uint64_t grafts[] = {41, 42};
+        struct overlay_record views[] = {
+                {.dir = (char *)"/srv/p q", .pid = 123, .start_time = 456, .mount_id = 789,
+                 .count = 3, .names = names, .kinds = kinds, .graft_ids = grafts,
+                 .graft_count = 2},
+                {.dir = (char *)"/srv/v", .pid = 1, .start_time = 2, .mount_id = 3,
+                 .view = RECORD_MERGED_RO},
+                {.dir = (char *)"/srv/s", .pid = 1, .start_time = 2, .mount_id = 4,
+                 .view = RECORD_MERGED_RW, .shadow = 1, .graft_ids = grafts, .graft_count = 1},
+        };
+        for (size_t v = 0; v < sizeof views / sizeof views[0]; v++) {
+                const struct overlay_record *want = &views[v];
+                char *line = NULL;
+                assert_int_equal(overlay_record_format(want, &line), 0);
+                size_t len = strlen(line);
+                assert_true(len > 0 && line[len - 1] == '\n');
+                assert_null(memchr(line, '\n', len - 1)); /* one line */
+                line[len - 1] = '\0';
+                struct overlay_record got;
+                assert_int_equal(overlay_record_parse(line, &got), 0);
+                assert_string_equal(got.dir, want->dir);
+                assert_int_equal(got.pid, want->pid);
+                assert_int_equal(got.start_time, want->start_time);
+                assert_int_equal(got.mount_id, want->mount_id);
+                assert_int_equal(got.view, want->view);
+                assert_int_equal(got.shadow, want->shadow);
+                assert_int_equal(got.count, want->count);
+                for (size_t i = 0; i < want->count; i++) {
+                        assert_string_equal(got.names[i], want->names[i]);
+                        assert_int_equal(got.kinds[i], want->kinds[i]);
+                }
+                assert_int_equal(got.graft_count, want->graft_count);
+                for (size_t i = 0; i < want->graft_count; i++)
+                        assert_int_equal(got.graft_ids[i], want->graft_ids[i]);
+                overlay_record_done(&got);
+                free(line);
+        }
+        char *stop = NULL, *dir = NULL;
+        uint64_t mount_id = 0;
+        assert_int_equal(overlay_record_format_stop("/srv/p q", 789, &stop), 0);
+        assert_string_equal(stop, "X /srv/p\\040q 789\n");
+        stop[strlen(stop) - 1] = '\0';
+        assert_int_equal(overlay_record_parse_stop(stop, &dir, &mount_id), 0);
+        assert_string_equal(dir, "/srv/p q");
+        assert_int_equal(mount_id, 789);
+        free(dir);
+        free(stop);
+}
+
+/* S4: a record with any field wrong is refused whole (the old reader took numbers
+ * with strtoul and skipped what it did not know). */
+static void test_s4_overlay_record_malformed_refused(void **state)
+{
+        (void)state;
+        static const char *bad[] = {
+                "",
+                "O",
+                "O /d 1 2 3",                  /* no count */
+                "O /d x 2 3 0",                /* pid not a number */
+                "O /d 1 2 3x 0",               /* mount id with junk */
+                "O /d 1 2 3 2 dname",          /* fewer entries than counted */
+                "O /d 1 2 3 1 xname",          /* a kind that is not d, f or h */
+                "O /d 1 2 3 0 merged=maybe",   /* a view that is not rw or ro */
+                "O /d 1 2 3 0 g=1,x",          /* a graft id that is not a number */
+                "O /d 1 2 3 0 g=1 merged=rw",  /* the view after the grafts */
+                "O /d 1 2 3 0 extra",          /* anything else after the entries */
+                "O /d\\999 1 2 3 0",           /* a bad escape */
+                "O /d 99999999999 2 3 0",      /* a pid past int */
+                "X /d 1",                      /* an X is no O */
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                struct overlay_record r;
+                if (overlay_record_parse(bad[i], &r) != -EINVAL)
+                        fail_msg("accepted: \"%s\"", bad[i]);
+        }
+        char *dir;
+        uint64_t id;
+        assert_int_equal(overlay_record_parse_stop("X /d", &dir, &id), -EINVAL);
+        assert_int_equal(overlay_record_parse_stop("X /d 1 2", &dir, &id), -EINVAL);
+        assert_int_equal(overlay_record_parse_stop("X /d -1", &dir, &id), -EINVAL);
+        assert_int_equal(overlay_record_parse_stop("O /d 1", &dir, &id), -EINVAL);
+}
+
+/* S4: the journal keeps the overlays in force: a later record of the same directory
+ * and mount replaces the earlier one, an X ends it; a malformed one is skipped (and
+ * said: EBADMSG), the others kept. */
+static void test_s4_journal_keeps_the_overlays_in_force(void **state)
+{
+        struct fixture *f = *state;
+        assert_int_equal(mkdir(f->state_dir, 0755), 0);
+        FILE *out = fopen(f->file, "w");
+        assert_non_null(out);
+        fputs("O /a 10 1 100 1 dold\n"
+              "O /a 10 1 100 1 dnew\n" /* its entries changed in place */
+              "O /b 11 1 200 0 merged=rw\n"
+              "O /c 12 1 300 0\n"
+              "X /c 300\n"
+              "X /b 999\n" /* another mount of /b: nothing */
+              "O /d 13 1 400 1 q\n", /* malformed */
+              out);
+        assert_int_equal(fclose(out), 0);
+        struct journal j;
+        struct link_table t;
+        link_table_init(&t);
+        assert_int_equal(journal_open(&j, f->state_dir, &t), -EBADMSG);
+        struct overlay_record *recs;
+        size_t n;
+        journal_take_overlays(&j, &recs, &n);
+        assert_int_equal(n, 2);
+        assert_string_equal(recs[0].dir, "/a");
+        assert_int_equal(recs[0].count, 1);
+        assert_string_equal(recs[0].names[0], "new");
+        assert_string_equal(recs[1].dir, "/b");
+        assert_int_equal(recs[1].view, RECORD_MERGED_RW);
+        for (size_t i = 0; i < n; i++)
+                overlay_record_done(&recs[i]);
+        free(recs);
+        journal_take_overlays(&j, &recs, &n);
+        assert_int_equal(n, 0);
+        journal_close(&j);
+        link_table_done(&t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -871,6 +1003,10 @@ int main(void)
                 cmocka_unit_test(test_s4_remove_record_removes),
                 cmocka_unit_test(test_s4_malformed_records_change_nothing),
                 cmocka_unit_test(test_s4_exception_count_limits),
+                cmocka_unit_test(test_s4_overlay_record_round_trip),
+                cmocka_unit_test(test_s4_overlay_record_malformed_refused),
+                cmocka_unit_test_setup_teardown(test_s4_journal_keeps_the_overlays_in_force,
+                                                setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_s4_open_empty_dir, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_s4_links_reload_in_order, setup_dir,
                                                 teardown_dir),
