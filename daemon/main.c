@@ -72,7 +72,7 @@ static void apply_entry(struct link_manager *m, const char *config_path, unsigne
                 log_error("%s:%u: %s", config_path, line_no, error.message);
                 return;
         }
-        const struct link *existing = link_table_find(&m->table, msg.virtual_path);
+        const struct link *existing = link_manager_find(m, msg.virtual_path);
         if (existing && strcmp(existing->backing_path, msg.backing_path) == 0 &&
             existing->flags == msg.flags && existing->exception_count == msg.exception_count &&
             same_strings(existing->exception_paths, msg.exception_paths, msg.exception_count)) {

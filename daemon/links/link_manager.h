@@ -19,7 +19,7 @@ struct link_manager {
         struct link_table table;
         struct journal journal;
         struct overlay_registry overlays;
-        struct backing_watch backing; /* S10: B deleted, renamed away, made again */
+        struct backing_watch backing;  /* S10: B deleted, renamed away, made again */
         struct restart_guard restarts; /* S4: overlays whose server keeps ending */
         /* Directories whose overlay was taken down during a change: their links are
          * shown again once the change is done. */
@@ -56,6 +56,13 @@ void link_manager_create(struct link_manager *manager, const struct create_reque
 /* as: who asks (S20: they must be able to search V's parent). */
 void link_manager_remove(struct link_manager *manager, const char *virtual_path,
                          const struct creds *as, struct outcome *ret);
+
+/* The links in creation order (for listing), *ret_count of them; valid until the
+ * next change. */
+struct link *const *link_manager_links(const struct link_manager *manager, size_t *ret_count);
+/* The link whose virtual path is virtual_path, or NULL. */
+const struct link *link_manager_find(const struct link_manager *manager,
+                                     const char *virtual_path);
 
 /* Overlay processes are watched by the server through pidfds: watch() is told about
  * each; process_ended() is called when one becomes readable. */

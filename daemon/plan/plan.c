@@ -127,8 +127,8 @@ static int place_items(const struct plan_input *in, struct link *const *links, s
         size_t n = 0;
         int r = 0;
         for (size_t i = 0; i < count && r >= 0; i++) {
-                struct plan_item item = {.kind = PLAN_LINK, .path = links[i]->virtual_path,
-                                         .link = links[i]};
+                struct plan_item item = {
+                        .kind = PLAN_LINK, .path = links[i]->virtual_path, .link = links[i]};
                 r = planner_place(in->table, links[i], in->probe, &item.placement);
                 if (r >= 0)
                         r = push_item(&items, &n, &item);
@@ -187,7 +187,10 @@ static int overlay_dirs(const struct plan_input *in, const struct plan_item *ite
 
 /* ---- order ------------------------------------------------------------------------- */
 
-static const char *item_path(const void *e) { return ((const struct plan_item *)e)->path; }
+static const char *item_path(const void *e)
+{
+        return ((const struct plan_item *)e)->path;
+}
 
 static uint64_t item_key(const void *e)
 {
@@ -298,7 +301,8 @@ int plan_make(const struct plan_input *in, struct link *const *roots, size_t roo
                         stays_in_place(in, plan.dirs[d], links, count, plan.dirs, plan.dir_count);
                 if (!staying && !makes_up_names_in(placed, placed_count, plan.dirs[d]))
                         continue;
-                struct plan_item item = {.kind = PLAN_OVERLAY, .path = plan.dirs[d],
+                struct plan_item item = {.kind = PLAN_OVERLAY,
+                                         .path = plan.dirs[d],
                                          .overlay = staying ? staying->instance : NULL,
                                          .update_in_place = staying != NULL};
                 r = push_item(&plan.show, &plan.show_count, &item);
@@ -310,11 +314,10 @@ int plan_make(const struct plan_input *in, struct link *const *roots, size_t roo
                         r = push_item(&plan.hide, &plan.hide_count, &placed[i]);
         for (size_t d = 0; d < plan.dir_count && r >= 0; d++) {
                 const struct plan_running *o = running_at(in, plan.dirs[d]);
-                if (!o || stays_in_place(in, plan.dirs[d], links, count, plan.dirs,
-                                         plan.dir_count))
+                if (!o || stays_in_place(in, plan.dirs[d], links, count, plan.dirs, plan.dir_count))
                         continue;
-                struct plan_item item = {.kind = PLAN_OVERLAY, .path = plan.dirs[d],
-                                         .overlay = o->instance};
+                struct plan_item item = {
+                        .kind = PLAN_OVERLAY, .path = plan.dirs[d], .overlay = o->instance};
                 r = push_item(&plan.hide, &plan.hide_count, &item);
         }
         if (r >= 0)

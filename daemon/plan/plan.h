@@ -48,12 +48,12 @@ enum plan_item_kind {
 
 struct plan_item {
         enum plan_item_kind kind;
-        const char *path;          /* V, the exception's path, or the overlay's directory */
-        struct link *link;         /* PLAN_LINK: the link; PLAN_EXCEPTION: its owner */
-        uint32_t exception_index;  /* PLAN_EXCEPTION */
+        const char *path;           /* V, the exception's path, or the overlay's directory */
+        struct link *link;          /* PLAN_LINK: the link; PLAN_EXCEPTION: its owner */
+        uint32_t exception_index;   /* PLAN_EXCEPTION */
         struct placement placement; /* PLAN_LINK, PLAN_EXCEPTION */
-        void *overlay;             /* PLAN_OVERLAY: the running instance, or NULL */
-        bool update_in_place;      /* PLAN_OVERLAY: keep it, change its entries */
+        void *overlay;              /* PLAN_OVERLAY: the running instance, or NULL */
+        bool update_in_place;       /* PLAN_OVERLAY: keep it, change its entries */
 };
 
 struct plan {

@@ -282,17 +282,18 @@ static void reply_outcome(struct client *c, const struct outcome *o)
  * are a suffix of it: links made meanwhile come last, links removed are not sent. */
 static void fill_list(struct server *s, struct client *c)
 {
-        const struct link_table *t = &s->manager->table;
-        size_t lo = 0, hi = t->count;
+        size_t count;
+        struct link *const *links = link_manager_links(s->manager, &count);
+        size_t lo = 0, hi = count;
         while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
-                if (t->links[mid]->order <= c->list_after)
+                if (links[mid]->order <= c->list_after)
                         lo = mid + 1;
                 else
                         hi = mid;
         }
-        for (size_t i = lo; i < t->count && c->out.len < OUTPUT_QUEUE; i++) {
-                const struct link *l = t->links[i];
+        for (size_t i = lo; i < count && c->out.len < OUTPUT_QUEUE; i++) {
+                const struct link *l = links[i];
                 struct wire_link entry = {
                         .order = l->order, .flags = l->flags, .realization = l->realization,
                         .virtual_path = l->virtual_path, .backing_path = l->backing_path,
@@ -303,7 +304,7 @@ static void fill_list(struct server *s, struct client *c)
                 c->list_after = l->order;
                 lo = i + 1;
         }
-        if (lo >= t->count) {
+        if (lo >= count) {
                 struct outcome o = {0};
                 reply_outcome(c, &o);
                 c->listing = false;

@@ -18,9 +18,9 @@
 #include "plan.h"
 
 static const struct node nodes[] = {
-        {"/", PROBE_DIRECTORY, NULL},   {"/x", PROBE_DIRECTORY, NULL},
-        {"/d1", PROBE_DIRECTORY, NULL}, {"/d2", PROBE_DIRECTORY, NULL},
-        {"/f1", PROBE_FILE, NULL},      {"/a", PROBE_DIRECTORY, NULL},
+        {"/", PROBE_DIRECTORY, NULL},    {"/x", PROBE_DIRECTORY, NULL},
+        {"/d1", PROBE_DIRECTORY, NULL},  {"/d2", PROBE_DIRECTORY, NULL},
+        {"/f1", PROBE_FILE, NULL},       {"/a", PROBE_DIRECTORY, NULL},
         {"/a/b", PROBE_DIRECTORY, NULL}, {"/t", PROBE_DIRECTORY, NULL},
 };
 
@@ -62,18 +62,18 @@ static struct link *add(struct fixture *f, uint32_t flags, const char *v, const 
         return l;
 }
 
-static void running(struct fixture *f, const char *dir, bool merged, bool updatable,
-                    void *instance)
+static void running(struct fixture *f, const char *dir, bool merged, bool updatable, void *instance)
 {
-        f->running[f->running_count++] =
-                (struct plan_running){.dir = dir, .merged = merged, .updatable = updatable,
-                                      .instance = instance};
+        f->running[f->running_count++] = (struct plan_running){
+                .dir = dir, .merged = merged, .updatable = updatable, .instance = instance};
 }
 
 static int make(struct fixture *f, struct link *const *roots, size_t n)
 {
         plan_done(&f->plan);
-        struct plan_input in = {.table = &f->table, .probe = &f->probe, .running = f->running,
+        struct plan_input in = {.table = &f->table,
+                                .probe = &f->probe,
+                                .running = f->running,
                                 .running_count = f->running_count};
         return plan_make(&in, roots, n, &f->plan);
 }
@@ -82,27 +82,28 @@ static int make(struct fixture *f, struct link *const *roots, size_t n)
 static const char *describe(const struct plan_item *items, size_t count)
 {
         static char out[1024];
-        static const char *kinds[] = {"BIND", "GRAFT", "MERGE", "PARENT_MISSING",
+        static const char *kinds[] = {"BIND",          "GRAFT",           "MERGE", "PARENT_MISSING",
                                       "NEEDS_OVERLAY", "BACKING_MISSING", "LOOP"};
         size_t len = 0;
         out[0] = 0;
         for (size_t i = 0; i < count; i++) {
                 const struct plan_item *it = &items[i];
                 int n = it->kind == PLAN_OVERLAY
-                                ? snprintf(out + len, sizeof out - len, "%sO%s:%s",
-                                           i ? " " : "", it->update_in_place ? "=" : "",
-                                           it->path)
-                                : snprintf(out + len, sizeof out - len, "%s%c:%s:%s",
-                                           i ? " " : "", it->kind == PLAN_LINK ? 'L' : 'E',
-                                           it->path, kinds[it->placement.kind]);
+                                ? snprintf(out + len, sizeof out - len, "%sO%s:%s", i ? " " : "",
+                                           it->update_in_place ? "=" : "", it->path)
+                                : snprintf(out + len, sizeof out - len, "%s%c:%s:%s", i ? " " : "",
+                                           it->kind == PLAN_LINK ? 'L' : 'E', it->path,
+                                           kinds[it->placement.kind]);
                 assert_true(n > 0 && (size_t)n < sizeof out - len);
                 len += (size_t)n;
         }
         return out;
 }
 
-#define assert_show(f, want) assert_string_equal(describe((f)->plan.show, (f)->plan.show_count), want)
-#define assert_hide(f, want) assert_string_equal(describe((f)->plan.hide, (f)->plan.hide_count), want)
+#define assert_show(f, want)                                                                       \
+        assert_string_equal(describe((f)->plan.show, (f)->plan.show_count), want)
+#define assert_hide(f, want)                                                                       \
+        assert_string_equal(describe((f)->plan.hide, (f)->plan.hide_count), want)
 
 /* "name:kind ..." of plan_entries for dir. */
 static const char *entries(const struct plan *plan, const char *dir)
@@ -230,9 +231,8 @@ static void test_s8_running_overlay_stays_and_changes_in_place(void **state)
         char *now_names[] = {(char *)"old"};
         char **names, *kinds;
         size_t n;
-        assert_int_equal(plan_entries_updated(&f->plan, "/x", now_names, "d", 1, &names,
-                                              &kinds, &n),
-                         0);
+        assert_int_equal(
+                plan_entries_updated(&f->plan, "/x", now_names, "d", 1, &names, &kinds, &n), 0);
         assert_int_equal(n, 2);
         assert_string_equal(names[1], "new");
         assert_int_equal(kinds[1], 'd');
