@@ -37,7 +37,7 @@ static void overlay_lost(void *ctx, const char *dir)
         if (manager_links_below(lost->m, dir, &below, &n) < 0)
                 return;
         for (size_t i = 0; i < n; i++)
-                if (!manager_contains(lost->links, lost->count, below[i])) {
+                if (!link_list_contains(lost->links, lost->count, below[i])) {
                         below[i]->realization = BINDLINK_REALIZED_NONE;
                         below[i]->mount_id = 0;
                         manager_push_or_say(&lost->links, &lost->count, below[i],
@@ -165,7 +165,7 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
         for (size_t i = 0; i < m->table.count; i++) {
                 struct link *l = m->table.links[i];
                 uint64_t top, beneath;
-                if (manager_contains(lost.links, lost.count, l))
+                if (link_list_contains(lost.links, lost.count, l))
                         continue;
                 const struct overlay_instance *o =
                         overlay_registry_find(&m->overlays, l->virtual_path);

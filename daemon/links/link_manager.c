@@ -251,7 +251,7 @@ static void undo_create(struct link_manager *m, struct plan *plan, size_t done,
         size_t other_count = 0;
         for (size_t i = 0; i < plan->show_count; i++)
                 if (plan->show[i].kind == PLAN_LINK && plan->show[i].link != created &&
-                    manager_push(&others, &other_count, plan->show[i].link) < 0)
+                    link_list_push(&others, &other_count, plan->show[i].link) < 0)
                         log_error("out of memory: link %s is not shown again %s",
                                   plan->show[i].path, why);
         forget_created(m, created);

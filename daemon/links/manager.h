@@ -14,11 +14,8 @@
 #include "plan.h"
 
 /* ---- lists of links ---- */
-/* Append l: 0 or -ENOMEM. */
-int manager_push(struct link ***list, size_t *count, struct link *l);
-/* Append l, or say which link is left out (of what, why) when memory runs out. */
+/* Append l (link_list_push), or say which link is left out (of what, why) when memory runs out. */
 void manager_push_or_say(struct link ***list, size_t *count, struct link *l, const char *why);
-bool manager_contains(struct link *const *list, size_t count, const struct link *l);
 /* The links an overlay on dir carries: those below dir (*ret malloc'd). */
 int manager_links_below(struct link_manager *m, const char *dir, struct link ***ret,
                         size_t *ret_count);

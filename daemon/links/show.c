@@ -123,28 +123,10 @@ const char *manager_placement_words(const struct placement *p)
 
 /* ---- lists of links ----------------------------------------------------------------- */
 
-int manager_push(struct link ***list, size_t *count, struct link *l)
-{
-        struct link **grown = realloc(*list, (*count + 1) * sizeof *grown);
-        if (!grown)
-                return -ENOMEM;
-        *list = grown;
-        (*list)[(*count)++] = l;
-        return 0;
-}
-
 void manager_push_or_say(struct link ***list, size_t *count, struct link *l, const char *why)
 {
-        if (manager_push(list, count, l) < 0)
+        if (link_list_push(list, count, l) < 0)
                 log_error("out of memory: link %s is not shown again (%s)", l->virtual_path, why);
-}
-
-bool manager_contains(struct link *const *list, size_t count, const struct link *l)
-{
-        for (size_t i = 0; i < count; i++)
-                if (list[i] == l)
-                        return true;
-        return false;
 }
 
 /* The plan (daemon/plan/plan.h) for showing roots again, with the overlays that run
@@ -219,8 +201,8 @@ void manager_overlay_fall_back(struct link_manager *m, struct overlay_instance *
                   o->dir, strerror(-error));
         char *dir = strdup(o->dir);
         overlay_registry_stop(&m->overlays, o);
-        if (!dir || manager_push((struct link ***)&m->requeued, &m->requeued_count,
-                                 (struct link *)dir) < 0) {
+        if (!dir || link_list_push((struct link ***)&m->requeued, &m->requeued_count,
+                                   (struct link *)dir) < 0) {
                 free(dir);
                 log_error("out of memory: the links below %s are not shown again", o->dir);
                 return;

@@ -32,7 +32,7 @@ int manager_links_below(struct link_manager *m, const char *dir, struct link ***
         *ret_count = 0;
         for (size_t i = 0; i < m->table.count; i++)
                 if (path_is_strict_descendant(dir, m->table.links[i]->virtual_path) &&
-                    manager_push(ret, ret_count, m->table.links[i]) < 0) {
+                    link_list_push(ret, ret_count, m->table.links[i]) < 0) {
                         free(*ret);
                         *ret = NULL;
                         *ret_count = 0;
@@ -48,7 +48,7 @@ static int links_carried(struct link_manager *m, const char *dir, bool own, stru
 {
         int r = manager_links_below(m, dir, ret, ret_count);
         struct link *at_dir = own && r == 0 ? link_table_find(&m->table, dir) : NULL;
-        if (at_dir && (r = manager_push(ret, ret_count, at_dir)) < 0) {
+        if (at_dir && (r = link_list_push(ret, ret_count, at_dir)) < 0) {
                 free(*ret);
                 *ret = NULL;
                 *ret_count = 0;
@@ -179,7 +179,7 @@ static void backing_path_changed(void *ctx, const char *path)
                 return; /* no link shows this name */
         for (size_t i = 0; i < t->count; i++)
                 if (strcmp(t->links[i]->backing_path, path) == 0 &&
-                    !manager_contains(c->links, c->count, t->links[i]))
+                    !link_list_contains(c->links, c->count, t->links[i]))
                         manager_push_or_say(&c->links, &c->count, t->links[i],
                                             "its backing path came or went");
 }
@@ -209,7 +209,7 @@ void link_manager_mounts_changed(struct link_manager *m)
                 if (found ? st.st_dev == l->backing_dev && st.st_ino == l->backing_ino
                           : l->backing_dev == 0)
                         continue;
-                if (manager_push(&changed, &count, l) < 0)
+                if (link_list_push(&changed, &count, l) < 0)
                         break;
         }
         if (count > 0) {

@@ -40,24 +40,6 @@ static int push_item(struct plan_item **list, size_t *count, const struct plan_i
         return 0;
 }
 
-static int push_link(struct link ***list, size_t *count, struct link *l)
-{
-        struct link **grown = realloc(*list, (*count + 1) * sizeof *grown);
-        if (!grown)
-                return -ENOMEM;
-        *list = grown;
-        (*list)[(*count)++] = l;
-        return 0;
-}
-
-static bool has_link(struct link *const *list, size_t count, const struct link *l)
-{
-        for (size_t i = 0; i < count; i++)
-                if (list[i] == l)
-                        return true;
-        return false;
-}
-
 static bool has_string(char *const *list, size_t count, const char *s)
 {
         for (size_t i = 0; i < count; i++)
@@ -275,10 +257,10 @@ int plan_make(const struct plan_input *in, struct link *const *roots, size_t roo
                         struct link *l = in->table->links[i];
                         for (size_t d = 0; d < plan.dir_count; d++)
                                 if (path_is_strict_descendant(plan.dirs[d], l->virtual_path) &&
-                                    !has_link(links, count, l) &&
+                                    !link_list_contains(links, count, l) &&
                                     !stays_in_place(in, plan.dirs[d], links, count, plan.dirs,
                                                     plan.dir_count)) {
-                                        r = push_link(&links, &count, l);
+                                        r = link_list_push(&links, &count, l);
                                         break;
                                 }
                 }

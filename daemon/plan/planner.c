@@ -274,14 +274,6 @@ bool planner_depends(const struct link *b, const struct link *a)
                path_on_same_line(a->virtual_path, b->backing_path);
 }
 
-static bool contains(struct link *const *links, size_t count, const struct link *l)
-{
-        for (size_t i = 0; i < count; i++)
-                if (links[i] == l)
-                        return true;
-        return false;
-}
-
 int planner_affected(const struct link_table *table, struct link *const *roots,
                      size_t root_count, struct link ***ret_links, size_t *ret_count)
 {
@@ -290,7 +282,7 @@ int planner_affected(const struct link_table *table, struct link *const *roots,
         if (!set)
                 return -ENOMEM;
         for (size_t i = 0; i < root_count; i++)
-                if (!contains(set, count, roots[i]))
+                if (!link_list_contains(set, count, roots[i]))
                         set[count++] = roots[i];
         /* Breadth-first: every member pulls in the links that depend on it. */
         for (size_t done = 0; done < count; done++) {
@@ -301,7 +293,7 @@ int planner_affected(const struct link_table *table, struct link *const *roots,
                         continue;
                 for (size_t i = 0; i < table->count; i++) {
                         struct link *l = table->links[i];
-                        if (!planner_depends(l, changed) || contains(set, count, l))
+                        if (!planner_depends(l, changed) || link_list_contains(set, count, l))
                                 continue;
                         if (count == cap) {
                                 cap *= 2;

@@ -242,3 +242,21 @@ struct link *link_table_take(struct link_table *table, const char *virtual_path)
         table->count--;
         return link;
 }
+
+int link_list_push(struct link ***list, size_t *count, struct link *l)
+{
+        struct link **grown = realloc(*list, (*count + 1) * sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        *list = grown;
+        (*list)[(*count)++] = l;
+        return 0;
+}
+
+bool link_list_contains(struct link *const *list, size_t count, const struct link *l)
+{
+        for (size_t i = 0; i < count; i++)
+                if (list[i] == l)
+                        return true;
+        return false;
+}

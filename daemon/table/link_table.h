@@ -75,6 +75,11 @@ struct link *link_table_find_order(const struct link_table *table, uint64_t orde
 bool link_table_has_virtual_below(const struct link_table *table, const char *path);
 /* Is some link's backing path path itself, above it or below it? */
 bool link_table_has_backing_on_line(const struct link_table *table, const char *path);
+/* Lists of links (the planner's and the manager's sets): append l (0 or -ENOMEM),
+ * and whether l is in the list. */
+int link_list_push(struct link ***list, size_t *count, struct link *l);
+bool link_list_contains(struct link *const *list, size_t count, const struct link *l);
+
 /* Index of link in the table, or -1. */
 ssize_t link_table_index(const struct link_table *table, const struct link *link);
 
