@@ -64,18 +64,32 @@ int journal_unescape(const char *in, char **ret_out)
         return 0;
 }
 
-/* Split on single spaces into at most max fields (the line is modified). */
-static size_t split(char *line, char **fields, size_t max)
+int journal_fields(const char *line, char **ret_buf, char ***ret_fields, size_t *ret_count)
 {
+        char *buf = strdup(line);
+        if (!buf)
+                return -ENOMEM;
+        /* As many fields as the line has spaces, and one. */
+        size_t max = 1;
+        for (const char *p = buf; *p; p++)
+                max += *p == ' ';
+        char **fields = calloc(max, sizeof *fields);
+        if (!fields) {
+                free(buf);
+                return -ENOMEM;
+        }
         size_t n = 0;
         char *save = NULL;
-        for (char *tok = strtok_r(line, " ", &save); tok && n < max;
+        for (char *tok = strtok_r(buf, " ", &save); tok && n < max;
              tok = strtok_r(NULL, " ", &save))
                 fields[n++] = tok;
-        return n;
+        *ret_buf = buf;
+        *ret_fields = fields;
+        *ret_count = n;
+        return 0;
 }
 
-static int parse_u64(const char *s, uint64_t *ret)
+int journal_parse_u64(const char *s, uint64_t *ret)
 {
         char *end;
         errno = 0;
@@ -86,13 +100,11 @@ static int parse_u64(const char *s, uint64_t *ret)
         return 0;
 }
 
-#define MAX_FIELDS (7 + JOURNAL_MAX_GROUPS + 1)
-
 static int apply_link_record(struct link_table *table, char **f, size_t n)
 {
         uint64_t order, flags, count;
-        if (n < 6 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &flags) < 0 ||
-            parse_u64(f[5], &count) < 0 || count > 256 || n != 6 + count || order == 0 ||
+        if (n < 6 || journal_parse_u64(f[1], &order) < 0 || journal_parse_u64(f[2], &flags) < 0 ||
+            journal_parse_u64(f[5], &count) < 0 || count > 256 || n != 6 + count || order == 0 ||
             order == UINT64_MAX || flags > 3)
                 return -EINVAL;
         if (link_table_find_order(table, order))
@@ -125,16 +137,19 @@ static int apply_link_record(struct link_table *table, char **f, size_t n)
 static int apply_creator_record(struct link_table *table, char **f, size_t n)
 {
         uint64_t order, privileged, uid, gid, dac, count;
-        if (n < 7 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &privileged) < 0 ||
-            parse_u64(f[3], &uid) < 0 || parse_u64(f[4], &gid) < 0 || parse_u64(f[5], &dac) < 0 ||
-            parse_u64(f[6], &count) < 0 || privileged > 1 || uid > UINT32_MAX ||
+        if (n < 7 || journal_parse_u64(f[1], &order) < 0 ||
+            journal_parse_u64(f[2], &privileged) < 0 || journal_parse_u64(f[3], &uid) < 0 ||
+            journal_parse_u64(f[4], &gid) < 0 || journal_parse_u64(f[5], &dac) < 0 ||
+            journal_parse_u64(f[6], &count) < 0 || privileged > 1 || uid > UINT32_MAX ||
             gid > UINT32_MAX || dac > (CREDS_DAC_OVERRIDE | CREDS_DAC_READ_SEARCH) ||
             count > JOURNAL_MAX_GROUPS || n != 7 + count)
                 return -EINVAL;
         struct link *link = link_table_find_order(table, order);
         if (!link)
                 return -EINVAL;
-        struct creds c = {.privileged = privileged, .uid = (uid_t)uid, .gid = (gid_t)gid,
+        struct creds c = {.privileged = privileged,
+                          .uid = (uid_t)uid,
+                          .gid = (gid_t)gid,
                           .dac_caps = (unsigned)dac};
         if (count > 0) {
                 c.groups = calloc(count, sizeof *c.groups);
@@ -143,7 +158,7 @@ static int apply_creator_record(struct link_table *table, char **f, size_t n)
         }
         for (size_t i = 0; i < count; i++) {
                 uint64_t g;
-                if (parse_u64(f[7 + i], &g) < 0 || g > UINT32_MAX) {
+                if (journal_parse_u64(f[7 + i], &g) < 0 || g > UINT32_MAX) {
                         free(c.groups);
                         return -EINVAL;
                 }
@@ -156,20 +171,12 @@ static int apply_creator_record(struct link_table *table, char **f, size_t n)
 
 int journal_apply_line(struct link_table *table, const char *line)
 {
-        _cleanup_free_ char *copy = strdup(line);
-        if (!copy)
-                return -ENOMEM;
-        /* As many fields as the line has, one more so a record with too many is seen
-         * to have too many. */
-        size_t max = 2;
-        for (const char *p = copy; *p; p++)
-                max += *p == ' ';
-        if (max > MAX_FIELDS)
-                max = MAX_FIELDS;
-        _cleanup_free_ char **f = calloc(max, sizeof *f);
-        if (!f)
-                return -ENOMEM;
-        size_t n = split(copy, f, max);
+        _cleanup_free_ char *copy = NULL;
+        _cleanup_free_ char **f = NULL;
+        size_t n;
+        int r = journal_fields(line, &copy, &f, &n);
+        if (r < 0)
+                return r;
         if (n == 0 || strlen(f[0]) != 1)
                 return -EINVAL;
         uint64_t order, realization, mount_id, covered;
@@ -180,8 +187,10 @@ int journal_apply_line(struct link_table *table, const char *line)
         case 'C':
                 return apply_creator_record(table, f, n);
         case 'M':
-                if (n != 5 || parse_u64(f[1], &order) < 0 || parse_u64(f[2], &realization) < 0 ||
-                    parse_u64(f[3], &mount_id) < 0 || parse_u64(f[4], &covered) < 0 ||
+                if (n != 5 || journal_parse_u64(f[1], &order) < 0 ||
+                    journal_parse_u64(f[2], &realization) < 0 ||
+                    journal_parse_u64(f[3], &mount_id) < 0 ||
+                    journal_parse_u64(f[4], &covered) < 0 ||
                     realization > BINDLINK_REALIZED_OVERLAY || covered > 3)
                         return -EINVAL;
                 link = link_table_find_order(table, order);
@@ -192,7 +201,7 @@ int journal_apply_line(struct link_table *table, const char *line)
                 link->covered_type = (int)covered;
                 return 0;
         case 'R':
-                if (n != 2 || parse_u64(f[1], &order) < 0)
+                if (n != 2 || journal_parse_u64(f[1], &order) < 0)
                         return -EINVAL;
                 link = link_table_find_order(table, order);
                 if (!link)
@@ -218,8 +227,8 @@ static int append_creator(char **text, const struct link *link)
                 return -ENOMEM;
         *text = grown;
         int n = snprintf(grown + len, size - len, "C %" PRIu64 " %d %u %u %u %zu", link->order,
-                         c->privileged ? 1 : 0, (unsigned)c->uid, (unsigned)c->gid,
-                         c->dac_caps, c->group_count);
+                         c->privileged ? 1 : 0, (unsigned)c->uid, (unsigned)c->gid, c->dac_caps,
+                         c->group_count);
         len += (size_t)n;
         for (size_t i = 0; i < c->group_count; i++)
                 len += (size_t)snprintf(grown + len, size - len, " %u", (unsigned)c->groups[i]);
@@ -250,8 +259,8 @@ static int format_link(const struct link *link, char **ret)
         if (r >= 0 && !out)
                 r = -ENOMEM;
         if (r >= 0) {
-                int len = snprintf(out, size, "L %" PRIu64 " %u %s %s %u", link->order,
-                                   link->flags, v, b, link->exception_count);
+                int len = snprintf(out, size, "L %" PRIu64 " %u %s %s %u", link->order, link->flags,
+                                   v, b, link->exception_count);
                 for (uint32_t i = 0; i < link->exception_count; i++)
                         len += snprintf(out + len, size - (size_t)len, " %s", escaped[i]);
                 (void)snprintf(out + len, size - (size_t)len, "\n");
@@ -403,8 +412,7 @@ static int overlay_line(struct journal *journal, const char *line)
                         kept[i] = rec;
                         return 0;
                 }
-        struct overlay_record *grown =
-                realloc(kept, (journal->overlay_count + 1) * sizeof *grown);
+        struct overlay_record *grown = realloc(kept, (journal->overlay_count + 1) * sizeof *grown);
         if (!grown) {
                 overlay_record_done(&rec);
                 return -ENOMEM;
@@ -414,8 +422,7 @@ static int overlay_line(struct journal *journal, const char *line)
         return 0;
 }
 
-void journal_take_overlays(struct journal *journal, struct overlay_record **ret,
-                           size_t *ret_count)
+void journal_take_overlays(struct journal *journal, struct overlay_record **ret, size_t *ret_count)
 {
         *ret = journal->overlays;
         *ret_count = journal->overlay_count;

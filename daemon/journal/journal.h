@@ -77,7 +77,11 @@ void journal_take_overlays(struct journal *journal, struct overlay_record **ret,
 /* Append one overlay record line (with its newline). */
 int journal_append_record(struct journal *journal, const char *record);
 
-/* Pure helpers, exposed for tests. */
+/* Pure helpers, for the record parsers (overlay_record.c) and tests. */
+/* line split at its spaces: the fields point into *ret_buf (a copy); both to free. */
+int journal_fields(const char *line, char **ret_buf, char ***ret_fields, size_t *ret_count);
+/* A whole unsigned decimal number: 0 or -EINVAL. */
+int journal_parse_u64(const char *s, uint64_t *ret);
 int journal_escape(const char *in, char **ret_out);
 int journal_unescape(const char *in, char **ret_out);
 /* Apply one record line (without newline) to table. -EINVAL if malformed. */

@@ -67,51 +67,6 @@ int overlay_record_format_stop(const char *dir, uint64_t mount_id, char **ret_li
         return asprintf(ret_line, "X %s %" PRIu64 "\n", escaped, mount_id) < 0 ? -ENOMEM : 0;
 }
 
-/* A whole unsigned decimal number, or false. */
-static bool parse_u64(const char *s, uint64_t *ret)
-{
-        if (*s < '0' || *s > '9')
-                return false;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 10);
-        if (errno != 0 || *end)
-                return false;
-        *ret = v;
-        return true;
-}
-
-/* The line split at spaces (a copy, owned by *ret_buf). */
-static int split(const char *line, char **ret_buf, char ***ret_fields, size_t *ret_count)
-{
-        char *buf = strdup(line);
-        size_t count = 0, cap = 16;
-        char **fields = malloc(cap * sizeof *fields);
-        bool failed = !buf || !fields;
-        char *save = NULL;
-        for (char *t = failed ? NULL : strtok_r(buf, " ", &save); t;
-             t = strtok_r(NULL, " ", &save)) {
-                if (count == cap) {
-                        char **grown = realloc(fields, (cap *= 2) * sizeof *grown);
-                        if (!grown) {
-                                failed = true;
-                                break;
-                        }
-                        fields = grown;
-                }
-                fields[count++] = t;
-        }
-        if (failed) {
-                free(fields);
-                free(buf);
-                return -ENOMEM;
-        }
-        *ret_buf = buf;
-        *ret_fields = fields;
-        *ret_count = count;
-        return 0;
-}
-
 /* The optional fields after the entries: merged=/shadow=, then g=, each once. */
 static int parse_tail(char *const *f, size_t n, struct overlay_record *r)
 {
@@ -151,14 +106,15 @@ int overlay_record_parse(const char *line, struct overlay_record *ret)
         _cleanup_free_ char *buf = NULL;
         _cleanup_free_ char **f = NULL;
         size_t n;
-        int e = split(line, &buf, &f, &n);
+        int e = journal_fields(line, &buf, &f, &n);
         if (e < 0)
                 return e;
         struct overlay_record r = {0};
         uint64_t pid, count;
-        if (n < 6 || strcmp(f[0], "O") != 0 || !parse_u64(f[2], &pid) || pid > INT32_MAX ||
-            !parse_u64(f[3], &r.start_time) || !parse_u64(f[4], &r.mount_id) ||
-            !parse_u64(f[5], &count) || count > n - 6)
+        if (n < 6 || strcmp(f[0], "O") != 0 || journal_parse_u64(f[2], &pid) < 0 ||
+            pid > INT32_MAX || journal_parse_u64(f[3], &r.start_time) < 0 ||
+            journal_parse_u64(f[4], &r.mount_id) < 0 || journal_parse_u64(f[5], &count) < 0 ||
+            count > n - 6)
                 return -EINVAL;
         r.pid = (pid_t)pid;
         r.count = count;
@@ -189,11 +145,11 @@ int overlay_record_parse_stop(const char *line, char **ret_dir, uint64_t *ret_mo
         _cleanup_free_ char *buf = NULL;
         _cleanup_free_ char **f = NULL;
         size_t n;
-        int e = split(line, &buf, &f, &n);
+        int e = journal_fields(line, &buf, &f, &n);
         if (e < 0)
                 return e;
         uint64_t mount_id;
-        if (n != 3 || strcmp(f[0], "X") != 0 || !parse_u64(f[2], &mount_id))
+        if (n != 3 || strcmp(f[0], "X") != 0 || journal_parse_u64(f[2], &mount_id) < 0)
                 return -EINVAL;
         e = journal_unescape(f[1], ret_dir);
         if (e < 0)
