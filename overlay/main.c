@@ -276,9 +276,9 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bindlink-overlay: the lower descriptor is not a directory\n");
                 return 1;
         }
-        o.root.dev = st.st_dev;
-        o.root.ino = st.st_ino;
-        o.root.nlookup = 1;
+        o.root.node.dev = st.st_dev;
+        o.root.node.ino = st.st_ino;
+        o.root.node.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
         int r = serve(fuse_fd, &ovl_ops, &o, NULL, &o, control_fd, ovl_fs_is_local(o.root.fd),

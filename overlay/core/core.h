@@ -27,26 +27,53 @@
 #endif
 #include <fuse_lowlevel.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
-struct ovl_inode {
-        int fd;         /* O_PATH|O_NOFOLLOW; -1 for a synthesized entry or ... */
-        struct ovl_handle *handle; /* ... a file past the descriptor budget */
+/* ---- the node table (node_table.c) ---- */
+/* What every view's node starts with: the key of the real object it stands for and
+ * the kernel's references to it. */
+struct ovl_node {
         dev_t dev;
         ino_t ino;
-        mode_t synthesized_mode; /* S_IFDIR or S_IFREG for a synthesized entry */
-        uint64_t nlookup;        /* kernel references; freed at 0 (guarded by table lock) */
-        struct ovl_inode *next;  /* hash chain */
+        uint64_t nlookup;      /* kernel references (guarded by the table's lock) */
+        struct ovl_node *next; /* hash chain */
+};
+
+struct ovl_node_table {
+        pthread_mutex_t lock; /* the chains and the counts; never held across a system call */
+        struct ovl_node **buckets;
+        size_t bucket_count, count;
+};
+
+#define ovl_container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* 0 or -errno. */
+int ovl_nodes_init(struct ovl_node_table *t, size_t bucket_count);
+/* free_node is called for every node left. */
+void ovl_nodes_done(struct ovl_node_table *t, void (*free_node)(struct ovl_node *n, void *ctx),
+                    void *ctx);
+/* Take the lock, with room for one more node (the table grows before, outside the
+ * lock; ENOMEM only makes chains longer). Then find, and insert if not found. */
+void ovl_nodes_lock_for_insert(struct ovl_node_table *t);
+/* Lock held. */
+struct ovl_node *ovl_nodes_find(const struct ovl_node_table *t, dev_t dev, ino_t ino);
+void ovl_nodes_insert(struct ovl_node_table *t, struct ovl_node *n);
+void ovl_nodes_remove(struct ovl_node_table *t, struct ovl_node *n);
+
+/* ---- the parent overlay's inodes, one object each (inode_table.c) ---- */
+struct ovl_inode {
+        struct ovl_node node;      /* first: the table's key and references */
+        int fd;                    /* O_PATH|O_NOFOLLOW; -1 for a synthesized entry or ... */
+        struct ovl_handle *handle; /* ... a file past the descriptor budget */
+        mode_t synthesized_mode;   /* S_IFDIR or S_IFREG for a synthesized entry */
 };
 
 struct ovl_table {
-        pthread_mutex_t lock;
-        struct ovl_inode **buckets;
-        size_t bucket_count;
-        size_t count;
+        struct ovl_node_table nodes;
         size_t held_fds, fd_limit; /* descriptors held by inodes; the process's limit */
         size_t handles;            /* inodes held by file handle */
 };

@@ -1,5 +1,6 @@
-/* inode_table.c — inodes keyed by (st_dev, st_ino): one kernel inode per real inode, so
- * hard links show one inode and attributes of every name stay in step. */
+/* inode_table.c — the parent overlay's inodes: one object each, held by an O_PATH
+ * descriptor or, past the descriptor budget, by its file handle; kept in the node
+ * table (node_table.c). */
 #include "core.h"
 
 #include <errno.h>
@@ -7,37 +8,32 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static size_t bucket_of(const struct ovl_table *t, dev_t dev, ino_t ino)
-{
-        uint64_t h = (uint64_t)ino * 0x9E3779B97F4A7C15ull ^ (uint64_t)dev;
-        return (size_t)(h % t->bucket_count);
-}
-
 int ovl_table_init(struct ovl_table *t)
 {
-        t->bucket_count = 1 << 16;
-        t->buckets = calloc(t->bucket_count, sizeof *t->buckets);
-        t->count = 0;
         t->held_fds = 0;
+        t->handles = 0;
         t->fd_limit = ovl_fd_limit();
-        if (!t->buckets)
-                return -ENOMEM;
-        return -pthread_mutex_init(&t->lock, NULL);
+        return ovl_nodes_init(&t->nodes, 1024);
+}
+
+static struct ovl_inode *inode_of_node(struct ovl_node *n)
+{
+        return ovl_container_of(n, struct ovl_inode, node);
+}
+
+static void inode_free(struct ovl_node *node, void *ctx)
+{
+        (void)ctx;
+        struct ovl_inode *n = inode_of_node(node);
+        if (n->fd >= 0)
+                (void)close(n->fd);
+        ovl_handle_free(n->handle);
+        free(n);
 }
 
 void ovl_table_done(struct ovl_table *t)
 {
-        for (size_t i = 0; i < t->bucket_count; i++)
-                for (struct ovl_inode *n = t->buckets[i], *next; n; n = next) {
-                        next = n->next;
-                        if (n->fd >= 0)
-                                (void)close(n->fd);
-                        ovl_handle_free(n->handle);
-                        free(n);
-                }
-        free(t->buckets);
-        t->buckets = NULL;
-        (void)pthread_mutex_destroy(&t->lock);
+        ovl_nodes_done(&t->nodes, inode_free, NULL);
 }
 
 struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct stat *st,
@@ -52,73 +48,56 @@ struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct
             ovl_fds_past_budget(__atomic_load_n(&t->held_fds, __ATOMIC_RELAXED), t->fd_limit) &&
             (handle = ovl_handle_take(fd, S_ISDIR(st->st_mode) ? fd : dir_fd)))
                 fd = -1;
-        pthread_mutex_lock(&t->lock);
-        size_t b = bucket_of(t, st->st_dev, st->st_ino);
-        for (struct ovl_inode *n = t->buckets[b]; n; n = n->next)
-                if (n->dev == st->st_dev && n->ino == st->st_ino) {
-                        n->nlookup++;
-                        pthread_mutex_unlock(&t->lock);
-                        if (fd >= 0)
-                                (void)close(fd);
-                        ovl_handle_free(handle);
-                        return n;
-                }
-        struct ovl_inode *n = calloc(1, sizeof *n);
-        if (!n) {
-                pthread_mutex_unlock(&t->lock);
+        /* Allocated before the lock, freed after it if the object has a node. */
+        struct ovl_inode *fresh = calloc(1, sizeof *fresh);
+        ovl_nodes_lock_for_insert(&t->nodes);
+        struct ovl_node *found = ovl_nodes_find(&t->nodes, st->st_dev, st->st_ino);
+        struct ovl_inode *n = found ? inode_of_node(found) : fresh;
+        if (found) {
+                found->nlookup++;
+        } else if (fresh) {
+                fresh->fd = fd;
+                fresh->handle = handle;
+                fresh->node.dev = st->st_dev;
+                fresh->node.ino = st->st_ino;
+                fresh->node.nlookup = 1;
+                if (fd >= 0)
+                        __atomic_fetch_add(&t->held_fds, 1, __ATOMIC_RELAXED);
+                if (handle)
+                        __atomic_fetch_add(&t->handles, 1, __ATOMIC_RELAXED);
+                ovl_nodes_insert(&t->nodes, &fresh->node);
+        }
+        pthread_mutex_unlock(&t->nodes.lock);
+        if (!n || n != fresh) { /* found, or ENOMEM */
+                free(fresh);
                 if (fd >= 0)
                         (void)close(fd);
                 ovl_handle_free(handle);
-                return NULL;
         }
-        n->fd = fd;
-        n->handle = handle;
-        if (fd >= 0)
-                __atomic_store_n(&t->held_fds, t->held_fds + 1, __ATOMIC_RELAXED);
-        if (handle)
-                __atomic_store_n(&t->handles, t->handles + 1, __ATOMIC_RELAXED);
-        n->dev = st->st_dev;
-        n->ino = st->st_ino;
-        n->nlookup = 1;
-        n->next = t->buckets[b];
-        t->buckets[b] = n;
-        t->count++;
-        pthread_mutex_unlock(&t->lock);
         return n;
 }
 
 void ovl_table_forget(struct ovl_table *t, struct ovl_inode *inode, uint64_t n)
 {
-        pthread_mutex_lock(&t->lock);
-        if (inode->nlookup > n) {
-                inode->nlookup -= n;
-                pthread_mutex_unlock(&t->lock);
+        pthread_mutex_lock(&t->nodes.lock);
+        if (inode->node.nlookup > n) {
+                inode->node.nlookup -= n;
+                pthread_mutex_unlock(&t->nodes.lock);
                 return;
         }
-        size_t b = bucket_of(t, inode->dev, inode->ino);
-        for (struct ovl_inode **p = &t->buckets[b]; *p; p = &(*p)->next)
-                if (*p == inode) {
-                        *p = inode->next;
-                        t->count--;
-                        break;
-                }
+        ovl_nodes_remove(&t->nodes, &inode->node);
+        pthread_mutex_unlock(&t->nodes.lock);
         if (inode->fd >= 0)
-                __atomic_store_n(&t->held_fds, t->held_fds - 1, __ATOMIC_RELAXED);
+                __atomic_fetch_sub(&t->held_fds, 1, __ATOMIC_RELAXED);
         if (inode->handle)
-                __atomic_store_n(&t->handles, t->handles - 1, __ATOMIC_RELAXED);
-        pthread_mutex_unlock(&t->lock);
-        if (inode->fd >= 0)
-                (void)close(inode->fd);
-        ovl_handle_free(inode->handle);
-        free(inode);
+                __atomic_fetch_sub(&t->handles, 1, __ATOMIC_RELAXED);
+        inode_free(&inode->node, NULL);
 }
 
 static struct ovl_inode *table_find(const struct ovl_table *t, dev_t dev, ino_t ino)
 {
-        for (struct ovl_inode *n = t->buckets[bucket_of(t, dev, ino)]; n; n = n->next)
-                if (n->dev == dev && n->ino == ino)
-                        return n;
-        return NULL;
+        struct ovl_node *n = ovl_nodes_find(&t->nodes, dev, ino);
+        return n ? inode_of_node(n) : NULL;
 }
 
 void ovl_table_hold_before_unlink(struct ovl_table *t, int dir_fd, const char *name)
@@ -128,10 +107,10 @@ void ovl_table_hold_before_unlink(struct ovl_table *t, int dir_fd, const char *n
             fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
             st.st_nlink != 1)
                 return;
-        pthread_mutex_lock(&t->lock);
+        pthread_mutex_lock(&t->nodes.lock);
         struct ovl_inode *n = table_find(t, st.st_dev, st.st_ino);
         bool by_handle_only = n && n->fd < 0 && n->handle;
-        pthread_mutex_unlock(&t->lock);
+        pthread_mutex_unlock(&t->nodes.lock);
         if (!by_handle_only)
                 return;
         int fd = openat(dir_fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -145,14 +124,14 @@ void ovl_table_hold_before_unlink(struct ovl_table *t, int dir_fd, const char *n
         }
         /* The kernel holds the name while it is being unlinked, so the inode is still
          * known; its handle stays too (readers may be using it) until it is freed. */
-        pthread_mutex_lock(&t->lock);
+        pthread_mutex_lock(&t->nodes.lock);
         n = table_find(t, st.st_dev, st.st_ino);
         if (n && n->fd < 0) {
                 __atomic_store_n(&n->fd, fd, __ATOMIC_RELEASE);
-                __atomic_store_n(&t->held_fds, t->held_fds + 1, __ATOMIC_RELAXED);
+                __atomic_fetch_add(&t->held_fds, 1, __ATOMIC_RELAXED);
                 fd = -1;
         }
-        pthread_mutex_unlock(&t->lock);
+        pthread_mutex_unlock(&t->nodes.lock);
         if (fd >= 0)
                 (void)close(fd);
 }

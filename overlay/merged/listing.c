@@ -1,0 +1,158 @@
+/* listing.c — the merged view's directory listings: B's names, then V's that B
+ * lacks (S12), or only those on the way to an exception (S14). */
+#include "nodes.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ---- directories ------------------------------------------------------------------------------
+ */
+
+/* Names are remembered in a small open-addressing set while B's listing is read,
+ * so V's colliding names are skipped in one pass. */
+struct name_set {
+        const char **slots;
+        size_t size; /* a power of two */
+};
+
+static uint64_t name_hash(const char *s)
+{
+        uint64_t h = 1469598103934665603ull;
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ull;
+        return h;
+}
+
+static bool name_set_has(const struct name_set *set, const char *name)
+{
+        for (size_t i = name_hash(name) & (set->size - 1);; i = (i + 1) & (set->size - 1)) {
+                if (!set->slots[i])
+                        return false;
+                if (strcmp(set->slots[i], name) == 0)
+                        return true;
+        }
+}
+
+static void name_set_add(struct name_set *set, const char *name)
+{
+        size_t i = name_hash(name) & (set->size - 1);
+        while (set->slots[i])
+                i = (i + 1) & (set->size - 1);
+        set->slots[i] = name;
+}
+
+static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot *d,
+                      const struct name_set *skip, const struct view_scope *only)
+{
+        struct stat dir_st;
+        if (fstatat(opath_fd, "", &dir_st, AT_EMPTY_PATH) < 0)
+                return errno;
+        int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                int r = errno;
+                (void)close(fd);
+                return r;
+        }
+        int r = 0;
+        for (;;) {
+                errno = 0;
+                struct dirent *de = readdir(dir);
+                if (!de) {
+                        r = errno;
+                        break;
+                }
+                if (skip && name_set_has(skip, de->d_name))
+                        continue;
+                if (only && !scope_lists_lower_name(only, de->d_name) &&
+                    strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        continue;
+                r = dir_snapshot_add(d, de->d_name, shown_ino(mg, dir_st.st_dev, de->d_ino),
+                                     de->d_type);
+                if (r)
+                        break;
+        }
+        (void)closedir(dir);
+        return r;
+}
+
+static int merged_listing(const struct merged *mg, const struct mnode *n, struct dir_snapshot *d)
+{
+        struct dirs dirs = mg_dirs_get(n);
+        int upper = n->scope.kind == SCOPE_LOWER ? -1 : dirs.fd[UPPER];
+        int lower = n->scope.kind == SCOPE_UPPER ? -1 : dirs.fd[LOWER];
+        const struct view_scope *only = n->scope.kind == SCOPE_PATHS ? &n->scope : NULL;
+        int r;
+        if (upper < 0 || lower < 0 || upper == lower) {
+                r = read_layer(mg, upper >= 0 ? upper : lower, d, NULL, upper >= 0 ? NULL : only);
+                mg_dirs_put(&dirs);
+                return r;
+        }
+        r = read_layer(mg, upper, d, NULL, NULL);
+        struct name_set set = {.size = 16};
+        while (set.size < d->count * 2)
+                set.size *= 2;
+        set.slots = r ? NULL : calloc(set.size, sizeof *set.slots);
+        if (!r && !set.slots)
+                r = ENOMEM;
+        for (size_t i = 0; !r && i < d->count; i++)
+                name_set_add(&set, d->entries[i].name);
+        if (!r)
+                r = read_layer(mg, lower, d, &set, only); /* "." and ".." are in B's already */
+        free(set.slots);
+        mg_dirs_put(&dirs);
+        return r;
+}
+
+static int read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d)
+{
+        return merged_listing(merged_of(req), node_of(req, ino), d);
+}
+
+/* Listings are kept by the kernel: its own changes and a new mtime (either layer's,
+ * see mg_node_stat) make it read them again. */
+void mg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        ovl_opendir_lazy(req, fi);
+}
+
+void mg_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
+        if (d)
+                ovl_reply_readdir(req, ino, d, size, off, NULL, mg_forget_node);
+}
+
+void mg_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                    struct fuse_file_info *fi)
+{
+        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
+        if (d)
+                ovl_reply_readdir(req, ino, d, size, off, mg_lookup_entry, mg_forget_node);
+}
+
+void mg_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+        (void)ino;
+        ovl_releasedir_lazy(req, fi);
+}
+
+void mg_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+        (void)fi;
+        struct mnode *n = node_of(req, ino);
+        int dir = mg_shown_get(n);
+        int fd = dir < 0 ? dir : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        mg_object_put(n, dir);
+        int r = dir < 0 ? -dir : fd < 0 ? errno : 0;
+        if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
+                r = errno;
+        if (fd >= 0)
+                (void)close(fd);
+        (void)fuse_reply_err(req, r);
+}
