@@ -260,4 +260,35 @@ void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t pare
 void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
                        off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget);
 
+/* ---- operations both views serve alike (view_ops.c) ---- */
+/* The ways to a view's nodes the shared operations use. */
+struct ovl_view {
+        ovl_io_fd_fn io_fd;
+        ovl_listing_fn listing;
+        ovl_lookup_fn lookup;
+        ovl_forget_fn forget;
+        /* A descriptor of the real object ino shows (change: of the one a change
+         * acts on) for one operation, or -errno; object_put gives it back (also a
+         * negative one). */
+        int (*object_get)(fuse_req_t req, fuse_ino_t ino, bool change);
+        void (*object_put)(fuse_req_t req, fuse_ino_t ino, int fd);
+};
+/* From the view's init callback. */
+void ovl_view_init(const struct ovl_view *v);
+void ovl_view_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void ovl_view_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
+void ovl_view_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_view_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                      struct fuse_file_info *fi);
+void ovl_view_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                          struct fuse_file_info *fi);
+void ovl_view_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void ovl_view_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void ovl_view_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void ovl_view_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+                       size_t size, int flags);
+void ovl_view_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+/* fsync (fdatasync with datasync) the directory behind opath_fd: 0 or -errno. */
+int ovl_sync_dir(int opath_fd, int datasync);
+
 #endif

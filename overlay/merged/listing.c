@@ -108,38 +108,9 @@ static int merged_listing(const struct merged *mg, const struct mnode *n, struct
         return r;
 }
 
-static int read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d)
+int mg_read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d)
 {
         return merged_listing(merged_of(req), node_of(req, ino), d);
-}
-
-/* Listings are kept by the kernel: its own changes and a new mtime (either layer's,
- * see mg_node_stat) make it read them again. */
-void mg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        (void)ino;
-        ovl_opendir_lazy(req, fi);
-}
-
-void mg_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
-{
-        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
-        if (d)
-                ovl_reply_readdir(req, ino, d, size, off, NULL, mg_forget_node);
-}
-
-void mg_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi)
-{
-        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
-        if (d)
-                ovl_reply_readdir(req, ino, d, size, off, mg_lookup_entry, mg_forget_node);
-}
-
-void mg_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        (void)ino;
-        ovl_releasedir_lazy(req, fi);
 }
 
 void mg_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
@@ -147,12 +118,7 @@ void mg_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_
         (void)fi;
         struct mnode *n = node_of(req, ino);
         int dir = mg_shown_get(n);
-        int fd = dir < 0 ? dir : openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = dir < 0 ? dir : ovl_sync_dir(dir, datasync);
         mg_object_put(n, dir);
-        int r = dir < 0 ? -dir : fd < 0 ? errno : 0;
-        if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
-                r = errno;
-        if (fd >= 0)
-                (void)close(fd);
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
 }

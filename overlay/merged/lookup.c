@@ -196,19 +196,6 @@ void mg_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
         }
 }
 
-void mg_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-        mg_forget_node(req, ino, nlookup);
-        fuse_reply_none(req);
-}
-
-void mg_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
-{
-        for (size_t i = 0; i < count; i++)
-                mg_forget_node(req, forgets[i].ino, forgets[i].nlookup);
-        fuse_reply_none(req);
-}
-
 void mg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
         (void)fi;

@@ -22,56 +22,28 @@ static void mg_statfs(fuse_req_t req, fuse_ino_t ino)
                 (void)fuse_reply_statfs(req, &sv);
 }
 
-/* ---- extended attributes -------------------------------------------------------------------- */
-
-/* name NULL: the list. */
-static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* The object ino shows, or the one a change acts on (struct ovl_view). */
+static int object_get(fuse_req_t req, fuse_ino_t ino, bool change)
 {
         struct mnode *n = node_of(req, ino);
-        int fd = mg_shown_get(n);
-        char *value = NULL;
-        ssize_t r = fd < 0 ? fd : ovl_xattr_read(fd, name, size, &value);
-        mg_object_put(n, fd); /* before the reply: then the kernel may forget n */
-        ovl_reply_xattr_read(req, r, value, size);
+        return change ? mg_target_get(merged_of(req), n) : mg_shown_get(n);
 }
 
-static void mg_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void object_put(fuse_req_t req, fuse_ino_t ino, int fd)
 {
-        xattr_read(req, ino, name, size);
-}
-
-static void mg_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-        xattr_read(req, ino, NULL, size);
-}
-
-/* value NULL: remove name. */
-static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                        size_t size, int flags)
-{
-        struct mnode *n = node_of(req, ino);
-        int fd = mg_target_get(merged_of(req), n);
-        int r = fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags);
-        mg_object_put(n, fd); /* before the reply: then the kernel may forget n */
-        (void)fuse_reply_err(req, r);
-}
-
-static void mg_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                        size_t size, int flags)
-{
-        xattr_write(req, ino, name, value, size, flags);
-}
-
-static void mg_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-        xattr_write(req, ino, name, NULL, 0, 0);
+        mg_object_put(node_of(req, ino), fd);
 }
 
 static void mg_init(void *userdata, struct fuse_conn_info *conn)
 {
         struct merged *mg = userdata;
         ovl_conn_init(conn);
-        ovl_file_io_init(mg_io_fd);
+        ovl_view_init(&(struct ovl_view){.io_fd = mg_io_fd,
+                                         .listing = mg_read_listing,
+                                         .lookup = mg_lookup_entry,
+                                         .forget = mg_forget_node,
+                                         .object_get = object_get,
+                                         .object_put = object_put});
         /* Opens and closes with no request at all, where nothing is lost: the kernel
          * checks the opener's rights itself (default_permissions); a writable view
          * refuses nothing at open that it would not refuse at the first write (a
@@ -149,8 +121,8 @@ void merged_free(struct merged *mg)
 const struct fuse_lowlevel_ops merged_ops = {
         .init = mg_init,
         .lookup = mg_lookup,
-        .forget = mg_forget,
-        .forget_multi = mg_forget_multi,
+        .forget = ovl_view_forget,
+        .forget_multi = ovl_view_forget_multi,
         .getattr = mg_getattr,
         .setattr = mg_setattr,
         .readlink = mg_readlink,
@@ -170,14 +142,14 @@ const struct fuse_lowlevel_ops merged_ops = {
         .fsync = ovl_file_fsync,
         .fallocate = ovl_file_fallocate,
         .lseek = ovl_file_lseek,
-        .opendir = mg_opendir,
-        .readdir = mg_readdir,
-        .readdirplus = mg_readdirplus,
-        .releasedir = mg_releasedir,
+        .opendir = ovl_view_opendir,
+        .readdir = ovl_view_readdir,
+        .readdirplus = ovl_view_readdirplus,
+        .releasedir = ovl_view_releasedir,
         .fsyncdir = mg_fsyncdir,
         .statfs = mg_statfs,
-        .getxattr = mg_getxattr,
-        .listxattr = mg_listxattr,
-        .setxattr = mg_setxattr,
-        .removexattr = mg_removexattr,
+        .getxattr = ovl_view_getxattr,
+        .listxattr = ovl_view_listxattr,
+        .setxattr = ovl_view_setxattr,
+        .removexattr = ovl_view_removexattr,
 };

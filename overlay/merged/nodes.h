@@ -177,8 +177,6 @@ int mg_found_entry(fuse_req_t req, struct mnode *parent, const char *name, int f
 int mg_lookup_entry(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                     struct fuse_entry_param *e);
 void mg_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
-void mg_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
-void mg_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets);
 void mg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void mg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
                 struct fuse_file_info *fi);
@@ -206,11 +204,8 @@ int mg_io_fd(fuse_req_t req, fuse_ino_t ino, const struct fuse_file_info *fi, en
 void mg_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
 /* ---- listings (listing.c) ---- */
-void mg_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void mg_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void mg_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                    struct fuse_file_info *fi);
-void mg_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* The view's ovl_listing_fn. */
+int mg_read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d);
 void mg_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 
 #endif

@@ -147,19 +147,6 @@ static void forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t n)
         ovl_table_forget(&o->table, inode, n);
 }
 
-static void ovl_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
-{
-        forget_one(req, ino, nlookup);
-        fuse_reply_none(req);
-}
-
-static void ovl_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
-{
-        for (size_t i = 0; i < count; i++)
-                forget_one(req, forgets[i].ino, forgets[i].nlookup);
-        fuse_reply_none(req);
-}
-
 /* ---- attributes ---------------------------------------------------------------------- */
 
 static int inode_stat(struct ovl_inode *inode, struct stat *st)
@@ -481,36 +468,6 @@ static int read_listing(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d)
         return snapshot_read(overlay_of(req), inode_of(req, ino), d);
 }
 
-/* Listings are kept by the kernel (ovl_opendir_lazy): P's synthesized entries are
- * fixed for the life of the mount, and a change to a directory shows in its mtime. */
-static void ovl_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        (void)ino;
-        ovl_opendir_lazy(req, fi);
-}
-
-static void ovl_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                        struct fuse_file_info *fi)
-{
-        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
-        if (d)
-                ovl_reply_readdir(req, ino, d, size, off, NULL, forget_one);
-}
-
-static void ovl_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-                            struct fuse_file_info *fi)
-{
-        const struct dir_snapshot *d = ovl_listing(req, ino, fi, read_listing);
-        if (d)
-                ovl_reply_readdir(req, ino, d, size, off, do_lookup, forget_one);
-}
-
-static void ovl_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-        (void)ino;
-        ovl_releasedir_lazy(req, fi);
-}
-
 static void ovl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
         (void)fi;
@@ -520,14 +477,9 @@ static void ovl_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fu
                 return;
         }
         int opath = ovl_inode_get(inode);
-        int fd = opath < 0 ? opath : openat(opath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        int r = opath < 0 ? -opath : fd < 0 ? errno : 0;
+        int r = opath < 0 ? opath : ovl_sync_dir(opath, datasync);
         ovl_inode_put(inode, opath);
-        if (!r && (datasync ? fdatasync(fd) : fsync(fd)) < 0)
-                r = errno;
-        if (fd >= 0)
-                (void)close(fd);
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
 }
 
 static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -545,56 +497,30 @@ static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
                 (void)fuse_reply_statfs(req, &sv);
 }
 
-/* ---- extended attributes: the backing filesystem's answer, unchanged -------------------- */
-
-/* name NULL: the list. A synthesized entry has no xattrs. */
-static void xattr_read(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+/* The object behind ino for the shared operations (struct ovl_view): a synthesized
+ * entry has none, so no xattrs. */
+static int object_get(fuse_req_t req, fuse_ino_t ino, bool change)
 {
+        (void)change; /* the overlay changes objects in place */
         struct ovl_inode *inode = inode_of(req, ino);
-        int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
-        char *value = NULL;
-        ssize_t r = fd < 0 ? fd : ovl_xattr_read(fd, name, size, &value);
-        ovl_inode_put(inode, fd); /* before the reply: then the kernel may forget it */
-        ovl_reply_xattr_read(req, r, value, size);
+        return is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
 }
 
-static void ovl_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void object_put(fuse_req_t req, fuse_ino_t ino, int fd)
 {
-        xattr_read(req, ino, name, size);
-}
-
-static void ovl_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
-{
-        xattr_read(req, ino, NULL, size);
-}
-
-/* value NULL: remove name. */
-static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                        size_t size, int flags)
-{
-        struct ovl_inode *inode = inode_of(req, ino);
-        int fd = is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
-        int r = fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags);
-        ovl_inode_put(inode, fd); /* before the reply: then the kernel may forget it */
-        (void)fuse_reply_err(req, r);
-}
-
-static void ovl_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-                         size_t size, int flags)
-{
-        xattr_write(req, ino, name, value, size, flags);
-}
-
-static void ovl_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-        xattr_write(req, ino, name, NULL, 0, 0);
+        ovl_inode_put(inode_of(req, ino), fd);
 }
 
 static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 {
         struct overlay *o = userdata;
         ovl_conn_init(conn);
-        ovl_file_io_init(file_io_fd);
+        ovl_view_init(&(struct ovl_view){.io_fd = file_io_fd,
+                                         .listing = read_listing,
+                                         .lookup = do_lookup,
+                                         .forget = forget_one,
+                                         .object_get = object_get,
+                                         .object_put = object_put});
         /* Opens and closes with no request (see ovl_conn_no_open): the kernel checks
          * the opener's rights itself, the overlay is writable, and on local
          * filesystems a close tells nobody anything. Placeholders, which refuse to
@@ -605,8 +531,8 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
 const struct fuse_lowlevel_ops ovl_ops = {
         .init = ovl_init,
         .lookup = ovl_lookup,
-        .forget = ovl_forget,
-        .forget_multi = ovl_forget_multi,
+        .forget = ovl_view_forget,
+        .forget_multi = ovl_view_forget_multi,
         .getattr = ovl_getattr,
         .setattr = ovl_setattr,
         .readlink = ovl_readlink,
@@ -626,14 +552,14 @@ const struct fuse_lowlevel_ops ovl_ops = {
         .fsync = ovl_file_fsync,
         .fallocate = ovl_file_fallocate,
         .lseek = ovl_file_lseek,
-        .opendir = ovl_opendir,
-        .readdir = ovl_readdir,
-        .readdirplus = ovl_readdirplus,
-        .releasedir = ovl_releasedir,
+        .opendir = ovl_view_opendir,
+        .readdir = ovl_view_readdir,
+        .readdirplus = ovl_view_readdirplus,
+        .releasedir = ovl_view_releasedir,
         .fsyncdir = ovl_fsyncdir,
         .statfs = ovl_statfs,
-        .getxattr = ovl_getxattr,
-        .listxattr = ovl_listxattr,
-        .setxattr = ovl_setxattr,
-        .removexattr = ovl_removexattr,
+        .getxattr = ovl_view_getxattr,
+        .listxattr = ovl_view_listxattr,
+        .setxattr = ovl_view_setxattr,
+        .removexattr = ovl_view_removexattr,
 };
