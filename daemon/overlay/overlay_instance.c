@@ -275,8 +275,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                 if (got != 0) {
                         /* Exec failed (or the child ended before it could say why). */
                         r = got == (ssize_t)sizeof why && why > 0 ? -why : -ENOEXEC;
-                        log_error("cannot run the overlay server %s: %s", program,
-                                  strerror(-r));
+                        log_error_errno(r, "cannot run the overlay server %s", program);
                         *ret_path = program;
                         /* (Killed too in case the pipe itself failed after an exec.) */
                         (void)kill(pid, SIGKILL);

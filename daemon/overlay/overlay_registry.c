@@ -129,7 +129,7 @@ void overlay_registry_stop(struct overlay_registry *reg, struct overlay_instance
         list_remove(reg->serving, &reg->serving_count, o);
         int r = overlay_stop(o);
         if (r < 0 && r != -ESTALE)
-                log_warning("cannot detach the overlay on %s: %s", o->dir, strerror(-r));
+                log_warning_errno(r, "cannot detach the overlay on %s", o->dir);
         _cleanup_free_ char *rec = NULL;
         if (overlay_record_format_stop(o->dir, o->mount_id, &rec) < 0 ||
             journal_append_record(reg->journal, rec) < 0)
