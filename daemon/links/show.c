@@ -423,7 +423,11 @@ size_t manager_realize(struct link_manager *m, struct plan *plan, bool keep_goin
                 if (!keep_going)
                         break;
                 const struct plan_item *item = &plan->show[i];
-                log_error_errno(r, "cannot show %s (at %s)", item->path, path ? path : "?");
+                /* (An overlay changed in place that failed was logged as it was taken
+                 * down: manager_overlay_fall_back.) */
+                if (!(item->kind == PLAN_OVERLAY && item->update_in_place))
+                        log_error_errno(r, "cannot show %s (at %s)", item->path,
+                                        path ? path : "?");
                 if (item->kind == PLAN_LINK) {
                         item->link->realization = BINDLINK_REALIZED_NONE;
                         item->link->mount_id = 0;
