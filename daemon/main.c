@@ -107,11 +107,8 @@ static void apply_entry(struct link_manager *m, const char *config_path, unsigne
 static int apply_config(struct link_manager *m, const char *config_path)
 {
         FILE *f = fopen(config_path, "re");
-        if (!f) {
-                int r = negative_errno();
-                log_error("cannot read %s: %s", config_path, strerror(-r));
-                return r;
-        }
+        if (!f)
+                return log_error_errno(errno, "cannot read %s", config_path);
         char *line = NULL;
         size_t cap = 0;
         unsigned line_no = 0;
@@ -230,13 +227,13 @@ int main(int argc, char **argv)
         struct link_manager manager;
         int r = link_manager_start(&manager, state_dir);
         if (r < 0) {
-                log_error("cannot load the link journal in %s: %s", state_dir, strerror(-r));
+                log_error_errno(r, "cannot load the link journal in %s", state_dir);
                 return 1;
         }
         manager.restarts.retry_ms = retry_ms;
         int listen_fd = server_listen(socket_path);
         if (listen_fd < 0) {
-                log_error("cannot listen on %s: %s", socket_path, strerror(-listen_fd));
+                log_error_errno(listen_fd, "cannot listen on %s", socket_path);
                 link_manager_stop(&manager);
                 return 1;
         }
@@ -247,7 +244,7 @@ int main(int argc, char **argv)
         r = sd_notifyf(0, "READY=1\nSTATUS=serving %zu link(s) on %s", manager.table.count,
                        socket_path);
         if (r < 0)
-                log_warning("cannot notify systemd: %s", strerror(-r));
+                log_warning_errno(r, "cannot notify systemd");
 
         r = server_run(listen_fd, &manager, allowed_group);
         (void)sd_notify(0, "STOPPING=1");
@@ -255,7 +252,7 @@ int main(int argc, char **argv)
         (void)unlink(socket_path);
         link_manager_stop(&manager);
         if (r < 0) {
-                log_error("event loop failed: %s", strerror(-r));
+                log_error_errno(r, "event loop failed");
                 return 1;
         }
         return 0;

@@ -106,8 +106,8 @@ void as_caller_leave(struct as_caller_saved *s)
         (void)setfsgid(getegid());
         if ((uid_t)setfsuid((uid_t)-1) != geteuid() || (gid_t)setfsgid((gid_t)-1) != getegid() ||
             setgroups((size_t)s->group_count, s->groups) < 0 || cap_set_proc(s->caps) < 0) {
-                log_error("cannot return to bindlinkd's own identity after a lookup as a "
-                          "link's creator: %s; stopping", strerror(errno));
+                log_error_errno(errno, "stopping: cannot return to bindlinkd's own identity "
+                                       "after a lookup as a link's creator");
                 abort();
         }
         saved_free(s);

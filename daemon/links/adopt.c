@@ -98,7 +98,7 @@ static void detach_stray_views(struct link_manager *m)
                                     "crash)",
                                     target);
                 else if (r != -ESTALE)
-                        log_warning("cannot detach the stray view on %s: %s", target, strerror(-r));
+                        log_warning_errno(r, "cannot detach the stray view on %s", target);
         }
         mnt_free_iter(it);
         mnt_unref_table(tb);
@@ -145,10 +145,11 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
         else if (r < 0)
                 return r;
         if (m->journal.compact_error)
-                log_warning("cannot rewrite the journal %s: %s; going on with it as it is "
-                            "(links cannot be created or removed while nothing can be written "
-                            "there)",
-                            m->journal.path, strerror(-m->journal.compact_error));
+                log_warning_errno(m->journal.compact_error,
+                                  "going on with the journal %s as it is (links cannot be "
+                                  "created or removed while nothing can be written there): it "
+                                  "cannot be rewritten",
+                                  m->journal.path);
         overlay_registry_init(&m->overlays, &m->journal);
         if (backing_watch_init(&m->backing) < 0)
                 log_warning("no inotify: links will not follow their backing paths (S10)");

@@ -392,8 +392,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
         manager_journal_shown(m, &plan, created);
         r = backing_watch_add(&m->backing, created->backing_path);
         if (r < 0)
-                log_warning("cannot watch %s for deletion (S10): %s", created->backing_path,
-                            strerror(-r));
+                log_warning_errno(r, "cannot watch %s for deletion (S10)", created->backing_path);
         log_info("created link %s -> %s (#%llu, %s)", created->virtual_path, created->backing_path,
                  (unsigned long long)created->order,
                  bindlink_realization_name(created->realization));

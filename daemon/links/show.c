@@ -179,7 +179,7 @@ void manager_teardown(struct link_manager *m, struct plan_item *items, size_t co
                         log_warning("the mount of link %s is no longer on top there; left alone",
                                     l->virtual_path);
                 else if (r < 0)
-                        log_error("cannot detach link %s: %s", l->virtual_path, strerror(-r));
+                        log_error_errno(r, "cannot detach link %s", l->virtual_path);
                 l->realization = BINDLINK_REALIZED_NONE;
                 l->mount_id = 0;
         }
@@ -196,9 +196,9 @@ bool manager_carries_links(const struct link_manager *m, const char *dir)
  * (link_manager_requeue_dirs). */
 void manager_overlay_fall_back(struct link_manager *m, struct overlay_instance *o, int error)
 {
-        log_error("the overlay on %s did not change its entries (%s); taking it down to "
-                  "show its links again",
-                  o->dir, strerror(-error));
+        log_error_errno(error, "taking down the overlay on %s to show its links again: it "
+                               "did not change its entries",
+                        o->dir);
         char *dir = strdup(o->dir);
         overlay_registry_stop(&m->overlays, o);
         if (!dir || link_list_push((struct link ***)&m->requeued, &m->requeued_count,
@@ -423,8 +423,11 @@ size_t manager_realize(struct link_manager *m, struct plan *plan, bool keep_goin
                 if (!keep_going)
                         break;
                 const struct plan_item *item = &plan->show[i];
-                log_error("cannot show %s (at %s): %s", item->path, path ? path : "?",
-                          strerror(-r));
+                /* (An overlay changed in place that failed was logged as it was taken
+                 * down: manager_overlay_fall_back.) */
+                if (!(item->kind == PLAN_OVERLAY && item->update_in_place))
+                        log_error_errno(r, "cannot show %s (at %s)", item->path,
+                                        path ? path : "?");
                 if (item->kind == PLAN_LINK) {
                         item->link->realization = BINDLINK_REALIZED_NONE;
                         item->link->mount_id = 0;
@@ -443,7 +446,7 @@ void manager_journal_shown(struct link_manager *m, const struct plan *plan,
                         continue;
                 int r = journal_link_shown(&m->journal, l);
                 if (r < 0)
-                        log_error("cannot journal link %s: %s", l->virtual_path, strerror(-r));
+                        log_error_errno(r, "cannot journal link %s", l->virtual_path);
         }
 }
 
@@ -455,7 +458,7 @@ void manager_rebuild(struct link_manager *m, struct link *const *roots, size_t r
         struct plan plan;
         int r = manager_plan_for(m, roots, root_count, &plan);
         if (r < 0) {
-                log_error("cannot plan the links to show again (%s): %s", why, strerror(-r));
+                log_error_errno(r, "cannot plan the links to show again (%s)", why);
                 return;
         }
         manager_teardown(m, plan.hide, plan.hide_count);

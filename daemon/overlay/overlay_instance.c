@@ -273,10 +273,9 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                         got = read(exec_error[0], &why, sizeof why);
                 while (got < 0 && errno == EINTR);
                 if (got != 0) {
-                        /* Exec failed (or the child ended before it could say why). */
+                        /* Exec failed (or the child ended before it could say why).
+                         * Not logged here: the caller reports it with the path. */
                         r = got == (ssize_t)sizeof why && why > 0 ? -why : -ENOEXEC;
-                        log_error("cannot run the overlay server %s: %s", program,
-                                  strerror(-r));
                         *ret_path = program;
                         /* (Killed too in case the pipe itself failed after an exec.) */
                         (void)kill(pid, SIGKILL);

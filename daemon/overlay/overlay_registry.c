@@ -100,8 +100,11 @@ void overlay_registry_journal(struct overlay_registry *reg, const struct overlay
 void overlay_registry_journal(struct overlay_registry *reg, const struct overlay_instance *o)
 {
         _cleanup_free_ char *rec = NULL;
-        if (format_record(o, &rec) < 0 || journal_append_record(reg->journal, rec) < 0)
-                log_error("cannot journal the overlay on %s", o->dir);
+        int r = format_record(o, &rec);
+        if (r >= 0)
+                r = journal_append_record(reg->journal, rec);
+        if (r < 0)
+                log_error_errno(r, "cannot journal the overlay on %s", o->dir);
 }
 
 int overlay_registry_update(struct overlay_registry *reg, struct overlay_instance *o,
@@ -129,11 +132,13 @@ void overlay_registry_stop(struct overlay_registry *reg, struct overlay_instance
         list_remove(reg->serving, &reg->serving_count, o);
         int r = overlay_stop(o);
         if (r < 0 && r != -ESTALE)
-                log_warning("cannot detach the overlay on %s: %s", o->dir, strerror(-r));
+                log_warning_errno(r, "cannot detach the overlay on %s", o->dir);
         _cleanup_free_ char *rec = NULL;
-        if (overlay_record_format_stop(o->dir, o->mount_id, &rec) < 0 ||
-            journal_append_record(reg->journal, rec) < 0)
-                log_error("cannot journal that the overlay on %s stopped", o->dir);
+        r = overlay_record_format_stop(o->dir, o->mount_id, &rec);
+        if (r >= 0)
+                r = journal_append_record(reg->journal, rec);
+        if (r < 0)
+                log_error_errno(r, "cannot journal that the overlay on %s stopped", o->dir);
         if (overlay_reap(o) || list_add(&reg->retired, &reg->retired_count, o) < 0)
                 overlay_free(o);
 }

@@ -67,8 +67,8 @@ static void graft(struct grafting *g, int from_fd, const char *rel, const char *
                                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
         int r = tree < 0 ? negative_errno() : attach_at(tree, view_path);
         if (r < 0) {
-                log_warning("cannot put %s %s back over the overlay on %s: %s", what, view_path,
-                            g->dir, strerror(-r));
+                log_warning_errno(r, "cannot put %s %s back over the overlay on %s", what,
+                                  view_path, g->dir);
                 return;
         }
         uint64_t legacy;

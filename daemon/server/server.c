@@ -207,7 +207,7 @@ static void accept_clients(struct server *s)
                 int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                                log_error("accept: %s", strerror(errno));
+                                log_error_errno(errno, "accept");
                         return;
                 }
                 struct ucred cred;
@@ -612,8 +612,9 @@ static int add_watch(int epoll_fd, int fd, uint64_t tag)
 static void watch_process(void *ctx, int pidfd)
 {
         struct server *s = ctx;
-        if (add_watch(s->epoll_fd, pidfd, TAG_PIDFD | (uint64_t)pidfd) < 0)
-                log_error("cannot watch an overlay process: %s", strerror(errno));
+        int r = add_watch(s->epoll_fd, pidfd, TAG_PIDFD | (uint64_t)pidfd);
+        if (r < 0)
+                log_error_errno(r, "cannot watch an overlay process");
 }
 
 /* Descriptors held for messages being read: a quarter of the limit at most. */
@@ -679,8 +680,8 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
         if (r >= 0 && (r = add_watch(epoll_fd, mounts.fd, TAG_MOUNTS)) < 0)
                 mount_watch_done(&mounts);
         if (r < 0)
-                log_warning("cannot watch the mount table: a backing filesystem that is "
-                            "unmounted will not be noticed (%s)", strerror(-r));
+                log_warning_errno(r, "cannot watch the mount table (a backing filesystem "
+                                     "that is unmounted will not be noticed)");
 
         while (!s.stopping) {
                 struct epoll_event events[64];
