@@ -156,7 +156,7 @@ void ovl_writer_leave(void);
 /* ---- shared by both views (file_ops.c) ---- */
 enum ovl_make_kind { OVL_MAKE_NODE, OVL_MAKE_DIR, OVL_MAKE_SYMLINK };
 /* mknod, mkdir or symlink name in dirfd as the request's caller (owner, rights on
- * the directory as the filesystem sees them). 0 or errno. */
+ * the directory as the filesystem sees them). 0 or -errno. */
 int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode, dev_t rdev,
                        const char *link_target, enum ovl_make_kind kind);
 /* open(O_CREAT) name in dirfd as the request's caller: the descriptor or -errno. For
@@ -170,7 +170,8 @@ int ovl_open_requested(fuse_req_t req, int opath_fd, int flags);
 int ovl_opath_of(int fd);
 void ovl_proc_path(int fd, char *buf, size_t size);
 /* Apply a FUSE setattr to ino, the object behind opath_fd, or where the request names
- * an open file (fi, its fh 0 when it was opened without a request), through it. errno. */
+ * an open file (fi, its fh 0 when it was opened without a request), through it. 0 or
+ * -errno. */
 int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct stat *attr,
                       int to_set, struct fuse_file_info *fi);
 /* getxattr (name) or listxattr (name NULL) of the object behind opath_fd: its size
@@ -179,7 +180,7 @@ int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct
 ssize_t ovl_xattr_read(int opath_fd, const char *name, size_t size, char **ret_value);
 /* Reply with what ovl_xattr_read returned (n, value: freed) for a request of size. */
 void ovl_reply_xattr_read(fuse_req_t req, ssize_t n, char *value, size_t size);
-/* setxattr, or removexattr when value is NULL. errno. */
+/* setxattr, or removexattr when value is NULL. 0 or -errno. */
 int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
 /* Is fd's filesystem one of the local ones known to answer quickly and to learn
  * nothing from a close (no write-back errors, no close-to-open consistency): tmpfs,
@@ -230,9 +231,9 @@ struct dir_snapshot {
         size_t count, cap;
 };
 
-/* 0 or ENOMEM. */
+/* 0 or -ENOMEM. */
 int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type);
-/* Read a view's directory ino into d (empty): 0 or an errno. */
+/* Read a view's directory ino into d (empty): 0 or -errno. */
 typedef int (*ovl_listing_fn)(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d);
 /* opendir, readdir's listing and releasedir of a directory handle whose listing is read
  * at its first readdir, not at opendir: the handle asks the kernel to keep listings
@@ -243,7 +244,7 @@ void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi);
 const struct dir_snapshot *ovl_listing(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
                                        ovl_listing_fn read);
 void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi);
-/* A view's lookup (errno; counts one kernel reference on success) and forget. */
+/* A view's lookup (0 or -errno; counts one kernel reference on success) and forget. */
 typedef int (*ovl_lookup_fn)(fuse_req_t req, fuse_ino_t parent, const char *name,
                              struct fuse_entry_param *e);
 typedef void (*ovl_forget_fn)(fuse_req_t req, fuse_ino_t ino, uint64_t n);
@@ -252,7 +253,7 @@ static inline void ovl_entry_init(struct fuse_entry_param *e, double timeout)
 {
         *e = (struct fuse_entry_param){.attr_timeout = timeout, .entry_timeout = timeout};
 }
-/* After making name in parent (r: 0 or the errno of making it): reply with its
+/* After making name in parent (r: 0 or the -errno of making it): reply with its
  * entry, found by the view's lookup, or with the error. */
 void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t parent,
                     const char *name);

@@ -13,13 +13,13 @@ int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsign
                 size_t cap = d->cap ? d->cap * 2 : 64;
                 struct dir_entry *grown = realloc(d->entries, cap * sizeof *grown);
                 if (!grown)
-                        return ENOMEM;
+                        return -ENOMEM;
                 d->entries = grown;
                 d->cap = cap;
         }
         char *copy = strdup(name);
         if (!copy)
-                return ENOMEM;
+                return -ENOMEM;
         d->entries[d->count++] = (struct dir_entry){copy, ino, type};
         return 0;
 }
@@ -49,8 +49,8 @@ const struct dir_snapshot *ovl_listing(fuse_req_t req, fuse_ino_t ino, struct fu
         struct lazy_listing *l = (struct lazy_listing *)(uintptr_t)fi->fh;
         if (!l->read) {
                 int r = read(req, ino, &l->snapshot);
-                if (r) {
-                        (void)fuse_reply_err(req, r);
+                if (r < 0) {
+                        (void)fuse_reply_err(req, -r);
                         return NULL;
                 }
                 l->read = true;
@@ -74,8 +74,8 @@ void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t pare
         struct fuse_entry_param e;
         if (!r)
                 r = lookup(req, parent, name, &e);
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_entry(req, &e);
 }
@@ -109,7 +109,7 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                                 .attr = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12}};
                         if (!is_dot_or_dotdot(de->name)) {
                                 r = lookup(req, ino, de->name, &e);
-                                if (r == ENOENT) { /* gone since the listing was read */
+                                if (r == -ENOENT) { /* gone since the listing was read */
                                         r = 0;
                                         continue;
                                 }
@@ -127,8 +127,8 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                 }
                 used += n;
         }
-        if (r && used == 0)
-                (void)fuse_reply_err(req, r);
+        if (r < 0 && used == 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_buf(req, buf, used);
         free(buf);

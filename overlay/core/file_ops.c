@@ -37,10 +37,10 @@ static int set_times(int opath_fd, const struct stat *attr, int to_set, int file
         else if (to_set & FUSE_SET_ATTR_MTIME)
                 tv[1] = attr->st_mtim;
         if (file >= 0)
-                return futimens(file, tv) < 0 ? errno : 0;
+                return futimens(file, tv) < 0 ? -errno : 0;
         char path[64];
         ovl_proc_path(opath_fd, path, sizeof path);
-        return utimensat(AT_FDCWD, path, tv, 0) < 0 ? errno : 0;
+        return utimensat(AT_FDCWD, path, tv, 0) < 0 ? -errno : 0;
 }
 
 /* Is the request's caller in group gid (primary or supplementary)? */
@@ -69,7 +69,7 @@ static int kill_for_writer(fuse_req_t req, const char *path, const struct stat *
                 mode &= ~(mode_t)S_ISGID;
         if (mode == (st->st_mode & 07777))
                 return 0;
-        return chmod(path, mode) < 0 ? errno : 0;
+        return chmod(path, mode) < 0 ? -errno : 0;
 }
 
 /* Truncate to size: through the open file where the request names one (fi), for the
@@ -77,7 +77,7 @@ static int kill_for_writer(fuse_req_t req, const char *path, const struct stat *
  * made with mode 0 by that open, or chmod'ed to 0 since); its own descriptor, or for a
  * file opened without a request (fh 0) the view's descriptor for writing it. Without
  * an open file (truncate(2)), by path. As the caller if kill, so that setuid/setgid
- * bits go as they would for them. errno. */
+ * bits go as they would for them. 0 or -errno. */
 static int set_size(fuse_req_t req, fuse_ino_t ino, int opath_fd, const char *path, off_t size,
                     bool kill, struct fuse_file_info *fi)
 {
@@ -86,11 +86,11 @@ static int set_size(fuse_req_t req, fuse_ino_t ino, int opath_fd, const char *pa
         if (fi) {
                 file = fi->fh ? (int)fi->fh : view_io_fd(req, ino, fi, IO_WRITE, &temporary);
                 if (file < 0)
-                        return -file;
+                        return file;
         }
-        int r = kill ? -ovl_writer_enter(req, file >= 0 ? file : opath_fd) : 0;
+        int r = kill ? ovl_writer_enter(req, file >= 0 ? file : opath_fd) : 0;
         if (!r && (file >= 0 ? ftruncate(file, size) : truncate(path, size)) < 0)
-                r = errno;
+                r = -errno;
         if (kill)
                 ovl_writer_leave();
         if (temporary)
@@ -109,7 +109,7 @@ int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct
         int own = fi && fi->fh ? (int)fi->fh : -1;
         if (to_set & FUSE_SET_ATTR_MODE) {
                 int rc = own >= 0 ? fchmod(own, attr->st_mode) : chmod(path, attr->st_mode);
-                r = rc < 0 ? errno : 0;
+                r = rc < 0 ? -errno : 0;
         }
         /* A change of no attribute is chown(-1, -1) (the kernel sends its ctime only
          * with a writeback cache) or the kernel clearing setuid/setgid bits before a
@@ -133,9 +133,9 @@ int ovl_apply_setattr(fuse_req_t req, fuse_ino_t ino, int opath_fd, const struct
                 gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : (gid_t)-1;
                 /* As the caller (with their groups), so the backing filesystem clears
                  * setuid/setgid bits as it would for them (killpriv v2). */
-                r = -ovl_creds_enter(req);
+                r = ovl_creds_enter(req);
                 if (!r && fchownat(opath_fd, "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
-                        r = errno;
+                        r = -errno;
                 ovl_creds_leave();
         }
         /* The kernel asks for setuid/setgid bits to go (KILL_SUIDGID: a caller without
@@ -174,13 +174,13 @@ int ovl_make_as_caller(fuse_req_t req, int dirfd, const char *name, mode_t mode,
 {
         if (kind != OVL_MAKE_SYMLINK)
                 mode = requested_mode(req, dirfd, mode);
-        int r = -ovl_creds_enter(req);
-        if (r)
+        int r = ovl_creds_enter(req);
+        if (r < 0)
                 return r;
         int rc = kind == OVL_MAKE_DIR       ? mkdirat(dirfd, name, mode)
                  : kind == OVL_MAKE_SYMLINK ? symlinkat(link_target, dirfd, name)
                                             : mknodat(dirfd, name, mode, rdev);
-        r = rc < 0 ? errno : 0;
+        r = rc < 0 ? -errno : 0;
         ovl_creds_leave();
         return r;
 }
@@ -260,7 +260,7 @@ int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t si
         char path[64];
         ovl_proc_path(opath_fd, path, sizeof path);
         int rc = value ? setxattr(path, name, value, size, flags) : removexattr(path, name);
-        return rc < 0 ? errno : 0;
+        return rc < 0 ? -errno : 0;
 }
 
 /* ---- open files -------------------------------------------------------------------- */

@@ -97,9 +97,9 @@ static void xattr_write(fuse_req_t req, fuse_ino_t ino, const char *name, const 
                         size_t size, int flags)
 {
         int fd = view.object_get(req, ino, true);
-        int r = fd < 0 ? -fd : ovl_xattr_write(fd, name, value, size, flags);
+        int r = fd < 0 ? fd : ovl_xattr_write(fd, name, value, size, flags);
         view.object_put(req, ino, fd); /* before the reply: then the kernel may forget ino */
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
 }
 
 void ovl_view_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,

@@ -48,13 +48,13 @@ static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot
 {
         struct stat dir_st;
         if (fstatat(opath_fd, "", &dir_st, AT_EMPTY_PATH) < 0)
-                return errno;
+                return -errno;
         int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return errno;
+                return -errno;
         DIR *dir = fdopendir(fd);
         if (!dir) {
-                int r = errno;
+                int r = -errno;
                 (void)close(fd);
                 return r;
         }
@@ -63,7 +63,7 @@ static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot
                 errno = 0;
                 struct dirent *de = readdir(dir);
                 if (!de) {
-                        r = errno;
+                        r = -errno;
                         break;
                 }
                 if (skip && name_set_has(skip, de->d_name))
@@ -98,7 +98,7 @@ static int merged_listing(const struct merged *mg, const struct mnode *n, struct
                 set.size *= 2;
         set.slots = r ? NULL : calloc(set.size, sizeof *set.slots);
         if (!r && !set.slots)
-                r = ENOMEM;
+                r = -ENOMEM;
         for (size_t i = 0; !r && i < d->count; i++)
                 name_set_add(&set, d->entries[i].name);
         if (!r)

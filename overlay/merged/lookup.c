@@ -17,14 +17,14 @@ static bool timespec_before(struct timespec a, struct timespec b)
  * (S11). A directory of both layers changes its times when either does, so the
  * kernel's caches of its listing notice changes made beside the link. */
 /* The attributes of one layer's object of n: from known (what a lookup just read,
- * NULL where it has none), else read now. 0 or errno. */
+ * NULL where it has none), else read now. 0 or -errno. */
 static int layer_stat(int fd, const struct stat *known, struct stat *st)
 {
         if (known) {
                 *st = *known;
                 return 0;
         }
-        return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+        return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 static int node_stat_known(const struct merged *mg, const struct mnode *n,
@@ -37,7 +37,7 @@ static int node_stat_known(const struct merged *mg, const struct mnode *n,
                 r = layer_stat(-1, known[layer], st);
         } else {
                 int fd = mg_layer_get(n, layer);
-                r = fd < 0 ? -fd : layer_stat(fd, NULL, st);
+                r = fd < 0 ? fd : layer_stat(fd, NULL, st);
                 mg_object_put(n, fd);
         }
         if (r)
@@ -67,17 +67,17 @@ int mg_node_stat(const struct merged *mg, const struct mnode *n, struct stat *st
 
 /* ---- lookup ------------------------------------------------------------------------------ */
 
-/* Open name in one layer's directory: 0, ENOENT when that layer lacks it, or errno. */
+/* Open name in one layer's directory: 0, -ENOENT when that layer lacks it, or -errno. */
 static int open_in_layer(int dirfd, const char *name, int *ret_fd, struct stat *st)
 {
         *ret_fd = -1;
         if (dirfd < 0)
-                return ENOENT;
+                return -ENOENT;
         int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return errno == ENOTDIR ? ENOENT : errno;
+                return errno == ENOTDIR ? -ENOENT : -errno;
         if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-                int r = errno;
+                int r = -errno;
                 (void)close(fd);
                 return r;
         }
@@ -119,7 +119,7 @@ int mg_layer_showing(const struct mnode *parent, const struct dirs *dirs, const 
 }
 
 /* The entry (e: timeouts set) of what was found as name in parent (fd: O_PATH
- * descriptors per layer, taken; st: their attributes). errno. */
+ * descriptors per layer, taken; st: their attributes). 0 or -errno. */
 int mg_found_entry(fuse_req_t req, struct mnode *parent, const char *name, int fd[2],
                    const struct stat st[2], struct fuse_entry_param *e)
 {
@@ -129,7 +129,7 @@ int mg_found_entry(fuse_req_t req, struct mnode *parent, const char *name, int f
                                              fd[LOWER] >= 0 ? &st[LOWER] : NULL};
         struct mnode *n = mg_node_get(mg, parent, name, fd, st);
         if (!n)
-                return ENOMEM;
+                return -ENOMEM;
         int r = node_stat_known(mg, n, known, &e->attr);
         if (r) {
                 mg_forget_node(req, ino_of(mg, n), 1);
@@ -154,7 +154,7 @@ int mg_lookup_entry(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct dirs d = mg_dirs_get(parent);
         if (pick != PICK_LOWER) {
                 r = open_in_layer(d.fd[UPPER], name, &fd[UPPER], &st[UPPER]);
-                if (r && r != ENOENT) {
+                if (r && r != -ENOENT) {
                         mg_dirs_put(&d);
                         return r;
                 }
@@ -164,7 +164,7 @@ int mg_lookup_entry(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (pick != PICK_UPPER &&
             (fd[UPPER] < 0 || S_ISDIR(st[UPPER].st_mode) || pick == PICK_PATH)) {
                 r = open_in_layer(d.fd[LOWER], name, &fd[LOWER], &st[LOWER]);
-                if (r && r != ENOENT && fd[UPPER] < 0) {
+                if (r && r != -ENOENT && fd[UPPER] < 0) {
                         mg_dirs_put(&d);
                         return r;
                 }
@@ -178,7 +178,7 @@ int mg_lookup_entry(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         }
         mg_dirs_put(&d);
         if (fd[UPPER] < 0 && fd[LOWER] < 0)
-                return ENOENT;
+                return -ENOENT;
         return mg_found_entry(req, parent, name, fd, st, e);
 }
 
@@ -186,11 +186,11 @@ void mg_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
         struct fuse_entry_param e;
         int r = mg_lookup_entry(req, parent, name, &e);
-        if (r == ENOENT) {
+        if (r == -ENOENT) {
                 e.ino = 0; /* a negative entry, cached like a positive one */
                 (void)fuse_reply_entry(req, &e);
-        } else if (r) {
-                (void)fuse_reply_err(req, r);
+        } else if (r < 0) {
+                (void)fuse_reply_err(req, -r);
         } else {
                 (void)fuse_reply_entry(req, &e);
         }
@@ -201,8 +201,8 @@ void mg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         (void)fi;
         struct stat st;
         int r = mg_node_stat(merged_of(req), node_of(req, ino), &st);
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_attr(req, &st, merged_of(req)->timeout);
 }
@@ -214,12 +214,12 @@ void mg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
         struct mnode *n = node_of(req, ino);
         int fd = mg_target_get(mg, n);
         struct stat st;
-        int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
+        int r = fd < 0 ? fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         mg_object_put(n, fd);
         if (!r)
                 r = mg_node_stat(mg, n, &st);
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_attr(req, &st, mg->timeout);
 }

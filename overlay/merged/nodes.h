@@ -115,7 +115,7 @@ static inline int target_layer(const struct merged *mg, const struct mnode *n)
 
 static inline int name_check(const char *name)
 {
-        return strlen(name) > NAME_MAX ? ENAMETOOLONG : 0;
+        return strlen(name) > NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
 /* The inode number shown: the key object's, stable for the node's life whichever
@@ -163,14 +163,14 @@ void mg_node_moved(struct merged *mg, int dirfd, const char *name, struct mnode 
                    enum layer from, enum layer to);
 
 /* ---- lookup and attributes (lookup.c) ---- */
-/* What stat through V shows of n. 0 or errno. */
+/* What stat through V shows of n. 0 or -errno. */
 int mg_node_stat(const struct merged *mg, const struct mnode *n, struct stat *st);
 /* Which layer shows name in the directory parent (its descriptors: dirs): UPPER,
  * LOWER, or -ENOENT / -errno. */
 int mg_layer_showing(const struct mnode *parent, const struct dirs *dirs, const char *name,
                      struct stat *st);
 /* The entry (e: timeouts set) of what was found as name in parent (fd: O_PATH
- * descriptors per layer, taken; st: their attributes). errno. */
+ * descriptors per layer, taken; st: their attributes). 0 or -errno. */
 int mg_found_entry(fuse_req_t req, struct mnode *parent, const char *name, int fd[2],
                    const struct stat st[2], struct fuse_entry_param *e);
 /* The view's lookup (ovl_lookup_fn). */

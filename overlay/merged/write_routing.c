@@ -167,9 +167,8 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct merged *mg = merged_of(req);
         struct mnode *parent = node_of(req, parent_ino);
         int r = name_check(name);
-        int dirfd = r ? -r : new_name_dir(mg, parent);
-        r = dirfd < 0 ? -dirfd
-                      : ovl_make_as_caller(req, dirfd, name, mode, rdev, link_target, kind);
+        int dirfd = r ? r : new_name_dir(mg, parent);
+        r = dirfd < 0 ? dirfd : ovl_make_as_caller(req, dirfd, name, mode, rdev, link_target, kind);
         mg_object_put(parent, dirfd);
         ovl_reply_made(req, r, mg_lookup_entry, parent_ino, name);
 }
@@ -194,22 +193,22 @@ void mg_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *n
         struct merged *mg = merged_of(req);
         int r = name_check(newname);
         struct mnode *to = node_of(req, newparent);
-        int dirfd = r ? -r : new_name_dir(mg, to);
+        int dirfd = r ? r : new_name_dir(mg, to);
         if (dirfd < 0)
-                r = -dirfd;
+                r = dirfd;
         struct mnode *n = node_of(req, ino);
         int fd = r ? -1 : mg_shown_get(n);
         if (!r && fd < 0)
-                r = -fd;
+                r = fd;
         if (!r && linkat(fd, "", dirfd, newname, AT_EMPTY_PATH) < 0)
-                r = errno;
+                r = -errno;
         mg_object_put(n, fd);
         mg_object_put(to, dirfd);
         ovl_reply_made(req, r, mg_lookup_entry, newparent, newname);
 }
 
 /* The entry of the unnamed file (O_TMPFILE) just made in parent's new-name layer and
- * open as file. errno. */
+ * open as file. 0 or -errno. */
 static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
                          struct fuse_entry_param *e)
 {
@@ -218,14 +217,14 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
         ovl_entry_init(e, mg->timeout);
         int layer = new_name_layer(mg, parent);
         if (layer < 0)
-                return -layer;
+                return layer;
         int fd[2] = {-1, -1};
         struct stat st[2];
         fd[layer] = ovl_opath_of(file);
         if (fd[layer] < 0)
-                return -fd[layer];
+                return fd[layer];
         if (fstat(fd[layer], &st[layer]) < 0) {
-                int r = errno;
+                int r = -errno;
                 (void)close(fd[layer]);
                 return r;
         }
@@ -239,12 +238,12 @@ void mg_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t m
         int fd = -1;
         int r = name_check(name);
         struct mnode *parent = node_of(req, parent_ino);
-        int dirfd = r ? -r : new_name_dir(mg, parent);
+        int dirfd = r ? r : new_name_dir(mg, parent);
         if (dirfd < 0)
-                r = -dirfd;
+                r = dirfd;
         if (!r) {
                 fd = ovl_create_as_caller(req, dirfd, name, fi->flags, mode);
-                r = fd < 0 ? -fd : 0;
+                r = fd < 0 ? fd : 0;
         }
         mg_object_put(parent, dirfd);
         struct fuse_entry_param e;
@@ -255,7 +254,7 @@ void mg_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t m
         if (r) {
                 if (fd >= 0)
                         (void)close(fd);
-                (void)fuse_reply_err(req, r);
+                (void)fuse_reply_err(req, -r);
                 return;
         }
         if (mg->no_open) {
@@ -298,24 +297,24 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct stat st, under;
         int r = name_check(name);
         struct dirs d = mg_dirs_get(parent);
-        int layer = r ? -r : mg_layer_showing(parent, &d, name, &st);
+        int layer = r ? r : mg_layer_showing(parent, &d, name, &st);
         int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : d.fd[LOWER];
         /* V's object of the same name, which shows once B's is gone. */
         bool uncovers = layer == UPPER && lower >= 0 &&
                         fstatat(lower, name, &under, AT_SYMLINK_NOFOLLOW) == 0;
         if (layer < 0)
-                r = -layer;
+                r = layer;
         else if (layer == UPPER && mg->read_only)
-                r = EROFS;
+                r = -EROFS;
         else if (layer == LOWER && mg->shadow && parent->scope.kind != SCOPE_LOWER)
-                r = EBUSY; /* a directory on the way to an exception */
+                r = -EBUSY; /* a directory on the way to an exception */
         else if ((flags & AT_REMOVEDIR) && uncovers && S_ISDIR(st.st_mode) &&
                  S_ISDIR(under.st_mode) && !dir_is_empty(lower, name))
-                r = ENOTEMPTY; /* the merged directory lists V's entries too */
+                r = -ENOTEMPTY; /* the merged directory lists V's entries too */
         else if (unlinkat(d.fd[layer], name, flags) < 0)
-                r = errno;
+                r = -errno;
         mg_dirs_put(&d);
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
         if (!r && uncovers)
                 name_changed(mg, parent_ino, name);
 }
@@ -336,13 +335,13 @@ static int replace_check(const struct stat *src, int dst_layer_dir, const char *
                          const struct stat *dst, unsigned int flags)
 {
         if (flags & RENAME_NOREPLACE)
-                return EEXIST;
+                return -EEXIST;
         if (S_ISDIR(src->st_mode) && !S_ISDIR(dst->st_mode))
-                return ENOTDIR;
+                return -ENOTDIR;
         if (!S_ISDIR(src->st_mode) && S_ISDIR(dst->st_mode))
-                return EISDIR;
+                return -EISDIR;
         if (S_ISDIR(dst->st_mode) && !dir_is_empty(dst_layer_dir, dst_name))
-                return ENOTEMPTY;
+                return -ENOTEMPTY;
         return 0;
 }
 
@@ -354,41 +353,41 @@ void mg_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name, fuse_ino
         struct stat src = {0}, dst = {0};
         int r = name_check(name) ?: name_check(newname);
         struct dirs from = mg_dirs_get(parent), into = mg_dirs_get(newparent);
-        int layer = r ? -r : mg_layer_showing(parent, &from, name, &src);
+        int layer = r ? r : mg_layer_showing(parent, &from, name, &src);
         int dst_layer = -ENOENT, to_dir = -1;
         if (layer < 0)
-                r = -layer;
+                r = layer;
         else if (layer == UPPER && mg->read_only)
-                r = EROFS;
+                r = -EROFS;
         if (!r && (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)))
-                r = EINVAL;
+                r = -EINVAL;
         if (!r) {
                 dst_layer = mg_layer_showing(newparent, &into, newname, &dst);
                 if (dst_layer < 0 && dst_layer != -ENOENT)
-                        r = -dst_layer;
+                        r = dst_layer;
         }
         /* Where the object goes: B (S12: a V-only entry moves into B), or V (S13). */
         if (!r) {
                 to_dir = new_name_dir(mg, newparent);
                 if (to_dir < 0)
-                        r = -to_dir;
+                        r = to_dir;
         }
         int to_layer = new_name_layer(mg, newparent);
         enum layer to = to_layer == LOWER ? LOWER : UPPER;
         if (!r && layer == LOWER && mg->shadow && parent->scope.kind != SCOPE_LOWER)
-                r = EBUSY; /* a directory on the way to an exception */
+                r = -EBUSY; /* a directory on the way to an exception */
         if (!r && dst_layer >= 0 && dst_layer != (int)to) {
                 /* The name shows an object of the other layer. */
                 if (mg->read_only)
-                        r = EROFS; /* it is B's: not replaced */
+                        r = -EROFS; /* it is B's: not replaced */
                 else if (flags & RENAME_EXCHANGE)
-                        r = EXDEV; /* the two objects live in different layers */
+                        r = -EXDEV; /* the two objects live in different layers */
                 else
                         r = replace_check(&src, into.fd[LOWER], newname, &dst, flags);
         }
         int from_dir = layer < 0 ? -1 : from.fd[layer];
         if (!r && renameat2(from_dir, name, to_dir, newname, flags) < 0)
-                r = errno;
+                r = -errno;
         int lower = scope_pick(&parent->scope, name) == PICK_UPPER ? -1 : from.fd[LOWER];
         struct stat under;
         bool uncovers = !r && layer == UPPER && !(flags & RENAME_EXCHANGE) && lower >= 0 &&
@@ -399,7 +398,7 @@ void mg_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name, fuse_ino
                 mg_object_put(newparent, to_dir);
         mg_dirs_put(&from);
         mg_dirs_put(&into);
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
         if (uncovers)
                 name_changed(mg, parent_ino, name);
 }

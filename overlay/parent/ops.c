@@ -62,7 +62,7 @@ static void synthesized_attr(const struct ovl_inode *inode, struct stat *st)
 
 static int name_check(const char *name)
 {
-        return strlen(name) > NAME_MAX ? ENAMETOOLONG : 0;
+        return strlen(name) > NAME_MAX ? -ENAMETOOLONG : 0;
 }
 
 /* ---- lookup ------------------------------------------------------------------------ */
@@ -72,7 +72,7 @@ static int found_entry(struct overlay *o, struct ovl_inode *parent, int fd,
                        struct fuse_entry_param *e)
 {
         if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-                int r = errno;
+                int r = -errno;
                 (void)close(fd);
                 return r;
         }
@@ -80,7 +80,7 @@ static int found_entry(struct overlay *o, struct ovl_inode *parent, int fd,
         struct ovl_inode *inode = ovl_table_lookup_add(&o->table, fd, &e->attr, dir);
         ovl_inode_put(parent, dir);
         if (!inode)
-                return ENOMEM;
+                return -ENOMEM;
         e->ino = ino_of(o, inode);
         return 0;
 }
@@ -98,16 +98,16 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         struct ovl_inode *synthesized;
         if (synthesized_named(o, parent, name, &mode, &synthesized)) {
                 if (!mode)
-                        return ENOENT; /* hidden: its link's backing path is gone (S10) */
+                        return -ENOENT; /* hidden: its link's backing path is gone (S10) */
                 e->ino = ino_of(o, synthesized);
                 synthesized_attr(synthesized, &e->attr);
                 return 0;
         }
         if (is_synthesized(parent))
-                return ENOENT; /* placeholders are empty */
+                return -ENOENT; /* placeholders are empty */
         int dir = ovl_inode_get(parent);
         int fd = dir < 0 ? dir : openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-        r = dir < 0 ? -dir : fd < 0 ? errno : 0;
+        r = dir < 0 ? dir : fd < 0 ? -errno : 0;
         ovl_inode_put(parent, dir);
         return r ? r : found_entry(o, parent, fd, e);
 }
@@ -119,21 +119,21 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
         struct overlay *o = overlay_of(req);
         ovl_entry_init(e, o->timeout);
         int fd = ovl_opath_of(file);
-        return fd < 0 ? -fd : found_entry(o, inode_of(req, parent_ino), fd, e);
+        return fd < 0 ? fd : found_entry(o, inode_of(req, parent_ino), fd, e);
 }
 
 static void ovl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
         struct fuse_entry_param e;
         int r = do_lookup(req, parent, name, &e);
-        if (r == ENOENT) {
+        if (r == -ENOENT) {
                 /* A negative entry, cached like a positive one. */
                 e.ino = 0;
                 (void)fuse_reply_entry(req, &e);
                 return;
         }
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_entry(req, &e);
 }
@@ -157,8 +157,8 @@ static int inode_stat(struct ovl_inode *inode, struct stat *st)
         }
         int fd = ovl_inode_get(inode);
         if (fd < 0)
-                return -fd;
-        int r = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+                return fd;
+        int r = fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
         ovl_inode_put(inode, fd);
         return r;
 }
@@ -168,8 +168,8 @@ static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         (void)fi;
         struct stat st;
         int r = inode_stat(inode_of(req, ino), &st);
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
 }
@@ -184,12 +184,12 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
         }
         struct stat st;
         int fd = ovl_inode_get(inode);
-        int r = fd < 0 ? -fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
+        int r = fd < 0 ? fd : ovl_apply_setattr(req, ino, fd, attr, to_set, fi);
         ovl_inode_put(inode, fd);
         if (!r)
                 r = inode_stat(inode, &st);
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
 }
@@ -229,9 +229,9 @@ static int name_is_free(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (r)
                 return r;
         if (is_synthesized(parent))
-                return EPERM;
+                return -EPERM;
         if (synthesized_named(o, parent, name, NULL, NULL))
-                return EBUSY;
+                return -EBUSY;
         *ret_parent = parent;
         return 0;
 }
@@ -243,7 +243,7 @@ static void make_object(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int r = name_is_free(req, parent_ino, name, &parent);
         int dir = r ? -1 : ovl_inode_get(parent);
         if (!r)
-                r = dir < 0 ? -dir : ovl_make_as_caller(req, dir, name, mode, rdev, link_target, kind);
+                r = dir < 0 ? dir : ovl_make_as_caller(req, dir, name, mode, rdev, link_target, kind);
         /* A socket bound through the view answers only through it (the listener has
          * the view's inode): while one lives, the view must (entries.c). */
         if (!r && kind == OVL_MAKE_NODE && S_ISSOCK(mode))
@@ -273,15 +273,15 @@ static void ovl_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
         struct ovl_inode *inode = inode_of(req, ino), *parent = NULL;
         int r = name_is_free(req, newparent, newname, &parent);
         if (!r && is_synthesized(inode))
-                r = EPERM;
+                r = -EPERM;
         int fd = r ? -1 : ovl_inode_get(inode);
         if (!r && fd < 0)
-                r = -fd;
+                r = fd;
         int dir = r ? -1 : ovl_inode_get(parent);
         if (!r && dir < 0)
-                r = -dir;
+                r = dir;
         if (!r && linkat(fd, "", dir, newname, AT_EMPTY_PATH) < 0)
-                r = errno;
+                r = -errno;
         ovl_inode_put(inode, fd);
         if (parent)
                 ovl_inode_put(parent, dir);
@@ -294,14 +294,14 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int r = name_is_free(req, parent_ino, name, &parent);
         int dir = r ? -1 : ovl_inode_get(parent);
         if (!r && dir < 0)
-                r = -dir;
+                r = dir;
         if (!r && !(flags & AT_REMOVEDIR))
                 ovl_table_hold_before_unlink(&overlay_of(req)->table, dir, name);
         if (!r && unlinkat(dir, name, flags) < 0)
-                r = errno;
+                r = -errno;
         if (parent)
                 ovl_inode_put(parent, dir);
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
 }
 
 static void ovl_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -324,16 +324,16 @@ static void ovl_rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         int from = r ? -1 : ovl_inode_get(parent);
         int to = r || from < 0 ? -1 : ovl_inode_get(newparent);
         if (!r)
-                r = from < 0 ? -from : to < 0 ? -to : 0;
+                r = from < 0 ? from : to < 0 ? to : 0;
         if (!r && !(flags & RENAME_EXCHANGE)) /* a file it replaces loses a name */
                 ovl_table_hold_before_unlink(&overlay_of(req)->table, to, newname);
         if (!r && renameat2(from, name, to, newname, flags) < 0)
-                r = errno;
+                r = -errno;
         if (parent)
                 ovl_inode_put(parent, from);
         if (newparent)
                 ovl_inode_put(newparent, to);
-        (void)fuse_reply_err(req, r);
+        (void)fuse_reply_err(req, -r);
 }
 
 /* ---- files --------------------------------------------------------------------------- */
@@ -376,7 +376,7 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
                 int dir = ovl_inode_get(parent);
                 fd = dir < 0 ? dir : ovl_create_as_caller(req, dir, name, fi->flags, mode);
                 ovl_inode_put(parent, dir);
-                r = fd < 0 ? -fd : 0;
+                r = fd < 0 ? fd : 0;
         }
         struct fuse_entry_param e;
         if (!r && ovl_is_tmpfile_name(name))
@@ -386,7 +386,7 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
         if (r) {
                 if (fd >= 0)
                         (void)close(fd);
-                (void)fuse_reply_err(req, r);
+                (void)fuse_reply_err(req, -r);
                 return;
         }
         if (overlay_of(req)->no_open) {
@@ -434,13 +434,13 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
                 return dir_snapshot_add(d, ".", 1, DT_DIR) ?: dir_snapshot_add(d, "..", 1, DT_DIR);
         int opath = ovl_inode_get(inode);
         int fd = opath < 0 ? opath : openat(opath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        r = opath < 0 ? -opath : fd < 0 ? errno : 0;
+        r = opath < 0 ? opath : fd < 0 ? -errno : 0;
         ovl_inode_put(inode, opath);
         if (r)
                 return r;
         DIR *dir = fdopendir(fd);
         if (!dir) {
-                r = errno;
+                r = -errno;
                 (void)close(fd);
                 return r;
         }
@@ -448,7 +448,7 @@ static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_
                 errno = 0;
                 struct dirent *de = readdir(dir);
                 if (!de) {
-                        r = errno;
+                        r = -errno;
                         break;
                 }
                 if (synthesized_named(o, inode, de->d_name, NULL, NULL))
@@ -489,10 +489,10 @@ static void ovl_statfs(fuse_req_t req, fuse_ino_t ino)
         if (is_synthesized(inode))
                 inode = &overlay_of(req)->root;
         int fd = ovl_inode_get(inode);
-        int r = fd < 0 ? -fd : fstatvfs(fd, &sv) < 0 ? errno : 0;
+        int r = fd < 0 ? fd : fstatvfs(fd, &sv) < 0 ? -errno : 0;
         ovl_inode_put(inode, fd);
-        if (r)
-                (void)fuse_reply_err(req, r);
+        if (r < 0)
+                (void)fuse_reply_err(req, -r);
         else
                 (void)fuse_reply_statfs(req, &sv);
 }

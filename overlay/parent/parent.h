@@ -47,7 +47,7 @@ bool ovl_entries_find(struct overlay *o, const char *name, mode_t *ret_mode,
 /* The inode number and mode of a synthesized inode. */
 ino_t ovl_entries_ino(const struct ovl_inode *inode);
 /* Call fn for each shown (present, not hidden) entry, in order; stops at fn's first
- * error (an errno), which it returns. */
+ * error (a -errno), which it returns. */
 int ovl_entries_each(struct overlay *o, int (*fn)(void *ctx, const char *name, ino_t ino,
                                                    mode_t mode),
                      void *ctx);
