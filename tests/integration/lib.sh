@@ -111,6 +111,12 @@ stop_daemon() {
         fi
 }
 
+# Has process PID ended (gone, or a zombie not yet reaped)? A SIGKILL is delivered
+# asynchronously: its FUSE connection is aborted only once the process has ended.
+process_gone() {
+        [ ! -e "/proc/$1/status" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
 kill9_daemon() {
         if [ -n "$DAEMON_PID" ]; then
                 kill -KILL "$DAEMON_PID" 2>/dev/null

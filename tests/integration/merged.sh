@@ -656,6 +656,7 @@ test_s4_s8_merged_view_lost_under_a_live_parent_overlay_is_shown_again() {
         [ -n "$view" ] || { fail "no merged view process"; return; }
         kill9_daemon
         kill -KILL "$view"
+        eventually 20 process_gone "$view" || fail "the view did not end"
         start_daemon || { fail "restart failed"; return; }
         check_file_is "$T/v/col" b-col
         check_file_is "$T/v/vfile" v-only
