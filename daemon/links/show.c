@@ -191,6 +191,17 @@ bool manager_carries_links(const struct link_manager *m, const char *dir)
         return path_index_get(&m->table.virtual_ancestors, dir, strlen(dir)) != NULL;
 }
 
+/* Queue dir, whose links are to be shown again (taken on success). 0 or -ENOMEM. */
+static int requeue_dir(struct link_manager *m, char *dir)
+{
+        char **grown = realloc(m->requeued, (m->requeued_count + 1) * sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        m->requeued = grown;
+        m->requeued[m->requeued_count++] = dir;
+        return 0;
+}
+
 /* An overlay whose server did not take a change in place (stopped, or gone): take it
  * down now, and show what it carried again once the current change is done
  * (link_manager_requeue_dirs). */
@@ -201,8 +212,7 @@ void manager_overlay_fall_back(struct link_manager *m, struct overlay_instance *
                         o->dir);
         char *dir = strdup(o->dir);
         overlay_registry_stop(&m->overlays, o);
-        if (!dir || link_list_push((struct link ***)&m->requeued, &m->requeued_count,
-                                   (struct link *)dir) < 0) {
+        if (!dir || requeue_dir(m, dir) < 0) {
                 free(dir);
                 log_error("out of memory: the links below %s are not shown again", o->dir);
                 return;
