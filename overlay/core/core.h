@@ -233,6 +233,10 @@ struct dir_snapshot {
 
 /* 0 or -ENOMEM. */
 int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type);
+/* Call fn for each entry of the directory behind opath_fd (with "." and ".."), until
+ * it returns an error (-errno), which is returned. 0 or -errno. */
+struct dirent;
+int ovl_dir_each(int opath_fd, int (*fn)(void *ctx, const struct dirent *de), void *ctx);
 /* Read a view's directory ino into d (empty): 0 or -errno. */
 typedef int (*ovl_listing_fn)(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d);
 /* opendir, readdir's listing and releasedir of a directory handle whose listing is read

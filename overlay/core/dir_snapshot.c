@@ -3,9 +3,12 @@
  * views make up or merge from two directories slot in without offset games. */
 #include "core.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int dir_snapshot_add(struct dir_snapshot *d, const char *name, ino_t ino, unsigned char type)
 {
@@ -66,6 +69,31 @@ void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi)
         free(l->snapshot.entries);
         free(l);
         (void)fuse_reply_err(req, 0);
+}
+
+int ovl_dir_each(int opath_fd, int (*fn)(void *ctx, const struct dirent *de), void *ctx)
+{
+        int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        DIR *dir = fdopendir(fd);
+        if (!dir) {
+                int r = -errno;
+                (void)close(fd);
+                return r;
+        }
+        int r = 0;
+        while (r == 0) {
+                errno = 0;
+                struct dirent *de = readdir(dir);
+                if (!de) {
+                        r = -errno;
+                        break;
+                }
+                r = fn(ctx, de);
+        }
+        (void)closedir(dir);
+        return r;
 }
 
 void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t parent,

@@ -43,41 +43,33 @@ static void name_set_add(struct name_set *set, const char *name)
         set->slots[i] = name;
 }
 
+struct layer_read {
+        const struct merged *mg;
+        struct dir_snapshot *d;
+        const struct name_set *skip;   /* names B has, when reading V's */
+        const struct view_scope *only; /* V's names on the way to exceptions */
+        dev_t dev;                     /* the layer directory's filesystem */
+};
+
+static int add_entry(void *ctx, const struct dirent *de)
+{
+        const struct layer_read *l = ctx;
+        if (l->skip && name_set_has(l->skip, de->d_name))
+                return 0;
+        if (l->only && !scope_lists_lower_name(l->only, de->d_name) &&
+            strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                return 0;
+        return dir_snapshot_add(l->d, de->d_name, shown_ino(l->mg, l->dev, de->d_ino), de->d_type);
+}
+
 static int read_layer(const struct merged *mg, int opath_fd, struct dir_snapshot *d,
                       const struct name_set *skip, const struct view_scope *only)
 {
         struct stat dir_st;
         if (fstatat(opath_fd, "", &dir_st, AT_EMPTY_PATH) < 0)
                 return -errno;
-        int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        DIR *dir = fdopendir(fd);
-        if (!dir) {
-                int r = -errno;
-                (void)close(fd);
-                return r;
-        }
-        int r = 0;
-        for (;;) {
-                errno = 0;
-                struct dirent *de = readdir(dir);
-                if (!de) {
-                        r = -errno;
-                        break;
-                }
-                if (skip && name_set_has(skip, de->d_name))
-                        continue;
-                if (only && !scope_lists_lower_name(only, de->d_name) &&
-                    strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                        continue;
-                r = dir_snapshot_add(d, de->d_name, shown_ino(mg, dir_st.st_dev, de->d_ino),
-                                     de->d_type);
-                if (r)
-                        break;
-        }
-        (void)closedir(dir);
-        return r;
+        struct layer_read l = {mg, d, skip, only, dir_st.st_dev};
+        return ovl_dir_each(opath_fd, add_entry, &l);
 }
 
 static int merged_listing(const struct merged *mg, const struct mnode *n, struct dir_snapshot *d)

@@ -427,37 +427,29 @@ static int add_synthesized(void *ctx, const char *name, ino_t ino, mode_t mode)
         return dir_snapshot_add(ctx, name, ino, S_ISDIR(mode) ? DT_DIR : DT_REG);
 }
 
+struct listing_read {
+        struct overlay *o;
+        const struct ovl_inode *inode;
+        struct dir_snapshot *d;
+};
+
+static int add_real(void *ctx, const struct dirent *de)
+{
+        struct listing_read *l = ctx;
+        if (synthesized_named(l->o, l->inode, de->d_name, NULL, NULL))
+                return 0; /* the synthesized entry replaces it, or it is hidden */
+        return dir_snapshot_add(l->d, de->d_name, de->d_ino, de->d_type);
+}
+
 static int snapshot_read(struct overlay *o, struct ovl_inode *inode, struct dir_snapshot *d)
 {
         int r = 0;
         if (is_synthesized(inode))
                 return dir_snapshot_add(d, ".", 1, DT_DIR) ?: dir_snapshot_add(d, "..", 1, DT_DIR);
         int opath = ovl_inode_get(inode);
-        int fd = opath < 0 ? opath : openat(opath, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        r = opath < 0 ? opath : fd < 0 ? -errno : 0;
+        struct listing_read ctx = {o, inode, d};
+        r = opath < 0 ? opath : ovl_dir_each(opath, add_real, &ctx);
         ovl_inode_put(inode, opath);
-        if (r)
-                return r;
-        DIR *dir = fdopendir(fd);
-        if (!dir) {
-                r = -errno;
-                (void)close(fd);
-                return r;
-        }
-        for (;;) {
-                errno = 0;
-                struct dirent *de = readdir(dir);
-                if (!de) {
-                        r = -errno;
-                        break;
-                }
-                if (synthesized_named(o, inode, de->d_name, NULL, NULL))
-                        continue; /* the synthesized entry replaces it, or it is hidden */
-                r = dir_snapshot_add(d, de->d_name, de->d_ino, de->d_type);
-                if (r)
-                        break;
-        }
-        (void)closedir(dir);
         if (inode == &o->root && !r)
                 r = ovl_entries_each(o, add_synthesized, d);
         return r;
