@@ -82,6 +82,40 @@ test_s12_new_names_go_to_b_with_missing_parents_made_like_v() {
         check_missing "$T/v/vdir/inner/made"
 }
 
+# S12 under concurrency: B's missing parents are made by whichever writer comes first,
+# each exactly once and like V's, while others create beside and below them at once
+# (each directory node serializes its own making; no lock spans the whole view).
+test_s12_parallel_writers_make_each_missing_b_parent_once_like_v() {
+        make_pair
+        local d i j
+        for d in 1 2 3 4; do
+                mkdir -p "$T/v/deep/d$d/e/f"
+                chmod 0751 "$T/v/deep/d$d"; chown 5$d:6$d "$T/v/deep/d$d/e"
+        done
+        ctl create --merged "$T/v" "$T/b" || return
+        local pids=()
+        for i in 1 2 3 4 5 6 7 8; do
+                (for d in 1 2 3 4; do
+                        for j in 1 2 3 4 5; do
+                                echo "$i.$j" > "$T/v/deep/d$d/e/f/w$i-$j" || exit 1
+                                echo "$i.$j" > "$T/v/deep/d$d/e/w$i-$j" || exit 1
+                        done
+                done) &
+                pids+=($!)
+        done
+        local failed=0
+        for i in "${pids[@]}"; do wait "$i" || failed=1; done
+        check_eq "every writer succeeded" 0 "$failed"
+        check_eq "files in B" 320 "$(find "$T/b/deep" -type f | wc -l)"
+        for d in 1 2 3 4; do
+                check_eq "B's d$d like V's" "751 0 0" "$(stat -c '%a %u %g' "$T/b/deep/d$d")"
+                check_eq "B's d$d/e like V's" "755 5$d 6$d" "$(stat -c '%a %u %g' "$T/b/deep/d$d/e")"
+        done
+        check_file_is "$T/v/deep/d3/e/f/w7-5" 7.5
+        ctl remove "$T/v" || return
+        check_eq "V's own tree untouched" 0 "$(find "$T/v/deep" -type f | wc -l)"
+}
+
 test_s12_unlink_acts_on_the_visible_object_and_uncovers_v() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
