@@ -2,6 +2,7 @@
  * Offsets are then indexes, stable for the life of the handle, and entries that the
  * views make up or merge from two directories slot in without offset games. */
 #include "core.h"
+#include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,15 +74,13 @@ void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi)
 
 int ovl_dir_each(int opath_fd, int (*fn)(void *ctx, const struct dirent *de), void *ctx)
 {
-        int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
         DIR *dir = fdopendir(fd);
-        if (!dir) {
-                int r = -errno;
-                (void)close(fd);
-                return r;
-        }
+        if (!dir)
+                return -errno;
+        TAKE_FD(fd); /* the DIR has it */
         int r = 0;
         while (r == 0) {
                 errno = 0;

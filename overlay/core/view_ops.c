@@ -3,6 +3,7 @@
  * directories, syncing them, and extended attributes. A view's operation table
  * points at these directly. */
 #include "core.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,12 +63,10 @@ void ovl_view_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 
 int ovl_sync_dir(int opath_fd, int datasync)
 {
-        int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(opath_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
-        int r = (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
-        (void)close(fd);
-        return r;
+        return (datasync ? fdatasync(fd) : fsync(fd)) < 0 ? -errno : 0;
 }
 
 /* ---- extended attributes: the real object's answer, unchanged ---- */

@@ -73,15 +73,12 @@ static int open_in_layer(int dirfd, const char *name, int *ret_fd, struct stat *
         *ret_fd = -1;
         if (dirfd < 0)
                 return -ENOENT;
-        int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOTDIR ? -ENOENT : -errno;
-        if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0) {
-                int r = -errno;
-                (void)close(fd);
-                return r;
-        }
-        *ret_fd = fd;
+        if (fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+                return -errno;
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 

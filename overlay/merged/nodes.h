@@ -24,6 +24,7 @@
 #define BINDLINK_OVERLAY_MERGED_NODES_H
 
 #include "merged.h"
+#include "util.h"
 
 #include <errno.h>
 #include <limits.h>

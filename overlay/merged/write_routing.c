@@ -30,14 +30,13 @@ static int copy_acls(int from_fd, int to_fd)
                                 continue;
                         return -errno;
                 }
-                char *value = malloc((size_t)size);
+                _cleanup_free_ char *value = malloc((size_t)size);
                 if (!value)
                         return -ENOMEM;
                 ssize_t n = getxattr(from, names[i], value, (size_t)size);
                 int r = n < 0                                             ? -errno
                         : setxattr(to, names[i], value, (size_t)n, 0) < 0 ? -errno
                                                                           : 0;
-                free(value);
                 if (r < 0 && r != -ENOTSUP)
                         return r;
         }
