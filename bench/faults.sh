@@ -6,10 +6,13 @@
 # claiming its outcome. Needs root. bench/README.md ("Faults") keeps its last output.
 set -u
 
-build=${1:?usage: bench/faults.sh BUILDDIR}
-build=$(cd "$build" && pwd) || exit 1
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# The tests make their own namespaces: only the build directory is of the harness.
+bench_builddir "${1:?usage: bench/faults.sh BUILDDIR}"
+bench_need bindlinkd bindlinkctl bindlink-overlay
 src=$(cd "$(dirname "$0")/.." && pwd)
-[ -x "$build/bindlinkd" ] || { echo "faults.sh: $build/bindlinkd is not built" >&2; exit 1; }
 
 # script|test (a regular expression)|what was injected|what the user saw|what was lost
 rows=(
@@ -43,7 +46,7 @@ results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
 for script in "${!wanted[@]}"; do
         echo "faults.sh: running $script (${wanted[$script]//|/, })" >&2
-        BUILDDIR=$build SRCDIR=$src TEST_MATCH="${wanted[$script]}" \
+        BUILDDIR=$builddir SRCDIR=$src TEST_MATCH="${wanted[$script]}" \
                 bash "$src/tests/integration/$script" >"$results/$script.tap" 2>&1
 done
 

@@ -3,17 +3,20 @@
 # bindlink's merged view (see bench/README.md, "The FUSE floor").
 #
 # Needs root. Runs in a private mount and PID namespace of its own, on a tmpfs
-# mounted on a fresh directory, with a bindlinkd of its own. Builds bench/fuse_floor.c
-# (a FUSE server that does no work: every answer made up in memory) and
-# bench/bench_merged.c, makes N files (default 5,000) of 4 KiB in B, and times, round
-# after round, two workloads: stat of every file the first time after a fresh mount,
-# and 100,000 open+close of one file. Columns: B itself (native); fuse_floor with
-# libfuse's loop (it sleeps in read(2) between requests); fuse_floor spinning (it
-# reads without blocking for 30 us after each reply, as bindlink-overlay does); and a
-# merged link V -> B (V empty) made with bindlinkctl. Prints medians, per operation and
-# as a ratio to native. On every exit it removes the link, stops every process it
-# started and unmounts everything.
+# mounted on a fresh directory, with a bindlinkd of its own (bench/lib.sh). Runs
+# BUILDDIR/bench/fuse_floor (a FUSE server that does no work: every answer made up in
+# memory) and BUILDDIR/bench/bench_merged (make bench-floor builds both), makes N
+# files (default 5,000) of 4 KiB in B, and times, round after round, two workloads:
+# stat of every file the first time after a fresh mount, and 100,000 open+close of
+# one file. Columns: B itself (native); fuse_floor with libfuse's loop (it sleeps in
+# read(2) between requests); fuse_floor spinning (it reads without blocking for 30 us
+# after each reply, as bindlink-overlay does); and a merged link V -> B (V empty) made
+# with bindlinkctl. Prints medians, per operation and as a ratio to native. On every
+# exit it removes the link, stops every process it started and unmounts everything.
 set -u
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
         echo "usage: $0 BUILDDIR [--runs N] [--files N]" >&2
@@ -49,59 +52,19 @@ case $files in '' | *[!0-9]*) usage ;; esac
 [ "$runs" -ge 1 ] && [ "$runs" -le 100 ] || usage
 [ "$files" -ge 1 ] && [ "$files" -le 1000000 ] || usage
 
-# ---- outside: check, make the directory, enter the namespaces, check afterwards ----
-if [ -z "${BINDLINK_FLOOR_INNER:-}" ]; then
-        if [ "$(id -u)" -ne 0 ]; then
-                echo "floor.sh: the benchmark mounts things and must run as root" >&2
-                exit 1
-        fi
-        given=$builddir
-        builddir=$(cd "$given" 2>/dev/null && pwd) || {
-                echo "floor.sh: no build directory $given" >&2
-                exit 1
-        }
-        for prog in "$builddir/bindlinkd" "$builddir/bindlinkctl" "$builddir/bindlink-overlay"; do
-                if [ ! -x "$prog" ]; then
-                        echo "floor.sh: $prog is missing; run make in $builddir" >&2
-                        exit 1
-                fi
-        done
-        if ! pkg-config --exists fuse3; then
-                echo "floor.sh: libfuse 3's development files are missing (apt-get install libfuse3-dev)" >&2
-                exit 1
-        fi
-        dir=$(mktemp -d "${TMPDIR:-/tmp}/bindlink-floor.XXXXXX") || exit 1
-        trap 'echo "floor.sh: interrupted" >&2' INT TERM
-        BINDLINK_FLOOR_INNER=1 BINDLINK_FLOOR_DIR=$dir \
-                unshare --mount --propagation private --pid --fork --mount-proc --kill-child \
-                /bin/sh "$0" "$builddir" --runs "$runs" --files "$files"
-        rc=$?
-        if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
-                echo "floor.sh: warning: mounts under $dir are left on the host" >&2
-                rc=1
-        fi
-        if pgrep -af "fuse_floor|bindlinkd|bindlink-overlay" | grep -F "$dir" >&2; then
-                echo "floor.sh: warning: a process of the benchmark is still running" >&2
-                rc=1
-        fi
-        rmdir "$dir" 2>/dev/null || rm -rf "$dir"
-        exit "$rc"
+bench_builddir "$builddir"
+if bench_outside; then
+        bench_need bindlinkd bindlinkctl bindlink-overlay bench/fuse_floor bench/bench_merged
 fi
+bench_enter "$builddir" --runs "$runs" --files "$files"
 
 # ---- inside: PID 1 of a new PID namespace, in a private mount namespace ------------
-srcdir=$(cd "$(dirname "$0")" && pwd)
-dir=$BINDLINK_FLOOR_DIR
 B="$dir/B"
 V="$dir/V"
 M="$dir/mnt"
-daemon_pid=
 server_pid=
-mounted=
+link_made=
 opens=100000
-
-alive() {
-        [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]
-}
 
 stop_server() {
         [ -n "$server_pid" ] || return 0
@@ -112,83 +75,35 @@ stop_server() {
 }
 
 # shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-        rc=$?
-        trap - EXIT INT TERM
+bench_teardown() {
         stop_server
-        if [ -n "$daemon_pid" ]; then
-                BINDLINK_SOCKET="$dir/sock" "$builddir/bindlinkctl" remove "$V" >/dev/null 2>&1
-                kill -TERM "$daemon_pid" 2>/dev/null
-                wait "$daemon_pid" 2>/dev/null
+        if [ -n "$link_made" ]; then
+                bench_remove_link "$V" >/dev/null
         fi
-        # Overlay servers outlive bindlinkd by design (S4): end every process of this
-        # namespace but us (we are its PID 1).
-        kill -KILL -1 2>/dev/null
-        if [ -n "$mounted" ]; then
-                umount -R "$dir" 2>/dev/null || umount -l "$dir" || rc=1
-                if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
-                        echo "floor.sh: warning: mounts under $dir remain" >&2
-                        rc=1
-                fi
-        fi
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-mount -t tmpfs -o mode=0755 bindlink-floor "$dir" || exit 1
-mounted=1
-mkdir "$dir/state" "$B" "$V" "$M" || exit 1
-
-# shellcheck disable=SC2046 # pkg-config's words are meant to split
-cc -O2 -Wall -Wextra -Werror -o "$dir/fuse_floor" "$srcdir/fuse_floor.c" \
-        $(pkg-config --cflags --libs fuse3) || exit 1
-cc -O2 -Wall -Wextra -Werror -o "$dir/bench_merged" "$srcdir/bench_merged.c" || exit 1
-
-i=0
-while [ "$i" -lt "$files" ]; do
-        printf '%4096s' '' >"$B/f$i" || exit 1
-        echo "f$i"
-        i=$((i + 1))
-done >"$dir/names"
-
-# wait_ready WHAT PID LOG CMD...: poll CMD for up to 5 s while PID lives; else show
-# LOG and exit.
-wait_ready() {
-        what=$1 pid=$2 log=$3
-        shift 3
-        i=0
-        until "$@"; do
-                if ! alive "$pid" || [ "$i" -ge 100 ]; then
-                        echo "floor.sh: $what:" >&2
-                        cat "$log" >&2
-                        exit 1
-                fi
-                sleep 0.05
-                i=$((i + 1))
-        done
 }
 
-export BINDLINK_SOCKET="$dir/sock"
-export BINDLINK_OVERLAY_PROGRAM="$builddir/bindlink-overlay"
-"$builddir/bindlinkd" --socket "$dir/sock" --state-dir "$dir/state" >"$dir/bindlinkd.log" 2>&1 &
-daemon_pid=$!
-daemon_answers() { "$builddir/bindlinkctl" list >/dev/null 2>&1; }
-wait_ready "bindlinkd did not start" "$daemon_pid" "$dir/bindlinkd.log" daemon_answers
+mkdir "$B" "$V" "$M" || exit 1
+
+bench_make_files "$B" f 0 "$files"
+awk -v n="$files" 'BEGIN { for (i = 0; i < n; i++) print "f" i }' >"$dir/names"
+
+bench_start_daemon
 
 # start_floor [--spin]: mount fuse_floor on M (nothing looked up yet, so that the
 # first stat is a first).
 start_floor() {
-        "$dir/fuse_floor" "$@" "$M" "$files" 2>>"$dir/floor.log" &
+        "$builddir/bench/fuse_floor" "$@" "$M" "$files" 2>>"$dir/floor.log" &
         server_pid=$!
-        wait_ready "fuse_floor did not mount" "$server_pid" "$dir/floor.log" \
-                grep -qF " $M " /proc/self/mountinfo
+        if ! bench_wait "$server_pid" 5 bench_mounted_at "$M"; then
+                echo "floor.sh: fuse_floor did not mount:" >&2
+                cat "$dir/floor.log" >&2
+                exit 1
+        fi
 }
 
 # measure COLUMN TARGET: one round of both workloads; appends "COLUMN WORKLOAD us/op".
 measure() {
-        if ! "$dir/bench_merged" --names "$dir/names" --hot f0 --opens "$opens" "$2" \
+        if ! "$builddir/bench/bench_merged" --names "$dir/names" --hot f0 --opens "$opens" "$2" \
                 statfirst openclose >"$dir/out" 2>"$dir/err"; then
                 echo "floor.sh: bench_merged on $1 failed: $(cat "$dir/err")" >&2
                 exit 1
@@ -210,12 +125,14 @@ while [ "$round" -le "$runs" ]; do
         start_floor --spin
         measure floorspin "$M"
         stop_server
-        if ! out=$("$builddir/bindlinkctl" create --merged "$V" "$B" 2>&1); then
+        if ! out=$(ctl create --merged "$V" "$B" 2>&1); then
                 echo "floor.sh: bindlinkctl create --merged failed: $out" >&2
                 exit 1
         fi
+        link_made=1
         measure merged "$V"
-        "$builddir/bindlinkctl" remove "$V" >/dev/null || exit 1
+        ctl remove "$V" >/dev/null || exit 1
+        link_made=
         round=$((round + 1))
 done
 

@@ -4,17 +4,20 @@
 #
 # Needs root. Like overlay.sh it runs in a private mount and PID namespace of its own,
 # on a tmpfs mounted on a fresh directory, with a bindlinkd of its own
-# (BINDLINK_OVERLAY_PROGRAM=BUILDDIR/bindlink-overlay). It installs the peers it
-# compares with if they are missing (mergerfs, unionfs-fuse, fuse-overlayfs, bindfs,
-# with apt-get), builds bench/bench_merged.c itself, makes two directories V and B
-# that share some names and a 1 GiB file in B, and times eight workloads on B itself,
-# on a plain bind link of B, on the merged link V -> B (writable, and read-only: no
-# create there; both by FUSE passthrough where the kernel has it) and on each peer's union of B
-# and V, in rounds; every round mounts each of them afresh. It prints one table of
-# medians. On every exit it removes the links, stops the daemon and every FUSE server,
-# unmounts everything, checks that no mount and no process of the run is left, and
-# removes the directory.
+# (BINDLINK_OVERLAY_PROGRAM=BUILDDIR/bindlink-overlay): bench/lib.sh. It installs the
+# peers it compares with if they are missing (mergerfs, unionfs-fuse, fuse-overlayfs,
+# bindfs, with apt-get), runs BUILDDIR/bench/bench_merged (make bench-merged builds
+# it), makes two directories V and B that share some names and a 1 GiB file in B, and
+# times eight workloads on B itself, on a plain bind link of B, on the merged link
+# V -> B (writable, and read-only: no create there; both by FUSE passthrough where the
+# kernel has it) and on each peer's union of B and V, in rounds; every round mounts
+# each of them afresh. It prints one table of medians. On every exit it removes the
+# links, stops the daemon and every FUSE server, unmounts everything, checks that no
+# mount and no process of the run is left, and removes the directory.
 set -u
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 usage() {
         echo "usage: $0 BUILDDIR [--runs N] [--quick]" >&2
@@ -56,44 +59,13 @@ fi
 # The peers: column id, program, Debian package.
 peer_table="mergerfs:mergerfs:mergerfs unionfs:unionfs:unionfs-fuse overlayfs:fuse-overlayfs:fuse-overlayfs bindfs:bindfs:bindfs"
 
-# ---- outside: install the peers, make the directory, enter the namespaces ----------
-if [ -z "${BINDLINK_MERGED_BENCH_INNER:-}" ]; then
-        if [ "$(id -u)" -ne 0 ]; then
-                echo "merged.sh: the benchmark mounts things and must run as root" >&2
-                exit 1
-        fi
-        builddir=$(cd "$builddir" 2>/dev/null && pwd) || {
-                echo "merged.sh: no build directory $builddir" >&2
-                exit 1
-        }
-        srcdir=$(cd "$(dirname "$0")" && pwd) || exit 1
-        # The build directory may be in the middle of a rebuild: wait up to 60 s.
-        i=0
-        while :; do
-                missing=
-                for prog in bindlinkd bindlinkctl bindlink-overlay; do
-                        [ -x "$builddir/$prog" ] || missing="$missing $prog"
-                done
-                [ -z "$missing" ] && break
-                if [ "$i" -ge 60 ]; then
-                        echo "merged.sh: missing in $builddir:$missing; run 'make' there" >&2
-                        exit 1
-                fi
-                [ "$i" -eq 0 ] && echo "merged.sh: waiting for$missing in $builddir" >&2
-                sleep 1
-                i=$((i + 1))
-        done
-        for tool in cc unshare findmnt timeout dd; do
-                if ! command -v "$tool" >/dev/null; then
-                        echo "merged.sh: $tool is needed" >&2
-                        exit 1
-                fi
-        done
-        if [ ! -f "$srcdir/bench_merged.c" ]; then
-                echo "merged.sh: $srcdir/bench_merged.c is missing" >&2
-                exit 1
-        fi
-        start=$(date +%s)
+# ---- outside: install the peers, then enter the namespaces -------------------------
+bench_builddir "$builddir"
+if bench_outside; then
+        # The build directory may be in the middle of a rebuild.
+        bench_wait_for_build=60
+        bench_need bindlinkd bindlinkctl bindlink-overlay bench/bench_merged
+        bench_need_tools dd
         # Install the peers that are missing (Debian packages). A peer that cannot be
         # installed gets no column; the table says so.
         missing_pkgs=
@@ -132,59 +104,11 @@ if [ -z "${BINDLINK_MERGED_BENCH_INNER:-}" ]; then
                         skipped="$skipped ${p##*:}"
                 fi
         done
-        dir=$(mktemp -d "${TMPDIR:-/tmp}/bindlink-merged-bench.XXXXXX") || exit 1
-        # Ctrl-C reaches the inner shell too, which cleans up; this one only waits for
-        # it and checks. (A handler, not '': an ignored signal could not be trapped
-        # by the inner shell.)
-        trap 'echo "merged.sh: interrupted" >&2' INT TERM
-        # --kill-child: if unshare dies, the namespace's init dies, and with it every
-        # process and mount in the namespaces.
-        BINDLINK_MERGED_BENCH_INNER=1 BINDLINK_BENCH_DIR=$dir BINDLINK_BENCH_SRC=$srcdir \
-                BINDLINK_BENCH_PEERS=$peers BINDLINK_BENCH_SKIPPED=$skipped \
-                unshare --mount --propagation private --pid --fork --mount-proc --kill-child \
-                /bin/sh "$0" "$builddir" --runs "$runs" ${quick:+--quick}
-        rc=$?
-        # Nothing may be left behind on the machine. The inner shell wrote the id of
-        # its PID namespace into the directory before it mounted its tmpfs there.
-        left=0
-        if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
-                echo "merged.sh: warning: mounts under $dir are left on the host" >&2
-                left=1
-        fi
-        ns=unknown
-        if [ -r "$dir/pidns" ]; then
-                read -r ns <"$dir/pidns"
-                for p in /proc/[0-9]*; do
-                        if [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ]; then
-                                echo "merged.sh: warning: process ${p#/proc/} of the run is left:" \
-                                        "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" >&2
-                                left=1
-                        fi
-                done
-        else
-                echo "merged.sh: warning: cannot tell which PID namespace the run used" >&2
-                left=1
-        fi
-        if pgrep -af 'bindlinkd|bindlink-overlay|mergerfs|unionfs|fuse-overlayfs|bindfs' |
-                grep -F "$dir" >&2; then
-                echo "merged.sh: warning: a process of the benchmark is still running" >&2
-                left=1
-        fi
-        if [ "$left" -eq 0 ]; then
-                echo "host check: no mount under $dir and no process of the run's PID namespace" \
-                        "($ns) left"
-        else
-                rc=1
-        fi
-        rm -f "$dir/pidns"
-        rmdir "$dir" 2>/dev/null || rm -rf "$dir"
-        echo "total time: $(($(date +%s) - start)) s"
-        exit "$rc"
+        export BINDLINK_BENCH_PEERS="$peers" BINDLINK_BENCH_SKIPPED="$skipped"
 fi
+bench_enter "$builddir" --runs "$runs" ${quick:+--quick}
 
 # ---- inside: PID 1 of a new PID namespace, in a private mount namespace ------------
-dir=$BINDLINK_BENCH_DIR
-srcdir=$BINDLINK_BENCH_SRC
 peers=$BINDLINK_BENCH_PEERS
 skipped=$BINDLINK_BENCH_SKIPPED
 B=$dir/B
@@ -192,15 +116,11 @@ V=$dir/V
 VB=$dir/VB
 U=$dir/upper
 W=$dir/work
-ctl_timeout=30    # seconds for one bindlinkctl call
 # seconds for one bench_merged call (a round on one column; the slowest take about 30 s)
 bench_timeout=${BINDLINK_BENCH_TIMEOUT:-180}
-daemon_pid=
-bench_pid=
 watchdog_pid=
 peer_pid=
 peer_mp=
-mounted=
 bind_made=
 merged_made=
 
@@ -218,56 +138,6 @@ files_B=$((top + sub))                    # the 4 KiB files in B and B/sub
 files_U=$((2 * top - top_common + 2 * sub - sub_common))
 big_bytes=$((big_mib * 1048576))
 
-readlink /proc/self/ns/pid >"$dir/pidns" || exit 1
-
-state_of() {
-        # The state letter of process $1 (R, S, D, Z...), or nothing if it is gone.
-        # Only builtins: no child process of ours may show up in a listing.
-        st=
-        if [ -r "/proc/$1/stat" ] && read -r st_line 2>/dev/null <"/proc/$1/stat"; then
-                st=${st_line##*) }
-                st=${st%% *}
-        fi
-}
-
-alive() {
-        # A zombie (our child until we wait for it, or an orphan we inherited) is gone.
-        state_of "$1"
-        [ -n "$st" ] && [ "$st" != Z ]
-}
-
-# The live processes of this PID namespace other than this shell, one "pid:comm" each.
-others() {
-        procs=
-        for p in /proc/[0-9]*; do
-                pid=${p#/proc/}
-                [ "$pid" = "$$" ] && continue
-                alive "$pid" || continue
-                comm='?'
-                read -r comm 2>/dev/null <"$p/comm"
-                procs="$procs $pid:$comm"
-        done
-}
-
-ctl() {
-        BINDLINK_SOCKET="$dir/sock" timeout "$ctl_timeout" "$builddir/bindlinkctl" "$@"
-}
-
-# Where process $1 is: state, kernel wait channel, system call and kernel stack.
-describe() {
-        state_of "$1"
-        echo "  pid $1 ($(cat "/proc/$1/comm" 2>/dev/null)): state ${st:-gone}," \
-                "wchan $(cat "/proc/$1/wchan" 2>/dev/null), syscall $(cat "/proc/$1/syscall" 2>/dev/null)" >&2
-        sed 's/^/    /' "/proc/$1/stack" >&2 2>/dev/null
-}
-
-describe_all() {
-        others
-        for pc in $procs; do
-                describe "${pc%%:*}"
-        done
-}
-
 # note TEXT: a numbered note under the table; sets note_id.
 note_count=0
 note() {
@@ -277,120 +147,30 @@ note() {
         echo >>"$dir/notes"
 }
 
+# (bench/lib.sh has stopped the benchmark, or given up on it after 5 s: one blocked
+# in a FUSE request goes only when its server does.)
 # shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() {
-        rc=$?
-        trap - EXIT INT TERM
-        # The benchmark, and its watchdog. Not waited for: a benchmark blocked in a
-        # FUSE request goes only when its server does (below).
+bench_teardown() {
         [ -n "$watchdog_pid" ] && kill -TERM "$watchdog_pid" 2>/dev/null
-        [ -n "$bench_pid" ] && kill -KILL "$bench_pid" 2>/dev/null
-        if [ -n "$daemon_pid" ] && alive "$daemon_pid"; then
-                ctl_timeout=10
-                for link in ${bind_made:+"$VB"} ${merged_made:+"$V"}; do
-                        ctl remove "$link"
-                        r=$?
-                        if [ "$r" -eq 124 ]; then
-                                echo "merged.sh: bindlinkd did not answer bindlinkctl remove $link" \
-                                        "in $ctl_timeout s; it is here:" >&2
-                                describe "$daemon_pid"
-                                rc=1
-                        elif [ "$r" -ne 0 ]; then
-                                echo "merged.sh: bindlinkctl remove $link failed (status $r)" >&2
-                                rc=1
-                        fi
-                done
-        fi
-        if [ -n "$daemon_pid" ]; then
-                kill -TERM "$daemon_pid" 2>/dev/null
-                i=0
-                while alive "$daemon_pid" && [ "$i" -lt 50 ]; do
-                        sleep 0.1
-                        i=$((i + 1))
-                done
-                if alive "$daemon_pid"; then
-                        echo "merged.sh: bindlinkd did not stop within 5 s of SIGTERM; it is here:" >&2
-                        describe "$daemon_pid"
-                        echo "merged.sh: killing it" >&2
-                        kill -KILL "$daemon_pid" 2>/dev/null
-                        rc=1
-                fi
-                wait "$daemon_pid" 2>/dev/null
-        fi
-        if [ "$rc" -ne 0 ] && [ -f "$dir/bindlinkd.log" ]; then
-                echo "merged.sh: the last lines bindlinkd logged:" >&2
-                tail -n 20 "$dir/bindlinkd.log" >&2
-        fi
-        # A peer's FUSE server (after an interruption), or a bindlink overlay server,
-        # which outlives bindlinkd on purpose: stop it by its pid before unmounting,
-        # since a FUSE mount whose server is stopped or hung would block umount.
-        others
-        if [ -n "$procs" ]; then
-                echo "merged.sh: stopping what is left in the namespace (pid:comm):$procs" >&2
-                for pc in $procs; do
-                        kill -KILL "${pc%%:*}" 2>/dev/null
-                done
-                i=0
-                while [ -n "$procs" ] && [ "$i" -lt 20 ]; do
-                        sleep 0.1
-                        i=$((i + 1))
-                        others
-                done
-        fi
-        clean=1
-        if [ -n "$mounted" ]; then
-                # The tmpfs, and any link or FUSE mount still on it. If that fails (a path
-                # through a dead FUSE mount answers "Transport endpoint is not
-                # connected"), detach the whole tree at its top at once.
-                if ! umount -R "$dir" 2>/dev/null; then
-                        echo "merged.sh: umount -R $dir failed; detaching the tree (umount -l)" >&2
-                        umount -l "$dir" || rc=1
-                fi
-                if findmnt -rn -o TARGET | grep -F "$dir" >&2; then
-                        echo "merged.sh: warning: mounts under $dir remain" >&2
-                        rc=1 clean=
-                fi
-        fi
-        others
-        if [ -n "$procs" ]; then
-                echo "merged.sh: warning: processes left in the namespace (pid:comm):$procs" >&2
-                rc=1 clean=
-        fi
-        [ -n "$clean" ] &&
-                echo "namespace check: nothing mounted under $dir, no process left but this shell"
-        exit "$rc"
+        for link in ${bind_made:+"$VB"} ${merged_made:+"$V"}; do
+                bench_remove_link "$link"
+        done
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-mount -t tmpfs -o mode=0755 bindlink-merged-bench "$dir" || exit 1
-mounted=1
-mkdir "$dir/state" "$B" "$B/sub" "$V" "$V/sub" "$VB" "$dir/mnt" "$dir/mnt/mergerfs" \
+mkdir "$B" "$B/sub" "$V" "$V/sub" "$VB" "$dir/mnt" "$dir/mnt/mergerfs" \
         "$dir/mnt/unionfs" "$dir/mnt/overlayfs" "$dir/mnt/bindfs" || exit 1
 : >"$dir/notes"
 
-cc -O2 -Wall -Wextra -Werror -o "$dir/bench_merged" "$srcdir/bench_merged.c" || exit 1
-
 # ---- the fixture ------------------------------------------------------------------
 t0=$(date +%s)
-# make_files DIR PREFIX FROM TO LETTER: 4 KiB files DIR/PREFIX{FROM..TO-1} whose first
-# byte is LETTER, with shell builtins only (printf pads '' to 4095 spaces).
-make_files() {
-        i=$3
-        while [ "$i" -lt "$4" ]; do
-                printf '%s%4095s' "$5" '' >"$1/$2$i" || exit 1
-                i=$((i + 1))
-        done
-}
-make_files "$B" c 0 "$top_common" B
-make_files "$B" b "$top_common" "$top" B
-make_files "$V" c 0 "$top_common" V
-make_files "$V" v "$top_common" "$top" V
-make_files "$B/sub" c 0 "$sub_common" B
-make_files "$B/sub" b "$sub_common" "$sub" B
-make_files "$V/sub" c 0 "$sub_common" V
-make_files "$V/sub" v "$sub_common" "$sub" V
+bench_make_files "$B" c 0 "$top_common" B
+bench_make_files "$B" b "$top_common" "$top" B
+bench_make_files "$V" c 0 "$top_common" V
+bench_make_files "$V" v "$top_common" "$top" V
+bench_make_files "$B/sub" c 0 "$sub_common" B
+bench_make_files "$B/sub" b "$sub_common" "$sub" B
+bench_make_files "$V/sub" c 0 "$sub_common" V
+bench_make_files "$V/sub" v "$sub_common" "$sub" V
 # Real data (not a hole): 1 MiB of zeros written big_mib times.
 dd if=/dev/zero of="$B/big" bs=1M count="$big_mib" status=none || exit 1
 # The names the workloads use, from the branches, before anything is mounted.
@@ -434,27 +214,7 @@ check_fixture() { # COLUMN ROUND
 }
 
 # ---- the daemon -------------------------------------------------------------------
-# In a session of its own, so that a Ctrl-C on the terminal (which stops bindlinkd,
-# leaving its links in place) reaches only this shell, whose cleanup then removes the
-# links through the daemon before stopping it. (Not a process group leader here, so
-# setsid(1) does not fork: $! is the daemon's pid.)
-BINDLINK_OVERLAY_PROGRAM="$builddir/bindlink-overlay" \
-        setsid "$builddir/bindlinkd" --socket "$dir/sock" --state-dir "$dir/state" \
-        >"$dir/bindlinkd.log" 2>&1 &
-daemon_pid=$!
-i=0
-while [ ! -S "$dir/sock" ]; do
-        if ! alive "$daemon_pid"; then
-                echo "merged.sh: bindlinkd exited before it was ready" >&2
-                exit 1
-        fi
-        if [ "$i" -ge 100 ]; then
-                echo "merged.sh: bindlinkd did not create $dir/sock within 10 s" >&2
-                exit 1
-        fi
-        sleep 0.1
-        i=$((i + 1))
-done
+bench_start_daemon
 
 # ---- the columns ------------------------------------------------------------------
 columns="native bind merged mergedro mergerfs unionfs overlayfs bindfs"
@@ -511,22 +271,20 @@ start_peer() {
         "$@" >>"$dir/log.$col" 2>&1 &
         peer_pid=$!
         peer_mp=$target
-        i=0
-        while ! findmnt --mountpoint "$peer_mp" >/dev/null; do
-                if ! alive "$peer_pid"; then
-                        wait "$peer_pid" 2>/dev/null
-                        note "$(colname "$col") did not mount ($*): $(tail -n 3 "$dir/log.$col")"
-                        peer_pid='' peer_mp=
-                        return 1
-                fi
-                if [ "$i" -ge 100 ]; then
-                        note "$(colname "$col") did not mount within 10 s ($*)"
-                        stop_peer "$col"
-                        return 1
-                fi
-                sleep 0.1
-                i=$((i + 1))
-        done
+        bench_wait "$peer_pid" 10 bench_mounted_at "$peer_mp"
+        case $? in
+        1)
+                wait "$peer_pid" 2>/dev/null
+                note "$(colname "$col") did not mount ($*): $(tail -n 3 "$dir/log.$col")"
+                peer_pid='' peer_mp=
+                return 1
+                ;;
+        2)
+                note "$(colname "$col") did not mount within 10 s ($*)"
+                stop_peer "$col"
+                return 1
+                ;;
+        esac
         return 0
 }
 
@@ -550,15 +308,6 @@ stop_peer() {
         fi
         [ -n "$peer_pid" ] && wait "$peer_pid" 2>/dev/null
         peer_pid='' peer_mp=
-}
-
-# The pids of the bindlink overlay servers in the namespace.
-overlay_servers() {
-        others
-        servers=
-        for pc in $procs; do
-                case $pc in *:bindlink-overla*) servers="$servers ${pc%%:*}" ;; esac
-        done
 }
 
 merged_fs=
@@ -654,22 +403,13 @@ umount_col() {
                 fi
                 ;;
         merged | mergedro)
-                overlay_servers
+                bench_overlay_servers
                 if ! ctl remove "$V"; then
                         echo "merged.sh: bindlinkctl remove $V failed" >&2
                         exit 1
                 fi
                 merged_made=
-                i=0
-                while [ "$i" -lt 50 ]; do
-                        gone=1
-                        findmnt --mountpoint "$V" >/dev/null && gone=
-                        for pid in $servers; do alive "$pid" && gone=; done
-                        [ -n "$gone" ] && break
-                        sleep 0.1
-                        i=$((i + 1))
-                done
-                if [ -z "$gone" ]; then
+                if ! bench_wait_overlay_gone "$V"; then
                         echo "merged.sh: 5 s after bindlinkctl remove $V, the merged view is still there:" >&2
                         findmnt -R "$dir" >&2
                         for pid in $servers; do
@@ -712,7 +452,7 @@ watchdog() {
         case $1 in
         native | bind) ;;
         merged | mergedro)
-                overlay_servers
+                bench_overlay_servers
                 for pid in $servers; do
                         kill -KILL "$pid" 2>/dev/null
                 done
@@ -730,7 +470,7 @@ run_bench() {
         # no create there.
         create=create
         [ "$1" = mergedro ] && create=
-        "$dir/bench_merged" --names "$names" --land "$land" \
+        "$builddir/bench/bench_merged" --names "$names" --land "$land" \
                 --hot c0 --big big --creates "$creates" --opens "$opens" --drop-caches "$target" \
                 statfirst stat readdir read $create openclose readcold readwarm \
                 >"$dir/out" 2>"$dir/err" &
@@ -755,9 +495,8 @@ run_bench() {
         fi
 }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -n 1)
+bench_machine
 libfuse=$(pkg-config --modversion fuse3 2>/dev/null) || libfuse=unknown
-read -r l1 l5 l15 _ </proc/loadavg
 started_at=$(date '+%Y-%m-%d %H:%M:%S %z')
 
 # ---- the rounds -------------------------------------------------------------------
@@ -928,25 +667,7 @@ echo " $top_common top-level and $sub_common sub/ names in both. Each cell: medi
 echo " every round on a freshly made link or mount; in parentheses the ratio to native per"
 echo " operation: per file, per entry for readdir.)"
 echo
-awk -F '\t' '
-        { for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } if (NF > nf) nf = NF }
-        END {
-                for (r = 1; r <= NR; r++) {
-                        line = "|"
-                        for (i = 1; i <= nf; i++)
-                                line = line sprintf(i == 1 ? " %-*s |" : " %*s |", w[i], c[r, i])
-                        print line
-                        if (r == 1) {
-                                line = "|"
-                                for (i = 1; i <= nf; i++) {
-                                        dash = ""
-                                        for (k = 0; k < w[i] + 2; k++) dash = dash "-"
-                                        line = line dash "|"
-                                }
-                                print line
-                        }
-                }
-        }' "$dir/table"
+bench_table <"$dir/table"
 echo
 counts_line="readdir entries counted:"
 for c in $columns; do
