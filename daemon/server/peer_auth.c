@@ -280,13 +280,20 @@ int peer_identify_sender(pid_t pid, uid_t sent_uid, gid_t sent_gid, int pidfd,
                 size_t len;
                 unsigned char auxv[4096];
                 size_t auxv_len = 0;
+                /* The capabilities first, then the ids, then the program: the sender
+                 * may be exec'ing a setuid or file-capability program meanwhile, and
+                 * privileges only come with that exec. Capabilities seen from after
+                 * it are then always judged with the ids and AT_SECURE of after it
+                 * (which give it away); read the other way round, the ids and
+                 * AT_SECURE of before it with the capabilities of after it made an
+                 * administrator of nobody (hostile.sh: 1 create in 24 got through). */
+                read_caps(pid, &f);
                 bool status_ok = read_all_at(proc_dir, "status", text, sizeof text, &len) >= 0 &&
                                  peer_status_parse(text, &status) >= 0;
                 /* Needs ptrace access (root with CAP_SYS_PTRACE): unreadable counts as
                  * "privileges given by exec" (peer_decide). */
                 if (read_all_at(proc_dir, "auxv", (char *)auxv, sizeof auxv, &auxv_len) >= 0)
                         f.secure_exec = peer_auxv_secure(auxv, auxv_len);
-                read_caps(pid, &f);
                 f.same_user_ns = in_our_user_ns(pidfd, proc_dir);
                 /* Read while it lived: then all of it was its. */
                 f.known = status_ok && still_alive(pidfd);

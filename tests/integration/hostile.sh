@@ -138,6 +138,30 @@ test_s2_request_sent_just_before_a_setuid_exec_is_refused() {
         no_links
 }
 
+# The same, with the exec landing exactly while the daemon reads who the sender is:
+# strace holds the daemon 300 ms as it asks for the sender's capabilities, which is
+# when the sender becomes the setuid-root program. Read in the wrong order (the ids
+# and AT_SECURE before the capabilities), nobody's ids went with root's capabilities
+# and the link was made (seen once in a clean-clone CI run).
+test_s2_setuid_exec_while_the_daemon_reads_the_sender_lends_nothing() {
+        privileged_programs || { fail "cannot make a setuid program"; return; }
+        mkdir -p "$T/v" "$T/b"
+        strace -qq -o /dev/null -e trace=capget -e inject=capget:delay_enter=300000 \
+                -p "$DAEMON_PID" &
+        local tracer=$! i
+        if eventually 30 sh -c "awk '/^TracerPid:/ { exit \$2 == 0 }' /proc/$DAEMON_PID/status"
+        then
+                for i in 1 2 3; do
+                        as_nobody "$HOSTILE" send-exec "$AREA/suid-sleep" "$T/v" "$T/b"
+                        as_nobody "$HOSTILE" send-exec "$AREA/cap-sleep" "$T/v" "$T/b"
+                done
+        else
+                fail "strace did not attach"
+        fi
+        kill "$tracer"; wait "$tracer" 2>/dev/null
+        no_links
+}
+
 test_s2_file_capabilities_after_sending_lend_nothing() {
         privileged_programs || { fail "cannot make a program with file capabilities"; return; }
         mkdir -p "$T/v" "$T/b"
