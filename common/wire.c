@@ -81,9 +81,8 @@ void wire_buf_free(struct wire_buf *buf)
         *buf = (struct wire_buf){0};
 }
 
-int wire_put_create(struct wire_buf *buf, const struct wire_create *msg, uint32_t fd_count)
+static void put_create_body(struct wire_buf *buf, const struct wire_create *msg)
 {
-        size_t at = begin(buf, WIRE_CREATE, fd_count);
         put_u32(buf, msg->flags);
         put_u32(buf, msg->exception_count);
         put_str(buf, msg->virtual_path);
@@ -94,6 +93,49 @@ int wire_put_create(struct wire_buf *buf, const struct wire_create *msg, uint32_
                 put_str(buf, msg->exception_paths[i]);
                 put_u32(buf, (uint32_t)msg->exception_errors[i]);
         }
+}
+
+int wire_put_create(struct wire_buf *buf, const struct wire_create *msg, uint32_t fd_count)
+{
+        size_t at = begin(buf, WIRE_CREATE, fd_count);
+        put_create_body(buf, msg);
+        return finish(buf, at);
+}
+
+static void put_target(struct wire_buf *buf, const struct wire_target *t)
+{
+        put_u32(buf, t->kind);
+        put_u32(buf, (uint32_t)t->pid);
+        put_str(buf, t->root);
+}
+
+uint32_t wire_target_fds(const struct wire_target *t)
+{
+        return t->kind == WIRE_TARGET_PIDFD || t->kind == WIRE_TARGET_NSFD;
+}
+
+int wire_put_create_in(struct wire_buf *buf, const struct wire_target *target,
+                       const struct wire_create *msg, uint32_t fd_count)
+{
+        size_t at = begin(buf, WIRE_CREATE_IN, fd_count);
+        put_target(buf, target);
+        put_create_body(buf, msg);
+        return finish(buf, at);
+}
+
+int wire_put_remove_in(struct wire_buf *buf, const struct wire_target *target,
+                       const struct wire_remove *msg, uint32_t fd_count)
+{
+        size_t at = begin(buf, WIRE_REMOVE_IN, fd_count);
+        put_target(buf, target);
+        put_str(buf, msg->virtual_path);
+        return finish(buf, at);
+}
+
+int wire_put_list_in(struct wire_buf *buf, const struct wire_target *target, uint32_t fd_count)
+{
+        size_t at = begin(buf, WIRE_LIST_IN, fd_count);
+        put_target(buf, target);
         return finish(buf, at);
 }
 
@@ -124,9 +166,8 @@ int wire_put_reply(struct wire_buf *buf, const struct wire_reply *msg)
         return finish(buf, at);
 }
 
-int wire_put_link(struct wire_buf *buf, const struct wire_link *msg)
+static void put_link_body(struct wire_buf *buf, const struct wire_link *msg)
 {
-        size_t at = begin(buf, WIRE_LIST_ENTRY, 0);
         put_u64(buf, msg->order);
         put_u32(buf, msg->flags);
         put_u32(buf, msg->realization);
@@ -135,6 +176,21 @@ int wire_put_link(struct wire_buf *buf, const struct wire_link *msg)
         put_u32(buf, msg->exception_count);
         for (uint32_t i = 0; i < msg->exception_count; i++)
                 put_str(buf, msg->exception_paths[i]);
+}
+
+int wire_put_link(struct wire_buf *buf, const struct wire_link *msg)
+{
+        size_t at = begin(buf, WIRE_LIST_ENTRY, 0);
+        put_link_body(buf, msg);
+        return finish(buf, at);
+}
+
+int wire_put_link_in(struct wire_buf *buf, const struct wire_link *msg)
+{
+        size_t at = begin(buf, WIRE_LIST_ENTRY_IN, 0);
+        put_u64(buf, msg->scope_id);
+        put_u32(buf, (uint32_t)msg->scope_pid);
+        put_link_body(buf, msg);
         return finish(buf, at);
 }
 
@@ -211,15 +267,23 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         case WIRE_CREATE:
         case WIRE_REMOVE:
         case WIRE_LIST:
+        case WIRE_CREATE_IN:
+        case WIRE_REMOVE_IN:
+        case WIRE_LIST_IN:
         case WIRE_REPLY:
         case WIRE_LIST_ENTRY:
+        case WIRE_LIST_ENTRY_IN:
                 break;
         default:
                 return -EPROTO;
         }
         if (h.length > WIRE_MAX_PAYLOAD)
                 return -EMSGSIZE;
-        if (h.fd_count > WIRE_MAX_FDS || (h.type != WIRE_CREATE && h.fd_count != 0))
+        /* Descriptors: a create's paths, a target's pidfd or namespace. */
+        uint32_t most = h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN ? WIRE_MAX_FDS
+                        : h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN  ? 1
+                                                                            : 0;
+        if (h.fd_count > most)
                 return -EPROTO;
         *ret_header = h;
         return 0;
@@ -271,41 +335,122 @@ static bool count_fits(const struct reader *r, uint32_t count, size_t min_each)
         return count <= 256 && (size_t)count * min_each <= r->left;
 }
 
-int wire_get_create(const uint8_t *payload, size_t len, struct wire_create *ret)
+static void get_create_body(struct reader *r, struct wire_create *ret)
 {
-        struct reader r = {payload, len, false};
         struct wire_create m = {0};
-        m.flags = get_u32(&r);
-        uint32_t count = get_u32(&r);
-        m.virtual_path = get_str(&r);
-        m.parent_error = (int32_t)get_u32(&r);
-        m.backing_path = get_str(&r);
-        m.backing_error = (int32_t)get_u32(&r);
-        if (!r.bad && !count_fits(&r, count, 8))
-                r.bad = true;
-        if (!r.bad && count > 0) {
+        m.flags = get_u32(r);
+        uint32_t count = get_u32(r);
+        m.virtual_path = get_str(r);
+        m.parent_error = (int32_t)get_u32(r);
+        m.backing_path = get_str(r);
+        m.backing_error = (int32_t)get_u32(r);
+        if (!r->bad && !count_fits(r, count, 8))
+                r->bad = true;
+        if (!r->bad && count > 0) {
                 m.exception_paths = calloc(count, sizeof(char *));
                 m.exception_errors = calloc(count, sizeof(int32_t));
                 if (!m.exception_paths || !m.exception_errors)
-                        r.bad = true;
+                        r->bad = true;
                 else
                         m.exception_count = count;
-                for (uint32_t i = 0; i < m.exception_count && !r.bad; i++) {
-                        m.exception_paths[i] = get_str(&r);
-                        m.exception_errors[i] = (int32_t)get_u32(&r);
+                for (uint32_t i = 0; i < m.exception_count && !r->bad; i++) {
+                        m.exception_paths[i] = get_str(r);
+                        m.exception_errors[i] = (int32_t)get_u32(r);
                 }
         }
-        if (!r.bad && (m.parent_error < 0 || m.backing_error < 0))
-                r.bad = true;
-        for (uint32_t i = 0; i < m.exception_count && !r.bad; i++)
+        if (!r->bad && (m.parent_error < 0 || m.backing_error < 0))
+                r->bad = true;
+        for (uint32_t i = 0; i < m.exception_count && !r->bad; i++)
                 if (m.exception_errors[i] < 0)
-                        r.bad = true;
+                        r->bad = true;
+        *ret = m;
+}
+
+int wire_get_create(const uint8_t *payload, size_t len, struct wire_create *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_create m;
+        get_create_body(&r, &m);
         int rc = reader_end(&r);
         if (rc < 0) {
                 wire_create_free(&m);
                 return rc;
         }
         *ret = m;
+        return 0;
+}
+
+static void get_target(struct reader *r, struct wire_target *ret)
+{
+        struct wire_target t = {0};
+        t.kind = get_u32(r);
+        t.pid = (int32_t)get_u32(r);
+        t.root = get_str(r);
+        if (!r->bad && (t.kind > WIRE_TARGET_ALL || t.kind == WIRE_TARGET_HOST))
+                r->bad = true;
+        if (!r->bad && t.kind == WIRE_TARGET_PID && t.pid <= 0)
+                r->bad = true;
+        *ret = t;
+}
+
+void wire_target_free(struct wire_target *target)
+{
+        free(target->root);
+        *target = (struct wire_target){0};
+}
+
+int wire_get_create_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                       struct wire_create *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_target t;
+        struct wire_create m;
+        get_target(&r, &t);
+        get_create_body(&r, &m);
+        int rc = reader_end(&r);
+        if (rc == 0 && t.kind == WIRE_TARGET_ALL)
+                rc = -EPROTO;
+        if (rc < 0) {
+                wire_target_free(&t);
+                wire_create_free(&m);
+                return rc;
+        }
+        *ret_target = t;
+        *ret = m;
+        return 0;
+}
+
+int wire_get_remove_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                       struct wire_remove *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_target t;
+        get_target(&r, &t);
+        struct wire_remove m = {.virtual_path = get_str(&r)};
+        int rc = reader_end(&r);
+        if (rc == 0 && t.kind == WIRE_TARGET_ALL)
+                rc = -EPROTO;
+        if (rc < 0) {
+                wire_target_free(&t);
+                wire_remove_free(&m);
+                return rc;
+        }
+        *ret_target = t;
+        *ret = m;
+        return 0;
+}
+
+int wire_get_list_in(const uint8_t *payload, size_t len, struct wire_target *ret_target)
+{
+        struct reader r = {payload, len, false};
+        struct wire_target t;
+        get_target(&r, &t);
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_target_free(&t);
+                return rc;
+        }
+        *ret_target = t;
         return 0;
 }
 
@@ -344,27 +489,48 @@ int wire_get_reply(const uint8_t *payload, size_t len, struct wire_reply *ret)
         return 0;
 }
 
+static void get_link_body(struct reader *r, struct wire_link *m)
+{
+        m->order = get_u64(r);
+        m->flags = get_u32(r);
+        m->realization = get_u32(r);
+        m->virtual_path = get_str(r);
+        m->backing_path = get_str(r);
+        uint32_t count = get_u32(r);
+        if (!r->bad && !count_fits(r, count, 4))
+                r->bad = true;
+        if (!r->bad && count > 0) {
+                m->exception_paths = calloc(count, sizeof(char *));
+                if (!m->exception_paths)
+                        r->bad = true;
+                else
+                        m->exception_count = count;
+                for (uint32_t i = 0; i < m->exception_count && !r->bad; i++)
+                        m->exception_paths[i] = get_str(r);
+        }
+}
+
 int wire_get_link(const uint8_t *payload, size_t len, struct wire_link *ret)
 {
         struct reader r = {payload, len, false};
         struct wire_link m = {0};
-        m.order = get_u64(&r);
-        m.flags = get_u32(&r);
-        m.realization = get_u32(&r);
-        m.virtual_path = get_str(&r);
-        m.backing_path = get_str(&r);
-        uint32_t count = get_u32(&r);
-        if (!r.bad && !count_fits(&r, count, 4))
-                r.bad = true;
-        if (!r.bad && count > 0) {
-                m.exception_paths = calloc(count, sizeof(char *));
-                if (!m.exception_paths)
-                        r.bad = true;
-                else
-                        m.exception_count = count;
-                for (uint32_t i = 0; i < m.exception_count && !r.bad; i++)
-                        m.exception_paths[i] = get_str(&r);
+        get_link_body(&r, &m);
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_link_free(&m);
+                return rc;
         }
+        *ret = m;
+        return 0;
+}
+
+int wire_get_link_in(const uint8_t *payload, size_t len, struct wire_link *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_link m = {0};
+        m.scope_id = get_u64(&r);
+        m.scope_pid = (int32_t)get_u32(&r);
+        get_link_body(&r, &m);
         int rc = reader_end(&r);
         if (rc < 0) {
                 wire_link_free(&m);

@@ -22,8 +22,29 @@ enum wire_type {
         WIRE_CREATE = 1,     /* client -> daemon */
         WIRE_REMOVE = 2,     /* client -> daemon */
         WIRE_LIST = 3,       /* client -> daemon */
+        /* S23: the same in another mount namespace (a wire_target first; its pidfd or
+         * namespace descriptor is the message's first descriptor). */
+        WIRE_CREATE_IN = 4,
+        WIRE_REMOVE_IN = 5,
+        WIRE_LIST_IN = 6, /* a target of kind WIRE_TARGET_ALL: every scope's links */
         WIRE_REPLY = 100,    /* daemon -> client: status of a request */
         WIRE_LIST_ENTRY = 101, /* daemon -> client: one link, before the REPLY */
+        WIRE_LIST_ENTRY_IN = 102, /* the same, with its scope (answers WIRE_LIST_IN) */
+};
+
+/* Which mount namespace a request is about (bindlink_target_kind, plus ALL). */
+enum wire_target_kind {
+        WIRE_TARGET_HOST = 0,
+        WIRE_TARGET_PIDFD = 1, /* the descriptor is a pidfd */
+        WIRE_TARGET_PID = 2,
+        WIRE_TARGET_NSFD = 3, /* the descriptor is a mount namespace */
+        WIRE_TARGET_ALL = 4,  /* WIRE_LIST_IN only: every scope */
+};
+
+struct wire_target {
+        uint32_t kind;
+        int32_t pid;  /* WIRE_TARGET_PID */
+        char *root;   /* "" or the directory, in the target, that paths are resolved in */
 };
 
 struct wire_header {
@@ -60,6 +81,8 @@ struct wire_reply {
 };
 
 struct wire_link {
+        uint64_t scope_id;  /* WIRE_LIST_ENTRY_IN: the mount namespace's id (0: host) */
+        int32_t scope_pid;  /* and a process in it, as the daemon's pid namespace sees it */
         uint64_t order;
         uint32_t flags;
         uint32_t realization;
@@ -84,6 +107,13 @@ int wire_put_remove(struct wire_buf *buf, const struct wire_remove *msg);
 int wire_put_list(struct wire_buf *buf);
 int wire_put_reply(struct wire_buf *buf, const struct wire_reply *msg);
 int wire_put_link(struct wire_buf *buf, const struct wire_link *msg);
+/* S23: target first; fd_count counts the target's descriptor (first) too. */
+int wire_put_create_in(struct wire_buf *buf, const struct wire_target *target,
+                       const struct wire_create *msg, uint32_t fd_count);
+int wire_put_remove_in(struct wire_buf *buf, const struct wire_target *target,
+                       const struct wire_remove *msg, uint32_t fd_count);
+int wire_put_list_in(struct wire_buf *buf, const struct wire_target *target, uint32_t fd_count);
+int wire_put_link_in(struct wire_buf *buf, const struct wire_link *msg);
 
 /* Parse and check a header: -EPROTO for bad magic/version/type/fd count,
  * -EMSGSIZE for a payload over WIRE_MAX_PAYLOAD. */
@@ -95,6 +125,15 @@ int wire_get_create(const uint8_t *payload, size_t len, struct wire_create *ret)
 int wire_get_remove(const uint8_t *payload, size_t len, struct wire_remove *ret);
 int wire_get_reply(const uint8_t *payload, size_t len, struct wire_reply *ret);
 int wire_get_link(const uint8_t *payload, size_t len, struct wire_link *ret);
+int wire_get_create_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                       struct wire_create *ret);
+int wire_get_remove_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                       struct wire_remove *ret);
+int wire_get_list_in(const uint8_t *payload, size_t len, struct wire_target *ret_target);
+int wire_get_link_in(const uint8_t *payload, size_t len, struct wire_link *ret);
+/* How many descriptors a target carries (1 for a pidfd or a namespace, else 0). */
+uint32_t wire_target_fds(const struct wire_target *target);
+void wire_target_free(struct wire_target *target);
 
 void wire_create_free(struct wire_create *msg);
 void wire_remove_free(struct wire_remove *msg);

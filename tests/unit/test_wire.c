@@ -121,6 +121,12 @@ static struct wire_link sample_link(void)
         };
 }
 
+static struct wire_target sample_target(void)
+{
+        return (struct wire_target){.kind = WIRE_TARGET_PIDFD, .pid = 0,
+                                    .root = (char *)"/bundle/rootfs"};
+}
+
 /* Encode a message of type `type` (the samples above) into a fresh buffer. */
 static struct wire_buf encode_sample(enum wire_type type)
 {
@@ -149,6 +155,30 @@ static struct wire_buf encode_sample(enum wire_type type)
         case WIRE_LIST_ENTRY: {
                 struct wire_link l = sample_link();
                 r = wire_put_link(&buf, &l);
+                break;
+        }
+        case WIRE_CREATE_IN: {
+                struct wire_create c = sample_create(2);
+                struct wire_target t = sample_target();
+                r = wire_put_create_in(&buf, &t, &c, 4);
+                break;
+        }
+        case WIRE_REMOVE_IN: {
+                struct wire_remove m = {.virtual_path = (char *)"/v/path"};
+                struct wire_target t = sample_target();
+                r = wire_put_remove_in(&buf, &t, &m, 1);
+                break;
+        }
+        case WIRE_LIST_IN: {
+                struct wire_target t = {.kind = WIRE_TARGET_ALL, .root = (char *)""};
+                r = wire_put_list_in(&buf, &t, 0);
+                break;
+        }
+        case WIRE_LIST_ENTRY_IN: {
+                struct wire_link l = sample_link();
+                l.scope_id = (1ull << 33) + 5;
+                l.scope_pid = 4242;
+                r = wire_put_link_in(&buf, &l);
                 break;
         }
         }
@@ -191,6 +221,40 @@ static int decode_and_free(enum wire_type type, const uint8_t *payload, size_t l
         }
         case WIRE_LIST:
                 return len == 0 ? 0 : -EPROTO;
+        case WIRE_CREATE_IN: {
+                struct wire_target t;
+                struct wire_create m;
+                r = wire_get_create_in(payload, len, &t, &m);
+                if (r == 0) {
+                        wire_target_free(&t);
+                        wire_create_free(&m);
+                }
+                return r;
+        }
+        case WIRE_REMOVE_IN: {
+                struct wire_target t;
+                struct wire_remove m;
+                r = wire_get_remove_in(payload, len, &t, &m);
+                if (r == 0) {
+                        wire_target_free(&t);
+                        wire_remove_free(&m);
+                }
+                return r;
+        }
+        case WIRE_LIST_IN: {
+                struct wire_target t;
+                r = wire_get_list_in(payload, len, &t);
+                if (r == 0)
+                        wire_target_free(&t);
+                return r;
+        }
+        case WIRE_LIST_ENTRY_IN: {
+                struct wire_link m;
+                r = wire_get_link_in(payload, len, &m);
+                if (r == 0)
+                        wire_link_free(&m);
+                return r;
+        }
         }
         return -EINVAL;
 }
@@ -506,14 +570,67 @@ static void test_other_messages_every_truncation_is_eproto(void **state)
         check_all_truncations(WIRE_REMOVE);
         check_all_truncations(WIRE_REPLY);
         check_all_truncations(WIRE_LIST_ENTRY);
+        check_all_truncations(WIRE_CREATE_IN);
+        check_all_truncations(WIRE_REMOVE_IN);
+        check_all_truncations(WIRE_LIST_IN);
+        check_all_truncations(WIRE_LIST_ENTRY_IN);
+}
+
+/* S23: a target's fields survive the trip; a target that names no namespace (host,
+ * or "all" where one namespace is needed, or a pid of 0) is refused. */
+static void test_scoped_messages_round_trip_and_bad_targets_are_eproto(void **state)
+{
+        (void)state;
+        struct wire_buf buf = encode_sample(WIRE_CREATE_IN);
+        struct decoded d = split_message(&buf, 0);
+        struct wire_target t;
+        struct wire_create c;
+        assert_int_equal(wire_get_create_in(d.payload, d.len, &t, &c), 0);
+        assert_int_equal(t.kind, WIRE_TARGET_PIDFD);
+        assert_string_equal(t.root, "/bundle/rootfs");
+        assert_string_equal(c.virtual_path, "/v/path");
+        assert_int_equal(c.exception_count, 2);
+        wire_target_free(&t);
+        wire_create_free(&c);
+        free(d.payload);
+        wire_buf_free(&buf);
+
+        buf = encode_sample(WIRE_LIST_ENTRY_IN);
+        d = split_message(&buf, 0);
+        struct wire_link l;
+        assert_int_equal(wire_get_link_in(d.payload, d.len, &l), 0);
+        assert_true(l.scope_id == (1ull << 33) + 5);
+        assert_int_equal(l.scope_pid, 4242);
+        assert_string_equal(l.virtual_path, "/srv/x");
+        wire_link_free(&l);
+        free(d.payload);
+        wire_buf_free(&buf);
+
+        const struct wire_target bad[] = {
+                {.kind = WIRE_TARGET_HOST, .root = (char *)""},
+                {.kind = WIRE_TARGET_ALL, .root = (char *)""},
+                {.kind = WIRE_TARGET_PID, .pid = 0, .root = (char *)""},
+                {.kind = 9, .root = (char *)""},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+                struct wire_remove m = {.virtual_path = (char *)"/v"};
+                buf = (struct wire_buf){0};
+                assert_int_equal(wire_put_remove_in(&buf, &bad[i], &m, 0), 0);
+                d = split_message(&buf, 0);
+                struct wire_remove out;
+                assert_int_equal(wire_get_remove_in(d.payload, d.len, &t, &out), -EPROTO);
+                free(d.payload);
+                wire_buf_free(&buf);
+        }
 }
 
 /* One byte more than the message holds is refused too. */
 static void test_trailing_byte_is_eproto(void **state)
 {
         (void)state;
-        const enum wire_type types[] = {WIRE_CREATE, WIRE_REMOVE, WIRE_REPLY,
-                                        WIRE_LIST_ENTRY};
+        const enum wire_type types[] = {WIRE_CREATE,    WIRE_REMOVE,    WIRE_REPLY,
+                                        WIRE_LIST_ENTRY, WIRE_CREATE_IN, WIRE_REMOVE_IN,
+                                        WIRE_LIST_IN,    WIRE_LIST_ENTRY_IN};
         for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
                 struct wire_buf buf = encode_sample(types[t]);
                 struct decoded d = split_message(&buf, 0);
@@ -900,9 +1017,13 @@ static void test_header_length_over_max_is_emsgsize(void **state)
 static void test_header_fds_on_non_create_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {WIRE_REMOVE, WIRE_LIST, WIRE_REPLY, WIRE_LIST_ENTRY};
+        const uint16_t types[] = {WIRE_REMOVE, WIRE_LIST, WIRE_REPLY, WIRE_LIST_ENTRY,
+                                  WIRE_LIST_ENTRY_IN};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 4, 1), -EPROTO);
+        /* A scoped remove or list carries its target's descriptor, and no more. */
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REMOVE_IN, 4, 1), 0);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST_IN, 4, 2), -EPROTO);
 }
 
 static void test_header_too_many_fds_is_eproto(void **state)
@@ -1007,6 +1128,7 @@ int main(void)
                 cmocka_unit_test(test_put_string_of_path_max_is_einval),
                 cmocka_unit_test(test_create_every_truncation_is_eproto),
                 cmocka_unit_test(test_other_messages_every_truncation_is_eproto),
+                cmocka_unit_test(test_scoped_messages_round_trip_and_bad_targets_are_eproto),
                 cmocka_unit_test(test_trailing_byte_is_eproto),
                 cmocka_unit_test(test_hand_built_create_is_accepted),
                 cmocka_unit_test(test_string_length_bigger_than_rest_is_eproto),
