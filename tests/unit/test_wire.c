@@ -1000,7 +1000,7 @@ static void test_header_bad_version_is_eproto(void **state)
 static void test_header_unknown_type_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {0, 4, 99, 102, 0xffff};
+        const uint16_t types[] = {0, 7, 99, 103, 0xffff};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 0, 0), -EPROTO);
 }
