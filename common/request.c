@@ -155,3 +155,101 @@ out:
         wire_create_free(&msg);
         return r;
 }
+
+int request_target_path(const char *path, char **ret)
+{
+        if (!path || path[0] != '/' || strnlen(path, PATH_MAX) >= PATH_MAX)
+                return -EINVAL;
+        char *out = malloc(strlen(path) + 1);
+        if (!out)
+                return -ENOMEM;
+        size_t n = 0;
+        for (const char *p = path; *p;) {
+                while (*p == '/')
+                        p++;
+                const char *end = strchrnul(p, '/');
+                size_t len = (size_t)(end - p);
+                if (len == 0)
+                        break;
+                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.')) {
+                        free(out);
+                        return -EINVAL;
+                }
+                out[n++] = '/';
+                memcpy(out + n, p, len);
+                n += len;
+                p = end;
+        }
+        if (n == 0)
+                out[n++] = '/';
+        out[n] = '\0';
+        *ret = out;
+        return 0;
+}
+
+int request_prepare_create_in(const char *virtual_path, const char *backing_path,
+                              uint32_t flags, uint32_t exception_count,
+                              const char *const *exception_paths, struct wire_create *ret_msg,
+                              struct caller_fds *fds, bindlink_error *ret_error)
+{
+        if (flags & ~(uint32_t)(CREATE_BIND_LINK_FLAG_READ_ONLY | CREATE_BIND_LINK_FLAG_MERGED))
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_FLAGS, 0, NULL,
+                                    "unknown flag bits 0x%x", flags);
+        if (!request_valid_path(virtual_path))
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 0, NULL,
+                                    "virtual path is missing, empty or longer than PATH_MAX");
+        if (!request_valid_path(backing_path))
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_BACKING, 0, NULL,
+                                    "backing path is missing, empty or longer than PATH_MAX");
+        if (exception_count > 0 && !exception_paths)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_EXCEPTION, 0, NULL,
+                                    "%u exceptions but no exception array", exception_count);
+        if (exception_count > BINDLINK_MAX_EXCEPTIONS)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_EXCEPTION, 0, NULL,
+                                    "%u exceptions; at most %d are allowed", exception_count,
+                                    BINDLINK_MAX_EXCEPTIONS);
+        struct wire_create msg = {.flags = flags};
+        int r = request_target_path(virtual_path, &msg.virtual_path);
+        if (r < 0)
+                return request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 0, virtual_path,
+                                    "a virtual path in a target namespace must be absolute, "
+                                    "without . or .. components: %s",
+                                    virtual_path);
+        if (exception_count > 0) {
+                msg.exception_paths = calloc(exception_count, sizeof(char *));
+                msg.exception_errors = calloc(exception_count, sizeof(int32_t));
+                if (!msg.exception_paths || !msg.exception_errors) {
+                        wire_create_free(&msg);
+                        return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL,
+                                            "out of memory");
+                }
+                msg.exception_count = exception_count;
+        }
+        for (uint32_t i = 0; i < exception_count; i++) {
+                r = request_valid_path(exception_paths[i])
+                            ? request_target_path(exception_paths[i], &msg.exception_paths[i])
+                            : -EINVAL;
+                if (r < 0) {
+                        wire_create_free(&msg);
+                        r = request_fail(ret_error, r, BINDLINK_FAULT_EXCEPTION, 0,
+                                         exception_paths[i],
+                                         "exception %u is not an absolute path without . or "
+                                         "..",
+                                         i);
+                        if (ret_error)
+                                ret_error->exception_index = i;
+                        return r;
+                }
+        }
+        int ignored;
+        r = normalize_path(backing_path, &msg.backing_path, &ignored, NULL);
+        if (r < 0) {
+                wire_create_free(&msg);
+                return request_fail(ret_error, r, BINDLINK_FAULT_BACKING, 0, backing_path,
+                                    "cannot normalize backing path %s: %s", backing_path,
+                                    strerror(-r));
+        }
+        msg.backing_error = open_as_caller(fds, msg.backing_path, 0);
+        *ret_msg = msg;
+        return 0;
+}

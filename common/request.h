@@ -23,6 +23,17 @@ int request_prepare_create(const char *virtual_path, const char *backing_path, u
                            struct wire_create *ret_msg, struct caller_fds *ret_fds,
                            bindlink_error *ret_error);
 
+/* S23: the same for a link in another mount namespace: V and the exceptions are
+ * paths in the target (checked with request_target_path, not opened here); B is
+ * normalized and opened as the caller. Descriptors are appended to *fds (which may
+ * hold the target's already). */
+int request_prepare_create_in(const char *virtual_path, const char *backing_path,
+                              uint32_t flags, uint32_t exception_count,
+                              const char *const *exception_paths, struct wire_create *ret_msg,
+                              struct caller_fds *fds, bindlink_error *ret_error);
+/* A path in a target namespace: absolute, with no "." or ".." components; repeated
+ * and trailing slashes dropped. A copy in *ret, or -EINVAL / -ENOMEM. */
+int request_target_path(const char *path, char **ret);
 /* Fill *ret_error (if not NULL) and return -error. */
 __attribute__((format(printf, 6, 7))) int
 request_fail(bindlink_error *ret_error, int error, bindlink_fault fault, int is_remove,

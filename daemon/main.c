@@ -246,7 +246,7 @@ int main(int argc, char **argv)
         if (r < 0)
                 log_warning_errno(r, "cannot notify systemd");
 
-        r = server_run(listen_fd, &manager, allowed_group);
+        r = server_run(listen_fd, &manager, state_dir, allowed_group);
         (void)sd_notify(0, "STOPPING=1");
         (void)close(listen_fd);
         (void)unlink(socket_path);

@@ -59,11 +59,19 @@ static void check_encoded(const struct wire_buf *buf, uint16_t type, size_t len,
 
 /* ---- one codec per payload type -------------------------------------------------- */
 
+/* The scoped messages (S23) carry a target first. */
+struct scoped {
+        struct wire_target target;
+        struct wire_create create;
+        struct wire_remove remove;
+};
+
 union decoded {
         struct wire_create create;
         struct wire_remove remove;
         struct wire_reply reply;
         struct wire_link link;
+        struct scoped scoped;
 };
 
 struct codec {
@@ -206,6 +214,119 @@ static void check_link_again(const union decoded *before, const union decoded *a
         check_strv_equal(m->exception_paths, a->exception_paths, a->exception_count);
 }
 
+static void check_target(const struct wire_target *t)
+{
+        check_string(t->root);
+        CHECK(t->kind >= WIRE_TARGET_PIDFD && t->kind <= WIRE_TARGET_ALL);
+        CHECK(t->kind != WIRE_TARGET_PID || t->pid > 0);
+}
+static void check_target_again(const struct wire_target *a, const struct wire_target *m)
+{
+        CHECK(m->kind == a->kind && m->pid == a->pid);
+        CHECK_STR_EQ(m->root, a->root);
+}
+
+static int decode_create_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        struct wire_target t;
+        struct wire_create c;
+        int r = wire_get_create_in(p, n, &t, &c);
+        if (r == 0)
+                m->scoped = (struct scoped){.target = t, .create = c};
+        return r;
+}
+static int encode_create_in(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        return wire_put_create_in(buf, &m->scoped.target, &m->scoped.create, fd_count);
+}
+static void release_create_in(union decoded *m)
+{
+        wire_target_free(&m->scoped.target);
+        wire_create_free(&m->scoped.create);
+}
+static void check_create_in(const union decoded *d)
+{
+        check_target(&d->scoped.target);
+        CHECK(d->scoped.target.kind != WIRE_TARGET_ALL);
+        check_create((const union decoded *)&d->scoped.create);
+}
+static void check_create_in_again(const union decoded *before, const union decoded *after)
+{
+        check_target_again(&before->scoped.target, &after->scoped.target);
+        check_create_again((const union decoded *)&before->scoped.create,
+                           (const union decoded *)&after->scoped.create);
+}
+
+static int decode_remove_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        struct wire_target t;
+        struct wire_remove r_;
+        int r = wire_get_remove_in(p, n, &t, &r_);
+        if (r == 0)
+                m->scoped = (struct scoped){.target = t, .remove = r_};
+        return r;
+}
+static int encode_remove_in(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        return wire_put_remove_in(buf, &m->scoped.target, &m->scoped.remove, fd_count);
+}
+static void release_remove_in(union decoded *m)
+{
+        wire_target_free(&m->scoped.target);
+        wire_remove_free(&m->scoped.remove);
+}
+static void check_remove_in(const union decoded *d)
+{
+        check_target(&d->scoped.target);
+        check_string(d->scoped.remove.virtual_path);
+}
+static void check_remove_in_again(const union decoded *before, const union decoded *after)
+{
+        check_target_again(&before->scoped.target, &after->scoped.target);
+        CHECK_STR_EQ(after->scoped.remove.virtual_path, before->scoped.remove.virtual_path);
+}
+
+static int decode_list_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        struct wire_target t;
+        int r = wire_get_list_in(p, n, &t);
+        if (r == 0)
+                m->scoped = (struct scoped){.target = t};
+        return r;
+}
+static int encode_list_in(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        return wire_put_list_in(buf, &m->scoped.target, fd_count);
+}
+static void release_list_in(union decoded *m)
+{
+        wire_target_free(&m->scoped.target);
+}
+static void check_list_in(const union decoded *d)
+{
+        check_target(&d->scoped.target);
+}
+static void check_list_in_again(const union decoded *before, const union decoded *after)
+{
+        check_target_again(&before->scoped.target, &after->scoped.target);
+}
+
+static int decode_link_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        return wire_get_link_in(p, n, &m->link);
+}
+static int encode_link_in(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        (void)fd_count;
+        return wire_put_link_in(buf, &m->link);
+}
+static void check_link_in_again(const union decoded *before, const union decoded *after)
+{
+        CHECK(after->link.scope_id == before->link.scope_id &&
+              after->link.scope_pid == before->link.scope_pid);
+        check_link_again(before, after);
+}
+
 static const struct codec codecs[] = {
         {WIRE_CREATE, decode_create, encode_create, release_create, check_create, NULL,
          check_create_again},
@@ -215,6 +336,14 @@ static const struct codec codecs[] = {
          check_reply_again},
         {WIRE_LIST_ENTRY, decode_link, encode_link, release_link, check_link, NULL,
          check_link_again},
+        {WIRE_CREATE_IN, decode_create_in, encode_create_in, release_create_in, check_create_in,
+         NULL, check_create_in_again},
+        {WIRE_REMOVE_IN, decode_remove_in, encode_remove_in, release_remove_in, check_remove_in,
+         NULL, check_remove_in_again},
+        {WIRE_LIST_IN, decode_list_in, encode_list_in, release_list_in, check_list_in, NULL,
+         check_list_in_again},
+        {WIRE_LIST_ENTRY_IN, decode_link_in, encode_link_in, release_link, check_link, NULL,
+         check_link_in_again},
 };
 
 /* True if the payload decoded into *ret; a refusal must be -EPROTO and leave *ret as
@@ -289,7 +418,9 @@ static int parse_header(const uint8_t *data, size_t size, struct wire_header *re
         CHECK(h.magic == WIRE_MAGIC && h.version == WIRE_VERSION);
         CHECK(h.length <= WIRE_MAX_PAYLOAD);
         CHECK(h.fd_count <= WIRE_MAX_FDS);
-        CHECK(h.type == WIRE_CREATE || h.fd_count == 0);
+        CHECK(h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.fd_count <= 1);
+        CHECK(h.fd_count == 0 || h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN ||
+              h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN);
         *ret = h;
         return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -155,6 +156,42 @@ int bindlink_connection_remove(bindlink_connection *connection, const char *virt
                                bindlink_error *ret_error);
 int bindlink_connection_list(bindlink_connection *connection, bindlink_links **ret_links,
                              bindlink_error *ret_error);
+
+/* S23: links in another mount namespace (a container's), visible there only. The
+ * target names the namespace: by a pidfd of a process in it (preferred: a pid can be
+ * reused), by a pid, or by an open mount-namespace descriptor (/proc/PID/ns/mnt).
+ * Its virtual path (absolute, no "." or "..") is resolved in the target, below root
+ * where given (a directory of the target: an OCI hook, which runs before the
+ * container's pivot_root, names bundle/rootfs), never out of it; the backing path is
+ * resolved in the caller's view. Creating or removing needs what the calls above
+ * need and CAP_SYS_ADMIN over the user namespace that owns the target. A link lives
+ * until it is removed or the namespace's last process ends. */
+typedef enum bindlink_target_kind {
+        BINDLINK_TARGET_PIDFD = 1, /* fd: a pidfd */
+        BINDLINK_TARGET_PID = 2,   /* pid */
+        BINDLINK_TARGET_NSFD = 3,  /* fd: a mount namespace */
+} bindlink_target_kind;
+
+typedef struct bindlink_target {
+        bindlink_target_kind kind;
+        int fd;
+        pid_t pid;
+        const char *root; /* NULL: the target's own root */
+} bindlink_target;
+
+int bindlink_target_create(const bindlink_target *target, const char *virtual_path,
+                           const char *backing_path, uint32_t flags, uint32_t exception_count,
+                           const char *const *exception_paths, bindlink_error *ret_error);
+int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
+                           bindlink_error *ret_error);
+/* The links of target's namespace, or with target NULL of every namespace, the host's
+ * included; each with its scope: */
+int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,
+                         bindlink_error *ret_error);
+/* The mount namespace's 64-bit id (0: bindlinkd's own), and a process in it as
+ * bindlinkd's pid namespace sees it (0: the host, or none known). */
+uint64_t bindlink_links_scope_id(const bindlink_links *links, size_t i);
+pid_t bindlink_links_scope_pid(const bindlink_links *links, size_t i);
 
 /* Helpers for messages. */
 const char *bindlink_realization_name(bindlink_realization realization);

@@ -93,9 +93,10 @@ static int transact(bindlink_connection *c, const struct wire_buf *request, cons
                                             socket_path, "no answer from bindlinkd at %s: %s",
                                             socket_path, strerror(-r));
                 }
-                if (h.type == WIRE_LIST_ENTRY && on_link) {
+                if ((h.type == WIRE_LIST_ENTRY || h.type == WIRE_LIST_ENTRY_IN) && on_link) {
                         struct wire_link link;
-                        r = wire_get_link(payload, h.length, &link);
+                        r = h.type == WIRE_LIST_ENTRY ? wire_get_link(payload, h.length, &link)
+                                                      : wire_get_link_in(payload, h.length, &link);
                         if (r >= 0)
                                 r = on_link(ctx, &link);
                         if (r < 0) {
@@ -369,6 +370,198 @@ const char *bindlink_links_exception(const bindlink_links *links, size_t i, uint
 {
         const struct wire_link *l = LINK_AT(links, i);
         return l && j < l->exception_count ? l->exception_paths[j] : NULL;
+}
+
+uint64_t bindlink_links_scope_id(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? l->scope_id : 0;
+}
+
+pid_t bindlink_links_scope_pid(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        return l ? (pid_t)l->scope_pid : 0;
+}
+
+/* ---- S23: links in another mount namespace ---- */
+
+/* The wire form of target (root copied), and its descriptor in *ret_fd (-1: none).
+ * 0 or -error (filled in). */
+static int target_prepare(const bindlink_target *target, int is_remove, struct wire_target *ret,
+                          int *ret_fd, bindlink_error *ret_error)
+{
+        *ret_fd = -1;
+        if (!target)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, is_remove, NULL,
+                                    "no target namespace");
+        struct wire_target t = {.kind = (uint32_t)target->kind};
+        switch (target->kind) {
+        case BINDLINK_TARGET_PIDFD:
+        case BINDLINK_TARGET_NSFD:
+                if (target->fd < 0)
+                        return request_fail(ret_error, EBADF, BINDLINK_FAULT_NONE, is_remove,
+                                            NULL, "the target's descriptor %d is not open",
+                                            target->fd);
+                *ret_fd = target->fd;
+                break;
+        case BINDLINK_TARGET_PID:
+                if (target->pid <= 0)
+                        return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, is_remove,
+                                            NULL, "the target's pid %d is not a process id",
+                                            (int)target->pid);
+                t.pid = (int32_t)target->pid;
+                break;
+        default:
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, is_remove, NULL,
+                                    "unknown target kind %d", (int)target->kind);
+        }
+        char *root = NULL;
+        if (target->root && *target->root) {
+                int r = request_target_path(target->root, &root);
+                if (r < 0)
+                        return request_fail(ret_error, r, BINDLINK_FAULT_NONE, is_remove,
+                                            target->root,
+                                            "the target's root %s is not an absolute path "
+                                            "without . or .. components",
+                                            target->root);
+        } else if (!(root = strdup(""))) {
+                return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, is_remove, NULL,
+                                    "out of memory");
+        }
+        t.root = root;
+        *ret = t;
+        return 0;
+}
+
+int bindlink_target_create(const bindlink_target *target, const char *virtual_path,
+                           const char *backing_path, uint32_t flags, uint32_t exception_count,
+                           const char *const *exception_paths, bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        struct wire_target t;
+        int target_fd;
+        int r = target_prepare(target, 0, &t, &target_fd, ret_error);
+        if (r < 0)
+                return r;
+        struct wire_create msg = {0};
+        struct caller_fds fds = {.count = 0};
+        if (target_fd >= 0) {
+                /* The target's descriptor is the message's first; a dup, closed with
+                 * the others, so the caller's own stays theirs. */
+                int fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0) {
+                        r = request_fail(ret_error, errno, BINDLINK_FAULT_NONE, 0, NULL,
+                                         "cannot use the target's descriptor %d: %s",
+                                         target_fd, strerror(errno));
+                        wire_target_free(&t);
+                        return r;
+                }
+                fds.fds[fds.count++] = fd;
+        }
+        r = request_prepare_create_in(virtual_path, backing_path, flags, exception_count,
+                                      exception_paths, &msg, &fds, ret_error);
+        if (r < 0) {
+                caller_fds_close(&fds);
+                wire_target_free(&t);
+                return r;
+        }
+        bindlink_connection c;
+        r = connection_init(&c, ret_error);
+        if (r >= 0) {
+                struct wire_buf buf = {0};
+                r = wire_put_create_in(&buf, &t, &msg, (uint32_t)fds.count);
+                if (r < 0)
+                        r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
+                                         "cannot encode request: %s", strerror(-r));
+                else
+                        r = transact(&c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
+                wire_buf_free(&buf);
+                connection_drop(&c);
+        }
+        caller_fds_close(&fds);
+        wire_create_free(&msg);
+        wire_target_free(&t);
+        return r;
+}
+
+int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
+                           bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        struct wire_target t;
+        int target_fd;
+        int r = target_prepare(target, 1, &t, &target_fd, ret_error);
+        if (r < 0)
+                return r;
+        struct wire_remove msg = {0};
+        if (!request_valid_path(virtual_path))
+                r = request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 1, NULL,
+                                 "virtual path is missing, empty or longer than PATH_MAX");
+        else if ((r = request_target_path(virtual_path, &msg.virtual_path)) < 0)
+                r = request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 1, virtual_path,
+                                 "a virtual path in a target namespace must be absolute, "
+                                 "without . or .. components: %s",
+                                 virtual_path);
+        bindlink_connection c;
+        if (r >= 0)
+                r = connection_init(&c, ret_error);
+        if (r >= 0) {
+                struct wire_buf buf = {0};
+                r = wire_put_remove_in(&buf, &t, &msg, target_fd >= 0);
+                if (r < 0)
+                        r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
+                                         "cannot encode request: %s", strerror(-r));
+                else
+                        r = transact(&c, &buf, &target_fd, target_fd >= 0, 1, NULL, NULL,
+                                     ret_error);
+                wire_buf_free(&buf);
+                connection_drop(&c);
+        }
+        wire_remove_free(&msg);
+        wire_target_free(&t);
+        return r;
+}
+
+int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,
+                         bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        if (!ret_links)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "no place for the list");
+        struct wire_target t = {.kind = WIRE_TARGET_ALL};
+        int target_fd = -1;
+        int r = target ? target_prepare(target, 0, &t, &target_fd, ret_error) : 0;
+        if (r < 0)
+                return r;
+        bindlink_links *links = calloc(1, sizeof *links);
+        if (!links) {
+                wire_target_free(&t);
+                return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "out of memory");
+        }
+        bindlink_connection c;
+        r = connection_init(&c, ret_error);
+        if (r >= 0) {
+                struct wire_buf buf = {0};
+                r = wire_put_list_in(&buf, &t, target_fd >= 0);
+                if (r < 0)
+                        r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
+                                         "cannot encode request: %s", strerror(-r));
+                else
+                        r = transact(&c, &buf, &target_fd, target_fd >= 0, 0, collect_link,
+                                     links, ret_error);
+                wire_buf_free(&buf);
+                connection_drop(&c);
+        }
+        wire_target_free(&t);
+        if (r < 0) {
+                bindlink_links_free(links);
+                return r;
+        }
+        *ret_links = links;
+        return 0;
 }
 
 HRESULT CreateBindLink(const char *virtualPath, const char *backingPath,

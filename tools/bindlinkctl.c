@@ -1,6 +1,8 @@
 /* bindlinkctl — create, remove and list bind links from the shell. Its interface is
  * fixed (scripts depend on it); see bindlinkctl(8). Exit: 0 ok, 1 the operation
  * failed, 2 usage error. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -24,10 +26,20 @@ static void usage(FILE *out)
                 "Create, remove and list bind links (served by bindlinkd).\n"
                 "\n"
                 "Commands:\n"
-                "  create [--read-only] [--merged] [--exception PATH]... VIRTUAL BACKING\n"
-                "                 make VIRTUAL show BACKING, system-wide\n"
-                "  remove VIRTUAL remove the link whose virtual path is VIRTUAL\n"
-                "  list [--json]  list the links in creation order\n"
+                "  create [--read-only] [--merged] [--exception PATH]... [TARGET] VIRTUAL BACKING\n"
+                "                 make VIRTUAL show BACKING, system-wide (or in TARGET)\n"
+                "  remove [TARGET] VIRTUAL\n"
+                "                 remove the link whose virtual path is VIRTUAL\n"
+                "  list [--json] [TARGET | --all-scopes]\n"
+                "                 list the links in creation order (of TARGET, or of every\n"
+                "                 mount namespace with their scope)\n"
+                "\n"
+                "TARGET, another mount namespace (a container's), where VIRTUAL lives:\n"
+                "  -t, --target pid:N|pidfd:N|ns:PATH\n"
+                "                 the namespace of process N, of the pidfd open as\n"
+                "                 descriptor N, or the namespace file PATH\n"
+                "  --root DIR     resolve VIRTUAL below DIR of the target (an OCI hook before\n"
+                "                 the container's pivot_root: bundle/rootfs)\n"
                 "\n"
                 "The Windows sample's spelling works too (command words in any case):\n"
                 "  CREATE VIRTUAL BACKING [/read-only] [/merge] [/exception:PATH]...\n"
@@ -61,12 +73,80 @@ static int report(const char *operation, const char *virtual_path, const bindlin
         return 1;
 }
 
+/* A --target or --root option at argv[*i] (its value after it, or after "="): 1 if
+ * taken, 0 if argv[*i] is not one, 2 (usage error said) if it is wrong. */
+struct target_option {
+        bool given;
+        bindlink_target target;
+        const char *root;
+        int ns_fd; /* opened for ns:PATH */
+};
+
+static int parse_target(const char *command, int argc, char **argv, int *i,
+                        struct target_option *t)
+{
+        const char *a = argv[*i], *value;
+        bool root;
+        if (strcmp(a, "--target") == 0 || strcmp(a, "-t") == 0 || strcmp(a, "--root") == 0) {
+                root = strcmp(a, "--root") == 0;
+                if (++*i == argc) {
+                        fprintf(stderr, "%s: %s: %s needs a value\nTry '%s --help'.\n", program,
+                                command, a, program);
+                        return 2;
+                }
+                value = argv[*i];
+        } else if (strncmp(a, "--target=", 9) == 0 || strncmp(a, "--root=", 7) == 0) {
+                root = a[2] == 'r';
+                value = a + (root ? 7 : 9);
+        } else {
+                return 0;
+        }
+        if (root) {
+                t->root = value;
+                t->target.root = value;
+                return 1;
+        }
+        char *end = NULL;
+        long n = 0;
+        t->given = true;
+        if (strncmp(value, "pid:", 4) == 0) {
+                n = strtol(value + 4, &end, 10);
+                t->target.kind = BINDLINK_TARGET_PID;
+                t->target.pid = (pid_t)n;
+        } else if (strncmp(value, "pidfd:", 6) == 0) {
+                n = strtol(value + 6, &end, 10);
+                t->target.kind = BINDLINK_TARGET_PIDFD;
+                t->target.fd = (int)n;
+        } else if (strncmp(value, "ns:", 3) == 0 && value[3]) {
+                t->ns_fd = open(value + 3, O_RDONLY | O_CLOEXEC);
+                if (t->ns_fd < 0) {
+                        fprintf(stderr, "%s: %s: cannot open namespace %s: %s\n", program,
+                                command, value + 3, strerror(errno));
+                        return 2;
+                }
+                t->target.kind = BINDLINK_TARGET_NSFD;
+                t->target.fd = t->ns_fd;
+                return 1;
+        }
+        if (!end || *end || n <= 0 || n > INT32_MAX) {
+                fprintf(stderr, "%s: %s: bad target %s (pid:N, pidfd:N or ns:PATH)\nTry '%s "
+                                "--help'.\n",
+                        program, command, value, program);
+                return 2;
+        }
+        return 1;
+}
+
 static int do_create(uint32_t flags, const char **exceptions, uint32_t exception_count,
-                     const char *virtual_path, const char *backing_path)
+                     const char *virtual_path, const char *backing_path,
+                     const struct target_option *t)
 {
         bindlink_error e;
-        if (bindlink_create(virtual_path, backing_path, flags, exception_count, exceptions,
-                            &e) < 0)
+        int r = t->given ? bindlink_target_create(&t->target, virtual_path, backing_path, flags,
+                                                  exception_count, exceptions, &e)
+                         : bindlink_create(virtual_path, backing_path, flags, exception_count,
+                                           exceptions, &e);
+        if (r < 0)
                 return report("create", virtual_path, &e);
         return 0;
 }
@@ -93,8 +173,14 @@ static int cmd_create(int argc, char **argv)
         const char *paths[2];
         int npaths = 0;
         bool options_done = false;
+        struct target_option t = {.ns_fd = -1};
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i], *exception = NULL;
+                int taken = options_done ? 0 : parse_target("create", argc, argv, &i, &t);
+                if (taken == 2)
+                        return 2;
+                if (taken)
+                        continue;
                 if (!options_done && strcmp(a, "--") == 0)
                         options_done = true;
                 else if (!options_done && (strcmp(a, "--read-only") == 0 || strcmp(a, "-r") == 0))
@@ -129,16 +215,33 @@ static int cmd_create(int argc, char **argv)
         }
         if (npaths != 2)
                 return usage_error("%s", "create needs VIRTUAL and BACKING");
-        return do_create(flags, exceptions, count, paths[0], paths[1]);
+        if (t.root && !t.given)
+                return usage_error("%s", "create: --root needs --target");
+        return do_create(flags, exceptions, count, paths[0], paths[1], &t);
 }
 
 static int cmd_remove(int argc, char **argv)
 {
-        if (argc != 2)
+        struct target_option t = {.ns_fd = -1};
+        const char *path = NULL;
+        for (int i = 1; i < argc; i++) {
+                int taken = parse_target("remove", argc, argv, &i, &t);
+                if (taken == 2)
+                        return 2;
+                if (taken)
+                        continue;
+                if (path)
+                        return usage_error("%s", "remove needs exactly one VIRTUAL path");
+                path = argv[i];
+        }
+        if (!path)
                 return usage_error("%s", "remove needs exactly one VIRTUAL path");
+        if (t.root && !t.given)
+                return usage_error("%s", "remove: --root needs --target");
         bindlink_error e;
-        if (bindlink_remove(argv[1], &e) < 0)
-                return report("remove", argv[1], &e);
+        int r = t.given ? bindlink_target_remove(&t.target, path, &e) : bindlink_remove(path, &e);
+        if (r < 0)
+                return report("remove", path, &e);
         return 0;
 }
 
@@ -184,7 +287,7 @@ static void json_string(const char *s)
         putchar('"');
 }
 
-static void print_json(const bindlink_links *links)
+static void print_json(const bindlink_links *links, bool scoped)
 {
         size_t n = bindlink_links_count(links);
         printf("[");
@@ -211,12 +314,20 @@ static void print_json(const bindlink_links *links)
                 printf("], \"order\": %" PRIu64 ", \"realization\": ",
                        bindlink_links_order(links, i));
                 json_string(bindlink_realization_name(bindlink_links_realization(links, i)));
+                if (scoped) {
+                        uint64_t id = bindlink_links_scope_id(links, i);
+                        if (id)
+                                printf(", \"scope\": {\"mntns\": %" PRIu64 ", \"pid\": %d}", id,
+                                       (int)bindlink_links_scope_pid(links, i));
+                        else
+                                printf(", \"scope\": null");
+                }
                 printf("}");
         }
         printf("%s]\n", n ? "\n" : "");
 }
 
-static void print_text(const bindlink_links *links)
+static void print_text(const bindlink_links *links, bool scoped)
 {
         size_t n = bindlink_links_count(links);
         for (size_t i = 0; i < n; i++) {
@@ -233,27 +344,46 @@ static void print_text(const bindlink_links *links)
                 uint32_t ne = bindlink_links_exception_count(links, i);
                 for (uint32_t j = 0; j < ne; j++)
                         printf("%s%s", j ? " " : "  except: ", bindlink_links_exception(links, i, j));
+                uint64_t id = bindlink_links_scope_id(links, i);
+                if (scoped && id)
+                        printf("  scope: mntns:%" PRIu64 " pid:%d", id,
+                               (int)bindlink_links_scope_pid(links, i));
+                else if (scoped)
+                        printf("  scope: host");
                 putchar('\n');
         }
 }
 
 static int cmd_list(int argc, char **argv)
 {
-        bool json = false;
+        bool json = false, all_scopes = false;
+        struct target_option t = {.ns_fd = -1};
         for (int i = 1; i < argc; i++) {
+                int taken = parse_target("list", argc, argv, &i, &t);
+                if (taken == 2)
+                        return 2;
+                if (taken)
+                        continue;
                 if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
                         json = true;
+                else if (strcmp(argv[i], "--all-scopes") == 0 || strcmp(argv[i], "-a") == 0)
+                        all_scopes = true;
                 else
                         return usage_error("list: unexpected argument %s", argv[i]);
         }
+        if (all_scopes && t.given)
+                return usage_error("%s", "list: --all-scopes and --target exclude each other");
+        bool scoped = all_scopes || t.given;
         bindlink_links *links;
         bindlink_error e;
-        if (bindlink_list(&links, &e) < 0)
+        int r = scoped ? bindlink_target_list(t.given ? &t.target : NULL, &links, &e)
+                       : bindlink_list(&links, &e);
+        if (r < 0)
                 return report("list", "", &e);
         if (json)
-                print_json(links);
+                print_json(links, scoped);
         else
-                print_text(links);
+                print_text(links, scoped);
         bindlink_links_free(links);
         if (fflush(stdout) != 0) {
                 perror("bindlinkctl: list");

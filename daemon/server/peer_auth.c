@@ -178,8 +178,10 @@ int peer_decide(const struct peer_facts *f, gid_t allowed_group, struct caller *
                 why = allowed_group != (gid_t)-1
                               ? "it has neither CAP_SYS_ADMIN nor the group bindlinkd allows"
                               : "it has no CAP_SYS_ADMIN";
+        ret->admin = false;
         if (admin || member) {
                 ret->may_change_links = true;
+                ret->admin = admin;
                 ret->creds.privileged = admin && f->dac_caps == (CREDS_DAC_OVERRIDE |
                                                                  CREDS_DAC_READ_SEARCH);
                 ret->creds.dac_caps = f->dac_caps;
@@ -187,6 +189,7 @@ int peer_decide(const struct peer_facts *f, gid_t allowed_group, struct caller *
                         ret->creds.groups = malloc(f->group_count * sizeof(gid_t));
                         if (!ret->creds.groups) {
                                 ret->may_change_links = false;
+                                ret->admin = false;
                                 return -ENOMEM;
                         }
                         memcpy(ret->creds.groups, f->groups, f->group_count * sizeof(gid_t));

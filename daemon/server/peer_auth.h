@@ -35,6 +35,8 @@ struct caller {
         pid_t pid;
         struct creds creds; /* whose rights count for its paths (owned) */
         bool may_change_links;
+        bool admin; /* by CAP_SYS_ADMIN, not only the group: may act in other mount
+                     * namespaces (S23) */
         char why_not[200]; /* when it may not: the reason, in words */
 };
 

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "mount_watch.h"
 #include "peer_auth.h"
+#include "scope_links.h"
 #include "util.h"
 
 #ifndef SO_PASSPIDFD
@@ -81,6 +82,10 @@ struct client {
         bool waiting_to_write; /* EPOLLOUT is armed */
         bool listing;          /* a list is being sent: entries after list_after */
         uint64_t list_after;
+        /* S23: a scoped list (entries with their scope): bindlinkd's own links first
+         * (list_host), then the scoped ones, all of them or those of list_scope. */
+        bool list_in, list_host, list_all_scopes;
+        uint64_t list_scope;
         time_t deadline;
 };
 
@@ -89,6 +94,7 @@ struct server {
         int listen_fd;
         bool accepting; /* the listening socket is in the epoll set */
         struct link_manager *manager;
+        struct scope_links scopes; /* S23: links in other mount namespaces */
         gid_t allowed_group;
         struct client *clients[MAX_CLIENTS];
         size_t client_count;
@@ -280,6 +286,16 @@ static void reply_outcome(struct client *c, const struct outcome *o)
 /* Queue the next list entries (up to OUTPUT_QUEUE bytes), and the closing reply
  * after the last. The table is in creation order, so the entries after list_after
  * are a suffix of it: links made meanwhile come last, links removed are not sent. */
+static void put_scoped_entry(void *ctx, const struct scoped_link *l, pid_t pid)
+{
+        struct wire_link entry = {
+                .scope_id = l->scope_id, .scope_pid = (int32_t)pid, .order = l->order,
+                .flags = l->flags, .realization = BINDLINK_REALIZED_BIND,
+                .virtual_path = l->virtual_path, .backing_path = l->backing_path,
+        };
+        (void)wire_put_link_in(ctx, &entry);
+}
+
 static void fill_list(struct server *s, struct client *c)
 {
         size_t count;
@@ -292,6 +308,8 @@ static void fill_list(struct server *s, struct client *c)
                 else
                         hi = mid;
         }
+        if (c->list_in && !c->list_host)
+                lo = count;
         for (size_t i = lo; i < count && c->out.len < OUTPUT_QUEUE; i++) {
                 const struct link *l = links[i];
                 struct wire_link entry = {
@@ -300,9 +318,18 @@ static void fill_list(struct server *s, struct client *c)
                         .exception_count = l->exception_count,
                         .exception_paths = l->exception_paths,
                 };
-                (void)wire_put_link(&c->out, &entry);
+                if (c->list_in)
+                        (void)wire_put_link_in(&c->out, &entry);
+                else
+                        (void)wire_put_link(&c->out, &entry);
                 c->list_after = l->order;
                 lo = i + 1;
+        }
+        if (lo >= count && c->list_in) {
+                /* The scoped links (few), all at once. */
+                scope_links_each(&s->scopes, c->list_all_scopes, c->list_scope, put_scoped_entry,
+                                 &c->out);
+                c->list_in = false;
         }
         if (lo >= count) {
                 struct outcome o = {0};
@@ -383,6 +410,102 @@ static bool handle_create(struct server *s, struct client *c, struct outcome *o)
         return true;
 }
 
+/* S23: the target's descriptor (a pidfd or namespace) is the message's first. */
+static struct scope_request scope_request_of(const struct client *c,
+                                             const struct wire_target *target)
+{
+        return (struct scope_request){.target = target,
+                                      .target_fd = wire_target_fds(target) ? c->fds[0] : -1,
+                                      .creator = &c->caller.creds,
+                                      .admin = c->caller.admin};
+}
+
+static bool handle_create_in(struct server *s, struct client *c, struct outcome *o)
+{
+        if (!c->caller.may_change_links) { /* its payload was not even kept */
+                denied(o, c);
+                return true;
+        }
+        struct wire_target target;
+        struct wire_create msg;
+        if (wire_get_create_in(c->payload, c->header.length, &target, &msg) < 0)
+                return false;
+        /* The target's descriptor, then B's; V and the exceptions are resolved in the
+         * target by the daemon, so they come without one. */
+        bool well_formed = msg.parent_error == 0;
+        for (uint32_t i = 0; i < msg.exception_count; i++)
+                well_formed &= msg.exception_errors[i] == 0;
+        size_t expected = wire_target_fds(&target) + (msg.backing_error == 0);
+        if (!well_formed || expected != c->fd_count) {
+                wire_target_free(&target);
+                wire_create_free(&msg);
+                return false;
+        }
+        {
+                struct scope_request req = scope_request_of(c, &target);
+                int backing_fd = msg.backing_error == 0 ? c->fds[wire_target_fds(&target)] : -1;
+                scope_links_create(&s->scopes, &req, &msg, backing_fd, o);
+        }
+        wire_target_free(&target);
+        wire_create_free(&msg);
+        return true;
+}
+
+static bool handle_remove_in(struct server *s, struct client *c, struct outcome *o)
+{
+        if (!c->caller.may_change_links) {
+                denied(o, c);
+                return true;
+        }
+        struct wire_target target;
+        struct wire_remove msg;
+        if (wire_get_remove_in(c->payload, c->header.length, &target, &msg) < 0)
+                return false;
+        if (wire_target_fds(&target) != c->fd_count) {
+                wire_target_free(&target);
+                wire_remove_free(&msg);
+                return false;
+        }
+        {
+                struct scope_request req = scope_request_of(c, &target);
+                scope_links_remove(&s->scopes, &req, msg.virtual_path, o);
+        }
+        wire_target_free(&target);
+        wire_remove_free(&msg);
+        return true;
+}
+
+/* A scoped list: false drops the client; *ret_reply: answer now (an error) instead of
+ * listing. Other namespaces' links are shown to administrators only. */
+static bool handle_list_in(struct client *c, struct outcome *o, bool *ret_reply)
+{
+        *ret_reply = true;
+        if (!c->caller.admin) { /* (the payload of one who may change nothing is not kept) */
+                *o = (struct outcome){.status = -EPERM, .fault = BINDLINK_FAULT_CALLER};
+                (void)snprintf(o->message, sizeof o->message,
+                               "the links of other mount namespaces are shown to "
+                               "administrators (CAP_SYS_ADMIN) only");
+                return true;
+        }
+        struct wire_target target;
+        if (wire_get_list_in(c->payload, c->header.length, &target) < 0)
+                return false;
+        bool ok = wire_target_fds(&target) == c->fd_count;
+        if (ok) {
+                c->list_all_scopes = target.kind == WIRE_TARGET_ALL;
+                struct scope_request req = scope_request_of(c, &target);
+                if (c->list_all_scopes || scope_links_resolve(&req, &c->list_scope, o) == 0) {
+                        c->listing = true;
+                        c->list_after = 0;
+                        c->list_in = true;
+                        c->list_host = c->list_all_scopes;
+                        *ret_reply = false;
+                }
+        }
+        wire_target_free(&target);
+        return ok;
+}
+
 static bool handle_remove(struct server *s, struct client *c, struct outcome *o)
 {
         if (!c->caller.may_change_links) {
@@ -411,6 +534,15 @@ static bool dispatch(struct server *s, size_t slot)
                 break;
         case WIRE_REMOVE:
                 ok = handle_remove(s, c, o);
+                break;
+        case WIRE_CREATE_IN:
+                ok = handle_create_in(s, c, o);
+                break;
+        case WIRE_REMOVE_IN:
+                ok = handle_remove_in(s, c, o);
+                break;
+        case WIRE_LIST_IN:
+                ok = handle_list_in(c, o, &reply);
                 break;
         case WIRE_LIST:
                 ok = c->header.length == 0 && c->fds_received == 0;
@@ -638,7 +770,8 @@ static void serve_client(struct server *s, size_t slot, uint32_t events)
                 client_drop(s, slot, why);
 }
 
-int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
+int server_run(int listen_fd, struct link_manager *manager, const char *state_dir,
+               gid_t allowed_group)
 {
         struct server s = {.listen_fd = listen_fd, .manager = manager,
                            .allowed_group = allowed_group, .fd_budget = fd_budget()};
@@ -668,6 +801,11 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
         /* Overlay processes end by surprise (a crash: replace it) or when we retired
          * them (reap them). */
         link_manager_watch(manager, watch_process, &s);
+        /* A scope's process ends: another of it is looked for, or its links go. */
+        scope_links_init(&s.scopes, watch_process, &s);
+        r = scope_links_start(&s.scopes, state_dir);
+        if (r < 0)
+                return r;
         int backing_fd = link_manager_backing_fd(manager);
         if (backing_fd >= 0 && (r = add_watch(epoll_fd, backing_fd, TAG_BACKING)) < 0)
                 return r;
@@ -730,7 +868,8 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                         } else if ((tag & TAG_PIDFD) && tag < TAG_MOUNTS) {
                                 int pidfd = (int)(tag & ~TAG_PIDFD);
                                 (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, pidfd, NULL);
-                                link_manager_process_ended(manager, pidfd);
+                                if (!scope_links_process_ended(&s.scopes, pidfd))
+                                        link_manager_process_ended(manager, pidfd);
                         }
                 }
                 if (!s.accepting && s.client_count < MAX_CLIENTS)
@@ -742,5 +881,6 @@ int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group)
                 if (s.clients[i])
                         client_drop(&s, i, NULL);
         mount_watch_done(&mounts);
+        scope_links_done(&s.scopes);
         return 0;
 }

@@ -12,6 +12,7 @@
 int server_listen(const char *path);
 
 /* Serve until SIGTERM/SIGINT. */
-int server_run(int listen_fd, struct link_manager *manager, gid_t allowed_group);
+int server_run(int listen_fd, struct link_manager *manager, const char *state_dir,
+               gid_t allowed_group);
 
 #endif

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "path.h"
+#include "request.h"
 
 /* Fold and compare; the result must be exactly want. */
 static void check_fold(const char *base, const char *path, const char *want)
@@ -351,10 +352,41 @@ static void test_s3_is_normalized(void **state)
         assert_false(path_is_normalized(long_path));
 }
 
+/* S23: a path in a target namespace is taken as written, lexically: absolute, with no
+ * "." or ".." (the daemon resolves it inside the target's root), slashes folded. */
+static void expect_target_path(const char *in, const char *out)
+{
+        char *got = NULL;
+        int r = request_target_path(in, &got);
+        if (!out) {
+                assert_int_equal(r, -EINVAL);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_string_equal(got, out);
+        free(got);
+}
+
+static void test_s23_target_paths_are_absolute_and_lexical(void **state)
+{
+        (void)state;
+        expect_target_path("/srv/data", "/srv/data");
+        expect_target_path("//srv///data/", "/srv/data");
+        expect_target_path("/", "/");
+        expect_target_path("/a/.hidden/..x", "/a/.hidden/..x");
+        expect_target_path("srv/data", NULL);
+        expect_target_path("", NULL);
+        expect_target_path("/srv/./data", NULL);
+        expect_target_path("/srv/../etc", NULL);
+        expect_target_path("/..", NULL);
+        expect_target_path(NULL, NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_s3_relative_resolved_against_base),
+                cmocka_unit_test(test_s23_target_paths_are_absolute_and_lexical),
                 cmocka_unit_test(test_s3_absolute_ignores_base),
                 cmocka_unit_test(test_s3_dot_folded),
                 cmocka_unit_test(test_s3_dotdot_folded),

@@ -1,0 +1,273 @@
+/* scope_attach.c — the child that acts inside another mount namespace (S23). */
+#include "scope_attach.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "path.h"
+#include "util.h"
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+
+/* What the child says: written once to a pipe, read whole by the parent. */
+struct verdict {
+        int32_t status; /* 0 or -errno */
+        uint64_t mount_id;
+        char why[200];
+};
+
+static int child_fail(struct verdict *v, int r, const char *fmt, const char *arg)
+{
+        v->status = r;
+        (void)snprintf(v->why, sizeof v->why, fmt, arg, strerror(-r));
+        return r;
+}
+
+static int open_in_root(int root, const char *path, uint64_t flags)
+{
+        struct open_how how = {.flags = flags | O_CLOEXEC,
+                               .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+        int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+/* The namespace's root, or root below it. */
+static int child_root(int nsfd, const char *root, struct verdict *v)
+{
+        if (setns(nsfd, CLONE_NEWNS) < 0)
+                return child_fail(v, negative_errno(),
+                                  "cannot join the target mount "
+                                  "namespace%s: %s",
+                                  "");
+        int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return child_fail(v, negative_errno(), "cannot open the target's root%s: %s", "");
+        if (!root || !*root)
+                return fd;
+        int below = open_in_root(fd, root, O_PATH | O_DIRECTORY);
+        (void)close(fd);
+        if (below < 0)
+                return child_fail(v, below, "cannot open the root %s in the target: %s", root);
+        return below;
+}
+
+static int mount_id_of(int fd, const char *name, int flags, uint64_t *ret, bool *ret_root)
+{
+        struct statx sx;
+        if (statx(fd, name, flags | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE, &sx) < 0)
+                return negative_errno();
+        if (!(sx.stx_mask & STATX_MNT_ID_UNIQUE))
+                return -EOPNOTSUPP;
+        *ret = sx.stx_mnt_id;
+        if (ret_root)
+                *ret_root = sx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+        return 0;
+}
+
+/* The root of the mount that holds dir: up through ".." until a mount root. At the
+ * namespace's root ".." stays there. */
+static int mount_root_of(int dir)
+{
+        int cur = fcntl(dir, F_DUPFD_CLOEXEC, 3);
+        for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+                struct statx sx;
+                if (statx(cur, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &sx) < 0)
+                        break;
+                if (sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+                        return cur;
+                int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                (void)close(cur);
+                cur = up;
+        }
+        if (cur >= 0)
+                (void)close(cur);
+        return -ELOOP;
+}
+
+static int child_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
+                        struct verdict *v)
+{
+        _cleanup_close_ int rootfd = child_root(nsfd, root, v);
+        if (rootfd < 0)
+                return rootfd;
+        /* The object itself, not followed: a symlink at V is refused, and what is
+         * attached on is exactly what was checked (no name looked up again). */
+        _cleanup_close_ int place = open_in_root(rootfd, virtual_path, O_PATH | O_NOFOLLOW);
+        if (place == -ENOENT) {
+                /* Its parent there: an anchorless link (S8), which needs an overlay. */
+                _cleanup_free_ char *up = NULL;
+                _cleanup_close_ int parent_dir = -1;
+                if (path_parent(virtual_path, &up) >= 0 &&
+                    (parent_dir = open_in_root(rootfd, up, O_PATH | O_DIRECTORY)) >= 0)
+                        return child_fail(v, -EOPNOTSUPP,
+                                          "%s does not exist in the target, and an anchorless "
+                                          "link in a target namespace is not supported yet "
+                                          "(%s)",
+                                          virtual_path);
+                return child_fail(v, -ENOENT, "the parent of %s does not exist in the target: %s",
+                                  virtual_path);
+        }
+        if (place < 0)
+                return child_fail(v, place, "cannot open %s in the target: %s", virtual_path);
+        struct stat st;
+        if (fstat(place, &st) < 0)
+                return child_fail(v, negative_errno(), "cannot stat %s in the target: %s",
+                                  virtual_path);
+        if (S_ISLNK(st.st_mode))
+                return child_fail(v, -ELOOP, "%s is a symbolic link in the target: %s",
+                                  virtual_path);
+        if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+                return child_fail(v, -EOPNOTSUPP,
+                                  dir ? "%s is not a directory in the target, and a "
+                                        "directory over a file in a target namespace is "
+                                        "not supported yet: %s"
+                                      : "%s is not a regular file in the target, and a file "
+                                        "over a directory in a target namespace is not "
+                                        "supported yet: %s",
+                                  virtual_path);
+        /* Attached below a shared mount, the link would propagate to its peers, the
+         * host's among them: the mount becomes a slave (the host's mounts still
+         * reach the container; the container's no longer go out). */
+        _cleanup_free_ char *parent_path = NULL;
+        if (path_parent(virtual_path, &parent_path) < 0)
+                return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+        _cleanup_close_ int parent_dir = open_in_root(rootfd, parent_path, O_PATH | O_DIRECTORY);
+        if (parent_dir < 0)
+                return child_fail(v, parent_dir, "cannot open %s in the target: %s", parent_path);
+        _cleanup_close_ int holder = mount_root_of(parent_dir);
+        struct mount_attr slave = {.propagation = MS_SLAVE};
+        if (holder < 0 || mount_setattr(holder, "", AT_EMPTY_PATH, &slave, sizeof slave) < 0)
+                return child_fail(v, holder < 0 ? holder : negative_errno(),
+                                  "cannot keep the mount holding %s from propagating out of "
+                                  "the target: %s",
+                                  parent_path);
+        if (move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return child_fail(v, negative_errno(), "cannot mount on %s in the target: %s",
+                                  virtual_path);
+        int r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL);
+        if (r < 0)
+                return child_fail(v, r, "cannot read the id of the mount on %s: %s", virtual_path);
+        v->status = 0;
+        return 0;
+}
+
+static int child_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
+                        struct verdict *v)
+{
+        _cleanup_close_ int rootfd = child_root(nsfd, root, v);
+        if (rootfd < 0)
+                return rootfd;
+        _cleanup_free_ char *parent_path = NULL;
+        const char *name = strrchr(virtual_path, '/');
+        if (!name || !name[1] || path_parent(virtual_path, &parent_path) < 0)
+                return child_fail(v, -EINVAL, "%s has no parent: %s", virtual_path);
+        name++;
+        _cleanup_close_ int parent = open_in_root(rootfd, parent_path, O_PATH | O_DIRECTORY);
+        uint64_t top;
+        bool is_root = false;
+        int r = parent < 0 ? parent : mount_id_of(parent, name, 0, &top, &is_root);
+        if (r == -ENOENT || r == -ENOTDIR || (r >= 0 && (!is_root || top != mount_id)))
+                return child_fail(v, -ESTALE,
+                                  "%s no longer shows the link's mount in the "
+                                  "target: %s",
+                                  virtual_path);
+        if (r < 0)
+                return child_fail(v, r, "cannot look at %s in the target: %s", virtual_path);
+        /* By a name relative to its parent, not followed; the mount was just seen. */
+        if (fchdir(parent) < 0 || umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+                return child_fail(v, negative_errno(), "cannot unmount %s in the target: %s",
+                                  virtual_path);
+        v->status = 0;
+        return 0;
+}
+
+/* Run fn in a child; its verdict. */
+static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_t *ret_id,
+                     char *why, size_t why_size)
+{
+        int pipefd[2];
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                (void)close(pipefd[0]);
+                (void)close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                (void)close(pipefd[0]);
+                struct verdict v = {.status = -EIO};
+                (void)fn(ctx, &v);
+                (void)!write(pipefd[1], &v, sizeof v);
+                _exit(0);
+        }
+        (void)close(pipefd[1]);
+        struct verdict v = {.status = -EIO};
+        ssize_t n;
+        do
+                n = read(pipefd[0], &v, sizeof v);
+        while (n < 0 && errno == EINTR);
+        (void)close(pipefd[0]);
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t)sizeof v) {
+                (void)snprintf(why, why_size,
+                               "the helper in the target namespace ended "
+                               "without an answer");
+                return -EIO;
+        }
+        v.why[sizeof v.why - 1] = '\0';
+        (void)snprintf(why, why_size, "%s", v.why);
+        if (ret_id)
+                *ret_id = v.mount_id;
+        return v.status;
+}
+
+struct attach_args {
+        int nsfd, tree;
+        const char *root, *virtual_path;
+        bool dir;
+        uint64_t mount_id;
+};
+
+static int attach_fn(void *ctx, struct verdict *v)
+{
+        const struct attach_args *a = ctx;
+        return child_attach(a->nsfd, a->root, a->virtual_path, a->tree, a->dir, v);
+}
+
+static int detach_fn(void *ctx, struct verdict *v)
+{
+        const struct attach_args *a = ctx;
+        return child_detach(a->nsfd, a->root, a->virtual_path, a->mount_id, v);
+}
+
+int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
+                 uint64_t *ret_mount_id, char *why, size_t why_size)
+{
+        struct attach_args a = {
+                .nsfd = nsfd, .tree = tree, .root = root, .virtual_path = virtual_path, .dir = dir};
+        return run_child(attach_fn, &a, ret_mount_id, why, why_size);
+}
+
+int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id, char *why,
+                 size_t why_size)
+{
+        struct attach_args a = {
+                .nsfd = nsfd, .root = root, .virtual_path = virtual_path, .mount_id = mount_id};
+        return run_child(detach_fn, &a, NULL, why, why_size);
+}

@@ -1,0 +1,116 @@
+/* scope_journal.c — the scoped links on disk (S23). */
+#include "scope_journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "util.h"
+
+static int line_of(const struct scoped_link *l, char **ret)
+{
+        _cleanup_free_ char *v = NULL, *b = NULL;
+        int r = journal_escape(l->virtual_path, &v);
+        if (r >= 0)
+                r = journal_escape(l->backing_path, &b);
+        if (r < 0)
+                return r;
+        return asprintf(ret, "S %" PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %s %s\n",
+                        l->scope_id, l->mount_id, l->flags, l->order, v, b) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+int scope_journal_write(const char *path, const struct scope_links *sl)
+{
+        _cleanup_free_ char *tmp = NULL;
+        if (asprintf(&tmp, "%s.new", path) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return negative_errno();
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < sl->count; i++) {
+                _cleanup_free_ char *line = NULL;
+                r = line_of(&sl->links[i], &line);
+                size_t n = r < 0 ? 0 : strlen(line);
+                if (r >= 0 && write(fd, line, n) != (ssize_t)n)
+                        r = errno ? negative_errno() : -EIO;
+        }
+        if (r >= 0 && fsync(fd) < 0)
+                r = negative_errno();
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = negative_errno();
+        if (r < 0)
+                (void)unlink(tmp);
+        return r;
+}
+
+static int parse_line(const char *line, struct scoped_link *ret)
+{
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_free_ char **f = NULL;
+        size_t n;
+        int r = journal_fields(line, &buf, &f, &n);
+        if (r < 0)
+                return r;
+        uint64_t id, mount_id, flags, order;
+        if (n != 7 || strcmp(f[0], "S") != 0 || journal_parse_u64(f[1], &id) < 0 ||
+            journal_parse_u64(f[2], &mount_id) < 0 || journal_parse_u64(f[3], &flags) < 0 ||
+            flags > 3 || journal_parse_u64(f[4], &order) < 0)
+                return -EINVAL;
+        struct scoped_link l = {
+                .scope_id = id, .mount_id = mount_id, .flags = (uint32_t)flags, .order = order};
+        r = journal_unescape(f[5], &l.virtual_path);
+        if (r >= 0)
+                r = journal_unescape(f[6], &l.backing_path);
+        if (r >= 0 && (l.virtual_path[0] != '/' || l.backing_path[0] != '/'))
+                r = -EINVAL;
+        if (r < 0) {
+                free(l.virtual_path);
+                free(l.backing_path);
+                return r;
+        }
+        *ret = l;
+        return 0;
+}
+
+int scope_journal_read(const char *path, struct scoped_link **ret, size_t *ret_count,
+                       size_t *ret_bad)
+{
+        *ret = NULL;
+        *ret_count = *ret_bad = 0;
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? 0 : negative_errno();
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t len;
+        int r = 0;
+        while (r >= 0 && (len = getline(&line, &cap, f)) > 0) {
+                if (line[len - 1] == '\n')
+                        line[len - 1] = '\0';
+                struct scoped_link l;
+                if (parse_line(line, &l) < 0) {
+                        (*ret_bad)++;
+                        continue;
+                }
+                struct scoped_link *grown = realloc(*ret, (*ret_count + 1) * sizeof *grown);
+                if (!grown) {
+                        free(l.virtual_path);
+                        free(l.backing_path);
+                        r = -ENOMEM;
+                        break;
+                }
+                *ret = grown;
+                (*ret)[(*ret_count)++] = l;
+        }
+        free(line);
+        (void)fclose(f);
+        return r;
+}

@@ -1,0 +1,19 @@
+/* scope_journal.h — S23: the scoped links on disk, so that a restarted bindlinkd
+ * knows them again. Few and changed one at a time: the whole file (state_dir/scopes)
+ * is written anew on each change (a temporary file, fsync, rename), one line a link:
+ *   S <namespace id> <mount id> <flags> <order> <virtual path> <backing path>
+ * (paths escaped as in the link journal). */
+#ifndef BINDLINKD_SCOPE_JOURNAL_H
+#define BINDLINKD_SCOPE_JOURNAL_H
+
+#include "scope_links.h"
+
+/* Write sl's links to path: 0 or -errno (the old file stays). */
+int scope_journal_write(const char *path, const struct scope_links *sl);
+/* Read path's links into *ret (an array, each link's strings owned): 0 (none when the
+ * file does not exist) or -errno; a malformed line is skipped, and counted in
+ * *ret_bad. */
+int scope_journal_read(const char *path, struct scoped_link **ret, size_t *ret_count,
+                       size_t *ret_bad);
+
+#endif

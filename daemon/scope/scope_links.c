@@ -1,0 +1,431 @@
+/* scope_links.c — the links in other mount namespaces (S23). */
+#include "scope_links.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "as_caller.h"
+#include "bindlink.h"
+#include "log.h"
+#include "path.h"
+#include "scope_attach.h"
+#include "scope_journal.h"
+#include "scope_ns.h"
+#include "util.h"
+
+__attribute__((format(printf, 5, 6))) static void
+say(struct outcome *o, int status, bindlink_fault fault, const char *path, const char *fmt, ...)
+{
+        *o = (struct outcome){.status = status, .fault = fault};
+        (void)snprintf(o->path, sizeof o->path, "%s", path ? path : "");
+        va_list ap;
+        va_start(ap, fmt);
+        (void)vsnprintf(o->message, sizeof o->message, fmt, ap);
+        va_end(ap);
+}
+
+void scope_links_init(struct scope_links *sl, void (*watch)(void *ctx, int pidfd), void *ctx)
+{
+        *sl = (struct scope_links){.next_order = 1, .watch = watch, .watch_ctx = ctx};
+}
+
+static void scoped_free(struct scoped_link *l)
+{
+        free(l->virtual_path);
+        free(l->backing_path);
+}
+
+void scope_links_done(struct scope_links *sl)
+{
+        for (size_t i = 0; i < sl->count; i++)
+                scoped_free(&sl->links[i]);
+        for (size_t i = 0; i < sl->scope_count; i++)
+                (void)close(sl->scopes[i].pidfd);
+        free(sl->links);
+        free(sl->scopes);
+        free(sl->journal_path);
+        *sl = (struct scope_links){0};
+}
+
+/* After a change: the file says what the table holds. */
+static int journal_now(struct scope_links *sl)
+{
+        if (!sl->journal_path)
+                return 0;
+        int r = scope_journal_write(sl->journal_path, sl);
+        if (r < 0)
+                log_error_errno(r, "cannot write the scoped links to %s", sl->journal_path);
+        return r;
+}
+
+static struct scope *scope_find(const struct scope_links *sl, uint64_t id)
+{
+        for (size_t i = 0; i < sl->scope_count; i++)
+                if (sl->scopes[i].id == id)
+                        return &sl->scopes[i];
+        return NULL;
+}
+
+pid_t scope_links_pid(const struct scope_links *sl, uint64_t scope_id)
+{
+        const struct scope *s = scope_find(sl, scope_id);
+        return s ? s->pid : 0;
+}
+
+static void scope_drop(struct scope_links *sl, size_t i)
+{
+        (void)close(sl->scopes[i].pidfd); /* and so out of the server's epoll */
+        sl->scopes[i] = sl->scopes[--sl->scope_count];
+}
+
+static void link_drop(struct scope_links *sl, size_t i)
+{
+        scoped_free(&sl->links[i]);
+        memmove(&sl->links[i], &sl->links[i + 1], (sl->count - i - 1) * sizeof *sl->links);
+        sl->count--;
+}
+
+/* Forget scope id if none of its links is left. */
+static void scope_release(struct scope_links *sl, uint64_t id)
+{
+        for (size_t i = 0; i < sl->count; i++)
+                if (sl->links[i].scope_id == id)
+                        return;
+        for (size_t i = 0; i < sl->scope_count; i++)
+                if (sl->scopes[i].id == id) {
+                        scope_drop(sl, i);
+                        return;
+                }
+}
+
+static struct scoped_link *link_find(const struct scope_links *sl, uint64_t id, const char *v)
+{
+        for (size_t i = 0; i < sl->count; i++)
+                if (sl->links[i].scope_id == id && strcmp(sl->links[i].virtual_path, v) == 0)
+                        return &sl->links[i];
+        return NULL;
+}
+
+/* The namespace a create or remove names, if its sender may act on it. */
+static int open_scope(const struct scope_request *req, struct scope_ns *ns, struct outcome *ret)
+{
+        char why[256] = "";
+        if (!req->admin) {
+                say(ret, -EPERM, BINDLINK_FAULT_CALLER, NULL,
+                    "changing links in another mount namespace needs CAP_SYS_ADMIN in "
+                    "bindlinkd's user namespace (the group bindlinkd allows is not enough)");
+                return -EPERM;
+        }
+        int r = scope_ns_open(req->target, req->target_fd, ns, why, sizeof why);
+        if (r < 0) {
+                say(ret, r, BINDLINK_FAULT_NONE, NULL, "the target: %s", why);
+                return r;
+        }
+        r = scope_ns_authorize(ns, why, sizeof why);
+        if (r < 0) {
+                scope_ns_done(ns);
+                say(ret, r, BINDLINK_FAULT_CALLER, NULL, "the target: %s", why);
+                return r;
+        }
+        return 0;
+}
+
+static const char *target_root(const struct scope_request *req)
+{
+        return req->target->root ? req->target->root : "";
+}
+
+/* Is one of a and b at or below the other? */
+static bool nested(const char *a, const char *b)
+{
+        return strcmp(a, b) == 0 || path_is_strict_descendant(a, b) ||
+               path_is_strict_descendant(b, a);
+}
+
+/* B as its creator reaches it now, checked to be what the caller opened. */
+static int open_backing(const struct scope_request *req, const struct wire_create *msg,
+                        int caller_fd, struct stat *st, struct outcome *ret)
+{
+        const char *b = msg->backing_path;
+        if (msg->backing_error) {
+                say(ret, -msg->backing_error, BINDLINK_FAULT_BACKING, b,
+                    "cannot open backing path %s: %s", b, strerror(msg->backing_error));
+                return -msg->backing_error;
+        }
+        int fd = as_caller_open(req->creator, AT_FDCWD, b, false);
+        struct stat caller_st;
+        if (fd >= 0 && (fstat(fd, st) < 0 || fstat(caller_fd, &caller_st) < 0 ||
+                        st->st_dev != caller_st.st_dev || st->st_ino != caller_st.st_ino)) {
+                (void)close(fd);
+                fd = -ESTALE;
+        }
+        if (fd < 0)
+                say(ret, fd, BINDLINK_FAULT_BACKING, b,
+                    fd == -ESTALE ? "backing path %s changed while the link was made"
+                                  : "cannot open backing path %s as its creator: %s",
+                    b, strerror(-fd));
+        return fd;
+}
+
+/* A detached copy of B, read-only for READ_ONLY, private (it shall receive nothing
+ * from B's peers, and give nothing back). */
+static int prepare_tree(int backing, bool read_only)
+{
+        _cleanup_close_ int tree = open_tree(
+                backing, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (tree < 0)
+                return negative_errno();
+        struct mount_attr attr = {.propagation = MS_PRIVATE};
+        if (read_only)
+                attr.attr_set = MOUNT_ATTR_RDONLY;
+        if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) < 0)
+                return negative_errno();
+        return TAKE_FD(tree);
+}
+
+static int scope_add(struct scope_links *sl, struct scope_ns *ns)
+{
+        if (scope_find(sl, ns->id))
+                return 0;
+        struct scope *grown = realloc(sl->scopes, (sl->scope_count + 1) * sizeof *grown);
+        if (!grown)
+                return -ENOMEM;
+        sl->scopes = grown;
+        sl->scopes[sl->scope_count++] = (struct scope){ns->id, ns->pidfd, ns->pid};
+        ns->pidfd = -1; /* the scope's now */
+        if (sl->watch)
+                sl->watch(sl->watch_ctx, sl->scopes[sl->scope_count - 1].pidfd);
+        return 0;
+}
+
+void scope_links_create(struct scope_links *sl, const struct scope_request *req,
+                        const struct wire_create *msg, int backing_fd, struct outcome *ret)
+{
+        const char *v = msg->virtual_path;
+        struct scope_ns ns;
+        if (open_scope(req, &ns, ret) < 0)
+                return;
+        struct stat st;
+        _cleanup_close_ int backing = -1;
+        _cleanup_close_ int tree = -1;
+        uint64_t mount_id = 0;
+        char why[256] = "";
+        int r;
+        if (strcmp(v, "/") == 0) {
+                say(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, v, "/ cannot be a virtual path");
+        } else if (msg->exception_count > 0) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
+                    "exceptions in a target namespace are not supported yet");
+        } else if (link_find(sl, ns.id, v)) {
+                say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
+                    "%s is already the virtual path of a link in the target", v);
+        } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
+                /* said */
+        } else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+                say(ret, -EINVAL, BINDLINK_FAULT_BACKING, msg->backing_path,
+                    "backing path %s is neither a directory nor a regular file", msg->backing_path);
+        } else if (S_ISDIR(st.st_mode) && (msg->flags & CREATE_BIND_LINK_FLAG_MERGED)) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_FLAGS, v,
+                    "a merged link in a target namespace is not supported yet");
+        } else {
+                for (size_t i = 0; i < sl->count; i++)
+                        if (sl->links[i].scope_id == ns.id &&
+                            nested(sl->links[i].virtual_path, v)) {
+                                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                                    "%s is nested with the link on %s in the target: nested "
+                                    "links in a target namespace are not supported yet",
+                                    v, sl->links[i].virtual_path);
+                                goto out;
+                        }
+                struct scoped_link *grown = realloc(sl->links, (sl->count + 1) * sizeof *grown);
+                if (!grown) {
+                        say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
+                        goto out;
+                }
+                sl->links = grown;
+                struct scoped_link l = {.scope_id = ns.id,
+                                        .flags = msg->flags,
+                                        .virtual_path = strdup(v),
+                                        .backing_path = strdup(msg->backing_path)};
+                if (!l.virtual_path || !l.backing_path || scope_add(sl, &ns) < 0) {
+                        scoped_free(&l);
+                        say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
+                        scope_release(sl, ns.id);
+                        goto out;
+                }
+                tree = prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY);
+                r = tree < 0 ? tree
+                             : scope_attach(ns.nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
+                                            &mount_id, why, sizeof why);
+                if (r < 0) {
+                        scoped_free(&l);
+                        scope_release(sl, ns.id);
+                        say(ret, r,
+                            r == -ENOENT ? BINDLINK_FAULT_VIRTUAL_PARENT : BINDLINK_FAULT_VIRTUAL,
+                            v, "cannot place the link on %s in the target: %s", v,
+                            why[0] ? why : strerror(-r));
+                        goto out;
+                }
+                l.mount_id = mount_id;
+                l.order = sl->next_order++;
+                sl->links[sl->count++] = l;
+                /* A link that cannot be recorded would be lost at a restart: undone. */
+                r = journal_now(sl);
+                if (r < 0) {
+                        (void)scope_detach(ns.nsfd, target_root(req), v, mount_id, why, sizeof why);
+                        scoped_free(&sl->links[--sl->count]);
+                        scope_release(sl, ns.id);
+                        say(ret, r, BINDLINK_FAULT_NONE, v,
+                            "cannot record the link on %s in %s: %s", v, sl->journal_path,
+                            strerror(-r));
+                        goto out;
+                }
+                log_info("link %s -> %s created in mount namespace %llu (pid %d)", v,
+                         msg->backing_path, (unsigned long long)ns.id, (int)ns.pid);
+                *ret = (struct outcome){0};
+        }
+out:
+        scope_ns_done(&ns);
+}
+
+void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
+                        const char *virtual_path, struct outcome *ret)
+{
+        struct scope_ns ns;
+        if (open_scope(req, &ns, ret) < 0)
+                return;
+        struct scoped_link *l = link_find(sl, ns.id, virtual_path);
+        if (!l) {
+                say(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                    "%s is not the virtual path of a link in the target", virtual_path);
+                scope_ns_done(&ns);
+                return;
+        }
+        char why[256] = "";
+        int r = scope_detach(ns.nsfd, target_root(req), virtual_path, l->mount_id, why, sizeof why);
+        if (r == -ESTALE) {
+                log_warning("link %s in mount namespace %llu: %s; forgotten", virtual_path,
+                            (unsigned long long)ns.id, why);
+                r = 0;
+        }
+        if (r < 0) {
+                say(ret, r, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                    "cannot remove the link on %s in the target: %s", virtual_path,
+                    why[0] ? why : strerror(-r));
+        } else {
+                link_drop(sl, (size_t)(l - sl->links));
+                scope_release(sl, ns.id);
+                (void)journal_now(sl);
+                log_info("link %s removed from mount namespace %llu", virtual_path,
+                         (unsigned long long)ns.id);
+                *ret = (struct outcome){0};
+        }
+        scope_ns_done(&ns);
+}
+
+int scope_links_resolve(const struct scope_request *req, uint64_t *ret_id, struct outcome *ret)
+{
+        struct scope_ns ns;
+        char why[256] = "";
+        int r = scope_ns_open(req->target, req->target_fd, &ns, why, sizeof why);
+        if (r < 0) {
+                say(ret, r, BINDLINK_FAULT_NONE, NULL, "the target: %s", why);
+                return r;
+        }
+        *ret_id = ns.id;
+        scope_ns_done(&ns);
+        return 0;
+}
+
+void scope_links_each(const struct scope_links *sl, bool all, uint64_t id,
+                      void (*fn)(void *ctx, const struct scoped_link *link, pid_t pid), void *ctx)
+{
+        for (size_t i = 0; i < sl->count; i++)
+                if (all || sl->links[i].scope_id == id)
+                        fn(ctx, &sl->links[i], scope_links_pid(sl, sl->links[i].scope_id));
+}
+
+bool scope_links_process_ended(struct scope_links *sl, int pidfd)
+{
+        size_t i = 0;
+        while (i < sl->scope_count && sl->scopes[i].pidfd != pidfd)
+                i++;
+        if (i == sl->scope_count)
+                return false;
+        struct scope *s = &sl->scopes[i];
+        uint64_t id = s->id;
+        (void)close(s->pidfd);
+        pid_t pid;
+        int next = scope_ns_find_process(id, &pid);
+        if (next >= 0) {
+                s->pidfd = next;
+                s->pid = pid;
+                if (sl->watch)
+                        sl->watch(sl->watch_ctx, next);
+                return true;
+        }
+        /* The namespace's last process has ended: its mounts went with it. */
+        sl->scopes[i] = sl->scopes[--sl->scope_count];
+        size_t forgotten = 0;
+        for (size_t j = sl->count; j-- > 0;)
+                if (sl->links[j].scope_id == id) {
+                        link_drop(sl, j);
+                        forgotten++;
+                }
+        log_info("mount namespace %llu ended: its %zu link(s) forgotten", (unsigned long long)id,
+                 forgotten);
+        (void)journal_now(sl);
+        return true;
+}
+
+int scope_links_start(struct scope_links *sl, const char *state_dir)
+{
+        if (asprintf(&sl->journal_path, "%s/scopes", state_dir) < 0) {
+                sl->journal_path = NULL;
+                return -ENOMEM;
+        }
+        struct scoped_link *links;
+        size_t count, bad;
+        int r = scope_journal_read(sl->journal_path, &links, &count, &bad);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the scoped links in %s", sl->journal_path);
+        if (bad > 0)
+                log_error("%s: %zu malformed line(s) skipped", sl->journal_path, bad);
+        sl->links = links;
+        sl->count = count;
+        size_t kept = 0, dropped = 0;
+        for (size_t i = 0; i < count; i++)
+                if (links[i].order >= sl->next_order)
+                        sl->next_order = links[i].order + 1;
+        for (size_t i = sl->count; i-- > 0;) {
+                uint64_t id = sl->links[i].scope_id;
+                if (!scope_find(sl, id)) {
+                        pid_t pid;
+                        int pidfd = scope_ns_find_process(id, &pid);
+                        struct scope_ns ns = {.id = id, .nsfd = -1, .pidfd = pidfd, .pid = pid};
+                        if (pidfd >= 0 && scope_add(sl, &ns) < 0)
+                                (void)close(pidfd);
+                }
+                if (scope_find(sl, id)) {
+                        kept++;
+                } else {
+                        log_info("link %s in mount namespace %llu dropped: the namespace "
+                                 "has ended",
+                                 sl->links[i].virtual_path, (unsigned long long)id);
+                        link_drop(sl, i);
+                        dropped++;
+                }
+        }
+        if (kept + dropped > 0)
+                log_info("scoped links: %zu adopted, %zu dropped", kept, dropped);
+        if (dropped > 0 || bad > 0)
+                (void)journal_now(sl); /* said if it fails; the next change tries again */
+        return 0;
+}

@@ -1,0 +1,86 @@
+/* scope_links.h — S23: the links that live in other mount namespaces (containers),
+ * one table for all of them, apart from bindlinkd's own links: a link in a scope is
+ * visible there only, and lives until it is removed or the scope's last process
+ * ends. The daemon holds a pidfd of one process of each scope, nothing else of it
+ * (no namespace, no descriptor in its tree), so a dead container's filesystems are
+ * never kept busy.
+ *
+ * This release places plain and READ_ONLY links (a directory over a directory, a file
+ * over a file) in a scope; a link that needs an overlay (MERGED of two directories,
+ * exceptions, anchorless, a file over a directory) and a link nested in another of
+ * the same scope are refused with EOPNOTSUPP, saying so. */
+#ifndef BINDLINKD_SCOPE_LINKS_H
+#define BINDLINKD_SCOPE_LINKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "creds.h"
+#include "link_manager.h" /* struct outcome */
+#include "wire.h"
+
+struct scoped_link {
+        uint64_t order;
+        uint64_t scope_id; /* the mount namespace's id */
+        uint32_t flags;
+        char *virtual_path; /* in the scope, as named at creation (below its root) */
+        char *backing_path; /* in bindlinkd's view */
+        uint64_t mount_id;  /* its mount, unique */
+};
+
+struct scope {
+        uint64_t id;
+        int pidfd; /* a process in it: when it ends, another is looked for */
+        pid_t pid;
+};
+
+struct scope_links {
+        struct scoped_link *links;
+        size_t count;
+        struct scope *scopes;
+        size_t scope_count;
+        uint64_t next_order;
+        /* Told about each scope's pidfd, to call scope_links_process_ended when it
+         * becomes readable. */
+        void (*watch)(void *ctx, int pidfd);
+        void *watch_ctx;
+        char *journal_path; /* state_dir/scopes (scope_journal.h); NULL: none */
+};
+
+/* A scoped request as the server received it. */
+struct scope_request {
+        const struct wire_target *target;
+        int target_fd; /* its pidfd or namespace, or -1 */
+        const struct creds *creator;
+        bool admin; /* CAP_SYS_ADMIN in bindlinkd's user namespace */
+};
+
+void scope_links_init(struct scope_links *sl, void (*watch)(void *ctx, int pidfd), void *ctx);
+void scope_links_done(struct scope_links *sl);
+/* Read the scoped links of an earlier run from state_dir and keep those whose
+ * namespace still has a process (by its 64-bit id: namespace inode numbers are
+ * reused); the others are dropped and said. 0 or -errno (then none are known). */
+int scope_links_start(struct scope_links *sl, const char *state_dir);
+
+void scope_links_create(struct scope_links *sl, const struct scope_request *req,
+                        const struct wire_create *msg, int backing_fd, struct outcome *ret);
+void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
+                        const char *virtual_path, struct outcome *ret);
+
+/* The id of the scope a list request names (req->target not of kind ALL). 0, or
+ * -errno with ret filled. */
+int scope_links_resolve(const struct scope_request *req, uint64_t *ret_id, struct outcome *ret);
+/* Call fn for each scoped link, in creation order: all of them, or those of scope id. */
+void scope_links_each(const struct scope_links *sl, bool all, uint64_t id,
+                      void (*fn)(void *ctx, const struct scoped_link *link, pid_t pid), void *ctx);
+/* The pid shown for a scope (0: none known). */
+pid_t scope_links_pid(const struct scope_links *sl, uint64_t scope_id);
+
+/* pidfd became readable: if it is a scope's, another process of the scope takes its
+ * place, or, when none is left, the scope's links are forgotten (their mounts went
+ * with the namespace). true if it was a scope's (closed then). */
+bool scope_links_process_ended(struct scope_links *sl, int pidfd);
+
+#endif

@@ -1,0 +1,279 @@
+#!/bin/bash
+# scope.sh — S23: links in another mount namespace (a container's), made through
+# bindlinkctl --target and the C API. "Containers" are made here with unshare (a
+# mount namespace, with a pid and a user namespace where a test needs them), as a
+# container runtime makes them. A real bindlinkd in a private mount+pid namespace.
+. "$(dirname "$0")/lib.sh"
+enter_private_namespace bash "$0" "$@"
+
+PYTHON=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON=python3
+CONTAINERS=()
+
+# start_container [UNSHARE OPTION]...: a process in a mount namespace of its own, made
+# from ours (private, unless the options say otherwise); its pid in C.
+start_container() {
+        unshare --mount --propagation private "$@" sleep 600 &
+        C=$!
+        CONTAINERS+=("$C")
+        eventually 10 in_own_namespace "$C" || fail "container $C did not start"
+}
+
+in_own_namespace() { [ "$(readlink "/proc/$1/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ]; }
+
+# in_container PID CMD...: run CMD in the mount namespace of PID.
+in_container() {
+        local pid=$1
+        shift
+        nsenter -t "$pid" -m -- "$@"
+}
+
+stop_containers() {
+        local pid
+        for pid in "${CONTAINERS[@]}"; do
+                kill -KILL "$pid" 2>/dev/null
+                wait "$pid" 2>/dev/null
+        done
+        CONTAINERS=()
+}
+
+scoped_links() { "$BINDLINKCTL" list --all-scopes | grep -c 'scope: mntns:'; }
+
+make_pair() {
+        mkdir -p "$T/v" "$T/b"
+        echo v-own > "$T/v/f"
+        echo b-file > "$T/b/f"
+}
+
+test_s23_plain_link_in_a_container_is_seen_there_only() {
+        make_pair
+        start_container
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container sees B" b-file "$(in_container "$C" cat "$T/v/f")"
+        check_file_is "$T/v/f" v-own
+        check_eq "no mount on V on the host" 0 "$(findmnt -rn -o TARGET | grep -cx "$T/v")"
+        check_eq "the host's list" "" "$("$BINDLINKCTL" list)"
+        local line
+        line=$("$BINDLINKCTL" list --all-scopes)
+        case "$line" in
+        *"bind"*"$T/v -> $T/b  scope: mntns:"*" pid:$C") ;;
+        *) fail "list --all-scopes: $line" ;;
+        esac
+        check_eq "list of the container" 1 "$("$BINDLINKCTL" list --target "pid:$C" | grep -c "$T/v -> $T/b")"
+        check_eq "json scope" "$C" "$("$BINDLINKCTL" list --json --all-scopes | jq -r '.[0].scope.pid')"
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container sees its own V again" v-own "$(in_container "$C" cat "$T/v/f")"
+        check_eq "no scoped link left" 0 "$(scoped_links)"
+        stop_containers
+}
+
+test_s23_s11_read_only_link_in_a_container() {
+        make_pair
+        start_container
+        ctl create --read-only --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container reads B" b-file "$(in_container "$C" cat "$T/v/f")"
+        in_container "$C" sh -c "echo x > '$T/v/f'" 2>/dev/null && fail "a write through a read-only link succeeded"
+        check_file_is "$T/b/f" b-file
+        ctl remove --target "pid:$C" "$T/v"
+        stop_containers
+}
+
+test_s23_a_file_over_a_file_in_a_container() {
+        mkdir -p "$T/d"
+        echo v > "$T/d/vf"; echo b > "$T/bf"
+        start_container
+        ctl create --target "pid:$C" "$T/d/vf" "$T/bf" || return
+        check_eq "the container sees B's file" b "$(in_container "$C" cat "$T/d/vf")"
+        check_file_is "$T/d/vf" v
+        stop_containers
+}
+
+# The same V, linked on the host and in two containers, each to its own B.
+test_s23_same_v_in_the_host_and_two_containers() {
+        mkdir -p "$T/v" "$T/b0" "$T/b1" "$T/b2"
+        echo host > "$T/b0/f"; echo one > "$T/b1/f"; echo two > "$T/b2/f"
+        start_container; local c1=$C
+        start_container; local c2=$C
+        ctl create --target "pid:$c1" "$T/v" "$T/b1" || return
+        ctl create "$T/v" "$T/b0" || return
+        ctl create --target "pid:$c2" "$T/v" "$T/b2" || return
+        check_file_is "$T/v/f" host
+        check_eq "container 1" one "$(in_container "$c1" cat "$T/v/f")"
+        check_eq "container 2" two "$(in_container "$c2" cat "$T/v/f")"
+        check_eq "scoped links" 2 "$(scoped_links)"
+        ctl remove --target "pid:$c1" "$T/v"
+        check_eq "container 2 keeps its link" two "$(in_container "$c2" cat "$T/v/f")"
+        check_file_is "$T/v/f" host
+        ctl remove "$T/v"
+        stop_containers
+}
+
+# A container whose copy of the test area is a peer of the host's (rshared volume):
+# the link must not propagate back out, and the host's mounts still reach it.
+test_s23_link_below_an_rshared_volume_stays_in_its_container() {
+        make_pair
+        mkdir -p "$T/later"
+        start_container --propagation unchanged
+        local before; before=$(in_container "$C" findmnt -no PROPAGATION "$AREA")
+        check_eq "the container's copy is shared" shared "$before"
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container sees B" b-file "$(in_container "$C" cat "$T/v/f")"
+        check_file_is "$T/v/f" v-own
+        check_eq "no mount on V on the host" 0 "$(findmnt -rn -o TARGET | grep -cx "$T/v")"
+        # Host to container still flows.
+        mkdir -p "$T/src"; echo from-host > "$T/src/x"
+        mount --bind "$T/src" "$T/later"
+        eventually 5 in_container "$C" test -e "$T/later/x" || fail "a host mount no longer reaches the container"
+        umount "$T/later"
+        ctl remove --target "pid:$C" "$T/v"
+        stop_containers
+}
+
+# S23 lifetime: the container's last process ends: its links are forgotten at once,
+# and bindlinkd holds nothing that keeps the namespace alive.
+test_s23_links_go_when_the_container_ends() {
+        make_pair
+        start_container
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        local ns; ns=$(readlink "/proc/$C/ns/mnt")
+        ls -l "/proc/$DAEMON_PID/fd" | grep -q "$ns" && fail "bindlinkd holds the container's namespace"
+        stop_containers
+        eventually 1 test "$(scoped_links)" = 0 || fail "the link outlived its container by more than a second"
+        grep -q "ended: its 1 link(s) forgotten" "$DAEMON_LOG" || fail "nothing logged"
+}
+
+# The namespace lives on in another process after the first one ends: so does the link.
+test_s23_link_stays_while_another_process_of_the_container_lives() {
+        make_pair
+        start_container
+        local first=$C
+        nsenter -t "$first" -m -- sleep 600 &
+        local second=$!
+        CONTAINERS+=("$second")
+        eventually 10 in_own_namespace "$second" || fail "no second process"
+        ctl create --target "pid:$first" "$T/v" "$T/b" || return
+        kill -KILL "$first"; wait "$first" 2>/dev/null
+        sleep 0.5 # nothing to wait for: the link must simply stay
+        check_eq "the link stays" 1 "$(scoped_links)"
+        check_eq "the second process sees B" b-file "$(in_container "$second" cat "$T/v/f")"
+        check_eq "list names the process now" 1 "$("$BINDLINKCTL" list --all-scopes | grep -c "pid:$second")"
+        ctl remove --target "pid:$second" "$T/v"
+        stop_containers
+}
+
+# S4 for scoped links: a restarted bindlinkd knows the links of the containers that
+# still live (and can remove them), and drops those of containers that ended meanwhile.
+test_s23_s4_restart_keeps_live_containers_links_and_drops_dead_ones() {
+        make_pair
+        mkdir -p "$T/b2"; echo b2 > "$T/b2/f"
+        start_container; local live=$C
+        start_container; local dead=$C
+        ctl create --target "pid:$live" "$T/v" "$T/b" || return
+        ctl create --read-only --target "pid:$dead" "$T/v" "$T/b2" || return
+        kill9_daemon
+        kill -KILL "$dead"; wait "$dead" 2>/dev/null
+        eventually 20 process_gone "$dead" || fail "the container did not end"
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "one scoped link adopted" 1 "$(scoped_links)"
+        check_eq "the live container's link" 1 "$("$BINDLINKCTL" list --target "pid:$live" | grep -c "$T/v -> $T/b")"
+        grep -q "dropped: the namespace has ended" "$DAEMON_LOG" || fail "the dropped link was not said"
+        check_eq "the container still sees B" b-file "$(in_container "$live" cat "$T/v/f")"
+        ctl remove --target "pid:$live" "$T/v" || return
+        check_eq "the container sees its own V again" v-own "$(in_container "$live" cat "$T/v/f")"
+        # And a restart now knows nothing more.
+        stop_daemon; start_daemon || { fail "restart failed"; return; }
+        check_eq "nothing left" 0 "$(scoped_links)"
+        stop_containers
+}
+
+# The three ways to name the namespace: pid, pidfd (a descriptor passed to
+# bindlinkctl), the namespace file.
+test_s23_targets_by_pid_pidfd_and_namespace_file() {
+        make_pair
+        start_container
+        ctl create --target "ns:/proc/$C/ns/mnt" "$T/v" "$T/b" || return
+        check_eq "by namespace" b-file "$(in_container "$C" cat "$T/v/f")"
+        ctl remove --target "ns:/proc/$C/ns/mnt" "$T/v" || return
+        "$PYTHON" - "$BINDLINKCTL" "$C" "$T/v" "$T/b" <<'PY' || fail "create by pidfd failed"
+import os, subprocess, sys
+ctl, pid, v, b = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+fd = os.pidfd_open(pid)
+subprocess.run([ctl, "create", "--target", "pidfd:%d" % fd, v, b], pass_fds=[fd], check=True)
+PY
+        check_eq "by pidfd" b-file "$(in_container "$C" cat "$T/v/f")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        ctl_fails 0x80070057 EINVAL create --target "ns:/proc/$C/ns/net" "$T/v" "$T/b"
+        local out
+        out=$("$BINDLINKCTL" create --target "pid:999999" "$T/v" "$T/b" 2>&1) && fail "a target that is no process"
+        case "$out" in *"no process 999999"*) ;; *) fail "no such process: $out" ;; esac
+        stop_containers
+}
+
+# S23 authorization: nobody, and root of a user namespace of its own, get
+# E_ACCESSDENIED; the link is not made.
+test_s23_unprivileged_callers_cannot_place_links_in_a_container() {
+        make_pair
+        start_container
+        local out
+        out=$(as_nobody "$BINDLINKCTL" create --target "pid:$C" "$T/v" "$T/b" 2>&1)
+        case "$out" in *"HRESULT 0x80070005, EPERM"*) ;; *) fail "nobody: $out" ;; esac
+        out=$(unshare --user --map-root-user "$BINDLINKCTL" create --target "pid:$C" "$T/v" "$T/b" 2>&1)
+        case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "root of a child user namespace: $out" ;; esac
+        out=$(as_nobody "$BINDLINKCTL" list --all-scopes 2>&1)
+        case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "nobody listing other namespaces: $out" ;; esac
+        check_eq "no link made" 0 "$(scoped_links)"
+        check_eq "the container's V" v-own "$(in_container "$C" cat "$T/v/f")"
+        stop_containers
+}
+
+# runc CVE-2021-30465's pattern: V's parent is a symlink the container controls,
+# pointing out of its root, and swapped while links are made. The mount never lands
+# outside the root (RESOLVE_IN_ROOT), and an attempt through it fails.
+test_s23_a_container_symlink_never_leads_the_mount_out_of_its_root() {
+        local R="$T/root"
+        mkdir -p "$R/real/v" "$T/outside/v" "$T/b"
+        echo outside > "$T/outside/v/f"; echo b > "$T/b/f"
+        ln -s ../outside "$R/a"
+        start_container
+        # Resolved in R: ../outside is R/outside, which does not exist (followed
+        # naively from R, it is $T/outside).
+        ctl_fails 0x80070003 ENOENT create --target "pid:$C" --root "$R" /a/v "$T/b"
+        case "$LAST_ERROR" in *"parent of /a/v does not exist in the target"*) ;; *) fail "$LAST_ERROR" ;; esac
+        check_eq "outside untouched" outside "$(in_container "$C" cat "$T/outside/v/f")"
+        # Swapped under the daemon, again and again: only R's own directory is used.
+        (for i in $(seq 1 400); do
+                ln -sfn real "$R/a.new" && mv -T "$R/a.new" "$R/a"
+                ln -sfn ../outside "$R/a.new" && mv -T "$R/a.new" "$R/a"
+        done) &
+        local swapper=$! made=0 i
+        for i in $(seq 1 20); do
+                if "$BINDLINKCTL" create --target "pid:$C" --root "$R" /a/v "$T/b" 2>/dev/null; then
+                        made=$((made + 1))
+                        "$BINDLINKCTL" remove --target "pid:$C" --root "$R" /real/v >/dev/null 2>&1 ||
+                                "$BINDLINKCTL" remove --target "pid:$C" --root "$R" /a/v >/dev/null 2>&1
+                fi
+                check_eq "outside untouched (try $i)" outside "$(in_container "$C" cat "$T/outside/v/f")"
+        done
+        wait "$swapper"
+        echo "# $made of 20 creates went through while the symlink was swapped"
+        check_eq "nothing mounted outside the root" 0 "$(in_container "$C" findmnt -rn -o TARGET | grep -c "^$T/outside")"
+        stop_containers
+}
+
+# What this release does not place in a scope is refused, saying so.
+test_s23_links_needing_an_overlay_in_a_container_are_refused_clearly() {
+        make_pair
+        mkdir -p "$T/v/keep"
+        start_container
+        ctl_fails 0x80004001 ENOTSUP create --merged --target "pid:$C" "$T/v" "$T/b"
+        case "$LAST_ERROR" in *"merged link in a target namespace is not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/keep" --target "pid:$C" "$T/v" "$T/b"
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/missing" "$T/b"
+        check_eq "nothing made" 0 "$(scoped_links)"
+        stop_containers
+}
+
+start_daemon || exit 1
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+        run_test "$t"
+        stop_containers
+done
