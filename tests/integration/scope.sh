@@ -272,6 +272,122 @@ test_s23_links_needing_an_overlay_in_a_container_are_refused_clearly() {
         stop_containers
 }
 
+# ---- an OCI runtime: podman runs the hook at createRuntime -------------------------
+
+# podman_setup: a root filesystem of busybox in $T/rootfs, podman's storage under $T,
+# and a hooks directory with bindlink's hook pointed at this daemon; the podman
+# command in PODMAN. False (with the reason in SKIP_WHY) when this machine cannot.
+podman_setup() {
+        local busybox
+        SKIP_WHY=
+        command -v podman >/dev/null || { SKIP_WHY="podman is not installed (./dev.sh installs it)"; return 1; }
+        command -v runc >/dev/null || { SKIP_WHY="runc is not installed (./dev.sh installs it)"; return 1; }
+        busybox=$(command -v busybox) || { SKIP_WHY="busybox is not installed"; return 1; }
+        mkdir -p "$T/rootfs/bin" "$T/rootfs/data" "$T/rootfs/proc" "$T/rootfs/dev" "$T/rootfs/sys" \
+                "$T/rootfs/etc" "$T/rootfs/tmp" "$T/hooks" "$T/podman"
+        cp "$busybox" "$T/rootfs/bin/busybox"
+        local tool
+        for tool in sh cat ls echo; do ln -s busybox "$T/rootfs/bin/$tool"; done
+        echo own-data > "$T/rootfs/data/f"
+        local hook="$BUILDDIR/bindlink-oci-hook"
+        [ -f "$BUILDDIR/.libs/bindlink-oci-hook" ] && hook="$BUILDDIR/.libs/bindlink-oci-hook"
+        jq -n --arg path "$hook" --arg sock "$SOCK" --arg lib "$BUILDDIR/.libs" '{
+                version: "1.0.0",
+                hook: {path: $path, args: ["bindlink-oci-hook", "createRuntime"],
+                       env: ["BINDLINK_SOCKET=" + $sock, "LD_LIBRARY_PATH=" + $lib]},
+                when: {annotations: {"^io\\.bindlink\\.links$": ".*"}},
+                stages: ["createRuntime"]}' > "$T/hooks/bindlink.json"
+        # crun (Debian's default) refuses a machine whose cgroups are in hybrid mode, as
+        # this one's are; runc runs on both.
+        # (podman's run root must be short: sockets are made in it)
+        mkdir -p "$AREA/pr/$T_NUM"
+        PODMAN=(podman --root "$T/podman/root" --runroot "$AREA/pr/$T_NUM" --storage-driver vfs
+                --cgroup-manager cgroupfs --events-backend none --runtime runc
+                --hooks-dir "$T/hooks")
+        local out
+        if ! out=$("${PODMAN[@]}" run --rm --network none --rootfs "$T/rootfs" /bin/echo ready 2>&1); then
+                SKIP_WHY="podman cannot run a container here: $(printf '%s' "$out" | tail -1)"
+                return 1
+        fi
+}
+
+# S23 end to end: podman runs a container from a root directory with the hook
+# installed; the container sees its links from its first instruction, the host never
+# does, and once it has exited nothing of them remains.
+test_s23_podman_container_sees_its_links_from_its_first_instruction() {
+        podman_setup || { skip "$SKIP_WHY"; return 0; }
+        mkdir -p "$T/b"; echo b-file > "$T/b/f"; echo ro > "$T/ro"
+        local links out
+        links="$T/b:/data;$T/ro:/etc/ro:ro"
+        touch "$T/rootfs/etc/ro"
+        out=$("${PODMAN[@]}" run --rm --network none \
+                --annotation "io.bindlink.links=$links" --rootfs "$T/rootfs" \
+                /bin/sh -c 'cat /data/f /etc/ro; echo x > /etc/ro || echo refused' 2>&1)
+        check_eq "what the container saw first" "b-file
+ro
+refused" "$(printf '%s\n' "$out" | grep -v 'Read-only file system')"
+        check_file_is "$T/rootfs/data/f" own-data
+        check_eq "no mount under the root filesystem on the host" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/rootfs")"
+        eventually 1 test "$(scoped_links)" = 0 || fail "links outlived the container by more than a second"
+}
+
+# A bad annotation fails the container's start, naming the entry; nothing is made.
+test_s23_podman_container_with_a_bad_annotation_does_not_start() {
+        podman_setup || { skip "$SKIP_WHY"; return 0; }
+        mkdir -p "$T/b"
+        local out rc
+        out=$("${PODMAN[@]}" run --rm --network none \
+                --annotation "io.bindlink.links=$T/b:/data;$T/b" \
+                --rootfs "$T/rootfs" /bin/echo started 2>&1)
+        rc=$?
+        [ $rc -ne 0 ] || fail "the container started: $out"
+        case "$out" in *"entry 2 has no \"virtual\" path"*) ;; *) fail "message: $out" ;; esac
+        case "$out" in *started*) fail "its first process ran: $out" ;; esac
+        out=$("${PODMAN[@]}" run --rm --network none \
+                --annotation "io.bindlink.links=$T/b:/nowhere/data" \
+                --rootfs "$T/rootfs" /bin/echo started 2>&1)
+        case "$out" in *"entry 1 (/nowhere/data -> $T/b)"*"does not exist"*) ;; *) fail "message: $out" ;; esac
+        check_eq "no scoped link" 0 "$(scoped_links)"
+}
+
+# The hook by hand, with the state a runtime writes, for a container made here: the
+# JSON form; all of the links or none of them.
+test_s23_oci_hook_json_form_makes_all_links_or_none() {
+        make_pair
+        mkdir -p "$T/bundle" "$T/b2"; echo b2 > "$T/b2/f"; mkdir -p "$T/w"
+        jq -n '{ociVersion: "1.0.2", root: {path: "/"}}' > "$T/bundle/config.json"
+        start_container
+        local hook="$BUILDDIR/bindlink-oci-hook"
+        [ -f "$BUILDDIR/.libs/bindlink-oci-hook" ] && hook="$BUILDDIR/.libs/bindlink-oci-hook"
+        state() { # state LINKS-JSON
+                jq -n --argjson pid "$C" --arg bundle "$T/bundle" --arg links "$1" \
+                        '{ociVersion: "1.0.2", id: "c1", status: "creating", pid: $pid,
+                          bundle: $bundle, annotations: {"io.bindlink.links": $links}}'
+        }
+        local good bad out
+        good=$(jq -cn --arg v "$T/v" --arg b "$T/b" --arg w "$T/w" --arg b2 "$T/b2" \
+                '[{virtual: $v, backing: $b, flags: ["read-only"]}, {virtual: $w, backing: $b2}]')
+        bad=$(jq -cn --arg v "$T/v" --arg b "$T/b" --arg b2 "$T/b2" \
+                '[{virtual: $v, backing: $b}, {virtual: "/no/such/dir", backing: $b2}]')
+        out=$(state "$bad" | LD_LIBRARY_PATH="$BUILDDIR/.libs" "$hook" createRuntime 2>&1)
+        check_eq "exit of a failed hook" 1 $?
+        case "$out" in *"entry 2 (/no/such/dir -> $T/b2)"*) ;; *) fail "message: $out" ;; esac
+        check_eq "the first link taken back" 0 "$(scoped_links)"
+        check_eq "the container's V" v-own "$(in_container "$C" cat "$T/v/f")"
+        state "$good" | LD_LIBRARY_PATH="$BUILDDIR/.libs" "$hook" createRuntime || fail "the hook failed"
+        check_eq "links made" 2 "$(scoped_links)"
+        check_eq "read-only" read-only "$("$BINDLINKCTL" list --json --all-scopes | jq -r --arg v "$T/v" '.[] | select(.virtual == $v) | .flags[0]')"
+        check_eq "the second" b2 "$(in_container "$C" cat "$T/w/f")"
+        out=$(state '[{"virtual": "/x", "backing": "/y", "flags": ["rw"]}]' |
+                LD_LIBRARY_PATH="$BUILDDIR/.libs" "$hook" 2>&1)
+        check_eq "exit of bad input" 2 $?
+        case "$out" in *'unknown flag "rw"'*) ;; *) fail "message: $out" ;; esac
+        out=$(echo '{"pid": 1, "bundle": "/", "annotations": {}}' |
+                LD_LIBRARY_PATH="$BUILDDIR/.libs" "$hook")
+        check_eq "no annotation: nothing to do" 0 $?
+        stop_containers
+}
+
 start_daemon || exit 1
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
         run_test "$t"

@@ -23,13 +23,18 @@ check "s22_unit_has_no_mount_namespace_sandboxing" bash -c "! grep -E '^(Protect
 for page in "$SRCDIR"/man/*.[0-9]; do
         check "man_$(basename "$page")_renders_cleanly" groff -man -ww -z "$page"
 done
-# exports_off_the_api LIB: each defined dynamic symbol not in the API as BINDLINK_0.1.
+# exports_off_the_api LIB: each defined dynamic symbol not in the API under its version:
+# BINDLINK_0.1, and BINDLINK_0.2 for the calls added with S23 (bindlink_target_*,
+# bindlink_links_scope_*).
 exports_off_the_api() {
         [ -f "$1" ] || { echo "no library: '$1'"; return; }
         objdump -T "$1" | awk '$2 == "g" && $0 !~ /\*UND\*/ {
                 ver = $(NF - 1); name = $NF
-                if (name == "BINDLINK_0.1") next
-                if (ver != "BINDLINK_0.1" || name !~ /^(bindlink_|CreateBindLink$|RemoveBindLink$)/)
+                if (name ~ /^BINDLINK_0\.[12]$/) next
+                s23 = name ~ /^(bindlink_target_|bindlink_links_scope_)/
+                if (s23 && ver != "BINDLINK_0.2")
+                        print "not in the API as BINDLINK_0.2: " ver " " name
+                else if (!s23 && (ver != "BINDLINK_0.1" || name !~ /^(bindlink_|CreateBindLink$|RemoveBindLink$)/))
                         print "not in the API as BINDLINK_0.1: " ver " " name }'
 }
 # make install into a staging root, twice, the admin's links.conf edited between.
@@ -45,6 +50,11 @@ if installed; then
         lib=$(find "$inst" -name 'libbindlink.so.0' | head -n 1)
         # Every exported symbol in version node BINDLINK_0.1, and nothing internal.
         check "libbindlink_exports_only_the_api_versioned" exports_off_the_api "$lib"
+        # S23: the OCI hook, and the hooks.d file naming where it is installed.
+        hook=$(find "$inst" -name bindlink-oci-hook -type f | head -n 1)
+        hooks_json=$(find "$inst" -path '*/containers/oci/hooks.d/bindlink.json')
+        check "s23_install_puts_the_oci_hook_and_its_hooks_d_file" bash -c \
+                "test -x '$hook' && jq -e --arg p '${hook#"$inst"}' '.hook.path == \$p and .stages == [\"createRuntime\"]' '$hooks_json' >/dev/null"
 else
         check "make_install_into_a_staging_root" false
 fi
