@@ -193,6 +193,20 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
         return 0;
 }
 
+/* Children whose answer is in but who may not have ended yet: reaped later, so that
+ * no request waits for a process to be torn down. */
+static pid_t unreaped[64];
+static size_t unreaped_count;
+
+static void reap_ended(void)
+{
+        size_t kept = 0;
+        for (size_t i = 0; i < unreaped_count; i++)
+                if (waitpid(unreaped[i], NULL, WNOHANG) == 0)
+                        unreaped[kept++] = unreaped[i];
+        unreaped_count = kept;
+}
+
 /* Run fn in a child; its verdict. */
 static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_t *ret_id,
                      char *why, size_t why_size)
@@ -200,7 +214,15 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return negative_errno();
-        pid_t pid = fork();
+        reap_ended();
+        /* vfork: the child borrows the daemon's memory while the daemon waits, so no
+         * page tables are copied and none of its writes fault (a scoped create took
+         * 415 µs with fork, 250–270 µs so; a host create 155–180 µs). Safe here: the
+         * daemon has one thread, the child only makes system calls, allocates and
+         * frees what it allocated, and leaves by _exit, never returning from this
+         * frame; its descriptors are its own (no CLONE_FILES), and a mount namespace
+         * can be joined since it shares no fs_struct. */
+        pid_t pid = vfork();
         if (pid < 0) {
                 int r = negative_errno();
                 (void)close(pipefd[0]);
@@ -221,9 +243,16 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_
                 n = read(pipefd[0], &v, sizeof v);
         while (n < 0 && errno == EINTR);
         (void)close(pipefd[0]);
-        int status;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
+        /* The answer is in and the child has let go of our memory; it may still be
+         * ending: reaped without waiting if it is done, else later (at most 64
+         * outstanding, then waited for). */
+        if (waitpid(pid, NULL, WNOHANG) == 0) {
+                if (unreaped_count < sizeof unreaped / sizeof unreaped[0])
+                        unreaped[unreaped_count++] = pid;
+                else
+                        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                                ;
+        }
         if (n != (ssize_t)sizeof v) {
                 (void)snprintf(why, why_size,
                                "the helper in the target namespace ended "
