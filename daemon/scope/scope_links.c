@@ -114,7 +114,8 @@ static struct scoped_link *link_find(const struct scope_links *sl, uint64_t id, 
 }
 
 /* The namespace a create or remove names, if its sender may act on it. */
-static int open_scope(const struct scope_request *req, struct scope_ns *ns, struct outcome *ret)
+static int open_scope(const struct scope_request *req, struct scope_ns *ns, bool *ret_own_userns,
+                      struct outcome *ret)
 {
         char why[256] = "";
         if (!req->admin) {
@@ -128,7 +129,7 @@ static int open_scope(const struct scope_request *req, struct scope_ns *ns, stru
                 say(ret, r, BINDLINK_FAULT_NONE, NULL, "the target: %s", why);
                 return r;
         }
-        r = scope_ns_authorize(ns, why, sizeof why);
+        r = scope_ns_authorize(ns, ret_own_userns, why, sizeof why);
         if (r < 0) {
                 scope_ns_done(ns);
                 say(ret, r, BINDLINK_FAULT_CALLER, NULL, "the target: %s", why);
@@ -210,7 +211,8 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
 {
         const char *v = msg->virtual_path;
         struct scope_ns ns;
-        if (open_scope(req, &ns, ret) < 0)
+        bool own_userns = false;
+        if (open_scope(req, &ns, &own_userns, ret) < 0)
                 return;
         struct stat st;
         _cleanup_close_ int backing = -1;
@@ -223,6 +225,15 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
         } else if (msg->exception_count > 0) {
                 say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
                     "exceptions in a target namespace are not supported yet");
+        } else if ((msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY) && !own_userns) {
+                /* Attached directly, a read-only mount is not locked read-only: the
+                 * root of a user namespace that owns the target could remount it
+                 * read-write (the kernel locks the flag only on mounts that reach
+                 * a less privileged user namespace by copy or propagation). */
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_FLAGS, v,
+                    "a read-only link in a mount namespace of another user namespace (a "
+                    "rootless container) is not supported yet: its root could make it "
+                    "writable");
         } else if (link_find(sl, ns.id, v)) {
                 say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
                     "%s is already the virtual path of a link in the target", v);
@@ -299,7 +310,8 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                         const char *virtual_path, struct outcome *ret)
 {
         struct scope_ns ns;
-        if (open_scope(req, &ns, ret) < 0)
+        bool own_userns;
+        if (open_scope(req, &ns, &own_userns, ret) < 0)
                 return;
         struct scoped_link *l = link_find(sl, ns.id, virtual_path);
         if (!l) {

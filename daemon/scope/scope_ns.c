@@ -183,7 +183,8 @@ void scope_ns_done(struct scope_ns *ns)
         ns->nsfd = ns->pidfd = -1;
 }
 
-int scope_ns_authorize(const struct scope_ns *ns, char *why, size_t why_size)
+int scope_ns_authorize(const struct scope_ns *ns, bool *ret_own_userns, char *why,
+                       size_t why_size)
 {
         struct stat ours;
         if (stat("/proc/self/ns/user", &ours) < 0)
@@ -202,6 +203,7 @@ int scope_ns_authorize(const struct scope_ns *ns, char *why, size_t why_size)
                 }
                 if (st.st_dev == ours.st_dev && st.st_ino == ours.st_ino) {
                         (void)close(cur);
+                        *ret_own_userns = depth == 0;
                         return 0;
                 }
                 int parent = ioctl(cur, NS_GET_PARENT);

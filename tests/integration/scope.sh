@@ -208,6 +208,27 @@ PY
         stop_containers
 }
 
+# A container in a user namespace of its own (rootless podman, --userns): a plain link
+# works there; a read-only one is refused (its root could remount it read-write, as
+# this test shows for a mount it made itself), not made in a way that would lie.
+test_s23_user_namespace_container_gets_plain_links_and_no_unlocked_read_only_one() {
+        make_pair
+        unshare --user --map-root-user --mount --propagation private sleep 600 &
+        C=$!
+        CONTAINERS+=("$C")
+        eventually 10 in_own_namespace "$C" || { fail "no container"; return; }
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container sees B" b-file "$(nsenter -t "$C" -U -m --preserve-credentials cat "$T/v/f")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        ctl_fails 0x80004001 ENOTSUP create --read-only --target "pid:$C" "$T/v" "$T/b"
+        case "$LAST_ERROR" in *"rootless container"*) ;; *) fail "$LAST_ERROR" ;; esac
+        # Why: a read-only bind mount made in its namespace is its root's to remount.
+        nsenter -t "$C" -U -m --preserve-credentials sh -c \
+                "mount --bind -o ro '$T/b' '$T/v' && mount -o remount,bind,rw '$T/v'" ||
+                fail "the container's root could not remount its own mount (the reason is gone?)"
+        stop_containers
+}
+
 # S23 authorization: nobody, and root of a user namespace of its own, get
 # E_ACCESSDENIED; the link is not made.
 test_s23_unprivileged_callers_cannot_place_links_in_a_container() {
