@@ -1002,7 +1002,8 @@ test_s1_windows_sample_spelling() {
 test_cli_help_version_and_usage_errors() {
         local out
         out=$("$BINDLINKCTL" --help) || fail "--help failed"
-        case "$out" in *"create [--read-only] [--merged] [--exception PATH]... VIRTUAL BACKING"*) ;; *) fail "--help lacks create";; esac
+        case "$out" in *"create [--read-only] [--merged] [--exception PATH]... [TARGET] VIRTUAL BACKING"*) ;; *) fail "--help lacks create";; esac
+        case "$out" in *"--target pid:N|pidfd:N|ns:PATH"*"--root DIR"*) ;; *) fail "--help lacks --target and --root";; esac
         "$BINDLINKCTL" --version | grep -q '^bindlinkctl [0-9]' || fail "--version"
         "$BINDLINKD" --help | grep -q -- '--state-dir' || fail "bindlinkd --help"
         "$BINDLINKCTL" frobnicate >/dev/null 2>&1; check_eq "unknown command exit" 2 $?
