@@ -184,6 +184,17 @@ int bindlink_target_create(const bindlink_target *target, const char *virtual_pa
                            const char *const *exception_paths, bindlink_error *ret_error);
 int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
                            bindlink_error *ret_error);
+/* The same on a connection (bindlink_connect): for many calls, such as a container
+ * runtime making a container's links. */
+int bindlink_connection_target_create(bindlink_connection *connection,
+                                      const bindlink_target *target, const char *virtual_path,
+                                      const char *backing_path, uint32_t flags,
+                                      uint32_t exception_count,
+                                      const char *const *exception_paths,
+                                      bindlink_error *ret_error);
+int bindlink_connection_target_remove(bindlink_connection *connection,
+                                      const bindlink_target *target, const char *virtual_path,
+                                      bindlink_error *ret_error);
 /* The links of target's namespace, or with target NULL of every namespace, the host's
  * included; each with its scope: */
 int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,

@@ -434,11 +434,16 @@ static int target_prepare(const bindlink_target *target, int is_remove, struct w
         return 0;
 }
 
-int bindlink_target_create(const bindlink_target *target, const char *virtual_path,
-                           const char *backing_path, uint32_t flags, uint32_t exception_count,
-                           const char *const *exception_paths, bindlink_error *ret_error)
+int bindlink_connection_target_create(bindlink_connection *c, const bindlink_target *target,
+                                      const char *virtual_path, const char *backing_path,
+                                      uint32_t flags, uint32_t exception_count,
+                                      const char *const *exception_paths,
+                                      bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
+        if (!c)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_DAEMON, 0, NULL,
+                                    "no connection");
         struct wire_target t;
         int target_fd;
         int r = target_prepare(target, 0, &t, &target_fd, ret_error);
@@ -466,29 +471,41 @@ int bindlink_target_create(const bindlink_target *target, const char *virtual_pa
                 wire_target_free(&t);
                 return r;
         }
-        bindlink_connection c;
-        r = connection_init(&c, ret_error);
-        if (r >= 0) {
-                struct wire_buf buf = {0};
-                r = wire_put_create_in(&buf, &t, &msg, (uint32_t)fds.count);
-                if (r < 0)
-                        r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                                         "cannot encode request: %s", strerror(-r));
-                else
-                        r = transact(&c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
-                wire_buf_free(&buf);
-                connection_drop(&c);
-        }
+        struct wire_buf buf = {0};
+        r = wire_put_create_in(&buf, &t, &msg, (uint32_t)fds.count);
+        if (r < 0)
+                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
+                                 "cannot encode request: %s", strerror(-r));
+        else
+                r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
+        wire_buf_free(&buf);
         caller_fds_close(&fds);
         wire_create_free(&msg);
         wire_target_free(&t);
         return r;
 }
 
-int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
-                           bindlink_error *ret_error)
+int bindlink_target_create(const bindlink_target *target, const char *virtual_path,
+                           const char *backing_path, uint32_t flags, uint32_t exception_count,
+                           const char *const *exception_paths, bindlink_error *ret_error)
+{
+        bindlink_connection c;
+        int r = connection_init(&c, ret_error);
+        if (r < 0)
+                return r;
+        r = bindlink_connection_target_create(&c, target, virtual_path, backing_path, flags,
+                                              exception_count, exception_paths, ret_error);
+        connection_drop(&c);
+        return r;
+}
+
+int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_target *target,
+                                      const char *virtual_path, bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
+        if (!c)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_DAEMON, 1, NULL,
+                                    "no connection");
         struct wire_target t;
         int target_fd;
         int r = target_prepare(target, 1, &t, &target_fd, ret_error);
@@ -503,9 +520,6 @@ int bindlink_target_remove(const bindlink_target *target, const char *virtual_pa
                                  "a virtual path in a target namespace must be absolute, "
                                  "without . or .. components: %s",
                                  virtual_path);
-        bindlink_connection c;
-        if (r >= 0)
-                r = connection_init(&c, ret_error);
         if (r >= 0) {
                 struct wire_buf buf = {0};
                 r = wire_put_remove_in(&buf, &t, &msg, target_fd >= 0);
@@ -513,13 +527,24 @@ int bindlink_target_remove(const bindlink_target *target, const char *virtual_pa
                         r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
                                          "cannot encode request: %s", strerror(-r));
                 else
-                        r = transact(&c, &buf, &target_fd, target_fd >= 0, 1, NULL, NULL,
+                        r = transact(c, &buf, &target_fd, target_fd >= 0, 1, NULL, NULL,
                                      ret_error);
                 wire_buf_free(&buf);
-                connection_drop(&c);
         }
         wire_remove_free(&msg);
         wire_target_free(&t);
+        return r;
+}
+
+int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
+                           bindlink_error *ret_error)
+{
+        bindlink_connection c;
+        int r = connection_init(&c, ret_error);
+        if (r < 0)
+                return r;
+        r = bindlink_connection_target_remove(&c, target, virtual_path, ret_error);
+        connection_drop(&c);
         return r;
 }
 

@@ -229,6 +229,13 @@ static int create_links(pid_t pid, const char *root, json_object *links)
         bindlink_target target = {.kind = BINDLINK_TARGET_PIDFD, .fd = pidfd, .root = root};
         size_t n = json_object_array_length(links), made = 0;
         int rc = 0;
+        bindlink_connection *conn = NULL;
+        bindlink_error ce;
+        if (bindlink_connect(&conn, &ce) < 0) {
+                fprintf(stderr, "%s: %s\n", program, ce.message);
+                (void)close(pidfd);
+                return 1;
+        }
         struct link_spec *specs = calloc(n ? n : 1, sizeof *specs);
         if (!specs)
                 rc = bad("out of memory");
@@ -237,8 +244,9 @@ static int create_links(pid_t pid, const char *root, json_object *links)
         for (size_t i = 0; rc == 0 && i < n; i++) {
                 bindlink_error e;
                 const struct link_spec *s = &specs[i];
-                if (bindlink_target_create(&target, s->virtual_path, s->backing_path, s->flags,
-                                           s->exception_count, s->exceptions, &e) < 0) {
+                if (bindlink_connection_target_create(conn, &target, s->virtual_path,
+                                                      s->backing_path, s->flags, s->exception_count,
+                                                      s->exceptions, &e) < 0) {
                         const char *name = bindlink_errno_name(e.error);
                         fprintf(stderr,
                                 "%s: " ANNOTATION " entry %zu (%s -> %s): %s (HRESULT 0x%08" PRIX32
@@ -255,11 +263,13 @@ static int create_links(pid_t pid, const char *root, json_object *links)
         while (rc != 0 && made > 0) {
                 bindlink_error e;
                 made--;
-                if (bindlink_target_remove(&target, specs[made].virtual_path, &e) < 0)
+                if (bindlink_connection_target_remove(conn, &target, specs[made].virtual_path, &e) <
+                    0)
                         fprintf(stderr, "%s: cannot take back %s: %s\n", program,
                                 specs[made].virtual_path, e.message);
         }
         free(specs);
+        bindlink_disconnect(conn);
         (void)close(pidfd);
         return rc;
 }

@@ -31,7 +31,7 @@ exports_off_the_api() {
         objdump -T "$1" | awk '$2 == "g" && $0 !~ /\*UND\*/ {
                 ver = $(NF - 1); name = $NF
                 if (name ~ /^BINDLINK_0\.[12]$/) next
-                s23 = name ~ /^(bindlink_target_|bindlink_links_scope_)/
+                s23 = name ~ /^(bindlink_target_|bindlink_connection_target_|bindlink_links_scope_)/
                 if (s23 && ver != "BINDLINK_0.2")
                         print "not in the API as BINDLINK_0.2: " ver " " name
                 else if (!s23 && (ver != "BINDLINK_0.1" || name !~ /^(bindlink_|CreateBindLink$|RemoveBindLink$)/))
