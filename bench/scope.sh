@@ -1,9 +1,10 @@
 #!/bin/sh
 # scope.sh BUILDDIR [--rounds N] [--starts N] — S23: links in another mount namespace
-# (see bench/README.md, "Links in containers"). Two tables:
+# (see bench/README.md, "Links in containers"). Three tables:
 #   1. create + remove of a plain link through the C API, on the host and in a
 #      container (a mount namespace made with unshare), medians and p90 of N rounds;
-#   2. the start of a podman container (podman run --rootfs DIR true) without the
+#   2. bindlink-oci-hook run by hand with a state naming 10 links, median of N runs;
+#   3. the start of a podman container (podman run --rootfs DIR true) without the
 #      OCI hook and with the hook making 10 links, medians of N starts each.
 # Needs root; runs in a private mount and PID namespace of its own (bench/lib.sh).
 set -u
@@ -30,6 +31,8 @@ if bench_outside; then
 fi
 bench_enter "$builddir" --rounds "$rounds" --starts "$starts"
 
+median_ms() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'; }
+
 bench_start_daemon
 bench_machine
 echo "bindlink scoped-link benchmark: $(date '+%Y-%m-%d %H:%M:%S %z'), load average $l1 $l5 $l15 at the start"
@@ -44,6 +47,34 @@ bench_wait "$container" 10 sh -c "[ \"\$(readlink /proc/$container/ns/mnt)\" != 
         bench_die "the container did not start"
 out=$(bench_run "$builddir/bench/bench_scope" --dir "$dir/api" --container "$container" --rounds "$rounds") ||
         bench_die "bench_scope failed"
+# ---- 2. the hook alone, making 10 links (measured while the container lives) ----
+hook=$builddir/bindlink-oci-hook
+[ -f "$builddir/.libs/bindlink-oci-hook" ] && hook=$builddir/.libs/bindlink-oci-hook
+mkdir -p "$dir/bundle" "$dir/hb"
+echo '{"ociVersion": "1.0.2", "root": {"path": "/"}}' >"$dir/bundle/config.json"
+hook_links=
+i=0
+while [ $i -lt 10 ]; do
+        mkdir -p "$dir/hv/$i" "$dir/hb/$i"
+        hook_links="$hook_links${hook_links:+;}$dir/hb/$i:$dir/hv/$i"
+        i=$((i + 1))
+done
+state="{\"ociVersion\": \"1.0.2\", \"id\": \"b\", \"status\": \"creating\", \"pid\": $container, \"bundle\": \"$dir/bundle\", \"annotations\": {\"io.bindlink.links\": \"$hook_links\"}}"
+: >"$dir/hook-times"
+n=0
+while [ $n -lt "$starts" ]; do
+        t0=$(date +%s%N)
+        printf '%s' "$state" | LD_LIBRARY_PATH="$builddir/.libs" "$hook" createRuntime ||
+                bench_die "the hook failed"
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000)) >>"$dir/hook-times"
+        i=0
+        while [ $i -lt 10 ]; do
+                ctl remove --target "pid:$container" "$dir/hv/$i" || bench_die "remove failed"
+                i=$((i + 1))
+        done
+        n=$((n + 1))
+done
 kill "$container"
 echo "1. create + remove of a plain link through the C API, $rounds rounds each (µs; one"
 echo "   connection a call, as bindlink_create makes):"
@@ -56,9 +87,18 @@ echo
 printf '%s\n' "$out" | awk -F '\t' '/^ratio/ { printf "%s (scoped / host): %s\n", $1, $2 }'
 echo
 
-# ---- 2. podman: a start with and without the hook making 10 links ----
+echo "2. the hook alone (exec, reading the state and the bundle, 10 links on one"
+echo "   connection), $starts runs:"
+echo
+{
+        printf 'run\tmedian (ms)\n'
+        printf 'bindlink-oci-hook createRuntime, 10 links\t%s\n' "$(median_ms <"$dir/hook-times")"
+} | bench_table
+echo
+
+# ---- 3. podman: a start with and without the hook making 10 links ----
 if ! command -v podman >/dev/null || ! command -v runc >/dev/null || ! command -v busybox >/dev/null; then
-        echo "2. skipped: podman, runc and busybox are needed (./dev.sh installs them)"
+        echo "3. skipped: podman, runc and busybox are needed (./dev.sh installs them)"
         exit 0
 fi
 root=$dir/rootfs
@@ -98,7 +138,6 @@ times_of() { # times_of ANNOTATION: one start time in ms a line
                 _n=$((_n + 1))
         done
 }
-median_ms() { sort -n | awk '{ v[NR] = $1 } END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.1f", m / 1000 }'; }
 # Interleaved: without, with, without, ... so drift falls on both.
 without=$dir/without with=$dir/with
 : >"$without"; : >"$with"
@@ -112,7 +151,7 @@ while [ $n -lt "$starts" ]; do
 done
 umount -l "/tmp/blb.$$" 2>/dev/null; rm -rf "/tmp/blb.$$"
 m0=$(median_ms <"$without") m1=$(median_ms <"$with")
-echo "2. podman run --rm --rootfs DIR /bin/true (runc), $starts starts each, interleaved:"
+echo "3. podman run --rm --rootfs DIR /bin/true (runc), $starts starts each, interleaved:"
 echo
 {
         printf 'start\tmedian (ms)\n'
