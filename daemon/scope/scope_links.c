@@ -143,11 +143,15 @@ static const char *target_root(const struct scope_request *req)
         return req->target->root ? req->target->root : "";
 }
 
-/* Is one of a and b at or below the other? */
-static bool nested(const char *a, const char *b)
+/* The first link of scope id strictly below v, or NULL. */
+static const struct scoped_link *link_below(const struct scope_links *sl, uint64_t id,
+                                            const char *v)
 {
-        return strcmp(a, b) == 0 || path_is_strict_descendant(a, b) ||
-               path_is_strict_descendant(b, a);
+        for (size_t i = 0; i < sl->count; i++)
+                if (sl->links[i].scope_id == id &&
+                    path_is_strict_descendant(v, sl->links[i].virtual_path))
+                        return &sl->links[i];
+        return NULL;
 }
 
 /* B as its creator reaches it now, checked to be what the caller opened. */
@@ -246,15 +250,18 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 say(ret, -EOPNOTSUPP, BINDLINK_FAULT_FLAGS, v,
                     "a merged link in a target namespace is not supported yet");
         } else {
-                for (size_t i = 0; i < sl->count; i++)
-                        if (sl->links[i].scope_id == ns.id &&
-                            nested(sl->links[i].virtual_path, v)) {
-                                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                                    "%s is nested with the link on %s in the target: nested "
-                                    "links in a target namespace are not supported yet",
-                                    v, sl->links[i].virtual_path);
-                                goto out;
-                        }
+                /* A link inside another is attached on top of it (S15: resolved
+                 * through it). One over links already there would cover them, and
+                 * re-grafting them (S16) is not done in a target yet. */
+                const struct scoped_link *below = link_below(sl, ns.id, v);
+                if (below) {
+                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s would cover the link on %s in the target: a link over "
+                            "links already made in a target namespace is not supported "
+                            "yet (make the outer one first)",
+                            v, below->virtual_path);
+                        goto out;
+                }
                 struct scoped_link *grown = realloc(sl->links, (sl->count + 1) * sizeof *grown);
                 if (!grown) {
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
@@ -317,6 +324,17 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
         if (!l) {
                 say(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
                     "%s is not the virtual path of a link in the target", virtual_path);
+                scope_ns_done(&ns);
+                return;
+        }
+        /* RemoveBindLink's rule: nested links go deepest first (unmounting this one
+         * would take them with it). */
+        const struct scoped_link *below = link_below(sl, ns.id, virtual_path);
+        if (below) {
+                say(ret, -EBUSY, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                    "the link on %s in the target holds the link on %s: remove nested "
+                    "links deepest first",
+                    virtual_path, below->virtual_path);
                 scope_ns_done(&ns);
                 return;
         }

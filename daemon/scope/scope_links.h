@@ -6,9 +6,10 @@
  * never kept busy.
  *
  * This release places plain and READ_ONLY links (a directory over a directory, a file
- * over a file) in a scope; a link that needs an overlay (MERGED of two directories,
- * exceptions, anchorless, a file over a directory) and a link nested in another of
- * the same scope are refused with EOPNOTSUPP, saying so. */
+ * over a file) in a scope, and links inside them made after them (removed deepest
+ * first); a link that needs an overlay (MERGED of two directories, exceptions,
+ * anchorless, a file over a directory) and a link over links already made below it
+ * are refused with EOPNOTSUPP, saying so. */
 #ifndef BINDLINKD_SCOPE_LINKS_H
 #define BINDLINKD_SCOPE_LINKS_H
 

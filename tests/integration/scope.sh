@@ -87,6 +87,28 @@ test_s23_a_file_over_a_file_in_a_container() {
         stop_containers
 }
 
+# S15 in a container: a link inside another is made through it and shows on top of
+# it; links are removed deepest first (RemoveBindLink's rule); a link over links
+# already made there is refused for now.
+test_s23_s15_nested_links_in_a_container() {
+        mkdir -p "$T/v/sub" "$T/b1/sub" "$T/b2" "$T/w/in"
+        echo b1 > "$T/b1/f"; echo b2 > "$T/b2/f"; echo own > "$T/v/sub/f"
+        start_container
+        ctl create --target "pid:$C" "$T/v" "$T/b1" || return
+        ctl create --target "pid:$C" "$T/v/sub" "$T/b2" || return
+        check_eq "the outer link" b1 "$(in_container "$C" cat "$T/v/f")"
+        check_eq "the inner link, on top" b2 "$(in_container "$C" cat "$T/v/sub/f")"
+        check_eq "B1 untouched" "" "$(ls "$T/b1/sub")"
+        ctl_fails 0x800700AA EBUSY remove --target "pid:$C" "$T/v"
+        case "$LAST_ERROR" in *"remove nested links deepest first"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl remove --target "pid:$C" "$T/v/sub" || return
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container's own again" own "$(in_container "$C" cat "$T/v/sub/f")"
+        ctl create --target "pid:$C" "$T/w/in" "$T/b2" || return
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/w" "$T/b1"
+        stop_containers
+}
+
 # The same V, linked on the host and in two containers, each to its own B.
 test_s23_same_v_in_the_host_and_two_containers() {
         mkdir -p "$T/v" "$T/b0" "$T/b1" "$T/b2"
