@@ -69,10 +69,10 @@ static int32_t open_as_caller(struct caller_fds *o, const char *path, int flags)
         return 0;
 }
 
-int request_prepare_create(const char *virtual_path, const char *backing_path, uint32_t flags,
-                           uint32_t exception_count, const char *const *exception_paths,
-                           struct wire_create *ret_msg, struct caller_fds *ret_fds,
-                           bindlink_error *ret_error)
+/* S2's EINVAL rows, the same for every create: 0 or -EINVAL (filled in). */
+static int check_create_args(const char *virtual_path, const char *backing_path, uint32_t flags,
+                             uint32_t exception_count, const char *const *exception_paths,
+                             bindlink_error *ret_error)
 {
         if (flags & ~(uint32_t)(CREATE_BIND_LINK_FLAG_READ_ONLY | CREATE_BIND_LINK_FLAG_MERGED))
                 return request_fail(ret_error, EINVAL, BINDLINK_FAULT_FLAGS, 0, NULL,
@@ -99,6 +99,18 @@ int request_prepare_create(const char *virtual_path, const char *backing_path, u
                                 ret_error->exception_index = i;
                         return r;
                 }
+        return 0;
+}
+
+int request_prepare_create(const char *virtual_path, const char *backing_path, uint32_t flags,
+                           uint32_t exception_count, const char *const *exception_paths,
+                           struct wire_create *ret_msg, struct caller_fds *ret_fds,
+                           bindlink_error *ret_error)
+{
+        int check = check_create_args(virtual_path, backing_path, flags, exception_count,
+                                      exception_paths, ret_error);
+        if (check < 0)
+                return check;
 
         struct wire_create msg = {.flags = flags, .exception_count = exception_count};
         struct caller_fds opened = {.count = 0};
@@ -192,22 +204,10 @@ int request_prepare_create_in(const char *virtual_path, const char *backing_path
                               const char *const *exception_paths, struct wire_create *ret_msg,
                               struct caller_fds *fds, bindlink_error *ret_error)
 {
-        if (flags & ~(uint32_t)(CREATE_BIND_LINK_FLAG_READ_ONLY | CREATE_BIND_LINK_FLAG_MERGED))
-                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_FLAGS, 0, NULL,
-                                    "unknown flag bits 0x%x", flags);
-        if (!request_valid_path(virtual_path))
-                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 0, NULL,
-                                    "virtual path is missing, empty or longer than PATH_MAX");
-        if (!request_valid_path(backing_path))
-                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_BACKING, 0, NULL,
-                                    "backing path is missing, empty or longer than PATH_MAX");
-        if (exception_count > 0 && !exception_paths)
-                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_EXCEPTION, 0, NULL,
-                                    "%u exceptions but no exception array", exception_count);
-        if (exception_count > BINDLINK_MAX_EXCEPTIONS)
-                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_EXCEPTION, 0, NULL,
-                                    "%u exceptions; at most %d are allowed", exception_count,
-                                    BINDLINK_MAX_EXCEPTIONS);
+        int check = check_create_args(virtual_path, backing_path, flags, exception_count,
+                                      exception_paths, ret_error);
+        if (check < 0)
+                return check;
         struct wire_create msg = {.flags = flags};
         int r = request_target_path(virtual_path, &msg.virtual_path);
         if (r < 0)
@@ -226,9 +226,7 @@ int request_prepare_create_in(const char *virtual_path, const char *backing_path
                 msg.exception_count = exception_count;
         }
         for (uint32_t i = 0; i < exception_count; i++) {
-                r = request_valid_path(exception_paths[i])
-                            ? request_target_path(exception_paths[i], &msg.exception_paths[i])
-                            : -EINVAL;
+                r = request_target_path(exception_paths[i], &msg.exception_paths[i]);
                 if (r < 0) {
                         wire_create_free(&msg);
                         r = request_fail(ret_error, r, BINDLINK_FAULT_EXCEPTION, 0,
