@@ -365,10 +365,10 @@ test_s23_podman_container_sees_its_links_from_its_first_instruction() {
         touch "$T/rootfs/etc/ro"
         out=$("${PODMAN[@]}" run --rm --network none \
                 --annotation "io.bindlink.links=$links" --rootfs "$T/rootfs" \
-                /bin/sh -c 'cat /data/f /etc/ro; echo x > /etc/ro || echo refused' 2>&1)
+                /bin/sh -c 'cat /data/f /etc/ro; echo x 2>/dev/null >/etc/ro || echo refused' 2>&1)
         check_eq "what the container saw first" "b-file
 ro
-refused" "$(printf '%s\n' "$out" | grep -v 'Read-only file system')"
+refused" "$out"
         check_file_is "$T/rootfs/data/f" own-data
         check_eq "no mount under the root filesystem on the host" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/rootfs")"
         eventually 1 test "$(scoped_links)" = 0 || fail "links outlived the container by more than a second"
