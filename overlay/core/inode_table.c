@@ -48,10 +48,23 @@ struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct
             ovl_fds_past_budget(__atomic_load_n(&t->held_fds, __ATOMIC_RELAXED), t->fd_limit) &&
             (handle = ovl_handle_take(fd, S_ISDIR(st->st_mode) ? fd : dir_fd)))
                 fd = -1;
-        /* Allocated before the lock, freed after it if the object has a node. */
-        struct ovl_inode *fresh = calloc(1, sizeof *fresh);
-        ovl_nodes_lock_for_insert(&t->nodes);
-        struct ovl_node *found = ovl_nodes_find(&t->nodes, st->st_dev, st->st_ino);
+        /* A known object costs no allocation; a new one's inode is allocated without
+         * the lock, and the lookup tried again. */
+        struct ovl_inode *fresh = NULL;
+        struct ovl_node *found;
+        for (;;) {
+                ovl_nodes_lock_for_insert(&t->nodes);
+                found = ovl_nodes_find(&t->nodes, st->st_dev, st->st_ino);
+                if (found || fresh)
+                        break;
+                pthread_mutex_unlock(&t->nodes.lock);
+                if (!(fresh = calloc(1, sizeof *fresh))) {
+                        if (fd >= 0)
+                                (void)close(fd);
+                        ovl_handle_free(handle);
+                        return NULL;
+                }
+        }
         struct ovl_inode *n = found ? inode_of_node(found) : fresh;
         if (found) {
                 found->nlookup++;

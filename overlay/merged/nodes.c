@@ -209,23 +209,34 @@ struct mnode *mg_node_get(struct merged *mg, struct mnode *parent, const char *n
                                 fd[l] = -1;
                 mg_dirs_put(&pd);
         }
-        /* Memory the table may need, allocated before its lock; freed after it
-         * when the object already has a node. */
-        struct mnode *fresh = node_new(parent, name, shown);
-        char *name_copy = dir ? strdup(name) : NULL;
+        /* Most lookups find a node that keeps its place: they allocate nothing. What
+         * a new node or a directory's new place needs is allocated without the lock,
+         * and the lookup is tried again. */
+        struct mnode *fresh = NULL, *n;
+        char *name_copy = NULL;
         struct dead_nodes dead = {NULL};
-        ovl_nodes_lock_for_insert(&mg->nodes);
-        struct mnode *n = table_find(mg, shown->st_dev, shown->st_ino);
         bool both = (fd[UPPER] >= 0 || h[UPPER]) && (fd[LOWER] >= 0 || h[LOWER]);
-        if (!n && both)
-                n = table_find(mg, st[LOWER].st_dev, st[LOWER].st_ino); /* B gained it */
-        if (!n && (!fresh || (dir && !name_copy))) {
+        for (;;) {
+                ovl_nodes_lock_for_insert(&mg->nodes);
+                n = table_find(mg, shown->st_dev, shown->st_ino);
+                if (!n && both)
+                        n = table_find(mg, st[LOWER].st_dev, st[LOWER].st_ino); /* B gained it */
+                bool moves = n ? S_ISDIR(n->type) && n != &mg->root &&
+                                             (n->parent != parent || !n->name ||
+                                              strcmp(n->name, name) != 0)
+                               : dir;
+                bool want_node = !n && !fresh, want_name = moves && !name_copy;
+                if (!want_node && !want_name)
+                        break;
                 pthread_mutex_unlock(&mg->nodes.lock);
-                if (fresh)
-                        node_free(mg, fresh, false);
-                free(name_copy);
-                drop_found(fd, h);
-                return NULL;
+                if ((want_node && !(fresh = node_new(parent, name, shown))) ||
+                    (want_name && !(name_copy = strdup(name)))) {
+                        if (fresh)
+                                node_free(mg, fresh, false);
+                        free(name_copy);
+                        drop_found(fd, h);
+                        return NULL; /* ENOMEM */
+                }
         }
         if (!n) {
                 n = fresh;
