@@ -25,6 +25,7 @@
 struct verdict {
         int32_t status; /* 0 or -errno */
         uint64_t mount_id;
+        uint64_t anchor_id; /* attached by propagation: the mount under it */
         char why[200];
 };
 
@@ -96,9 +97,77 @@ static int mount_root_of(int dir)
         return -ELOOP;
 }
 
-static int child_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                        struct verdict *v)
+/* A throwaway mount namespace of the child's own, made from bindlinkd's (so owned by
+ * its user namespace) and private throughout: nothing mounted in it reaches the
+ * host. Its descriptor; it ends with the child. */
+static int stage_namespace(struct verdict *v)
 {
+        if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return child_fail(v, negative_errno(),
+                                  "cannot make a staging mount namespace%s: %s", "");
+        int fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        return fd < 0 ? child_fail(v, negative_errno(), "cannot open the staging namespace%s: %s",
+                                   "")
+                      : fd;
+}
+
+/* Attach tree on place by propagation from the staging namespace, so that the kernel
+ * locks it as it locks every mount that reaches a less privileged user namespace
+ * (read-only, nosuid, nodev, noexec, atime stay as set; the container's root cannot
+ * change them): an anchor, a bind of place on itself, is made shared and a peer of
+ * it is attached in the staging namespace; tree, attached on that peer, propagates to
+ * the anchor. Then both are made private again. The anchor's id in anchor_id. */
+static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *virtual_path,
+                                 int place, int tree, struct verdict *v)
+{
+        _cleanup_close_ int anchor =
+                open_tree(place, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        struct mount_attr shared = {.propagation = MS_SHARED};
+        if (anchor < 0 ||
+            move_mount(anchor, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+                    0 ||
+            mount_setattr(anchor, "", AT_EMPTY_PATH, &shared, sizeof shared) < 0)
+                return child_fail(v, negative_errno(),
+                                  "cannot make an anchor on %s in the target: %s", virtual_path);
+        int r = mount_id_of(anchor, "", AT_EMPTY_PATH, &v->anchor_id, NULL);
+        if (r < 0)
+                return child_fail(v, r, "cannot read the id of the anchor on %s: %s", virtual_path);
+        _cleanup_close_ int peer =
+                open_tree(anchor, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (peer < 0)
+                return child_fail(v, negative_errno(), "cannot copy the anchor on %s: %s",
+                                  virtual_path);
+        if (setns(stage, CLONE_NEWNS) < 0 ||
+            move_mount(peer, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
+            move_mount(tree, "", peer, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return child_fail(v, negative_errno(),
+                                  "cannot propagate the link to %s in the target: %s",
+                                  virtual_path);
+        if (setns(nsfd, CLONE_NEWNS) < 0)
+                return child_fail(v, negative_errno(), "cannot join the target again%s: %s", "");
+        /* What the anchor shows now: the propagated copy, unless the container
+         * mounted on V at the same moment (then refused). */
+        _cleanup_close_ int top = open_in_root(rootfd, virtual_path, O_PATH | O_NOFOLLOW);
+        bool is_root = false;
+        r = top < 0 ? top : mount_id_of(top, "", AT_EMPTY_PATH, &v->mount_id, &is_root);
+        if (r >= 0 && (!is_root || v->mount_id == v->anchor_id))
+                r = -EBUSY;
+        struct mount_attr private = {.propagation = MS_PRIVATE};
+        if (r >= 0 && (mount_setattr(top, "", AT_EMPTY_PATH, &private, sizeof private) < 0 ||
+                       mount_setattr(anchor, "", AT_EMPTY_PATH, &private, sizeof private) < 0))
+                r = negative_errno();
+        if (r < 0)
+                return child_fail(v, r, "the link did not reach %s in the target: %s",
+                                  virtual_path);
+        return 0;
+}
+
+static int child_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
+                        bool by_propagation, struct verdict *v)
+{
+        _cleanup_close_ int stage = -1;
+        if (by_propagation && (stage = stage_namespace(v)) < 0)
+                return stage;
         _cleanup_close_ int rootfd = child_root(nsfd, root, v);
         if (rootfd < 0)
                 return rootfd;
@@ -153,6 +222,13 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                                   "cannot keep the mount holding %s from propagating out of "
                                   "the target: %s",
                                   parent_path);
+        if (by_propagation) {
+                int r = attach_by_propagation(nsfd, stage, rootfd, virtual_path, place, tree, v);
+                if (r < 0)
+                        return r;
+                v->status = 0;
+                return 0;
+        }
         if (move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return child_fail(v, negative_errno(), "cannot mount on %s in the target: %s",
                                   virtual_path);
@@ -164,7 +240,7 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
 }
 
 static int child_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
-                        struct verdict *v)
+                        uint64_t anchor_id, struct verdict *v)
 {
         _cleanup_close_ int rootfd = child_root(nsfd, root, v);
         if (rootfd < 0)
@@ -189,6 +265,13 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
         if (fchdir(parent) < 0 || umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
                 return child_fail(v, negative_errno(), "cannot unmount %s in the target: %s",
                                   virtual_path);
+        /* The anchor it was propagated onto, if V shows it now (the container may
+         * have taken it away itself). */
+        if (anchor_id && mount_id_of(parent, name, 0, &top, &is_root) >= 0 && is_root &&
+            top == anchor_id && umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+                return child_fail(v, negative_errno(),
+                                  "cannot unmount the anchor on %s in the target: %s",
+                                  virtual_path);
         v->status = 0;
         return 0;
 }
@@ -209,7 +292,7 @@ static void reap_ended(void)
 
 /* Run fn in a child; its verdict. */
 static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_t *ret_id,
-                     char *why, size_t why_size)
+                     uint64_t *ret_anchor_id, char *why, size_t why_size)
 {
         int pipefd[2];
         if (pipe2(pipefd, O_CLOEXEC) < 0)
@@ -263,40 +346,51 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_
         (void)snprintf(why, why_size, "%s", v.why);
         if (ret_id)
                 *ret_id = v.mount_id;
+        if (ret_anchor_id)
+                *ret_anchor_id = v.anchor_id;
         return v.status;
 }
 
 struct attach_args {
         int nsfd, tree;
         const char *root, *virtual_path;
-        bool dir;
-        uint64_t mount_id;
+        bool dir, by_propagation;
+        uint64_t mount_id, anchor_id;
 };
 
 static int attach_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
-        return child_attach(a->nsfd, a->root, a->virtual_path, a->tree, a->dir, v);
+        return child_attach(a->nsfd, a->root, a->virtual_path, a->tree, a->dir, a->by_propagation,
+                            v);
 }
 
 static int detach_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
-        return child_detach(a->nsfd, a->root, a->virtual_path, a->mount_id, v);
+        return child_detach(a->nsfd, a->root, a->virtual_path, a->mount_id, a->anchor_id, v);
 }
 
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                 uint64_t *ret_mount_id, char *why, size_t why_size)
-{
-        struct attach_args a = {
-                .nsfd = nsfd, .tree = tree, .root = root, .virtual_path = virtual_path, .dir = dir};
-        return run_child(attach_fn, &a, ret_mount_id, why, why_size);
-}
-
-int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id, char *why,
+                 bool by_propagation, uint64_t *ret_mount_id, uint64_t *ret_anchor_id, char *why,
                  size_t why_size)
 {
-        struct attach_args a = {
-                .nsfd = nsfd, .root = root, .virtual_path = virtual_path, .mount_id = mount_id};
-        return run_child(detach_fn, &a, NULL, why, why_size);
+        struct attach_args a = {.nsfd = nsfd,
+                                .tree = tree,
+                                .root = root,
+                                .virtual_path = virtual_path,
+                                .dir = dir,
+                                .by_propagation = by_propagation};
+        return run_child(attach_fn, &a, ret_mount_id, ret_anchor_id, why, why_size);
+}
+
+int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
+                 uint64_t anchor_id, char *why, size_t why_size)
+{
+        struct attach_args a = {.nsfd = nsfd,
+                                .root = root,
+                                .virtual_path = virtual_path,
+                                .mount_id = mount_id,
+                                .anchor_id = anchor_id};
+        return run_child(detach_fn, &a, NULL, NULL, why, why_size);
 }

@@ -16,13 +16,19 @@
  * mount namespace nsfd, below root ("" or NULL: the namespace's own). The object at
  * virtual_path must exist and be a directory when dir, else a regular file. A shared
  * mount it would be attached below is made a slave first, so nothing propagates out
- * of the namespace. 0 and the new mount's unique id, or -errno with why. */
+ * of the namespace. by_propagation: the tree reaches the target by propagation from a
+ * staging namespace of bindlinkd's user namespace, onto an anchor (a bind of V on
+ * itself), so that the kernel locks its flags when the target belongs to another user
+ * namespace (a read-only link stays read-only against the container's root). 0 and
+ * the new mount's unique id (and the anchor's, or 0), or -errno with why. */
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                 uint64_t *ret_mount_id, char *why, size_t why_size);
+                 bool by_propagation, uint64_t *ret_mount_id, uint64_t *ret_anchor_id, char *why,
+                 size_t why_size);
 
 /* Detach the mount mount_id from virtual_path in nsfd (below root). -ESTALE when
- * virtual_path shows no such mount any more (gone already, or covered). */
-int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id, char *why,
-                 size_t why_size);
+ * virtual_path shows no such mount any more (gone already, or covered). The anchor
+ * anchor_id (0: none) under it goes too. */
+int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
+                 uint64_t anchor_id, char *why, size_t why_size);
 
 #endif

@@ -20,8 +20,9 @@ static int line_of(const struct scoped_link *l, char **ret)
                 r = journal_escape(l->backing_path, &b);
         if (r < 0)
                 return r;
-        return asprintf(ret, "S %" PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %s %s\n",
-                        l->scope_id, l->mount_id, l->flags, l->order, v, b) < 0
+        return asprintf(ret,
+                        "S %" PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %s %s %" PRIu64 "\n",
+                        l->scope_id, l->mount_id, l->flags, l->order, v, b, l->anchor_id) < 0
                        ? -ENOMEM
                        : 0;
 }
@@ -59,13 +60,18 @@ static int parse_line(const char *line, struct scoped_link *ret)
         int r = journal_fields(line, &buf, &f, &n);
         if (r < 0)
                 return r;
-        uint64_t id, mount_id, flags, order;
-        if (n != 7 || strcmp(f[0], "S") != 0 || journal_parse_u64(f[1], &id) < 0 ||
+        uint64_t id, mount_id, flags, order, anchor_id = 0;
+        /* The anchor's id came in 0.2's second release: a line without it has none. */
+        if ((n != 7 && n != 8) || (n == 8 && journal_parse_u64(f[7], &anchor_id) < 0) ||
+            strcmp(f[0], "S") != 0 || journal_parse_u64(f[1], &id) < 0 ||
             journal_parse_u64(f[2], &mount_id) < 0 || journal_parse_u64(f[3], &flags) < 0 ||
             flags > 3 || journal_parse_u64(f[4], &order) < 0)
                 return -EINVAL;
-        struct scoped_link l = {
-                .scope_id = id, .mount_id = mount_id, .flags = (uint32_t)flags, .order = order};
+        struct scoped_link l = {.scope_id = id,
+                                .mount_id = mount_id,
+                                .flags = (uint32_t)flags,
+                                .order = order,
+                                .anchor_id = anchor_id};
         r = journal_unescape(f[5], &l.virtual_path);
         if (r >= 0)
                 r = journal_unescape(f[6], &l.backing_path);

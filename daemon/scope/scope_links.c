@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -180,13 +182,26 @@ static int open_backing(const struct scope_request *req, const struct wire_creat
 }
 
 /* A detached copy of B, read-only for READ_ONLY, private (it shall receive nothing
- * from B's peers, and give nothing back). */
-static int prepare_tree(int backing, bool read_only)
+ * from B's peers, and give nothing back). For a target of another user namespace
+ * (userns >= 0), idmapped to it where B's filesystem allows, so that B's owners show
+ * inside as the same numbers (root's files as the container root's, as podman's
+ * ":idmap" volumes do); where it does not, they show as that namespace maps them
+ * (unmapped ones as the overflow id, nobody). */
+static int prepare_tree(int backing, bool read_only, int userns, const char *virtual_path)
 {
         _cleanup_close_ int tree = open_tree(
                 backing, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
         if (tree < 0)
                 return negative_errno();
+        if (userns >= 0) {
+                struct mount_attr idmap = {.attr_set = MOUNT_ATTR_IDMAP,
+                                           .userns_fd = (uint64_t)userns};
+                if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &idmap, sizeof idmap) < 0)
+                        log_info_errno(negative_errno(),
+                                       "the link on %s shows B's owners unmapped: its "
+                                       "filesystem cannot be idmapped",
+                                       virtual_path);
+        }
         struct mount_attr attr = {.propagation = MS_PRIVATE};
         if (read_only)
                 attr.attr_set = MOUNT_ATTR_RDONLY;
@@ -221,7 +236,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
         struct stat st;
         _cleanup_close_ int backing = -1;
         _cleanup_close_ int tree = -1;
-        uint64_t mount_id = 0;
+        uint64_t mount_id = 0, anchor_id = 0;
         char why[256] = "";
         int r;
         if (strcmp(v, "/") == 0) {
@@ -229,15 +244,6 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
         } else if (msg->exception_count > 0) {
                 say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
                     "exceptions in a target namespace are not supported yet");
-        } else if ((msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY) && !own_userns) {
-                /* Attached directly, a read-only mount is not locked read-only: the
-                 * root of a user namespace that owns the target could remount it
-                 * read-write (the kernel locks the flag only on mounts that reach
-                 * a less privileged user namespace by copy or propagation). */
-                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_FLAGS, v,
-                    "a read-only link in a mount namespace of another user namespace (a "
-                    "rootless container) is not supported yet: its root could make it "
-                    "writable");
         } else if (link_find(sl, ns.id, v)) {
                 say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
                     "%s is already the virtual path of a link in the target", v);
@@ -278,10 +284,17 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                         scope_release(sl, ns.id);
                         goto out;
                 }
-                tree = prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY);
+                /* In a target of another user namespace the link arrives by
+                 * propagation, which locks its flags: attached directly, a
+                 * read-only mount would be its root's to remount read-write. */
+                _cleanup_close_ int userns = own_userns ? -1 : ioctl(ns.nsfd, NS_GET_USERNS);
+                tree = !own_userns && userns < 0
+                               ? negative_errno()
+                               : prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
+                                              userns, v);
                 r = tree < 0 ? tree
                              : scope_attach(ns.nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
-                                            &mount_id, why, sizeof why);
+                                            !own_userns, &mount_id, &anchor_id, why, sizeof why);
                 if (r < 0) {
                         scoped_free(&l);
                         scope_release(sl, ns.id);
@@ -292,12 +305,14 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                         goto out;
                 }
                 l.mount_id = mount_id;
+                l.anchor_id = anchor_id;
                 l.order = sl->next_order++;
                 sl->links[sl->count++] = l;
                 /* A link that cannot be recorded would be lost at a restart: undone. */
                 r = journal_now(sl);
                 if (r < 0) {
-                        (void)scope_detach(ns.nsfd, target_root(req), v, mount_id, why, sizeof why);
+                        (void)scope_detach(ns.nsfd, target_root(req), v, mount_id, anchor_id, why,
+                                           sizeof why);
                         scoped_free(&sl->links[--sl->count]);
                         scope_release(sl, ns.id);
                         say(ret, r, BINDLINK_FAULT_NONE, v,
@@ -339,7 +354,8 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                 return;
         }
         char why[256] = "";
-        int r = scope_detach(ns.nsfd, target_root(req), virtual_path, l->mount_id, why, sizeof why);
+        int r = scope_detach(ns.nsfd, target_root(req), virtual_path, l->mount_id, l->anchor_id,
+                             why, sizeof why);
         if (r == -ESTALE) {
                 log_warning("link %s in mount namespace %llu: %s; forgotten", virtual_path,
                             (unsigned long long)ns.id, why);

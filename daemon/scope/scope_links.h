@@ -6,7 +6,8 @@
  * never kept busy.
  *
  * This release places plain and READ_ONLY links (a directory over a directory, a file
- * over a file) in a scope, and links inside them made after them (removed deepest
+ * over a file) in a scope (in a target of another user namespace by propagation, which
+ * locks their flags, and idmapped to it), and links inside them made after them (removed deepest
  * first); a link that needs an overlay (MERGED of two directories, exceptions,
  * anchorless, a file over a directory) and a link over links already made below it
  * are refused with EOPNOTSUPP, saying so. */
@@ -29,6 +30,7 @@ struct scoped_link {
         char *virtual_path; /* in the scope, as named at creation (below its root) */
         char *backing_path; /* in bindlinkd's view */
         uint64_t mount_id;  /* its mount, unique */
+        uint64_t anchor_id; /* the mount it was propagated onto, or 0 (scope_attach.h) */
 };
 
 struct scope {

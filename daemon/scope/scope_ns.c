@@ -183,8 +183,7 @@ void scope_ns_done(struct scope_ns *ns)
         ns->nsfd = ns->pidfd = -1;
 }
 
-int scope_ns_authorize(const struct scope_ns *ns, bool *ret_own_userns, char *why,
-                       size_t why_size)
+int scope_ns_authorize(const struct scope_ns *ns, bool *ret_own_userns, char *why, size_t why_size)
 {
         struct stat ours;
         if (stat("/proc/self/ns/user", &ours) < 0)

@@ -27,8 +27,7 @@ void scope_ns_done(struct scope_ns *ns);
 /* Is ns owned by bindlinkd's user namespace or one below it (so that CAP_SYS_ADMIN
  * in bindlinkd's gives CAP_SYS_ADMIN over it)? 0 with *ret_own_userns (owned by
  * bindlinkd's own), or -EPERM with why. */
-int scope_ns_authorize(const struct scope_ns *ns, bool *ret_own_userns, char *why,
-                       size_t why_size);
+int scope_ns_authorize(const struct scope_ns *ns, bool *ret_own_userns, char *why, size_t why_size);
 
 /* A live process whose mount namespace is id: its pidfd and pid, or -ESRCH. */
 int scope_ns_find_process(uint64_t id, pid_t *ret_pid);

@@ -230,24 +230,65 @@ PY
         stop_containers
 }
 
-# A container in a user namespace of its own (rootless podman, --userns): a plain link
-# works there; a read-only one is refused (its root could remount it read-write, as
-# this test shows for a mount it made itself), not made in a way that would lie.
-test_s23_user_namespace_container_gets_plain_links_and_no_unlocked_read_only_one() {
-        make_pair
-        unshare --user --map-root-user --mount --propagation private sleep 600 &
+# start_userns_container: a container in a user namespace of its own, as rootless
+# podman makes one: its ids 0-65535 are the host's 100000-165535.
+start_userns_container() {
+        unshare --user --mount --propagation private sleep 600 &
         C=$!
         CONTAINERS+=("$C")
-        eventually 10 in_own_namespace "$C" || { fail "no container"; return; }
-        ctl create --target "pid:$C" "$T/v" "$T/b" || return
-        check_eq "the container sees B" b-file "$(nsenter -t "$C" -U -m --preserve-credentials cat "$T/v/f")"
-        ctl remove --target "pid:$C" "$T/v" || return
-        ctl_fails 0x80004001 ENOTSUP create --read-only --target "pid:$C" "$T/v" "$T/b"
-        case "$LAST_ERROR" in *"rootless container"*) ;; *) fail "$LAST_ERROR" ;; esac
-        # Why: a read-only bind mount made in its namespace is its root's to remount.
-        nsenter -t "$C" -U -m --preserve-credentials sh -c \
-                "mount --bind -o ro '$T/b' '$T/v' && mount -o remount,bind,rw '$T/v'" ||
+        eventually 10 in_own_namespace "$C" || fail "container $C did not start"
+        echo "0 100000 65536" > "/proc/$C/uid_map" && echo "0 100000 65536" > "/proc/$C/gid_map" ||
+                fail "cannot map the container's ids"
+}
+
+# as_container_root CMD...: CMD as the root of the user-namespace container C.
+as_container_root() { nsenter -t "$C" -U -m -- "$@"; }
+
+# A container in a user namespace of its own (rootless podman, --userns): its root can
+# remount read-write a read-only mount made directly in its namespace (shown first, the
+# reason), but not the read-only link: the link reaches it by propagation, which makes
+# the kernel lock its flags.
+test_s23_s11_read_only_link_stays_read_only_against_a_user_namespace_containers_root() {
+        make_pair
+        start_userns_container
+        as_container_root sh -c "mount --bind -o ro '$T/b' '$T/v' && mount -o remount,bind,rw '$T/v' && umount '$T/v'" ||
                 fail "the container's root could not remount its own mount (the reason is gone?)"
+        ctl create --read-only --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container sees B" b-file "$(as_container_root cat "$T/v/f")"
+        as_container_root sh -c "echo x > '$T/v/f'" 2>/dev/null && fail "the container wrote through the read-only link"
+        as_container_root mount -o remount,bind,rw "$T/v" 2>/dev/null &&
+                fail "the container's root made the read-only link writable"
+        as_container_root mount -o remount,bind,rw,nosuid "$T/v" 2>/dev/null &&
+                fail "the container's root changed the read-only link's flags"
+        as_container_root sh -c "echo x > '$T/v/f'" 2>/dev/null && fail "the container wrote through the read-only link"
+        check_file_is "$T/b/f" b-file
+        check_eq "no mount on V on the host" 0 "$(findmnt -rn -o TARGET | grep -cx "$T/v")"
+        # A restarted daemon still knows the mount under the link (the journal).
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container sees its own V again" v-own "$(as_container_root cat "$T/v/f")"
+        check_eq "nothing left on V in the container" 0 "$(in_container "$C" findmnt -rn -o TARGET | grep -cx "$T/v")"
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "a plain link reaches it too" b-file "$(as_container_root cat "$T/v/f")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        stop_containers
+}
+
+# S23: files in a link show sensible owners inside a user-namespace container: B is
+# idmapped to the container's user namespace, so host root's files are its root's, as
+# with podman's ":idmap" volumes (tmpfs and the usual disk filesystems allow it).
+test_s23_link_in_a_user_namespace_container_is_idmapped() {
+        make_pair
+        chown 1234:1234 "$T/b/f"
+        start_userns_container
+        check_eq "without a link: host root's V is unmapped" 65534 "$(as_container_root stat -c %u "$T/v")"
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "host root's B shows as the container's root" 0 "$(as_container_root stat -c %u "$T/v")"
+        check_eq "host uid 1234 shows as the container's 1234" 1234:1234 "$(as_container_root stat -c %u:%g "$T/v/f")"
+        as_container_root sh -c "echo w > '$T/v/made'" || fail "the container's root cannot write in its B"
+        check_eq "what it makes is host root's on disk" 0 "$(stat -c %u "$T/b/made")"
+        ctl remove --target "pid:$C" "$T/v" || return
         stop_containers
 }
 
