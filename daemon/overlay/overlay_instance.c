@@ -108,7 +108,7 @@ uint64_t overlay_clock_ms(void)
         return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
-static uint64_t process_start_time(pid_t pid)
+uint64_t overlay_process_start_time(pid_t pid)
 {
         char path[64], buf[1024];
         (void)snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
@@ -166,7 +166,8 @@ static int make_fuse_mount(int fuse_fd, mode_t root_type, uint64_t attrs, const 
         if (asprintf(&source, "bindlink:%s", owner) < 0)
                 return -ENOMEM;
         if ((r = fs_set(fsfd, "source", source)) < 0 ||
-            (r = fs_set(fsfd, "subtype", "bindlink")) < 0 || (r = fs_set(fsfd, "fd", fd_text)) < 0 ||
+            (r = fs_set(fsfd, "subtype", "bindlink")) < 0 ||
+            (r = fs_set(fsfd, "fd", fd_text)) < 0 ||
             (r = fs_set(fsfd, "rootmode", mode_text)) < 0 ||
             (r = fs_set(fsfd, "user_id", "0")) < 0 || (r = fs_set(fsfd, "group_id", "0")) < 0 ||
             (r = fs_set(fsfd, "allow_other", NULL)) < 0 ||
@@ -243,8 +244,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                         _exit(127);
                 if (f >= 0 && l >= 0 && (fd5 < 0 || a >= 0) && (fd6 < 0 || b >= 0) &&
                     dup2(f, 3) >= 0 && dup2(l, 4) >= 0 && (a < 0 || dup2(a, 5) >= 0) &&
-                    (b < 0 || dup2(b, 6) >= 0) &&
-                    close_range(report + 1, ~0U, 0) >= 0 &&
+                    (b < 0 || dup2(b, 6) >= 0) && close_range(report + 1, ~0U, 0) >= 0 &&
                     sigprocmask(SIG_SETMASK, &none, NULL) >= 0 && setsid() >= 0)
                         execv(program, argv);
                 int why = errno;
@@ -294,7 +294,7 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
                 (void)waitpid(pid, NULL, 0);
                 return r;
         }
-        o->start_time = process_start_time(pid);
+        o->start_time = overlay_process_start_time(pid);
         o->spawned_ms = overlay_clock_ms();
         return 0;
 }
@@ -308,16 +308,14 @@ static void stop_process(struct overlay_instance *o)
         }
 }
 
-/* Capture dir, mount FUSE on it by descriptor and start the server for o. On a
- * failure that is not about dir, *ret_path names what it is about. */
-static int start(struct overlay_instance *o, int upper_fd, const char *owner,
-                 const char **ret_path)
+/* A FUSE mount for o over lower (borrowed), detached, with its server started: the
+ * mount in *ret_mount. On a failure that is not about lower, *ret_path names what it
+ * is about. */
+static int serve(struct overlay_instance *o, int lower, int upper_fd, const char *owner,
+                 int *ret_mount, const char **ret_path)
 {
-        /* What dir shows now is what the overlay will pass through, reached with no
-         * symlink on the way (as_caller.h). */
-        _cleanup_close_ int lower = place_open(NULL, AT_FDCWD, o->dir, false);
         struct stat st;
-        int r = lower < 0 ? lower : fstat(lower, &st) < 0 ? negative_errno() : 0;
+        int r = fstat(lower, &st) < 0 ? negative_errno() : 0;
         if (r == 0 && !S_ISDIR(st.st_mode))
                 r = -ENOTDIR;
         /* No FUSE here (a container without /dev/fuse, no fuse module): say where. */
@@ -327,15 +325,30 @@ static int start(struct overlay_instance *o, int upper_fd, const char *owner,
                 *ret_path = "/dev/fuse";
         }
         uint64_t attrs = add_mount_restrictions(add_mount_restrictions(0, lower), upper_fd);
-        _cleanup_close_ int mnt = r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT, attrs, owner);
+        _cleanup_close_ int mnt =
+                r < 0 ? -1 : make_fuse_mount(fuse_fd, st.st_mode & S_IFMT, attrs, owner);
         if (r == 0 && mnt < 0) {
                 r = mnt;
                 *ret_path = "/dev/fuse";
         }
         if (r == 0)
                 r = spawn_server(o, fuse_fd, lower, upper_fd, ret_path);
-        if (r == 0 && move_mount(mnt, "", lower, "",
-                              MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+        if (r == 0)
+                *ret_mount = TAKE_FD(mnt);
+        return r;
+}
+
+/* Capture dir, mount FUSE on it by descriptor and start the server for o. On a
+ * failure that is not about dir, *ret_path names what it is about. */
+static int start(struct overlay_instance *o, int upper_fd, const char *owner, const char **ret_path)
+{
+        /* What dir shows now is what the overlay will pass through, reached with no
+         * symlink on the way (as_caller.h). */
+        _cleanup_close_ int lower = place_open(NULL, AT_FDCWD, o->dir, false);
+        _cleanup_close_ int mnt = -1;
+        int r = lower < 0 ? lower : serve(o, lower, upper_fd, owner, &mnt, ret_path);
+        if (r == 0 &&
+            move_mount(mnt, "", lower, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
                 r = negative_errno();
                 stop_process(o);
         }
@@ -366,14 +379,17 @@ int overlay_start(const char *owner, const char *dir, char *const *names, const 
         return 0;
 }
 
-int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
-                         const char *backing, bool read_only, char *const *shadow,
-                         size_t shadow_count, struct overlay_instance **ret,
-                         const char **ret_path)
+/* A merged (or shadow) instance over dir, with its exceptions made relative to dir,
+ * holding upper (taken, closed on failure). NULL on ENOMEM. */
+static struct overlay_instance *merged_instance(const char *dir, int upper, bool read_only,
+                                                char *const *shadow, size_t shadow_count)
 {
         struct overlay_instance *o = overlay_new(dir, NULL, NULL, 0);
-        if (!o)
-                return -ENOMEM;
+        if (!o) {
+                (void)close(upper);
+                return NULL;
+        }
+        o->upper_fd = upper;
         o->merged = read_only ? MERGED_RO : MERGED_RW;
         if (shadow_count > 0) {
                 o->shadow = true;
@@ -385,9 +401,16 @@ int overlay_start_merged(const char *owner, const struct creds *creator, const c
                                 o->shadow_count++;
                 if (o->shadow_count != shadow_count) {
                         overlay_free(o);
-                        return -ENOMEM;
+                        return NULL;
                 }
         }
+        return o;
+}
+
+int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
+                         const char *backing, bool read_only, char *const *shadow,
+                         size_t shadow_count, struct overlay_instance **ret, const char **ret_path)
+{
         /* B as the daemon sees it (through the links it lies under: S18), reached as
          * the link's creator would. */
         int upper = as_caller_open(creator, AT_FDCWD, backing, false);
@@ -396,16 +419,38 @@ int overlay_start_merged(const char *owner, const struct creds *creator, const c
                 (void)close(upper);
                 upper = -ENOTDIR;
         }
-        int r = upper < 0 ? upper : start(o, upper, owner, ret_path);
-        if (upper < 0)
+        if (upper < 0) {
                 *ret_path = backing;
+                return upper;
+        }
+        struct overlay_instance *o = merged_instance(dir, upper, read_only, shadow, shadow_count);
+        if (!o)
+                return -ENOMEM;
+        int r = start(o, o->upper_fd, owner, ret_path);
         if (r < 0) {
-                if (upper >= 0)
-                        (void)close(upper);
                 overlay_free(o);
                 return r;
         }
-        o->upper_fd = upper;
+        *ret = o;
+        return 0;
+}
+
+int overlay_start_merged_detached(const char *owner, int lower, const char *dir, int upper,
+                                  bool read_only, char *const *shadow, size_t shadow_count,
+                                  struct overlay_instance **ret, int *ret_mount,
+                                  const char **ret_path)
+{
+        int own = fcntl(upper, F_DUPFD_CLOEXEC, 3);
+        if (own < 0)
+                return negative_errno();
+        struct overlay_instance *o = merged_instance(dir, own, read_only, shadow, shadow_count);
+        if (!o)
+                return -ENOMEM;
+        int r = serve(o, lower, o->upper_fd, owner, ret_mount, ret_path);
+        if (r < 0) {
+                overlay_free(o);
+                return r;
+        }
         *ret = o;
         return 0;
 }
@@ -424,7 +469,7 @@ int overlay_lower_type(const struct overlay_instance *o, const char *relative_pa
                                              : PROBE_FILE;
         if (fstatat(o->lower_fd, relative_path, &st, flags) < 0)
                 return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? PROBE_MISSING
-                                                                          : negative_errno();
+                                                                             : negative_errno();
         return S_ISDIR(st.st_mode)   ? PROBE_DIRECTORY
                : S_ISLNK(st.st_mode) ? PROBE_SYMLINK
                                      : PROBE_FILE;
@@ -494,8 +539,8 @@ int overlay_update_entries(struct overlay_instance *o, char *const *names, const
                 return -ENOMEM;
         struct timespec now;
         (void)clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t deadline = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
-                            CONTROL_TIMEOUT_MS;
+        uint64_t deadline =
+                (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 + CONTROL_TIMEOUT_MS;
         /* An answer left over from a change that timed out is not this one's. */
         char stale[16];
         while (recv(o->control_fd, stale, sizeof stale, MSG_DONTWAIT) > 0)
@@ -600,8 +645,8 @@ bool overlay_serves_sockets(struct overlay_instance *o)
                 return false;
         struct timespec now;
         (void)clock_gettime(CLOCK_MONOTONIC, &now);
-        uint64_t deadline = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 +
-                            CONTROL_TIMEOUT_MS;
+        uint64_t deadline =
+                (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000 + CONTROL_TIMEOUT_MS;
         char answer[16];
         while (recv(o->control_fd, answer, sizeof answer, MSG_DONTWAIT) > 0)
                 ;
@@ -644,7 +689,7 @@ bool overlay_adopt(struct overlay_instance *o, uint64_t beneath)
         int pidfd = pidfd_open(o->pid, 0);
         if (pidfd < 0)
                 return false;
-        if (process_start_time(o->pid) != o->start_time) {
+        if (overlay_process_start_time(o->pid) != o->start_time) {
                 (void)close(pidfd);
                 return false;
         }

@@ -14,9 +14,9 @@
 #include "creds.h"
 
 struct overlay_instance {
-        char *dir;          /* the view path P it is mounted on */
-        char **names;       /* entries of P the overlay makes up */
-        char *kinds;        /* for each: 'd' directory, 'f' file, 'h' hidden (S10) */
+        char *dir;    /* the view path P it is mounted on */
+        char **names; /* entries of P the overlay makes up */
+        char *kinds;  /* for each: 'd' directory, 'f' file, 'h' hidden (S10) */
         size_t count;
         pid_t pid;
         int pidfd;           /* readable when the process has ended; -1 if unknown */
@@ -35,11 +35,11 @@ struct overlay_instance {
          * not show what the view shows. */
         char **foreign_targets;
         size_t foreign_count;
-        int lower_fd;        /* what dir showed before the overlay covered it */
+        int lower_fd; /* what dir showed before the overlay covered it */
         /* A parent overlay's control socket: its synthesized entries are changed in
          * place through it (overlay_update_entries); -1 for a merged view. */
         int control_fd;
-        bool retiring;       /* we detached it: its end is expected */
+        bool retiring; /* we detached it: its end is expected */
         /* A merged view: MERGED_RW or MERGED_RO (S13), over upper_fd, the link's B;
          * MERGED_NONE for a parent overlay. */
         enum { MERGED_NONE = 0, MERGED_RW, MERGED_RO } merged;
@@ -77,8 +77,7 @@ int overlay_start(const char *owner, const char *dir, char *const *names, const 
  * or backing (it cannot be opened). */
 int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
                          const char *backing, bool read_only, char *const *shadow,
-                         size_t shadow_count, struct overlay_instance **ret,
-                         const char **ret_path);
+                         size_t shadow_count, struct overlay_instance **ret, const char **ret_path);
 
 /* Show exactly these synthesized entries from now on, in place: the running server
  * changes its names and drops what the kernel cached of those that changed, and says
@@ -86,8 +85,8 @@ int overlay_start_merged(const char *owner, const struct creds *creator, const c
  * goes on as it was (S8: a sibling link never sees an error). 0, or -errno: -ETIMEDOUT
  * when the server did not answer in time (stopped, say), -EPIPE when it is gone. On
  * success the instance's names and kinds are the new ones. */
-int overlay_update_entries(struct overlay_instance *overlay, char *const *names,
-                           const char *kinds, size_t count);
+int overlay_update_entries(struct overlay_instance *overlay, char *const *names, const char *kinds,
+                           size_t count);
 
 /* Are mounts that are neither ours nor the daemon's grafts on the view (someone
  * mounted there through it)? Refreshes foreign_targets. The view must not go then:
@@ -118,9 +117,23 @@ bool overlay_adopt(struct overlay_instance *overlay, uint64_t beneath);
 
 void overlay_free(struct overlay_instance *overlay);
 
+/* S23: the merged (or shadow) view of upper (B, a descriptor, borrowed) over lower, a
+ * directory of another mount namespace (borrowed; dir is its path there, for
+ * messages), started as overlay_start_merged starts one but left detached:
+ * *ret_mount is the view's mount, for the caller to attach where lower is. The
+ * instance holds a copy of upper, not lower. */
+int overlay_start_merged_detached(const char *owner, int lower, const char *dir, int upper,
+                                  bool read_only, char *const *shadow, size_t shadow_count,
+                                  struct overlay_instance **ret, int *ret_mount,
+                                  const char **ret_path);
+
+/* The start time of process pid (clock ticks since boot), 0 if it cannot be read: a pid
+ * and its start time name one process across restarts. */
+uint64_t overlay_process_start_time(pid_t pid);
+
 /* The type (planner.h probe_type, or -errno) of relative_path ("" for the directory
- * itself) in the directory beneath the overlay, asked without going through FUSE; -EBADF if the overlay has
- * no lower descriptor (then look at the path itself). */
+ * itself) in the directory beneath the overlay, asked without going through FUSE; -EBADF if the
+ * overlay has no lower descriptor (then look at the path itself). */
 int overlay_lower_type(const struct overlay_instance *overlay, const char *relative_path,
                        bool follow);
 

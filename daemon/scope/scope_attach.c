@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -21,12 +22,15 @@
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
 
-/* What the child says: written once to a pipe, read whole by the parent. */
+/* What the child says: sent once as one datagram, read whole by the parent, with a
+ * descriptor beside it when fd >= 0 (scope_open_place). */
 struct verdict {
         int32_t status; /* 0 or -errno */
+        int fd;         /* the child's, sent with SCM_RIGHTS; -1: none */
+        int32_t index;  /* the exception a failure is about, or -1 */
         uint64_t mount_id;
         uint64_t anchor_id; /* attached by propagation: the mount under it */
-        char why[200];
+        char why[512];
 };
 
 static int child_fail(struct verdict *v, int r, const char *fmt, const char *arg)
@@ -162,8 +166,54 @@ static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *vi
         return 0;
 }
 
+/* V's directory in the target, for a view to show it (sent to the daemon), once each
+ * exception is seen to exist there. */
+static int child_open_place(int nsfd, const char *root, const char *virtual_path,
+                            char *const *exceptions, size_t exception_count, struct verdict *v)
+{
+        _cleanup_close_ int rootfd = child_root(nsfd, root, v);
+        if (rootfd < 0)
+                return rootfd;
+        int place = open_in_root(rootfd, virtual_path, O_PATH | O_NOFOLLOW | O_DIRECTORY);
+        if (place == -ENOENT) {
+                _cleanup_free_ char *up = NULL;
+                _cleanup_close_ int parent_dir = -1;
+                if (path_parent(virtual_path, &up) >= 0 &&
+                    (parent_dir = open_in_root(rootfd, up, O_PATH | O_DIRECTORY)) >= 0)
+                        return child_fail(v, -EOPNOTSUPP,
+                                          "%s does not exist in the target, and an anchorless "
+                                          "link in a target namespace is not supported yet "
+                                          "(%s)",
+                                          virtual_path);
+                return child_fail(v, -ENOENT, "the parent of %s does not exist in the target: %s",
+                                  virtual_path);
+        }
+        if (place < 0)
+                return child_fail(v, place,
+                                  place == -ENOTDIR ? "%s is not a directory in the target: %s"
+                                                    : "cannot open %s in the target: %s",
+                                  virtual_path);
+        for (size_t i = 0; i < exception_count; i++) {
+                int e = open_in_root(rootfd, exceptions[i], O_PATH | O_NOFOLLOW);
+                if (e < 0) {
+                        (void)close(place);
+                        v->index = (int32_t)i;
+                        return child_fail(v, e,
+                                          e == -ENOENT ? "exception %s does not exist in the "
+                                                         "target (%s)"
+                                                       : "cannot open exception %s in the "
+                                                         "target: %s",
+                                          exceptions[i]);
+                }
+                (void)close(e);
+        }
+        v->fd = place;
+        v->status = 0;
+        return 0;
+}
+
 static int child_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                        bool by_propagation, struct verdict *v)
+                        bool by_propagation, const struct stat *expect, struct verdict *v)
 {
         _cleanup_close_ int stage = -1;
         if (by_propagation && (stage = stage_namespace(v)) < 0)
@@ -196,6 +246,10 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                                   virtual_path);
         if (S_ISLNK(st.st_mode))
                 return child_fail(v, -ELOOP, "%s is a symbolic link in the target: %s",
+                                  virtual_path);
+        /* The directory a view was made of must be the one it goes on. */
+        if (expect && (st.st_dev != expect->st_dev || st.st_ino != expect->st_ino))
+                return child_fail(v, -ESTALE, "%s changed in the target while the link was made%s",
                                   virtual_path);
         if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
                 return child_fail(v, -EOPNOTSUPP,
@@ -291,11 +345,57 @@ static void reap_ended(void)
 }
 
 /* Run fn in a child; its verdict. */
-static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_t *ret_id,
-                     uint64_t *ret_anchor_id, char *why, size_t why_size)
+static void send_verdict(int sock, const struct verdict *v)
 {
-        int pipefd[2];
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
+        struct iovec iov = {.iov_base = (void *)v, .iov_len = sizeof *v};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control = {0};
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+        if (v->status == 0 && v->fd >= 0) {
+                msg.msg_control = control.buf;
+                msg.msg_controllen = sizeof control.buf;
+                struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+                cm->cmsg_level = SOL_SOCKET;
+                cm->cmsg_type = SCM_RIGHTS;
+                cm->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(cm), &v->fd, sizeof(int));
+        }
+        (void)!sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+/* The verdict, and its descriptor (or -1) in v->fd. */
+static ssize_t receive_verdict(int sock, struct verdict *v)
+{
+        struct iovec iov = {.iov_base = v, .iov_len = sizeof *v};
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } control;
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.buf,
+                             .msg_controllen = sizeof control.buf};
+        ssize_t n;
+        do
+                n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+        while (n < 0 && errno == EINTR);
+        int fd = -1;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); n > 0 && cm; cm = CMSG_NXTHDR(&msg, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+                        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+        v->fd = fd;
+        return n;
+}
+
+/* Run fn in a child; its verdict (v->fd: a descriptor it sent, or -1). */
+static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, struct verdict *ret,
+                     char *why, size_t why_size)
+{
+        int sockets[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sockets) < 0)
                 return negative_errno();
         reap_ended();
         /* vfork: the child borrows the daemon's memory while the daemon waits, so no
@@ -308,24 +408,21 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_
         pid_t pid = vfork();
         if (pid < 0) {
                 int r = negative_errno();
-                (void)close(pipefd[0]);
-                (void)close(pipefd[1]);
+                (void)close(sockets[0]);
+                (void)close(sockets[1]);
                 return r;
         }
         if (pid == 0) {
-                (void)close(pipefd[0]);
-                struct verdict v = {.status = -EIO};
+                (void)close(sockets[0]);
+                struct verdict v = {.status = -EIO, .fd = -1, .index = -1};
                 (void)fn(ctx, &v);
-                (void)!write(pipefd[1], &v, sizeof v);
+                send_verdict(sockets[1], &v);
                 _exit(0);
         }
-        (void)close(pipefd[1]);
-        struct verdict v = {.status = -EIO};
-        ssize_t n;
-        do
-                n = read(pipefd[0], &v, sizeof v);
-        while (n < 0 && errno == EINTR);
-        (void)close(pipefd[0]);
+        (void)close(sockets[1]);
+        struct verdict v = {.status = -EIO, .fd = -1, .index = -1};
+        ssize_t n = receive_verdict(sockets[0], &v);
+        (void)close(sockets[0]);
         /* The answer is in and the child has let go of our memory; it may still be
          * ending: reaped without waiting if it is done, else later (at most 64
          * outstanding, then waited for). */
@@ -337,6 +434,8 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_
                                 ;
         }
         if (n != (ssize_t)sizeof v) {
+                if (v.fd >= 0)
+                        (void)close(v.fd);
                 (void)snprintf(why, why_size,
                                "the helper in the target namespace ended "
                                "without an answer");
@@ -344,10 +443,11 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, uint64_
         }
         v.why[sizeof v.why - 1] = '\0';
         (void)snprintf(why, why_size, "%s", v.why);
-        if (ret_id)
-                *ret_id = v.mount_id;
-        if (ret_anchor_id)
-                *ret_anchor_id = v.anchor_id;
+        if (v.status < 0 && v.fd >= 0) {
+                (void)close(v.fd);
+                v.fd = -1;
+        }
+        *ret = v;
         return v.status;
 }
 
@@ -355,6 +455,9 @@ struct attach_args {
         int nsfd, tree;
         const char *root, *virtual_path;
         bool dir, by_propagation;
+        const struct stat *expect;
+        char *const *exceptions;
+        size_t exception_count;
         uint64_t mount_id, anchor_id;
 };
 
@@ -362,7 +465,7 @@ static int attach_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
         return child_attach(a->nsfd, a->root, a->virtual_path, a->tree, a->dir, a->by_propagation,
-                            v);
+                            a->expect, v);
 }
 
 static int detach_fn(void *ctx, struct verdict *v)
@@ -371,17 +474,31 @@ static int detach_fn(void *ctx, struct verdict *v)
         return child_detach(a->nsfd, a->root, a->virtual_path, a->mount_id, a->anchor_id, v);
 }
 
+static int open_place_fn(void *ctx, struct verdict *v)
+{
+        const struct attach_args *a = ctx;
+        return child_open_place(a->nsfd, a->root, a->virtual_path, a->exceptions,
+                                a->exception_count, v);
+}
+
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                 bool by_propagation, uint64_t *ret_mount_id, uint64_t *ret_anchor_id, char *why,
-                 size_t why_size)
+                 bool by_propagation, const struct stat *expect, uint64_t *ret_mount_id,
+                 uint64_t *ret_anchor_id, char *why, size_t why_size)
 {
         struct attach_args a = {.nsfd = nsfd,
                                 .tree = tree,
                                 .root = root,
                                 .virtual_path = virtual_path,
                                 .dir = dir,
-                                .by_propagation = by_propagation};
-        return run_child(attach_fn, &a, ret_mount_id, ret_anchor_id, why, why_size);
+                                .by_propagation = by_propagation,
+                                .expect = expect};
+        struct verdict v;
+        int r = run_child(attach_fn, &a, &v, why, why_size);
+        if (r >= 0) {
+                *ret_mount_id = v.mount_id;
+                *ret_anchor_id = v.anchor_id;
+        }
+        return r;
 }
 
 int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
@@ -392,5 +509,24 @@ int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t 
                                 .virtual_path = virtual_path,
                                 .mount_id = mount_id,
                                 .anchor_id = anchor_id};
-        return run_child(detach_fn, &a, NULL, NULL, why, why_size);
+        struct verdict v;
+        return run_child(detach_fn, &a, &v, why, why_size);
+}
+
+int scope_open_place(int nsfd, const char *root, const char *virtual_path, char *const *exceptions,
+                     size_t exception_count, int *ret_index, char *why, size_t why_size)
+{
+        struct attach_args a = {.nsfd = nsfd,
+                                .root = root,
+                                .virtual_path = virtual_path,
+                                .exceptions = exceptions,
+                                .exception_count = exception_count};
+        struct verdict v = {.index = -1};
+        int r = run_child(open_place_fn, &a, &v, why, why_size);
+        *ret_index = v.index;
+        if (r >= 0 && v.fd < 0) {
+                (void)snprintf(why, why_size, "the helper in the target sent no descriptor");
+                return -EIO;
+        }
+        return r < 0 ? r : v.fd;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* Attach tree (a detached mount: open_tree(OPEN_TREE_CLONE)) on virtual_path in the
  * mount namespace nsfd, below root ("" or NULL: the namespace's own). The object at
@@ -20,15 +21,23 @@
  * staging namespace of bindlinkd's user namespace, onto an anchor (a bind of V on
  * itself), so that the kernel locks its flags when the target belongs to another user
  * namespace (a read-only link stays read-only against the container's root). 0 and
- * the new mount's unique id (and the anchor's, or 0), or -errno with why. */
+ * the new mount's unique id (and the anchor's, or 0), or -errno with why. With expect,
+ * virtual_path must still be that object (its device and inode): -ESTALE otherwise. */
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                 bool by_propagation, uint64_t *ret_mount_id, uint64_t *ret_anchor_id, char *why,
-                 size_t why_size);
+                 bool by_propagation, const struct stat *expect, uint64_t *ret_mount_id,
+                 uint64_t *ret_anchor_id, char *why, size_t why_size);
 
 /* Detach the mount mount_id from virtual_path in nsfd (below root). -ESTALE when
  * virtual_path shows no such mount any more (gone already, or covered). The anchor
  * anchor_id (0: none) under it goes too. */
 int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
                  uint64_t anchor_id, char *why, size_t why_size);
+
+/* V's directory in the target (O_PATH, not followed, resolved in its root), for a view
+ * that shows it, once each exception (a path of the target) is seen to exist there:
+ * the descriptor, or -errno with why (and *ret_index the exception it is about, or
+ * -1). */
+int scope_open_place(int nsfd, const char *root, const char *virtual_path, char *const *exceptions,
+                     size_t exception_count, int *ret_index, char *why, size_t why_size);
 
 #endif

@@ -60,9 +60,12 @@ static int parse_line(const char *line, struct scoped_link *ret)
         int r = journal_fields(line, &buf, &f, &n);
         if (r < 0)
                 return r;
-        uint64_t id, mount_id, flags, order, anchor_id = 0;
-        /* The anchor's id came in 0.2's second release: a line without it has none. */
-        if ((n != 7 && n != 8) || (n == 8 && journal_parse_u64(f[7], &anchor_id) < 0) ||
+        uint64_t id, mount_id, flags, order, anchor_id = 0, pid = 0, start = 0;
+        /* The anchor's id and the view's server came later: a line of 7 fields has
+         * neither (a bind link, attached directly), one of 8 no server. */
+        if ((n != 7 && n != 8 && n != 10) || (n >= 8 && journal_parse_u64(f[7], &anchor_id) < 0) ||
+            (n == 10 && (journal_parse_u64(f[8], &pid) < 0 || pid > INT32_MAX ||
+                         journal_parse_u64(f[9], &start) < 0)) ||
             strcmp(f[0], "S") != 0 || journal_parse_u64(f[1], &id) < 0 ||
             journal_parse_u64(f[2], &mount_id) < 0 || journal_parse_u64(f[3], &flags) < 0 ||
             flags > 3 || journal_parse_u64(f[4], &order) < 0)
@@ -71,7 +74,10 @@ static int parse_line(const char *line, struct scoped_link *ret)
                                 .mount_id = mount_id,
                                 .flags = (uint32_t)flags,
                                 .order = order,
-                                .anchor_id = anchor_id};
+                                .anchor_id = anchor_id,
+                                .server_pid = (pid_t)pid,
+                                .server_start = start,
+                                .server_pidfd = -1};
         r = journal_unescape(f[5], &l.virtual_path);
         if (r >= 0)
                 r = journal_unescape(f[6], &l.backing_path);

@@ -2,8 +2,9 @@
  * knows them again. Few and changed one at a time: the whole file (state_dir/scopes)
  * is written anew on each change (a temporary file, fsync, rename), one line a link:
  *   S <namespace id> <mount id> <flags> <order> <virtual path> <backing path> <anchor id>
- * (paths escaped as in the link journal; anchor id 0: none, and absent in files of
- * earlier releases). */
+ *     <view server pid> <its start time>
+ * (paths escaped as in the link journal; anchor id 0: none, pid 0: a bind link; the
+ * last three are absent in files of earlier releases). */
 #ifndef BINDLINKD_SCOPE_JOURNAL_H
 #define BINDLINKD_SCOPE_JOURNAL_H
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,8 @@
 #include <linux/nsfs.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "bindlink.h"
 #include "log.h"
 #include "path.h"
+#include "overlay_instance.h"
 #include "scope_attach.h"
 #include "scope_journal.h"
 #include "scope_ns.h"
@@ -46,8 +50,15 @@ static void scoped_free(struct scoped_link *l)
 
 void scope_links_done(struct scope_links *sl)
 {
-        for (size_t i = 0; i < sl->count; i++)
+        /* Views' servers go on serving: a restarted daemon knows them again. */
+        for (size_t i = 0; i < sl->count; i++) {
+                if (sl->links[i].server_pidfd >= 0)
+                        (void)close(sl->links[i].server_pidfd);
                 scoped_free(&sl->links[i]);
+        }
+        for (size_t i = 0; i < sl->retired_count; i++)
+                (void)close(sl->retired[i]);
+        free(sl->retired);
         for (size_t i = 0; i < sl->scope_count; i++)
                 (void)close(sl->scopes[i].pidfd);
         free(sl->links);
@@ -119,7 +130,7 @@ static struct scoped_link *link_find(const struct scope_links *sl, uint64_t id, 
 static int open_scope(const struct scope_request *req, struct scope_ns *ns, bool *ret_own_userns,
                       struct outcome *ret)
 {
-        char why[256] = "";
+        char why[512] = "";
         if (!req->admin) {
                 say(ret, -EPERM, BINDLINK_FAULT_CALLER, NULL,
                     "changing links in another mount namespace needs CAP_SYS_ADMIN in "
@@ -225,6 +236,106 @@ static int scope_add(struct scope_links *sl, struct scope_ns *ns)
         return 0;
 }
 
+/* Checks a scoped create makes before touching anything: the outcome filled and
+ * false when one fails. */
+static bool create_allowed(const struct scope_links *sl, uint64_t id, const struct wire_create *msg,
+                           struct outcome *ret)
+{
+        const char *v = msg->virtual_path;
+        if (strcmp(v, "/") == 0) {
+                say(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, v, "/ cannot be a virtual path");
+                return false;
+        }
+        for (uint32_t i = 0; i < msg->exception_count; i++)
+                if (!path_is_normalized(msg->exception_paths[i]) ||
+                    !path_is_strict_descendant(v, msg->exception_paths[i])) {
+                        say(ret, -EINVAL, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[i],
+                            "exception %s is not a normalized path inside virtual path %s",
+                            msg->exception_paths[i], v);
+                        ret->exception_index = i;
+                        return false;
+                }
+        if (link_find(sl, id, v)) {
+                say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
+                    "%s is already the virtual path of a link in the target", v);
+                return false;
+        }
+        /* A link inside another is attached on top of it (S15: resolved through
+         * it). One over links already there would cover them, and re-grafting them
+         * (S16) is not done in a target yet. */
+        const struct scoped_link *below = link_below(sl, id, v);
+        if (below) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                    "%s would cover the link on %s in the target: a link over links "
+                    "already made in a target namespace is not supported yet (make the "
+                    "outer one first)",
+                    v, below->virtual_path);
+                return false;
+        }
+        return true;
+}
+
+/* The view of a MERGED link of two directories, or the shadow view of a link with
+ * exceptions (S12-S14), over V's directory in the target: its server started here,
+ * its mount detached in *ret_mount for the caller to attach on V (which must still be
+ * *ret_place). The server sees the target's V through a descriptor only. */
+static int start_view(const struct scope_links *sl, const struct scope_request *req,
+                      const struct scope_ns *ns, const struct wire_create *msg, int backing,
+                      struct overlay_instance **ret_view, int *ret_mount, struct stat *ret_place,
+                      struct outcome *ret)
+{
+        const char *v = msg->virtual_path;
+        char why[512] = "";
+        int index = -1;
+        _cleanup_close_ int lower =
+                scope_open_place(ns->nsfd, target_root(req), v, msg->exception_paths,
+                                 msg->exception_count, &index, why, sizeof why);
+        if (lower < 0) {
+                if (index >= 0) {
+                        say(ret, lower, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[index], "%s",
+                            why);
+                        ret->exception_index = (uint32_t)index;
+                } else if (lower == -ENOENT) {
+                        say(ret, lower, BINDLINK_FAULT_VIRTUAL_PARENT, v, "%s", why);
+                } else if (lower == -ENOTDIR) {
+                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s, and a directory over a file in a target namespace is not "
+                            "supported yet",
+                            why);
+                } else {
+                        say(ret, lower, BINDLINK_FAULT_VIRTUAL, v, "%s", why);
+                }
+                return lower;
+        }
+        if (fstat(lower, ret_place) < 0) {
+                int r = negative_errno();
+                say(ret, r, BINDLINK_FAULT_VIRTUAL, v, "cannot stat %s in the target: %s", v,
+                    strerror(-r));
+                return r;
+        }
+        bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
+        const char *about = v;
+        int r = overlay_start_merged_detached(
+                sl->journal_path ? sl->journal_path : "scopes", lower, v, backing,
+                msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, msg->exception_paths,
+                merged ? 0 : msg->exception_count, ret_view, ret_mount, &about);
+        if (r < 0)
+                say(ret, r, BINDLINK_FAULT_NONE, about, "cannot start the view of %s: %s (%s)", v,
+                    strerror(-r), about);
+        return r;
+}
+
+/* End a view's server now (its mount never reached the target, or the target ended). */
+static void kill_server(int pidfd)
+{
+        if (pidfd < 0)
+                return;
+        (void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+        siginfo_t info;
+        (void)waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED);
+        (void)close(pidfd);
+}
+
 void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                         const struct wire_create *msg, int backing_fd, struct outcome *ret)
 {
@@ -233,41 +344,30 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
         bool own_userns = false;
         if (open_scope(req, &ns, &own_userns, ret) < 0)
                 return;
-        struct stat st;
+        struct stat st, place;
         _cleanup_close_ int backing = -1;
         _cleanup_close_ int tree = -1;
+        struct overlay_instance *view = NULL;
         uint64_t mount_id = 0, anchor_id = 0;
-        char why[256] = "";
+        char why[512] = "";
         int r;
-        if (strcmp(v, "/") == 0) {
-                say(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, v, "/ cannot be a virtual path");
-        } else if (msg->exception_count > 0) {
-                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
-                    "exceptions in a target namespace are not supported yet");
-        } else if (link_find(sl, ns.id, v)) {
-                say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
-                    "%s is already the virtual path of a link in the target", v);
+        bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
+        if (!create_allowed(sl, ns.id, msg, ret)) {
+                /* said */
         } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
                 /* said */
         } else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
                 say(ret, -EINVAL, BINDLINK_FAULT_BACKING, msg->backing_path,
                     "backing path %s is neither a directory nor a regular file", msg->backing_path);
-        } else if (S_ISDIR(st.st_mode) && (msg->flags & CREATE_BIND_LINK_FLAG_MERGED)) {
-                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_FLAGS, v,
-                    "a merged link in a target namespace is not supported yet");
+        } else if (!S_ISDIR(st.st_mode) && msg->exception_count > 0) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
+                    "exceptions of a link whose backing path is a file in a target namespace "
+                    "are not supported yet");
+        } else if (merged && S_ISDIR(st.st_mode) && msg->exception_count > 0) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
+                    "exceptions in a merged link in a target namespace are not supported yet");
         } else {
-                /* A link inside another is attached on top of it (S15: resolved
-                 * through it). One over links already there would cover them, and
-                 * re-grafting them (S16) is not done in a target yet. */
-                const struct scoped_link *below = link_below(sl, ns.id, v);
-                if (below) {
-                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                            "%s would cover the link on %s in the target: a link over "
-                            "links already made in a target namespace is not supported "
-                            "yet (make the outer one first)",
-                            v, below->virtual_path);
-                        goto out;
-                }
+                bool needs_view = S_ISDIR(st.st_mode) && (merged || msg->exception_count > 0);
                 struct scoped_link *grown = realloc(sl->links, (sl->count + 1) * sizeof *grown);
                 if (!grown) {
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
@@ -277,7 +377,8 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 struct scoped_link l = {.scope_id = ns.id,
                                         .flags = msg->flags,
                                         .virtual_path = strdup(v),
-                                        .backing_path = strdup(msg->backing_path)};
+                                        .backing_path = strdup(msg->backing_path),
+                                        .server_pidfd = -1};
                 if (!l.virtual_path || !l.backing_path || scope_add(sl, &ns) < 0) {
                         scoped_free(&l);
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
@@ -288,21 +389,51 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                  * propagation, which locks its flags: attached directly, a
                  * read-only mount would be its root's to remount read-write. */
                 _cleanup_close_ int userns = own_userns ? -1 : ioctl(ns.nsfd, NS_GET_USERNS);
-                tree = !own_userns && userns < 0
-                               ? negative_errno()
-                               : prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
-                                              userns, v);
-                r = tree < 0 ? tree
-                             : scope_attach(ns.nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
-                                            !own_userns, &mount_id, &anchor_id, why, sizeof why);
+                if (!own_userns && userns < 0) {
+                        r = negative_errno();
+                        say(ret, r, BINDLINK_FAULT_NONE, NULL,
+                            "cannot open the target's user namespace: %s", strerror(-r));
+                } else if (needs_view) {
+                        r = start_view(sl, req, &ns, msg, backing, &view, &tree, &place, ret);
+                } else {
+                        tree = prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
+                                            userns, v);
+                        r = tree;
+                        if (r < 0)
+                                say(ret, r, BINDLINK_FAULT_BACKING, msg->backing_path,
+                                    "cannot copy the mount of %s: %s", msg->backing_path,
+                                    strerror(-r));
+                }
+                if (r >= 0) {
+                        r = scope_attach(ns.nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
+                                         !own_userns, view ? &place : NULL, &mount_id, &anchor_id,
+                                         why, sizeof why);
+                        if (r < 0)
+                                say(ret, r,
+                                    r == -ENOENT ? BINDLINK_FAULT_VIRTUAL_PARENT
+                                                 : BINDLINK_FAULT_VIRTUAL,
+                                    v, "cannot place the link on %s in the target: %s", v,
+                                    why[0] ? why : strerror(-r));
+                }
                 if (r < 0) {
+                        if (view) {
+                                kill_server(TAKE_FD(view->pidfd));
+                                overlay_free(view);
+                        }
                         scoped_free(&l);
                         scope_release(sl, ns.id);
-                        say(ret, r,
-                            r == -ENOENT ? BINDLINK_FAULT_VIRTUAL_PARENT : BINDLINK_FAULT_VIRTUAL,
-                            v, "cannot place the link on %s in the target: %s", v,
-                            why[0] ? why : strerror(-r));
                         goto out;
+                }
+                if (view) {
+                        /* The server is all the daemon keeps of the view: B and the
+                         * target's V are the server's to hold, not ours. */
+                        l.server_pid = view->pid;
+                        l.server_start = view->start_time;
+                        l.server_pidfd = TAKE_FD(view->pidfd);
+                        overlay_free(view);
+                        view = NULL;
+                        if (sl->watch)
+                                sl->watch(sl->watch_ctx, l.server_pidfd);
                 }
                 l.mount_id = mount_id;
                 l.anchor_id = anchor_id;
@@ -313,15 +444,18 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 if (r < 0) {
                         (void)scope_detach(ns.nsfd, target_root(req), v, mount_id, anchor_id, why,
                                            sizeof why);
-                        scoped_free(&sl->links[--sl->count]);
+                        struct scoped_link *undone = &sl->links[--sl->count];
+                        kill_server(TAKE_FD(undone->server_pidfd));
+                        scoped_free(undone);
                         scope_release(sl, ns.id);
                         say(ret, r, BINDLINK_FAULT_NONE, v,
                             "cannot record the link on %s in %s: %s", v, sl->journal_path,
                             strerror(-r));
                         goto out;
                 }
-                log_info("link %s -> %s created in mount namespace %llu (pid %d)", v,
-                         msg->backing_path, (unsigned long long)ns.id, (int)ns.pid);
+                log_info("link %s -> %s created in mount namespace %llu (pid %d)%s", v,
+                         msg->backing_path, (unsigned long long)ns.id, (int)ns.pid,
+                         l.server_pid ? " as a view" : "");
                 *ret = (struct outcome){0};
         }
 out:
@@ -353,7 +487,7 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                 scope_ns_done(&ns);
                 return;
         }
-        char why[256] = "";
+        char why[512] = "";
         int r = scope_detach(ns.nsfd, target_root(req), virtual_path, l->mount_id, l->anchor_id,
                              why, sizeof why);
         if (r == -ESTALE) {
@@ -366,6 +500,16 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                     "cannot remove the link on %s in the target: %s", virtual_path,
                     why[0] ? why : strerror(-r));
         } else {
+                /* A view's server ends once nothing opened through the view is left. */
+                if (l->server_pidfd >= 0) {
+                        int *grown = realloc(sl->retired, (sl->retired_count + 1) * sizeof *grown);
+                        if (grown) {
+                                sl->retired = grown;
+                                sl->retired[sl->retired_count++] = TAKE_FD(l->server_pidfd);
+                        } else {
+                                kill_server(TAKE_FD(l->server_pidfd));
+                        }
+                }
                 link_drop(sl, (size_t)(l - sl->links));
                 scope_release(sl, ns.id);
                 (void)journal_now(sl);
@@ -379,7 +523,7 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
 int scope_links_resolve(const struct scope_request *req, uint64_t *ret_id, struct outcome *ret)
 {
         struct scope_ns ns;
-        char why[256] = "";
+        char why[512] = "";
         int r = scope_ns_open(req->target, req->target_fd, &ns, why, sizeof why);
         if (r < 0) {
                 say(ret, r, BINDLINK_FAULT_NONE, NULL, "the target: %s", why);
@@ -398,8 +542,33 @@ void scope_links_each(const struct scope_links *sl, bool all, uint64_t id,
                         fn(ctx, &sl->links[i], scope_links_pid(sl, sl->links[i].scope_id));
 }
 
+/* pidfd is a view server's that ended: reaped (if it is our child) and closed. */
+static bool server_ended(struct scope_links *sl, int pidfd)
+{
+        for (size_t i = 0; i < sl->retired_count; i++)
+                if (sl->retired[i] == pidfd) {
+                        kill_server(pidfd); /* ended already: reaped and closed */
+                        sl->retired[i] = sl->retired[--sl->retired_count];
+                        return true;
+                }
+        for (size_t i = 0; i < sl->count; i++)
+                if (sl->links[i].server_pidfd == pidfd) {
+                        struct scoped_link *l = &sl->links[i];
+                        kill_server(TAKE_FD(l->server_pidfd));
+                        log_error("the view of link %s in mount namespace %llu has ended (its "
+                                  "server, pid %d): it answers ENOTCONN until the link is "
+                                  "removed",
+                                  l->virtual_path, (unsigned long long)l->scope_id,
+                                  (int)l->server_pid);
+                        return true;
+                }
+        return false;
+}
+
 bool scope_links_process_ended(struct scope_links *sl, int pidfd)
 {
+        if (server_ended(sl, pidfd))
+                return true;
         size_t i = 0;
         while (i < sl->scope_count && sl->scopes[i].pidfd != pidfd)
                 i++;
@@ -417,11 +586,14 @@ bool scope_links_process_ended(struct scope_links *sl, int pidfd)
                         sl->watch(sl->watch_ctx, next);
                 return true;
         }
-        /* The namespace's last process has ended: its mounts went with it. */
+        /* The namespace's last process has ended: its mounts went with it, and a
+         * view's server, which holds the target's V, ends now (a file opened through
+         * the view and passed out of the container would keep it serving). */
         sl->scopes[i] = sl->scopes[--sl->scope_count];
         size_t forgotten = 0;
         for (size_t j = sl->count; j-- > 0;)
                 if (sl->links[j].scope_id == id) {
+                        kill_server(TAKE_FD(sl->links[j].server_pidfd));
                         link_drop(sl, j);
                         forgotten++;
                 }
@@ -429,6 +601,33 @@ bool scope_links_process_ended(struct scope_links *sl, int pidfd)
                  forgotten);
         (void)journal_now(sl);
         return true;
+}
+
+/* After a restart: a pidfd of the view server of l if it is still the same process
+ * (its pid and start time), else -1. */
+static int server_again(const struct scoped_link *l)
+{
+        if (!l->server_pid)
+                return -1;
+        int pidfd = pidfd_open(l->server_pid, 0);
+        if (pidfd >= 0 && overlay_process_start_time(l->server_pid) != l->server_start) {
+                (void)close(pidfd);
+                pidfd = -1;
+        }
+        return pidfd;
+}
+
+static void adopt_server(struct scope_links *sl, struct scoped_link *l)
+{
+        l->server_pidfd = server_again(l);
+        if (l->server_pidfd >= 0) {
+                if (sl->watch)
+                        sl->watch(sl->watch_ctx, l->server_pidfd);
+        } else if (l->server_pid) {
+                log_error("the view of link %s in mount namespace %llu ended while bindlinkd "
+                          "was stopped: it answers ENOTCONN until the link is removed",
+                          l->virtual_path, (unsigned long long)l->scope_id);
+        }
 }
 
 int scope_links_start(struct scope_links *sl, const char *state_dir)
@@ -460,11 +659,13 @@ int scope_links_start(struct scope_links *sl, const char *state_dir)
                                 (void)close(pidfd);
                 }
                 if (scope_find(sl, id)) {
+                        adopt_server(sl, &sl->links[i]);
                         kept++;
                 } else {
                         log_info("link %s in mount namespace %llu dropped: the namespace "
                                  "has ended",
                                  sl->links[i].virtual_path, (unsigned long long)id);
+                        kill_server(server_again(&sl->links[i]));
                         link_drop(sl, i);
                         dropped++;
                 }

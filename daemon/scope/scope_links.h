@@ -5,12 +5,15 @@
  * (no namespace, no descriptor in its tree), so a dead container's filesystems are
  * never kept busy.
  *
- * This release places plain and READ_ONLY links (a directory over a directory, a file
- * over a file) in a scope (in a target of another user namespace by propagation, which
- * locks their flags, and idmapped to it), and links inside them made after them (removed deepest
- * first); a link that needs an overlay (MERGED of two directories, exceptions,
- * anchorless, a file over a directory) and a link over links already made below it
- * are refused with EOPNOTSUPP, saying so. */
+ * Plain and READ_ONLY links (a directory over a directory, a file over a file) are
+ * bind mounts; MERGED links of two directories and links with exceptions are views
+ * (bindlink-overlay, running in bindlinkd's namespace over descriptors of B and of the
+ * target's V), made as for the host and attached in the scope. In a target of
+ * another user namespace, links arrive by propagation, which locks their flags, and
+ * bind links are idmapped to it. Links inside them made after them work (removed
+ * deepest first). Refused with EOPNOTSUPP, saying so: links that need an overlay of
+ * V's parent (anchorless, a file over a directory or the reverse), exceptions in a
+ * MERGED link, and a link over links already made below it. */
 #ifndef BINDLINKD_SCOPE_LINKS_H
 #define BINDLINKD_SCOPE_LINKS_H
 
@@ -31,6 +34,11 @@ struct scoped_link {
         char *backing_path; /* in bindlinkd's view */
         uint64_t mount_id;  /* its mount, unique */
         uint64_t anchor_id; /* the mount it was propagated onto, or 0 (scope_attach.h) */
+        /* A view (MERGED, or exceptions: S12-S14): its server, in bindlinkd's
+         * namespace; pid 0 for a bind link. pidfd -1 when not (or no longer) known. */
+        pid_t server_pid;
+        uint64_t server_start; /* its start time, to know it again after a restart */
+        int server_pidfd;
 };
 
 struct scope {
@@ -44,6 +52,10 @@ struct scope_links {
         size_t count;
         struct scope *scopes;
         size_t scope_count;
+        /* Servers of removed views, still serving files opened through them: reaped
+         * when they end. */
+        int *retired;
+        size_t retired_count;
         uint64_t next_order;
         /* Told about each scope's pidfd, to call scope_links_process_ended when it
          * becomes readable. */
@@ -83,7 +95,9 @@ pid_t scope_links_pid(const struct scope_links *sl, uint64_t scope_id);
 
 /* pidfd became readable: if it is a scope's, another process of the scope takes its
  * place, or, when none is left, the scope's links are forgotten (their mounts went
- * with the namespace). true if it was a scope's (closed then). */
+ * with the namespace) and their views' servers ended. If it is a view's server, it is
+ * reaped (said, if its link is still there: the view answers ENOTCONN until the link
+ * is removed). true if it was one of these (closed then). */
 bool scope_links_process_ended(struct scope_links *sl, int pidfd);
 
 #endif

@@ -330,7 +330,9 @@ test_s23_a_container_symlink_never_leads_the_mount_out_of_its_root() {
         done) &
         local swapper=$! made=0 i
         for i in $(seq 1 20); do
-                if "$BINDLINKCTL" create --target "pid:$C" --root "$R" /a/v "$T/b" 2>/dev/null; then
+                # Every other one a merged view (its V is opened, then mounted on).
+                local merged=(); [ $((i % 2)) = 0 ] && merged=(--merged)
+                if "$BINDLINKCTL" create "${merged[@]}" --target "pid:$C" --root "$R" /a/v "$T/b" 2>/dev/null; then
                         made=$((made + 1))
                         "$BINDLINKCTL" remove --target "pid:$C" --root "$R" /real/v >/dev/null 2>&1 ||
                                 "$BINDLINKCTL" remove --target "pid:$C" --root "$R" /a/v >/dev/null 2>&1
@@ -338,21 +340,123 @@ test_s23_a_container_symlink_never_leads_the_mount_out_of_its_root() {
                 check_eq "outside untouched (try $i)" outside "$(in_container "$C" cat "$T/outside/v/f")"
         done
         wait "$swapper"
-        echo "# $made of 20 creates went through while the symlink was swapped"
+        echo "# $made of 20 creates (half of them views) went through while the symlink was swapped"
         check_eq "nothing mounted outside the root" 0 "$(in_container "$C" findmnt -rn -o TARGET | grep -c "^$T/outside")"
         stop_containers
 }
 
-# What this release does not place in a scope is refused, saying so.
-test_s23_links_needing_an_overlay_in_a_container_are_refused_clearly() {
+# in_container_listing PID DIR: the names below DIR as the container sees them.
+in_container_listing() { in_container "$1" sh -c "cd '$2' && find . | sort | tr '\n' ' '"; }
+
+view_servers() { pgrep -fc "^bindlink-overlay --fuse-fd" || true; }
+
+# S12, S13 in a container: the merged view of B over the container's V, served from
+# the host's namespace; the host's V never changes.
+test_s23_s12_merged_link_in_a_container_is_the_union_there_only() {
         make_pair
-        mkdir -p "$T/v/keep"
+        mkdir -p "$T/v/vdir"; echo v-only > "$T/v/vdir/x"; echo b-only > "$T/b/bonly"
         start_container
-        ctl_fails 0x80004001 ENOTSUP create --merged --target "pid:$C" "$T/v" "$T/b"
-        case "$LAST_ERROR" in *"merged link in a target namespace is not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
-        ctl_fails 0x80004001 ENOTSUP create --exception "$T/v/keep" --target "pid:$C" "$T/v" "$T/b"
-        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/missing" "$T/b"
+        local servers; servers=$(view_servers)
+        ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the union" ". ./bonly ./f ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
+        check_eq "B wins a collision" b-file "$(in_container "$C" cat "$T/v/f")"
+        check_eq "one view server more" $((servers + 1)) "$(view_servers)"
+        in_container "$C" sh -c "echo new > '$T/v/made'" || fail "cannot write a new name"
+        check_file_is "$T/b/made" new
+        in_container "$C" sh -c "echo changed > '$T/v/vdir/x'" || fail "cannot change V's file"
+        check_file_is "$T/v/vdir/x" changed
+        check_eq "no mount on V on the host" 0 "$(findmnt -rn -o TARGET | grep -cx "$T/v")"
+        check_eq "the host's V" ". ./f ./vdir ./vdir/x " "$(cd "$T/v" && find . | sort | tr '\n' ' ')"
+        case "$("$BINDLINKCTL" list --target "pid:$C")" in
+        *"merged"*"$T/v -> $T/b"*) ;; *) fail "list: $("$BINDLINKCTL" list --target "pid:$C")" ;; esac
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container sees its own V again" ". ./f ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
+        eventually 10 test "$(view_servers)" -eq "$servers" || fail "the view's server did not end"
+        # S13, read-only and merged: B cannot be changed; new names go to V.
+        ctl create --merged --read-only --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the union" ". ./bonly ./f ./made ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
+        in_container "$C" sh -c "echo x > '$T/v/f'" 2>/dev/null && fail "changed B's file through a read-only merged link"
+        check_file_is "$T/b/f" b-file
+        in_container "$C" sh -c "echo x > '$T/v/other'" || fail "cannot make a new name in V"
+        check_file_is "$T/v/other" x
+        check_missing "$T/b/other"
+        ctl remove --target "pid:$C" "$T/v" || return
+        stop_containers
+}
+
+# S14 in a container: a link with exceptions is shown by a view that shows B, and the
+# container's original objects at the exceptions (found in the container's root).
+test_s23_s14_exceptions_in_a_container_show_the_containers_originals() {
+        make_pair
+        local R="$T/root"
+        mkdir -p "$R/v/keep/deep" "$R/v/gone"; echo orig > "$R/v/keep/deep/o"; echo vg > "$R/v/gone/g"
+        mkdir -p "$T/b/keep"; echo b-keep > "$T/b/keep/bk"
+        start_container
+        ctl create --target "pid:$C" --root "$R" --exception /v/keep/deep /v "$T/b" || return
+        check_eq "B, and the way to the exception" ". ./f ./keep ./keep/bk ./keep/deep ./keep/deep/o " "$(in_container_listing "$C" "$R/v")"
+        check_eq "the container's original" orig "$(in_container "$C" cat "$R/v/keep/deep/o")"
+        in_container "$C" sh -c "echo e > '$R/v/keep/deep/new'" || fail "the exception is not writable"
+        check_file_is "$R/v/keep/deep/new" e
+        ctl remove --target "pid:$C" --root "$R" /v || return
+        check_eq "the container's V again" ". ./gone ./gone/g ./keep ./keep/deep ./keep/deep/new ./keep/deep/o " "$(in_container_listing "$C" "$R/v")"
+        # An exception that does not exist in the container is named.
+        ctl_fails 0x80070002 ENOENT create --target "pid:$C" --root "$R" --exception /v/none /v "$T/b"
+        case "$LAST_ERROR" in *"exception /v/none does not exist in the target"*) ;; *) fail "$LAST_ERROR" ;; esac
         check_eq "nothing made" 0 "$(scoped_links)"
+        stop_containers
+}
+
+# A view's server holds the container's V: it ends with the container (within a
+# second of its last process), and a restarted daemon knows it again.
+test_s23_a_views_server_ends_with_its_container_and_outlives_a_restart() {
+        make_pair
+        start_container
+        local servers; servers=$(view_servers)
+        ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "the view survived the restart" b-file "$(in_container "$C" cat "$T/v/f")"
+        check_eq "its server is known again" 1 "$(scoped_links)"
+        # A view inside the view: its V is found through the outer one.
+        mkdir "$T/b/sub" "$T/b2"; echo inner > "$T/b2/i"
+        ctl create --merged --read-only --target "pid:$C" "$T/v/sub" "$T/b2" || return
+        check_eq "the inner view" inner "$(in_container "$C" cat "$T/v/sub/i")"
+        check_eq "two view servers more" $((servers + 2)) "$(view_servers)"
+        kill -KILL "$C"; wait "$C" 2>/dev/null
+        eventually 10 process_gone "$C" || fail "the container did not end"
+        eventually 1 test "$(view_servers)" -eq "$servers" || fail "the view's server outlived its container"
+        eventually 2 test "$(scoped_links)" -eq 0 || fail "the link outlived its container"
+        CONTAINERS=()
+}
+
+# A user-namespace container gets views too; read-only and merged stays read-only.
+test_s23_merged_link_in_a_user_namespace_container() {
+        make_pair
+        start_userns_container
+        ctl create --merged --read-only --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container sees B" b-file "$(as_container_root cat "$T/v/f")"
+        as_container_root sh -c "echo x > '$T/v/f'" 2>/dev/null && fail "wrote through the read-only view"
+        as_container_root mount -o remount,bind,rw "$T/v" 2>/dev/null
+        as_container_root sh -c "echo x > '$T/v/f'" 2>/dev/null && fail "wrote after a remount"
+        check_file_is "$T/b/f" b-file
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container's V again" v-own "$(as_container_root cat "$T/v/f")"
+        stop_containers
+}
+
+# What this release does not place in a scope is refused, saying so.
+test_s23_links_needing_a_parent_overlay_in_a_container_are_refused_clearly() {
+        make_pair
+        mkdir -p "$T/v/keep"; echo file > "$T/v/afile"
+        start_container
+        ctl_fails 0x80004001 ENOTSUP create --merged --exception "$T/v/keep" --target "pid:$C" "$T/v" "$T/b"
+        case "$LAST_ERROR" in *"exceptions in a merged link in a target namespace are not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/missing" "$T/b"
+        ctl_fails 0x80004001 ENOTSUP create --merged --target "pid:$C" "$T/v/missing" "$T/b"
+        case "$LAST_ERROR" in *"anchorless link in a target namespace is not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/afile" "$T/b"
+        check_eq "nothing made" 0 "$(scoped_links)"
+        check_eq "no view left running" 0 "$(view_servers)"
         stop_containers
 }
 
