@@ -23,6 +23,7 @@
 #include "overlay_instance.h"
 #include "scope_attach.h"
 #include "scope_journal.h"
+#include "scope_mounts.h"
 #include "scope_ns.h"
 #include "util.h"
 
@@ -40,6 +41,20 @@ say(struct outcome *o, int status, bindlink_fault fault, const char *path, const
 void scope_links_init(struct scope_links *sl, void (*watch)(void *ctx, int pidfd), void *ctx)
 {
         *sl = (struct scope_links){.next_order = 1, .watch = watch, .watch_ctx = ctx};
+        sl->mounts_fd = scope_mounts_open();
+        if (sl->mounts_fd == -EOPNOTSUPP)
+                log_info("this kernel has no mount namespace marks (fanotify FAN_MARK_MNTNS): "
+                         "a link unmounted inside its container is noticed when the container "
+                         "ends");
+        else if (sl->mounts_fd < 0)
+                log_warning_errno(sl->mounts_fd,
+                                  "cannot watch the mounts of containers (a link unmounted "
+                                  "inside its container is noticed when the container ends)");
+}
+
+int scope_links_mounts_fd(const struct scope_links *sl)
+{
+        return sl->mounts_fd;
 }
 
 static void scoped_free(struct scoped_link *l)
@@ -64,6 +79,8 @@ void scope_links_done(struct scope_links *sl)
         free(sl->links);
         free(sl->scopes);
         free(sl->journal_path);
+        if (sl->mounts_fd >= 0)
+                (void)close(sl->mounts_fd);
         *sl = (struct scope_links){0};
 }
 
@@ -94,7 +111,8 @@ pid_t scope_links_pid(const struct scope_links *sl, uint64_t scope_id)
 
 static void scope_drop(struct scope_links *sl, size_t i)
 {
-        (void)close(sl->scopes[i].pidfd); /* and so out of the server's epoll */
+        if (sl->scopes[i].pidfd >= 0)
+                (void)close(sl->scopes[i].pidfd); /* and so out of the server's epoll */
         sl->scopes[i] = sl->scopes[--sl->scope_count];
 }
 
@@ -105,12 +123,15 @@ static void link_drop(struct scope_links *sl, size_t i)
         sl->count--;
 }
 
-/* Forget scope id if none of its links is left. */
-static void scope_release(struct scope_links *sl, uint64_t id)
+/* Forget scope id if none of its links is left (and stop watching its mounts, given
+ * its namespace nsfd, or -1 when it has ended). */
+static void scope_release(struct scope_links *sl, uint64_t id, int nsfd)
 {
         for (size_t i = 0; i < sl->count; i++)
                 if (sl->links[i].scope_id == id)
                         return;
+        if (sl->mounts_fd >= 0 && nsfd >= 0)
+                (void)scope_mounts_mark(sl->mounts_fd, nsfd, false);
         for (size_t i = 0; i < sl->scope_count; i++)
                 if (sl->scopes[i].id == id) {
                         scope_drop(sl, i);
@@ -231,6 +252,18 @@ static int scope_add(struct scope_links *sl, struct scope_ns *ns)
         sl->scopes = grown;
         sl->scopes[sl->scope_count++] = (struct scope){ns->id, ns->pidfd, ns->pid};
         ns->pidfd = -1; /* the scope's now */
+        if (sl->mounts_fd >= 0) {
+                _cleanup_close_ int found = -1;
+                int nsfd = ns->nsfd >= 0 ? ns->nsfd
+                                         : (found = scope_ns_of_pidfd(
+                                                    sl->scopes[sl->scope_count - 1].pidfd));
+                int r = nsfd < 0 ? nsfd : scope_mounts_mark(sl->mounts_fd, nsfd, true);
+                if (r < 0)
+                        log_warning_errno(r,
+                                          "cannot watch the mounts of mount namespace %llu (a "
+                                          "link unmounted there is noticed when it ends)",
+                                          (unsigned long long)ns->id);
+        }
         if (sl->watch)
                 sl->watch(sl->watch_ctx, sl->scopes[sl->scope_count - 1].pidfd);
         return 0;
@@ -382,7 +415,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 if (!l.virtual_path || !l.backing_path || scope_add(sl, &ns) < 0) {
                         scoped_free(&l);
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
-                        scope_release(sl, ns.id);
+                        scope_release(sl, ns.id, ns.nsfd);
                         goto out;
                 }
                 /* In a target of another user namespace the link arrives by
@@ -421,7 +454,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                                 overlay_free(view);
                         }
                         scoped_free(&l);
-                        scope_release(sl, ns.id);
+                        scope_release(sl, ns.id, ns.nsfd);
                         goto out;
                 }
                 if (view) {
@@ -447,7 +480,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                         struct scoped_link *undone = &sl->links[--sl->count];
                         kill_server(TAKE_FD(undone->server_pidfd));
                         scoped_free(undone);
-                        scope_release(sl, ns.id);
+                        scope_release(sl, ns.id, ns.nsfd);
                         say(ret, r, BINDLINK_FAULT_NONE, v,
                             "cannot record the link on %s in %s: %s", v, sl->journal_path,
                             strerror(-r));
@@ -511,7 +544,7 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                         }
                 }
                 link_drop(sl, (size_t)(l - sl->links));
-                scope_release(sl, ns.id);
+                scope_release(sl, ns.id, ns.nsfd);
                 (void)journal_now(sl);
                 log_info("link %s removed from mount namespace %llu", virtual_path,
                          (unsigned long long)ns.id);
@@ -565,6 +598,8 @@ static bool server_ended(struct scope_links *sl, int pidfd)
         return false;
 }
 
+static void scope_forget(struct scope_links *sl, size_t i);
+
 bool scope_links_process_ended(struct scope_links *sl, int pidfd)
 {
         if (server_ended(sl, pidfd))
@@ -577,6 +612,7 @@ bool scope_links_process_ended(struct scope_links *sl, int pidfd)
         struct scope *s = &sl->scopes[i];
         uint64_t id = s->id;
         (void)close(s->pidfd);
+        s->pidfd = -1;
         pid_t pid;
         int next = scope_ns_find_process(id, &pid);
         if (next >= 0) {
@@ -586,10 +622,17 @@ bool scope_links_process_ended(struct scope_links *sl, int pidfd)
                         sl->watch(sl->watch_ctx, next);
                 return true;
         }
-        /* The namespace's last process has ended: its mounts went with it, and a
-         * view's server, which holds the target's V, ends now (a file opened through
-         * the view and passed out of the container would keep it serving). */
-        sl->scopes[i] = sl->scopes[--sl->scope_count];
+        scope_forget(sl, i);
+        return true;
+}
+
+/* Scope i's namespace has ended: its mounts went with it, and a view's server, which
+ * holds the target's V, ends now (a file opened through the view and passed out of
+ * the container would keep it serving). Its pidfd is closed. */
+static void scope_forget(struct scope_links *sl, size_t i)
+{
+        uint64_t id = sl->scopes[i].id;
+        scope_drop(sl, i);
         size_t forgotten = 0;
         for (size_t j = sl->count; j-- > 0;)
                 if (sl->links[j].scope_id == id) {
@@ -600,7 +643,57 @@ bool scope_links_process_ended(struct scope_links *sl, int pidfd)
         log_info("mount namespace %llu ended: its %zu link(s) forgotten", (unsigned long long)id,
                  forgotten);
         (void)journal_now(sl);
-        return true;
+}
+
+/* Has the namespace of s ended (its process has left it, and no other is in it)? */
+static bool namespace_ended(const struct scope *s)
+{
+        _cleanup_close_ int nsfd = scope_ns_of_pidfd(s->pidfd);
+        if (nsfd >= 0)
+                return false;
+        pid_t pid;
+        _cleanup_close_ int other = scope_ns_find_process(s->id, &pid);
+        return other < 0;
+}
+
+static void mount_detached(void *ctx, uint64_t mount_id)
+{
+        struct scope_links *sl = ctx;
+        for (size_t i = 0; i < sl->count; i++) {
+                struct scoped_link *l = &sl->links[i];
+                if (l->mount_id != mount_id)
+                        continue;
+                uint64_t id = l->scope_id;
+                /* A namespace that ends detaches all its mounts, before its last
+                 * process's pidfd says it has ended: said as its end. */
+                struct scope *s = scope_find(sl, id);
+                if (s && namespace_ended(s)) {
+                        scope_forget(sl, (size_t)(s - sl->scopes));
+                        sl->forgot = true;
+                        return;
+                }
+                log_info("link %s in mount namespace %llu was unmounted there: forgotten",
+                         l->virtual_path, (unsigned long long)id);
+                kill_server(TAKE_FD(l->server_pidfd));
+                link_drop(sl, i);
+                scope_release(sl, id, -1);
+                sl->forgot = true;
+                return;
+        }
+}
+
+void scope_links_mounts_changed(struct scope_links *sl)
+{
+        bool overflow = false;
+        sl->forgot = false;
+        int r = scope_mounts_read(sl->mounts_fd, mount_detached, sl, &overflow);
+        if (r < 0)
+                log_warning_errno(r, "cannot read the mounts detached in containers");
+        if (overflow)
+                log_warning("too many mounts changed in containers at once: a link unmounted "
+                            "inside its container may be known until the container ends");
+        if (sl->forgot)
+                (void)journal_now(sl);
 }
 
 /* After a restart: a pidfd of the view server of l if it is still the same process

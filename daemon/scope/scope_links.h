@@ -62,6 +62,8 @@ struct scope_links {
         void (*watch)(void *ctx, int pidfd);
         void *watch_ctx;
         char *journal_path; /* state_dir/scopes (scope_journal.h); NULL: none */
+        int mounts_fd;      /* scope_mounts.h: mounts detached in scopes; -1: none */
+        bool forgot;        /* scope_links_mounts_changed forgot a link */
 };
 
 /* A scoped request as the server received it. */
@@ -92,6 +94,13 @@ void scope_links_each(const struct scope_links *sl, bool all, uint64_t id,
                       void (*fn)(void *ctx, const struct scoped_link *link, pid_t pid), void *ctx);
 /* The pid shown for a scope (0: none known). */
 pid_t scope_links_pid(const struct scope_links *sl, uint64_t scope_id);
+
+/* A descriptor that becomes readable when a mount leaves a scope (scope_mounts.h), for
+ * scope_links_mounts_changed; -1 where the kernel cannot say. */
+int scope_links_mounts_fd(const struct scope_links *sl);
+/* Forget the links whose mount left their scope without bindlinkd (the container
+ * unmounted it, or its namespace ended), ending their views' servers. */
+void scope_links_mounts_changed(struct scope_links *sl);
 
 /* pidfd became readable: if it is a scope's, another process of the scope takes its
  * place, or, when none is left, the scope's links are forgotten (their mounts went

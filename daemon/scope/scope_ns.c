@@ -66,6 +66,12 @@ static pid_t pidfd_pid(int pidfd)
         return pid > 0 ? (pid_t)pid : -ESRCH;
 }
 
+int scope_ns_of_pidfd(int pidfd)
+{
+        int fd = ioctl(pidfd, PIDFD_GET_MNT_NAMESPACE, 0);
+        return fd < 0 ? negative_errno() : fd;
+}
+
 /* ns from a pidfd: the kernel's own ioctl, so no pid can be reused in between. */
 static int from_pidfd(int pidfd, struct scope_ns *ns, char *why, size_t n)
 {

@@ -32,6 +32,9 @@ int scope_ns_authorize(const struct scope_ns *ns, bool *ret_own_userns, char *wh
 /* A live process whose mount namespace is id: its pidfd and pid, or -ESRCH. */
 int scope_ns_find_process(uint64_t id, pid_t *ret_pid);
 
+/* The mount namespace of the process pidfd: its descriptor, or -errno. */
+int scope_ns_of_pidfd(int pidfd);
+
 /* The id of the mount namespace nsfd: 0 or -errno. */
 int scope_ns_id(int nsfd, uint64_t *ret_id);
 

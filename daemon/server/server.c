@@ -68,10 +68,10 @@ struct client {
         uint8_t header_bytes[WIRE_HEADER_SIZE];
         size_t header_got;
         struct wire_header header;
-        bool started;          /* its first byte is in: sender and verdict known */
-        struct ucred sender;   /* SCM_CREDENTIALS of every piece of it */
-        struct caller caller;  /* the verdict about the sender */
-        uint8_t *payload;      /* NULL while a payload is read and dropped */
+        bool started;         /* its first byte is in: sender and verdict known */
+        struct ucred sender;  /* SCM_CREDENTIALS of every piece of it */
+        struct caller caller; /* the verdict about the sender */
+        uint8_t *payload;     /* NULL while a payload is read and dropped */
         size_t payload_got;
         int fds[WIRE_MAX_FDS]; /* kept (a sender who may change links only) */
         size_t fd_count;
@@ -126,8 +126,7 @@ int server_listen(const char *path)
         if (strlen(path) >= sizeof addr.sun_path)
                 return -ENAMETOOLONG;
         memcpy(addr.sun_path, path, strlen(path) + 1);
-        _cleanup_close_ int fd =
-                socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
         /* Every message carries its sender's credentials and pidfd; accepted
@@ -147,8 +146,7 @@ int server_listen(const char *path)
                         return negative_errno();
                 if (connect(probe, (struct sockaddr *)&addr, sizeof addr) == 0)
                         return -EADDRINUSE;
-                if (unlink(path) < 0 ||
-                    bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
+                if (unlink(path) < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
                         return negative_errno();
         }
         if (chmod(path, 0666) < 0 || listen(fd, SOMAXCONN) < 0)
@@ -277,8 +275,11 @@ static void arm_output(struct server *s, size_t slot, bool on)
 static void reply_outcome(struct client *c, const struct outcome *o)
 {
         struct wire_reply reply = {
-                .status = o->status, .fault = o->fault, .exception_index = o->exception_index,
-                .path = (char *)o->path, .message = (char *)o->message,
+                .status = o->status,
+                .fault = o->fault,
+                .exception_index = o->exception_index,
+                .path = (char *)o->path,
+                .message = (char *)o->message,
         };
         (void)wire_put_reply(&c->out, &reply);
 }
@@ -289,9 +290,13 @@ static void reply_outcome(struct client *c, const struct outcome *o)
 static void put_scoped_entry(void *ctx, const struct scoped_link *l, pid_t pid)
 {
         struct wire_link entry = {
-                .scope_id = l->scope_id, .scope_pid = (int32_t)pid, .order = l->order,
-                .flags = l->flags, .realization = BINDLINK_REALIZED_BIND,
-                .virtual_path = l->virtual_path, .backing_path = l->backing_path,
+                .scope_id = l->scope_id,
+                .scope_pid = (int32_t)pid,
+                .order = l->order,
+                .flags = l->flags,
+                .realization = BINDLINK_REALIZED_BIND,
+                .virtual_path = l->virtual_path,
+                .backing_path = l->backing_path,
         };
         (void)wire_put_link_in(ctx, &entry);
 }
@@ -313,8 +318,11 @@ static void fill_list(struct server *s, struct client *c)
         for (size_t i = lo; i < count && c->out.len < OUTPUT_QUEUE; i++) {
                 const struct link *l = links[i];
                 struct wire_link entry = {
-                        .order = l->order, .flags = l->flags, .realization = l->realization,
-                        .virtual_path = l->virtual_path, .backing_path = l->backing_path,
+                        .order = l->order,
+                        .flags = l->flags,
+                        .realization = l->realization,
+                        .virtual_path = l->virtual_path,
+                        .backing_path = l->backing_path,
                         .exception_count = l->exception_count,
                         .exception_paths = l->exception_paths,
                 };
@@ -346,8 +354,8 @@ static bool flush_output(struct server *s, size_t slot)
                 if (c->out.error)
                         return false;
                 while (c->out_sent < c->out.len) {
-                        ssize_t n = send(c->fd, c->out.data + c->out_sent,
-                                         c->out.len - c->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+                        ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent,
+                                         MSG_NOSIGNAL | MSG_DONTWAIT);
                         if (n < 0) {
                                 if (errno == EINTR)
                                         continue;
@@ -399,8 +407,8 @@ static bool handle_create(struct server *s, struct client *c, struct outcome *o)
         }
         int exception_fds[WIRE_MAX_FDS];
         size_t next = 0;
-        struct create_request req = {.msg = &msg, .exception_fds = exception_fds,
-                                     .creator = &c->caller.creds};
+        struct create_request req = {
+                .msg = &msg, .exception_fds = exception_fds, .creator = &c->caller.creds};
         req.parent_fd = msg.parent_error == 0 ? c->fds[next++] : -1;
         req.backing_fd = msg.backing_error == 0 ? c->fds[next++] : -1;
         for (uint32_t i = 0; i < msg.exception_count; i++)
@@ -661,7 +669,8 @@ static bool read_input(struct server *s, size_t slot, const char **ret_why)
                                 want = sizeof dropped;
                 }
                 struct iovec iov = {.iov_base = dst, .iov_len = want};
-                struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+                struct msghdr msg = {.msg_iov = &iov,
+                                     .msg_iovlen = 1,
                                      .msg_control = control.buf,
                                      .msg_controllen = sizeof control.buf};
                 ssize_t n = want ? recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT) : 0;
@@ -711,9 +720,10 @@ static void sweep_idle(struct server *s)
         time_t t = now();
         for (size_t i = 0; i < MAX_CLIENTS; i++)
                 if (s->clients[i] && s->clients[i]->deadline < t)
-                        client_drop(s, i, s->clients[i]->header_got > 0
-                                                  ? "a message took too long"
-                                                  : NULL /* idle: nothing to report */);
+                        client_drop(s, i,
+                                    s->clients[i]->header_got > 0
+                                            ? "a message took too long"
+                                            : NULL /* idle: nothing to report */);
         if (s->refused > 0) {
                 log_warning("refused %lu connection(s): too many from one user, or all %d "
                             "slots taken",
@@ -721,7 +731,8 @@ static void sweep_idle(struct server *s)
                 s->refused = 0;
         }
         if (s->drops_unlogged > 0)
-                log_warning("dropped %lu more client(s) that broke the protocol", s->drops_unlogged);
+                log_warning("dropped %lu more client(s) that broke the protocol",
+                            s->drops_unlogged);
         s->drops_logged = 0;
         s->drops_unlogged = 0;
 }
@@ -734,6 +745,7 @@ static void sweep_idle(struct server *s)
 #define TAG_TIMER (UINT64_MAX - 2)
 #define TAG_BACKING (UINT64_MAX - 3)
 #define TAG_MOUNTS (UINT64_MAX - 4)
+#define TAG_SCOPE_MOUNTS (UINT64_MAX - 5)
 
 static int add_watch(int epoll_fd, int fd, uint64_t tag)
 {
@@ -773,8 +785,10 @@ static void serve_client(struct server *s, size_t slot, uint32_t events)
 int server_run(int listen_fd, struct link_manager *manager, const char *state_dir,
                gid_t allowed_group)
 {
-        struct server s = {.listen_fd = listen_fd, .manager = manager,
-                           .allowed_group = allowed_group, .fd_budget = fd_budget()};
+        struct server s = {.listen_fd = listen_fd,
+                           .manager = manager,
+                           .allowed_group = allowed_group,
+                           .fd_budget = fd_budget()};
         sigset_t mask;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -783,8 +797,7 @@ int server_run(int listen_fd, struct link_manager *manager, const char *state_di
                 return negative_errno();
         _cleanup_close_ int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         _cleanup_close_ int signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        _cleanup_close_ int timer_fd =
-                timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+        _cleanup_close_ int timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
         if (epoll_fd < 0 || signal_fd < 0 || timer_fd < 0)
                 return negative_errno();
         struct itimerspec every_second = {.it_interval = {1, 0}, .it_value = {1, 0}};
@@ -805,6 +818,10 @@ int server_run(int listen_fd, struct link_manager *manager, const char *state_di
         scope_links_init(&s.scopes, watch_process, &s);
         r = scope_links_start(&s.scopes, state_dir);
         if (r < 0)
+                return r;
+        /* A scoped link's mount taken away in its namespace (S23). */
+        int scope_mounts = scope_links_mounts_fd(&s.scopes);
+        if (scope_mounts >= 0 && (r = add_watch(epoll_fd, scope_mounts, TAG_SCOPE_MOUNTS)) < 0)
                 return r;
         int backing_fd = link_manager_backing_fd(manager);
         if (backing_fd >= 0 && (r = add_watch(epoll_fd, backing_fd, TAG_BACKING)) < 0)
@@ -865,7 +882,9 @@ int server_run(int listen_fd, struct link_manager *manager, const char *state_di
                                 mounts_changed |= mount_watch_read(&mounts);
                         } else if (tag == TAG_BACKING) {
                                 link_manager_backing_changed(manager);
-                        } else if ((tag & TAG_PIDFD) && tag < TAG_MOUNTS) {
+                        } else if (tag == TAG_SCOPE_MOUNTS) {
+                                scope_links_mounts_changed(&s.scopes);
+                        } else if ((tag & TAG_PIDFD) && tag < TAG_SCOPE_MOUNTS) {
                                 int pidfd = (int)(tag & ~TAG_PIDFD);
                                 (void)epoll_ctl(epoll_fd, EPOLL_CTL_DEL, pidfd, NULL);
                                 if (!scope_links_process_ended(&s.scopes, pidfd))

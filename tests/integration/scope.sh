@@ -429,6 +429,30 @@ test_s23_a_views_server_ends_with_its_container_and_outlives_a_restart() {
         CONTAINERS=()
 }
 
+# A link the container unmounts itself is forgotten at once (fanotify's mount
+# namespace marks), its view's server ended; the container goes on living.
+test_s23_a_link_the_container_unmounts_is_forgotten() {
+        make_pair
+        mkdir -p "$T/v/sub" "$T/b/sub"
+        start_container
+        local servers; servers=$(view_servers)
+        ctl create --target "pid:$C" "$T/v" "$T/b" || return
+        ctl create --merged --target "pid:$C" "$T/v/sub" "$T/b" || return
+        check_eq "two links" 2 "$(scoped_links)"
+        in_container "$C" umount "$T/v/sub" || fail "the container cannot unmount the view"
+        eventually 2 test "$(scoped_links)" -eq 1 || fail "the unmounted view is still listed"
+        eventually 2 test "$(view_servers)" -eq "$servers" || fail "its server goes on"
+        grep -q "link $T/v/sub in mount namespace [0-9]* was unmounted there: forgotten" "$DAEMON_LOG" ||
+                fail "not said"
+        in_container "$C" umount "$T/v" || fail "the container cannot unmount the link"
+        eventually 2 test "$(scoped_links)" -eq 0 || fail "the unmounted link is still listed"
+        check_eq "the container sees its own V" v-own "$(in_container "$C" cat "$T/v/f")"
+        # A restarted daemon has nothing to adopt.
+        stop_daemon; start_daemon || { fail "restart failed"; return; }
+        check_eq "nothing known" 0 "$(scoped_links)"
+        stop_containers
+}
+
 # A user-namespace container gets views too; read-only and merged stays read-only.
 test_s23_merged_link_in_a_user_namespace_container() {
         make_pair
