@@ -369,6 +369,7 @@ test_s23_s12_merged_link_in_a_container_is_the_union_there_only() {
         check_eq "the host's V" ". ./f ./vdir ./vdir/x " "$(cd "$T/v" && find . | sort | tr '\n' ' ')"
         case "$("$BINDLINKCTL" list --target "pid:$C")" in
         *"merged"*"$T/v -> $T/b"*) ;; *) fail "list: $("$BINDLINKCTL" list --target "pid:$C")" ;; esac
+        check_eq "realized by a view" overlay "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.[0].realization')"
         ctl remove --target "pid:$C" "$T/v" || return
         check_eq "the container sees its own V again" ". ./f ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
         eventually 10 test "$(view_servers)" -eq "$servers" || fail "the view's server did not end"
