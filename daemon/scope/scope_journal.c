@@ -21,8 +21,10 @@ static int line_of(const struct scoped_link *l, char **ret)
         if (r < 0)
                 return r;
         return asprintf(ret,
-                        "S %" PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %s %s %" PRIu64 "\n",
-                        l->scope_id, l->mount_id, l->flags, l->order, v, b, l->anchor_id) < 0
+                        "S %" PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %s %s %" PRIu64
+                        " %" PRIu64 " %" PRIu64 "\n",
+                        l->scope_id, l->mount_id, l->flags, l->order, v, b, l->anchor_id,
+                        (uint64_t)l->server_pid, l->server_start) < 0
                        ? -ENOMEM
                        : 0;
 }

@@ -411,18 +411,23 @@ test_s23_s14_exceptions_in_a_container_show_the_containers_originals() {
 # second of its last process), and a restarted daemon knows it again.
 test_s23_a_views_server_ends_with_its_container_and_outlives_a_restart() {
         make_pair
+        mkdir "$T/b/sub" "$T/b2"; echo inner > "$T/b2/i"
         start_container
         local servers; servers=$(view_servers)
         ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
-        kill9_daemon
-        start_daemon || { fail "restart failed"; return; }
-        check_eq "the view survived the restart" b-file "$(in_container "$C" cat "$T/v/f")"
-        check_eq "its server is known again" 1 "$(scoped_links)"
         # A view inside the view: its V is found through the outer one.
-        mkdir "$T/b/sub" "$T/b2"; echo inner > "$T/b2/i"
         ctl create --merged --read-only --target "pid:$C" "$T/v/sub" "$T/b2" || return
         check_eq "the inner view" inner "$(in_container "$C" cat "$T/v/sub/i")"
         check_eq "two view servers more" $((servers + 2)) "$(view_servers)"
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        check_eq "the views survived the restart" b-file/inner "$(in_container "$C" cat "$T/v/f")/$(in_container "$C" cat "$T/v/sub/i")"
+        check_eq "their links are known again" 2 "$(scoped_links)"
+        # And their servers: an end is noticed (and said) by the new daemon.
+        local server; server=$(server_of "$T/v") || fail "no server over the container's V"
+        kill -KILL "$server"
+        eventually 5 grep -q "view of link $T/v in mount namespace [0-9]* has ended (its server, pid $server)" "$DAEMON_LOG" ||
+                fail "the adopted server's end was not noticed"
         kill -KILL "$C"; wait "$C" 2>/dev/null
         eventually 10 process_gone "$C" || fail "the container did not end"
         eventually 1 test "$(view_servers)" -eq "$servers" || fail "the view's server outlived its container"
