@@ -731,9 +731,13 @@ int scope_links_start(struct scope_links *sl, const char *state_dir)
         }
         struct scoped_link *links;
         size_t count, bad;
-        int r = scope_journal_read(sl->journal_path, &links, &count, &bad);
+        bool other_boot;
+        int r = scope_journal_read(sl->journal_path, &links, &count, &bad, &other_boot);
         if (r < 0)
                 return log_error_errno(r, "cannot read the scoped links in %s", sl->journal_path);
+        if (other_boot)
+                log_info("%s is of an earlier boot: its scoped links ended with it",
+                         sl->journal_path);
         if (bad > 0)
                 log_error("%s: %zu malformed line(s) skipped", sl->journal_path, bad);
         sl->links = links;
@@ -765,7 +769,7 @@ int scope_links_start(struct scope_links *sl, const char *state_dir)
         }
         if (kept + dropped > 0)
                 log_info("scoped links: %zu adopted, %zu dropped", kept, dropped);
-        if (dropped > 0 || bad > 0)
+        if (dropped > 0 || bad > 0 || other_boot)
                 (void)journal_now(sl); /* said if it fails; the next change tries again */
         return 0;
 }

@@ -1,13 +1,15 @@
 /* test_scope_journal.c — unit tests of daemon/scope/scope_journal.c (S23, S4): the
  * scoped links a restarted bindlinkd reads back, with paths that need escaping, a
  * view's server and the anchor of a propagated link; lines of earlier releases (no
- * anchor, no server) read as such; malformed lines skipped and counted. */
+ * anchor, no server) read as such; malformed lines skipped and counted; a file of
+ * another boot ignored. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +77,9 @@ static void test_s23_s4_scoped_links_round_trip_with_views_and_anchors(void **st
         assert_int_equal(scope_journal_write(path, &sl), 0);
         struct scoped_link *read;
         size_t count, bad;
-        assert_int_equal(scope_journal_read(path, &read, &count, &bad), 0);
+        bool other_boot;
+        assert_int_equal(scope_journal_read(path, &read, &count, &bad, &other_boot), 0);
+        assert_false(other_boot);
         assert_int_equal(count, 2);
         assert_int_equal(bad, 0);
         for (size_t i = 0; i < 2; i++) {
@@ -105,7 +109,9 @@ static void test_s23_s4_lines_of_earlier_releases_and_malformed_ones(void **stat
                    "X 5 9 0 4 /z /b\n");
         struct scoped_link *read;
         size_t count, bad;
-        assert_int_equal(scope_journal_read(path, &read, &count, &bad), 0);
+        bool other_boot;
+        assert_int_equal(scope_journal_read(path, &read, &count, &bad, &other_boot), 0);
+        assert_false(other_boot);
         assert_int_equal(count, 2);
         assert_int_equal(bad, 5);
         assert_string_equal(read[0].virtual_path, "/v");
@@ -117,13 +123,45 @@ static void test_s23_s4_lines_of_earlier_releases_and_malformed_ones(void **stat
         free_links(read, count);
 }
 
+/* Namespace and mount ids start again after a reboot: a file of another boot (a state
+ * directory on a disk) names nothing of this one. The file names its boot. */
+static void test_s23_s4_a_file_of_another_boot_gives_no_links(void **state)
+{
+        (void)state;
+        struct scoped_link one = {.order = 1,
+                                  .scope_id = 5,
+                                  .virtual_path = "/v",
+                                  .backing_path = "/b",
+                                  .mount_id = 6};
+        struct scope_links sl = {.links = &one, .count = 1};
+        assert_int_equal(scope_journal_write(path, &sl), 0);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        char first[64] = "";
+        assert_non_null(fgets(first, sizeof first, f));
+        (void)fclose(f);
+        assert_int_equal(strncmp(first, "B ", 2), 0);
+        assert_int_equal(strlen(first), 2 + 36 + 1); /* this boot's id */
+
+        write_text("B 00000000-0000-0000-0000-000000000000\nS 5 6 0 1 /v /b\n");
+        struct scoped_link *read;
+        size_t count, bad;
+        bool other_boot;
+        assert_int_equal(scope_journal_read(path, &read, &count, &bad, &other_boot), 0);
+        assert_true(other_boot);
+        assert_int_equal(count, 0);
+        assert_null(read);
+}
+
 static void test_s4_no_file_is_no_scoped_links(void **state)
 {
         (void)state;
         (void)unlink(path);
         struct scoped_link *read;
         size_t count = 1, bad = 1;
-        assert_int_equal(scope_journal_read(path, &read, &count, &bad), 0);
+        bool other_boot = true;
+        assert_int_equal(scope_journal_read(path, &read, &count, &bad, &other_boot), 0);
+        assert_false(other_boot);
         assert_int_equal(count, 0);
         assert_int_equal(bad, 0);
         free(read);
@@ -134,6 +172,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_s23_s4_scoped_links_round_trip_with_views_and_anchors),
                 cmocka_unit_test(test_s23_s4_lines_of_earlier_releases_and_malformed_ones),
+                cmocka_unit_test(test_s23_s4_a_file_of_another_boot_gives_no_links),
                 cmocka_unit_test(test_s4_no_file_is_no_scoped_links),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
