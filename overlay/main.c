@@ -2,12 +2,15 @@
  * connection and the lower directory as descriptors; serves until the mount goes.
  *
  *   bindlink-overlay --fuse-fd N --lower-fd M [--entry dir:NAME|file:NAME|hide:NAME]...
- *   bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U --merged=rw|ro [--shadow PATH]...
+ *   bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U --merged=rw|ro
+ *                    [--shadow PATH... | --exception PATH...]
  *
  * The first form is the overlay on a link's parent directory (ops.c); the second is
  * the view of a MERGED link, B (U) over what V showed (M) (merged.c), or with
  * --shadow, the view of a link that is not merged but has exceptions whose parent
- * B lacks: B, and what V showed along the paths to the exceptions (relative to V).
+ * B lacks: B, and what V showed along the paths to the exceptions (relative to V);
+ * with --exception, the view of a MERGED link with exceptions: the union, but the
+ * original at the exceptions.
  *
  * It keeps only the capabilities a passthrough needs and runs until the kernel ends
  * the connection (the mount was detached and released). */
@@ -154,10 +157,11 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         return r < 0 ? 1 : 0;
 }
 
-static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
+static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only, bool union_rest,
                         char *const *shadow, size_t shadow_count, char *argv0)
 {
-        struct merged *mg = merged_new(upper_fd, lower_fd, read_only, shadow, shadow_count, 1.0);
+        struct merged *mg =
+                merged_new(upper_fd, lower_fd, read_only, union_rest, shadow, shadow_count, 1.0);
         if (!mg) {
                 fprintf(stderr, "bindlink-overlay: the upper and lower descriptors must be "
                                 "directories\n");
@@ -178,6 +182,7 @@ int main(int argc, char **argv)
                 {"upper-fd", required_argument, NULL, 'u'},
                 {"merged", required_argument, NULL, 'm'},
                 {"shadow", required_argument, NULL, 's'},
+                {"exception", required_argument, NULL, 'x'},
                 {"control-fd", required_argument, NULL, 'c'},
                 {"keep-fd", required_argument, NULL, 'k'},
                 {"help", no_argument, NULL, 'h'},
@@ -188,20 +193,24 @@ int main(int argc, char **argv)
         const char *merged_mode = NULL;
         char **shadow = NULL;
         size_t shadow_count = 0;
+        int path_kinds = 0; /* 1: --shadow, 2: --exception */
         int control_fd = -1;
         if (ovl_entries_init(&o) < 0)
                 return 1;
         o.root.fd = -1;
-        while ((c = getopt_long(argc, argv, "f:l:e:u:m:s:c:k:h", options, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "f:l:e:u:m:s:x:c:k:h", options, NULL)) != -1) {
                 switch (c) {
                 case 'u':
                         upper_fd = parse_fd(optarg);
                         break;
-                case 's': {
+                case 's':
+                case 'x': {
                         if (!*optarg || optarg[0] == '/') {
-                                fprintf(stderr, "bindlink-overlay: --shadow takes a relative path\n");
+                                fprintf(stderr, "bindlink-overlay: --%s takes a relative path\n",
+                                        c == 's' ? "shadow" : "exception");
                                 return 2;
                         }
+                        path_kinds |= c == 's' ? 1 : 2;
                         char **grown = realloc(shadow, (shadow_count + 1) * sizeof *grown);
                         if (!grown)
                                 return 1;
@@ -247,9 +256,10 @@ int main(int argc, char **argv)
                         break;
                 case 'h':
                         printf("Usage: bindlink-overlay --fuse-fd N --lower-fd M "
-                               "[--control-fd C --keep-fd K] [--entry dir:NAME|file:NAME|hide:NAME]...\n"
+                               "[--control-fd C --keep-fd K] [--entry "
+                               "dir:NAME|file:NAME|hide:NAME]...\n"
                                "       bindlink-overlay --fuse-fd N --lower-fd M --upper-fd U "
-                               "--merged=rw|ro [--shadow PATH]...\n"
+                               "--merged=rw|ro [--shadow PATH...|--exception PATH...]\n"
                                "Started by bindlinkd; not meant to be run by hand.\n");
                         return 0;
                 default:
@@ -261,8 +271,9 @@ int main(int argc, char **argv)
                 return 2;
         }
         if ((merged_mode != NULL) != (upper_fd >= 0) || (merged_mode && o.entry_count) ||
-            (shadow_count && !merged_mode)) {
-                fprintf(stderr, "bindlink-overlay: --merged needs --upper-fd and no --entry\n");
+            (shadow_count && !merged_mode) || path_kinds == 3) {
+                fprintf(stderr, "bindlink-overlay: --merged needs --upper-fd and no --entry; "
+                                "--shadow and --exception need --merged and do not mix\n");
                 return 2;
         }
         /* Modes arrive with the caller's umask applied by the kernel already. */
@@ -270,7 +281,7 @@ int main(int argc, char **argv)
         raise_fd_limit(); /* before the views size their caches by it */
         if (merged_mode)
                 return serve_merged(fuse_fd, upper_fd, o.root.fd, strcmp(merged_mode, "ro") == 0,
-                                    shadow, shadow_count, argv[0]);
+                                    path_kinds == 2, shadow, shadow_count, argv[0]);
         struct stat st;
         if (fstatat(o.root.fd, "", &st, AT_EMPTY_PATH) < 0 || !S_ISDIR(st.st_mode)) {
                 fprintf(stderr, "bindlink-overlay: the lower descriptor is not a directory\n");

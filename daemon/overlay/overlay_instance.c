@@ -212,7 +212,8 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
         }
         size_t first_allocated = n;
         for (size_t i = 0; i < o->shadow_count && r == 0; i++)
-                if (asprintf(&argv[n++], "--shadow=%s", o->shadow_paths[i]) < 0) {
+                if (asprintf(&argv[n++], "--%s=%s", o->merged_exceptions ? "exception" : "shadow",
+                             o->shadow_paths[i]) < 0) {
                         argv[--n] = NULL;
                         r = -ENOMEM;
                 }
@@ -436,9 +437,9 @@ int overlay_start_merged(const char *owner, const struct creds *creator, const c
 }
 
 int overlay_start_merged_detached(const char *owner, int lower, const char *dir, int upper,
-                                  bool read_only, char *const *shadow, size_t shadow_count,
-                                  struct overlay_instance **ret, int *ret_mount,
-                                  const char **ret_path)
+                                  bool read_only, bool merged_exceptions, char *const *shadow,
+                                  size_t shadow_count, struct overlay_instance **ret,
+                                  int *ret_mount, const char **ret_path)
 {
         int own = fcntl(upper, F_DUPFD_CLOEXEC, 3);
         if (own < 0)
@@ -446,6 +447,9 @@ int overlay_start_merged_detached(const char *owner, int lower, const char *dir,
         struct overlay_instance *o = merged_instance(dir, own, read_only, shadow, shadow_count);
         if (!o)
                 return -ENOMEM;
+        o->merged_exceptions = merged_exceptions;
+        if (merged_exceptions)
+                o->shadow = false;
         int r = serve(o, lower, o->upper_fd, owner, ret_mount, ret_path);
         if (r < 0) {
                 overlay_free(o);

@@ -48,6 +48,8 @@ struct overlay_instance {
          * lacks: S14): the exceptions relative to dir. Only known to the instance
          * that started the server (not journaled: the server has them). */
         bool shadow;
+        /* Or a MERGED link's exceptions (the union elsewhere), in shadow_paths. */
+        bool merged_exceptions;
         char **shadow_paths;
         size_t shadow_count;
 };
@@ -121,11 +123,12 @@ void overlay_free(struct overlay_instance *overlay);
  * directory of another mount namespace (borrowed; dir is its path there, for
  * messages), started as overlay_start_merged starts one but left detached:
  * *ret_mount is the view's mount, for the caller to attach where lower is. The
- * instance holds a copy of upper, not lower. */
+ * instance holds a copy of upper, not lower. With merged_exceptions, shadow are the
+ * exceptions of a MERGED link (the union elsewhere), not a shadow view's. */
 int overlay_start_merged_detached(const char *owner, int lower, const char *dir, int upper,
-                                  bool read_only, char *const *shadow, size_t shadow_count,
-                                  struct overlay_instance **ret, int *ret_mount,
-                                  const char **ret_path);
+                                  bool read_only, bool merged_exceptions, char *const *shadow,
+                                  size_t shadow_count, struct overlay_instance **ret,
+                                  int *ret_mount, const char **ret_path);
 
 /* The start time of process pid (clock ticks since boot), 0 if it cannot be read: a pid
  * and its start time name one process across restarts. */

@@ -350,8 +350,8 @@ static int start_view(const struct scope_links *sl, const struct scope_request *
         const char *about = v;
         int r = overlay_start_merged_detached(
                 sl->journal_path ? sl->journal_path : "scopes", lower, v, backing,
-                msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, msg->exception_paths,
-                merged ? 0 : msg->exception_count, ret_view, ret_mount, &about);
+                msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, merged, msg->exception_paths,
+                msg->exception_count, ret_view, ret_mount, &about);
         if (r < 0)
                 say(ret, r, BINDLINK_FAULT_NONE, about, "cannot start the view of %s: %s (%s)", v,
                     strerror(-r), about);
@@ -396,9 +396,6 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
                     "exceptions of a link whose backing path is a file in a target namespace "
                     "are not supported yet");
-        } else if (merged && S_ISDIR(st.st_mode) && msg->exception_count > 0) {
-                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
-                    "exceptions in a merged link in a target namespace are not supported yet");
         } else {
                 bool needs_view = S_ISDIR(st.st_mode) && (merged || msg->exception_count > 0);
                 struct scoped_link *grown = realloc(sl->links, (sl->count + 1) * sizeof *grown);

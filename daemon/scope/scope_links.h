@@ -12,8 +12,8 @@
  * another user namespace, links arrive by propagation, which locks their flags, and
  * bind links are idmapped to it. Links inside them made after them work (removed
  * deepest first). Refused with EOPNOTSUPP, saying so: links that need an overlay of
- * V's parent (anchorless, a file over a directory or the reverse), exceptions in a
- * MERGED link, and a link over links already made below it. */
+ * V's parent (anchorless, a file over a directory or the reverse), and a link over
+ * links already made below it. */
 #ifndef BINDLINKD_SCOPE_LINKS_H
 #define BINDLINKD_SCOPE_LINKS_H
 

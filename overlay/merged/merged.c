@@ -57,8 +57,8 @@ static void mg_init(void *userdata, struct fuse_conn_info *conn)
 /* ---- life -------------------------------------------------------------------------------------
  */
 
-struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *const *shadow_paths,
-                          size_t shadow_count, double timeout)
+struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union_rest,
+                          char *const *shadow_paths, size_t shadow_count, double timeout)
 {
         struct stat upper, lower;
         if (fstatat(upper_fd, "", &upper, AT_EMPTY_PATH) < 0 ||
@@ -85,8 +85,9 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *cons
         mg->root.type = S_IFDIR;
         mg->root.node.nlookup = 1;
         if (shadow_count > 0) {
-                mg->shadow = true;
+                mg->shadow = !union_rest;
                 mg->root.scope.kind = SCOPE_PATHS;
+                mg->root.scope.union_rest = union_rest;
                 mg->root.scope.paths = calloc(shadow_count, sizeof *mg->root.scope.paths);
                 for (size_t i = 0; mg->root.scope.paths && i < shadow_count; i++)
                         if ((mg->root.scope.paths[i] = strdup(shadow_paths[i])))

@@ -17,6 +17,9 @@ struct view_scope {
         enum scope_kind kind;
         char **paths; /* SCOPE_PATHS: the exceptions, relative to this directory */
         size_t count;
+        /* SCOPE_PATHS: a name on no path is the union (the exceptions of a MERGED
+         * link), not B's alone (the shadow view of a link that is not merged). */
+        bool union_rest;
 };
 
 enum scope_pick {
@@ -39,9 +42,11 @@ struct merged;
 /* A view of upper_fd (B) over lower_fd (the original V); read_only for S13. Takes
  * the descriptors. With shadow_paths (shadow_count > 0), the view of a link that is
  * not merged: B alone but for the paths to these exceptions (relative to V), which
- * show the original V (S14). NULL on ENOMEM or if they are not directories. */
-struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, char *const *shadow_paths,
-                          size_t shadow_count, double timeout);
+ * show the original V (S14); with union_rest too, the merged view of a MERGED link
+ * with these exceptions (the union elsewhere). NULL on ENOMEM or if they are not
+ * directories. */
+struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union_rest,
+                          char *const *shadow_paths, size_t shadow_count, double timeout);
 void merged_free(struct merged *mg);
 /* The session, for the kernel cache invalidations the view sends. */
 void merged_set_session(struct merged *mg, struct fuse_session *se);

@@ -5,7 +5,8 @@
  * same view in "shadow" mode: B alone, except along the paths to its exceptions,
  * where the original V's directories are shown (merged with B's where B has them)
  * so that the exception has a place, and at the exceptions, which show the original
- * V's object alone. */
+ * V's object alone. A MERGED link with exceptions is the union but at its exceptions
+ * (and on the way to them, as above): union_rest. */
 #include "merged.h"
 
 #include <errno.h>
@@ -34,7 +35,7 @@ enum scope_pick scope_pick(const struct view_scope *s, const char *name)
         case SCOPE_PATHS:
                 break;
         }
-        enum scope_pick pick = PICK_UPPER;
+        enum scope_pick pick = s->union_rest ? PICK_UNION : PICK_UPPER;
         for (size_t i = 0; i < s->count; i++) {
                 const char *rest;
                 if (!starts_with_component(s->paths[i], name, &rest))
@@ -48,7 +49,7 @@ enum scope_pick scope_pick(const struct view_scope *s, const char *name)
 
 int scope_child(const struct view_scope *parent, const char *name, struct view_scope *child)
 {
-        *child = (struct view_scope){.kind = parent->kind};
+        *child = (struct view_scope){.kind = parent->kind, .union_rest = parent->union_rest};
         if (parent->kind != SCOPE_PATHS)
                 return 0;
         switch (scope_pick(parent, name)) {
@@ -57,6 +58,9 @@ int scope_child(const struct view_scope *parent, const char *name, struct view_s
                 return 0;
         case PICK_UPPER:
                 child->kind = SCOPE_UPPER;
+                return 0;
+        case PICK_UNION:
+                child->kind = SCOPE_UNION;
                 return 0;
         default:
                 break;
