@@ -40,6 +40,23 @@ static void boot_id(char out[37])
         out[n == 36 ? 36 : 0] = '\0';
 }
 
+int scope_journal_append(int fd, const struct scoped_link *l, bool forget)
+{
+        _cleanup_free_ char *line = NULL, *v = NULL;
+        int r = forget ? journal_escape(l->virtual_path, &v) : line_of(l, &line);
+        if (r >= 0 && forget && asprintf(&line, "R %" PRIu64 " %s\n", l->scope_id, v) < 0) {
+                line = NULL;
+                r = -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        /* One write of one line: a daemon that dies leaves it whole or not at all (a
+         * machine that dies takes the namespaces with it). */
+        size_t n = strlen(line);
+        ssize_t w = write(fd, line, n);
+        return w == (ssize_t)n ? 0 : w < 0 ? negative_errno() : -EIO;
+}
+
 int scope_journal_write(const char *path, const struct scope_links *sl)
 {
         char boot[37];
@@ -115,6 +132,32 @@ static int parse_line(const char *line, struct scoped_link *ret)
         return 0;
 }
 
+/* "R <scope id> <virtual path>": the link it names is forgotten (the last one added
+ * of that scope and path). -EINVAL when malformed or naming none. */
+static int forget_line(const char *line, struct scoped_link *links, size_t *count)
+{
+        _cleanup_free_ char *buf = NULL, *v = NULL;
+        _cleanup_free_ char **f = NULL;
+        size_t n;
+        uint64_t id;
+        int r = journal_fields(line, &buf, &f, &n);
+        if (r >= 0 && (n != 3 || journal_parse_u64(f[1], &id) < 0))
+                r = -EINVAL;
+        if (r >= 0)
+                r = journal_unescape(f[2], &v);
+        if (r < 0)
+                return r;
+        for (size_t i = *count; i-- > 0;)
+                if (links[i].scope_id == id && strcmp(links[i].virtual_path, v) == 0) {
+                        free(links[i].virtual_path);
+                        free(links[i].backing_path);
+                        memmove(&links[i], &links[i + 1], (*count - i - 1) * sizeof *links);
+                        (*count)--;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
 int scope_journal_read(const char *path, struct scoped_link **ret, size_t *ret_count,
                        size_t *ret_bad, bool *ret_other_boot)
 {
@@ -139,6 +182,11 @@ int scope_journal_read(const char *path, struct scoped_link **ret, size_t *ret_c
                                 *ret_other_boot = true;
                                 break;
                         }
+                        continue;
+                }
+                if (line[0] == 'R' && line[1] == ' ') {
+                        if (forget_line(line, *ret, ret_count) < 0)
+                                (*ret_bad)++;
                         continue;
                 }
                 struct scoped_link l;

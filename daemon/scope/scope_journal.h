@@ -1,13 +1,18 @@
 /* scope_journal.h — S23: the scoped links on disk, so that a restarted bindlinkd
- * knows them again. Few and changed one at a time: the whole file (state_dir/scopes)
- * is written anew on each change (a temporary file, then rename; not fsynced: it
- * describes nothing that outlives the boot), a line naming the boot, then one line a
- * link:
+ * knows them again. The whole file (state_dir/scopes) is written anew at a start, when
+ * many links went at once (a container ended) and when appended lines have piled up
+ * (a temporary file, then rename); between rewrites each change is appended as one
+ * line (a rename on a disk costs ~300 µs: ext4 writes the new file's data out first).
+ * Never fsynced: it describes nothing that outlives the boot, and a restarted daemon
+ * of the same boot reads the page cache. The file: a line naming the boot, then a
+ * line for each link added and for each removed:
  *   B <boot id>
  *   S <namespace id> <mount id> <flags> <order> <virtual path> <backing path> <anchor id>
  *     <view server pid> <its start time>
+ *   R <namespace id> <virtual path>
  * (paths escaped as in the link journal; anchor id 0: none, pid 0: a bind link; the
- * last three are absent in files of earlier releases). */
+ * last three are absent in files of earlier releases; R removes the last link of
+ * that namespace and path). */
 #ifndef BINDLINKD_SCOPE_JOURNAL_H
 #define BINDLINKD_SCOPE_JOURNAL_H
 
@@ -17,6 +22,9 @@
 
 /* Write sl's links to path: 0 or -errno (the old file stays). */
 int scope_journal_write(const char *path, const struct scope_links *sl);
+/* Append to the file open at fd (O_APPEND) that l was added, or (forget) removed:
+ * one line, "S ..." or "R <namespace id> <virtual path>". 0 or -errno. */
+int scope_journal_append(int fd, const struct scoped_link *l, bool forget);
 /* Read path's links into *ret (an array, each link's strings owned): 0 (none when the
  * file does not exist) or -errno; a malformed line is skipped, and counted in
  * *ret_bad. A file of another boot (its ids name nothing of this one) gives none,

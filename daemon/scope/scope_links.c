@@ -40,7 +40,8 @@ say(struct outcome *o, int status, bindlink_fault fault, const char *path, const
 
 void scope_links_init(struct scope_links *sl, void (*watch)(void *ctx, int pidfd), void *ctx)
 {
-        *sl = (struct scope_links){.next_order = 1, .watch = watch, .watch_ctx = ctx};
+        *sl = (struct scope_links){
+                .next_order = 1, .watch = watch, .watch_ctx = ctx, .journal_fd = -1};
         sl->mounts_fd = scope_mounts_open();
         if (sl->mounts_fd == -EOPNOTSUPP)
                 log_info("this kernel has no mount namespace marks (fanotify FAN_MARK_MNTNS): "
@@ -79,6 +80,8 @@ void scope_links_done(struct scope_links *sl)
         free(sl->links);
         free(sl->scopes);
         free(sl->journal_path);
+        if (sl->journal_fd >= 0)
+                (void)close(sl->journal_fd);
         if (sl->mounts_fd >= 0)
                 (void)close(sl->mounts_fd);
         *sl = (struct scope_links){0};
@@ -89,10 +92,39 @@ static int journal_now(struct scope_links *sl)
 {
         if (!sl->journal_path)
                 return 0;
+        if (sl->journal_fd >= 0)
+                (void)close(sl->journal_fd);
+        sl->journal_fd = -1;
+        sl->appended = 0;
         int r = scope_journal_write(sl->journal_path, sl);
+        if (r >= 0 &&
+            (sl->journal_fd = open(sl->journal_path, O_WRONLY | O_APPEND | O_CLOEXEC)) < 0)
+                r = negative_errno();
         if (r < 0)
                 log_error_errno(r, "cannot write the scoped links to %s", sl->journal_path);
         return r;
+}
+
+/* Will the next change rewrite the file rather than append to it? */
+static bool journal_rewrites(const struct scope_links *sl)
+{
+        return sl->journal_fd < 0 || sl->appended >= 64 + 2 * sl->count;
+}
+
+/* Record that l was added (it is in the table) or is being removed (it still is: its
+ * line is appended before it goes; when the file is to be rewritten instead, the
+ * caller calls journal_now once it has gone). */
+static int journal_change(struct scope_links *sl, const struct scoped_link *l, bool forget)
+{
+        if (!sl->journal_path)
+                return 0;
+        if (journal_rewrites(sl))
+                return forget ? 0 : journal_now(sl);
+        int r = scope_journal_append(sl->journal_fd, l, forget);
+        if (r < 0)
+                return log_error_errno(r, "cannot append to %s", sl->journal_path);
+        sl->appended++;
+        return 0;
 }
 
 static struct scope *scope_find(const struct scope_links *sl, uint64_t id)
@@ -470,7 +502,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 l.order = sl->next_order++;
                 sl->links[sl->count++] = l;
                 /* A link that cannot be recorded would be lost at a restart: undone. */
-                r = journal_now(sl);
+                r = journal_change(sl, &sl->links[sl->count - 1], false);
                 if (r < 0) {
                         (void)scope_detach(ns.nsfd, target_root(req), v, mount_id, anchor_id, why,
                                            sizeof why);
@@ -540,9 +572,12 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                                 kill_server(TAKE_FD(l->server_pidfd));
                         }
                 }
+                bool rewrite = journal_rewrites(sl);
+                (void)journal_change(sl, l, true); /* said if it fails */
                 link_drop(sl, (size_t)(l - sl->links));
                 scope_release(sl, ns.id, ns.nsfd);
-                (void)journal_now(sl);
+                if (rewrite)
+                        (void)journal_now(sl);
                 log_info("link %s removed from mount namespace %llu", virtual_path,
                          (unsigned long long)ns.id);
                 *ret = (struct outcome){0};
@@ -766,7 +801,7 @@ int scope_links_start(struct scope_links *sl, const char *state_dir)
         }
         if (kept + dropped > 0)
                 log_info("scoped links: %zu adopted, %zu dropped", kept, dropped);
-        if (dropped > 0 || bad > 0 || other_boot)
-                (void)journal_now(sl); /* said if it fails; the next change tries again */
+        /* Rewritten whole: only the links kept, and open for appending. */
+        (void)journal_now(sl); /* said if it fails; the next change tries again */
         return 0;
 }

@@ -62,6 +62,8 @@ struct scope_links {
         void (*watch)(void *ctx, int pidfd);
         void *watch_ctx;
         char *journal_path; /* state_dir/scopes (scope_journal.h); NULL: none */
+        int journal_fd;     /* it, open for appending; -1 until rewritten */
+        size_t appended;    /* lines appended since the last rewrite */
         int mounts_fd;      /* scope_mounts.h: mounts detached in scopes; -1: none */
         bool forgot;        /* scope_links_mounts_changed forgot a link */
 };

@@ -9,6 +9,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,44 @@ static void test_s23_s4_a_file_of_another_boot_gives_no_links(void **state)
         assert_null(read);
 }
 
+/* Between rewrites each change is one appended line: S adds, R removes the last link
+ * of that namespace and path; an R naming none is a bad line. */
+static void test_s23_s4_appended_changes_replay_in_order(void **state)
+{
+        (void)state;
+        struct scoped_link a = {.order = 1,
+                                .scope_id = 5,
+                                .virtual_path = "/a",
+                                .backing_path = "/b",
+                                .mount_id = 6};
+        struct scoped_link b = {.order = 2,
+                                .scope_id = 5,
+                                .virtual_path = "/a b",
+                                .backing_path = "/b",
+                                .mount_id = 7,
+                                .server_pid = 12,
+                                .server_start = 34};
+        struct scope_links sl = {.links = &a, .count = 1};
+        assert_int_equal(scope_journal_write(path, &sl), 0);
+        int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(scope_journal_append(fd, &b, false), 0);
+        assert_int_equal(scope_journal_append(fd, &a, true), 0);
+        assert_int_equal(scope_journal_append(fd, &a, false), 0); /* made again */
+        assert_int_equal(scope_journal_append(fd, &b, true), 0);
+        assert_int_equal(scope_journal_append(fd, &b, true), 0); /* names none now */
+        assert_int_equal(close(fd), 0);
+        struct scoped_link *read;
+        size_t count, bad;
+        bool other_boot;
+        assert_int_equal(scope_journal_read(path, &read, &count, &bad, &other_boot), 0);
+        assert_int_equal(count, 1);
+        assert_int_equal(bad, 1);
+        assert_string_equal(read[0].virtual_path, "/a");
+        assert_int_equal(read[0].mount_id, 6);
+        free_links(read, count);
+}
+
 static void test_s4_no_file_is_no_scoped_links(void **state)
 {
         (void)state;
@@ -173,6 +212,7 @@ int main(void)
                 cmocka_unit_test(test_s23_s4_scoped_links_round_trip_with_views_and_anchors),
                 cmocka_unit_test(test_s23_s4_lines_of_earlier_releases_and_malformed_ones),
                 cmocka_unit_test(test_s23_s4_a_file_of_another_boot_gives_no_links),
+                cmocka_unit_test(test_s23_s4_appended_changes_replay_in_order),
                 cmocka_unit_test(test_s4_no_file_is_no_scoped_links),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
