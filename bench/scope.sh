@@ -120,42 +120,53 @@ cat >"$dir/hooks/bindlink.json" <<JSON
  "when": {"annotations": {"^io\\\\.bindlink\\\\.links\$": ".*"}},
  "stages": ["createRuntime"]}
 JSON
+# And a hook that does nothing (/bin/true), for what podman's running of any hook costs.
+cat >"$dir/hooks/noop.json" <<JSON
+{"version": "1.0.0",
+ "hook": {"path": "$(command -v true)", "args": ["true"]},
+ "when": {"annotations": {"^io\\\\.bindlink\\\\.noop\$": ".*"}},
+ "stages": ["createRuntime"]}
+JSON
 mkdir -p /tmp/blb.$$
-podman_run() { # podman_run [ANNOTATION]
+podman_run() { # podman_run [LINKS] [ANNOTATION=VALUE]
         podman --root "$dir/podman" --runroot "/tmp/blb.$$" --storage-driver vfs \
                 --cgroup-manager cgroupfs --events-backend none --runtime runc \
                 --hooks-dir "$dir/hooks" run --rm --network none \
-                ${1:+--annotation "io.bindlink.links=$1"} --rootfs "$root" /bin/true
+                ${1:+--annotation "io.bindlink.links=$1"} ${2:+--annotation "$2"} \
+                --rootfs "$root" /bin/true
 }
 podman_run || bench_die "podman cannot run a container here"
-times_of() { # times_of ANNOTATION: one start time in ms a line
+times_of() { # times_of LINKS [ANNOTATION=VALUE]: one start time in ms a line
         _n=0
         while [ $_n -lt "$starts" ]; do
                 _t0=$(date +%s%N)
-                podman_run "$1" || bench_die "a podman start failed"
+                podman_run "$1" "${2:-}" || bench_die "a podman start failed"
                 _t1=$(date +%s%N)
                 echo $(((_t1 - _t0) / 1000))
                 _n=$((_n + 1))
         done
 }
 # Interleaved: without, with, without, ... so drift falls on both.
-without=$dir/without with=$dir/with
-: >"$without"; : >"$with"
+without=$dir/without with=$dir/with noop=$dir/noop
+: >"$without"; : >"$with"; : >"$noop"
 n=0
 while [ $n -lt "$starts" ]; do
         starts_saved=$starts; starts=1
         times_of "" >>"$without"
+        times_of "" io.bindlink.noop=1 >>"$noop"
         times_of "$links" >>"$with"
         starts=$starts_saved
         n=$((n + 1))
 done
 umount -l "/tmp/blb.$$" 2>/dev/null; rm -rf "/tmp/blb.$$"
-m0=$(median_ms <"$without") m1=$(median_ms <"$with")
+m0=$(median_ms <"$without") m1=$(median_ms <"$with") mn=$(median_ms <"$noop")
 echo "3. podman run --rm --rootfs DIR /bin/true (runc), $starts starts each, interleaved:"
 echo
 {
         printf 'start\tmedian (ms)\n'
         printf 'without the hook\t%s\n' "$m0"
+        printf 'with a hook that does nothing (/bin/true)\t%s\n' "$mn"
         printf 'with the hook making 10 links\t%s\n' "$m1"
         printf 'the hook adds\t%s\n' "$(echo "$m1 $m0" | awk '{ printf "%.1f", $1 - $2 }')"
+        printf 'of which running any hook\t%s\n' "$(echo "$mn $m0" | awk '{ printf "%.1f", $1 - $2 }')"
 } | bench_table

@@ -33,8 +33,14 @@ static void buf_put(struct wire_buf *buf, const void *data, size_t n)
         buf->len += n;
 }
 
-static void put_u32(struct wire_buf *buf, uint32_t v) { buf_put(buf, &v, sizeof v); }
-static void put_u64(struct wire_buf *buf, uint64_t v) { buf_put(buf, &v, sizeof v); }
+static void put_u32(struct wire_buf *buf, uint32_t v)
+{
+        buf_put(buf, &v, sizeof v);
+}
+static void put_u64(struct wire_buf *buf, uint64_t v)
+{
+        buf_put(buf, &v, sizeof v);
+}
 
 static void put_str(struct wire_buf *buf, const char *s)
 {
@@ -53,8 +59,11 @@ static void put_str(struct wire_buf *buf, const char *s)
 static size_t begin(struct wire_buf *buf, enum wire_type type, uint32_t fd_count)
 {
         struct wire_header h = {
-                .magic = WIRE_MAGIC, .version = WIRE_VERSION, .type = (uint16_t)type,
-                .length = 0, .fd_count = fd_count,
+                .magic = WIRE_MAGIC,
+                .version = WIRE_VERSION,
+                .type = (uint16_t)type,
+                .length = 0,
+                .fd_count = fd_count,
         };
         size_t at = buf->len;
         buf_put(buf, &h, sizeof h);
@@ -129,6 +138,19 @@ int wire_put_remove_in(struct wire_buf *buf, const struct wire_target *target,
         size_t at = begin(buf, WIRE_REMOVE_IN, fd_count);
         put_target(buf, target);
         put_str(buf, msg->virtual_path);
+        return finish(buf, at);
+}
+
+int wire_put_create_many_in(struct wire_buf *buf, const struct wire_target *target,
+                            const struct wire_create *msgs, uint32_t count, uint32_t fd_count)
+{
+        if (count == 0 || count > WIRE_MAX_BATCH)
+                return -EINVAL;
+        size_t at = begin(buf, WIRE_CREATE_MANY_IN, fd_count);
+        put_target(buf, target);
+        put_u32(buf, count);
+        for (uint32_t i = 0; i < count; i++)
+                put_create_body(buf, &msgs[i]);
         return finish(buf, at);
 }
 
@@ -270,6 +292,7 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         case WIRE_CREATE_IN:
         case WIRE_REMOVE_IN:
         case WIRE_LIST_IN:
+        case WIRE_CREATE_MANY_IN:
         case WIRE_REPLY:
         case WIRE_LIST_ENTRY:
         case WIRE_LIST_ENTRY_IN:
@@ -280,9 +303,11 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         if (h.length > WIRE_MAX_PAYLOAD)
                 return -EMSGSIZE;
         /* Descriptors: a create's paths, a target's pidfd or namespace. */
-        uint32_t most = h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN ? WIRE_MAX_FDS
-                        : h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN  ? 1
-                                                                            : 0;
+        uint32_t most =
+                h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.type == WIRE_CREATE_MANY_IN
+                        ? WIRE_MAX_FDS
+                : h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN ? 1
+                                                                     : 0;
         if (h.fd_count > most)
                 return -EPROTO;
         *ret_header = h;
@@ -417,6 +442,43 @@ int wire_get_create_in(const uint8_t *payload, size_t len, struct wire_target *r
         }
         *ret_target = t;
         *ret = m;
+        return 0;
+}
+
+void wire_create_many_free(struct wire_create *msgs, uint32_t count)
+{
+        for (uint32_t i = 0; msgs && i < count; i++)
+                wire_create_free(&msgs[i]);
+        free(msgs);
+}
+
+int wire_get_create_many_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                            struct wire_create **ret, uint32_t *ret_count)
+{
+        struct reader r = {payload, len, false};
+        struct wire_target t;
+        get_target(&r, &t);
+        uint32_t count = get_u32(&r);
+        /* A body is 24 bytes at least: a lying count allocates no more than that. */
+        if (!r.bad && (count == 0 || count > WIRE_MAX_BATCH || (size_t)count * 24 > r.left))
+                r.bad = true;
+        struct wire_create *msgs = r.bad ? NULL : calloc(count, sizeof *msgs);
+        if (!r.bad && !msgs)
+                r.bad = true;
+        uint32_t got = 0;
+        while (!r.bad && got < count)
+                get_create_body(&r, &msgs[got++]);
+        int rc = reader_end(&r);
+        if (rc == 0 && t.kind == WIRE_TARGET_ALL)
+                rc = -EPROTO;
+        if (rc < 0) {
+                wire_target_free(&t);
+                wire_create_many_free(msgs, got);
+                return rc;
+        }
+        *ret_target = t;
+        *ret = msgs;
+        *ret_count = count;
         return 0;
 }
 

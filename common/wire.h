@@ -17,18 +17,23 @@
 /* Large enough for a create with BINDLINK_MAX_EXCEPTIONS paths of PATH_MAX bytes. */
 #define WIRE_MAX_PAYLOAD (2u * 1024 * 1024)
 #define WIRE_MAX_FDS (2 + 256)
+/* The most creates in one WIRE_CREATE_MANY_IN (each may carry B's descriptor). */
+#define WIRE_MAX_BATCH 256
 
 enum wire_type {
-        WIRE_CREATE = 1,     /* client -> daemon */
-        WIRE_REMOVE = 2,     /* client -> daemon */
-        WIRE_LIST = 3,       /* client -> daemon */
+        WIRE_CREATE = 1, /* client -> daemon */
+        WIRE_REMOVE = 2, /* client -> daemon */
+        WIRE_LIST = 3,   /* client -> daemon */
         /* S23: the same in another mount namespace (a wire_target first; its pidfd or
          * namespace descriptor is the message's first descriptor). */
         WIRE_CREATE_IN = 4,
         WIRE_REMOVE_IN = 5,
         WIRE_LIST_IN = 6, /* a target of kind WIRE_TARGET_ALL: every scope's links */
-        WIRE_REPLY = 100,    /* daemon -> client: status of a request */
-        WIRE_LIST_ENTRY = 101, /* daemon -> client: one link, before the REPLY */
+        /* Several creates in one target, all or none (an OCI hook's): the target,
+         * a count, the creates; descriptors: the target's, then each B's. */
+        WIRE_CREATE_MANY_IN = 7,
+        WIRE_REPLY = 100,         /* daemon -> client: status of a request */
+        WIRE_LIST_ENTRY = 101,    /* daemon -> client: one link, before the REPLY */
         WIRE_LIST_ENTRY_IN = 102, /* the same, with its scope (answers WIRE_LIST_IN) */
 };
 
@@ -43,8 +48,8 @@ enum wire_target_kind {
 
 struct wire_target {
         uint32_t kind;
-        int32_t pid;  /* WIRE_TARGET_PID */
-        char *root;   /* "" or the directory, in the target, that paths are resolved in */
+        int32_t pid; /* WIRE_TARGET_PID */
+        char *root;  /* "" or the directory, in the target, that paths are resolved in */
 };
 
 struct wire_header {
@@ -60,7 +65,7 @@ struct wire_header {
 struct wire_create {
         uint32_t flags;
         uint32_t exception_count;
-        char *virtual_path;  /* ancestors canonical (S3) */
+        char *virtual_path;   /* ancestors canonical (S3) */
         int32_t parent_error; /* opening the parent of virtual_path */
         char *backing_path;
         int32_t backing_error;
@@ -81,8 +86,8 @@ struct wire_reply {
 };
 
 struct wire_link {
-        uint64_t scope_id;  /* WIRE_LIST_ENTRY_IN: the mount namespace's id (0: host) */
-        int32_t scope_pid;  /* and a process in it, as the daemon's pid namespace sees it */
+        uint64_t scope_id; /* WIRE_LIST_ENTRY_IN: the mount namespace's id (0: host) */
+        int32_t scope_pid; /* and a process in it, as the daemon's pid namespace sees it */
         uint64_t order;
         uint32_t flags;
         uint32_t realization;
@@ -113,6 +118,8 @@ int wire_put_create_in(struct wire_buf *buf, const struct wire_target *target,
 int wire_put_remove_in(struct wire_buf *buf, const struct wire_target *target,
                        const struct wire_remove *msg, uint32_t fd_count);
 int wire_put_list_in(struct wire_buf *buf, const struct wire_target *target, uint32_t fd_count);
+int wire_put_create_many_in(struct wire_buf *buf, const struct wire_target *target,
+                            const struct wire_create *msgs, uint32_t count, uint32_t fd_count);
 int wire_put_link_in(struct wire_buf *buf, const struct wire_link *msg);
 
 /* Parse and check a header: -EPROTO for bad magic/version/type/fd count,
@@ -130,6 +137,11 @@ int wire_get_create_in(const uint8_t *payload, size_t len, struct wire_target *r
 int wire_get_remove_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
                        struct wire_remove *ret);
 int wire_get_list_in(const uint8_t *payload, size_t len, struct wire_target *ret_target);
+/* *ret: an array of *ret_count creates (1..WIRE_MAX_BATCH), freed with
+ * wire_create_many_free. */
+int wire_get_create_many_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                            struct wire_create **ret, uint32_t *ret_count);
+void wire_create_many_free(struct wire_create *msgs, uint32_t count);
 int wire_get_link_in(const uint8_t *payload, size_t len, struct wire_link *ret);
 /* How many descriptors a target carries (1 for a pidfd or a namespace, else 0). */
 uint32_t wire_target_fds(const struct wire_target *target);

@@ -64,6 +64,8 @@ struct scoped {
         struct wire_target target;
         struct wire_create create;
         struct wire_remove remove;
+        struct wire_create *many; /* WIRE_CREATE_MANY_IN */
+        uint32_t many_count;
 };
 
 union decoded {
@@ -257,6 +259,43 @@ static void check_create_in_again(const union decoded *before, const union decod
                            (const union decoded *)&after->scoped.create);
 }
 
+static int decode_create_many_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        struct wire_target t;
+        struct wire_create *c;
+        uint32_t count;
+        int r = wire_get_create_many_in(p, n, &t, &c, &count);
+        if (r == 0)
+                m->scoped = (struct scoped){.target = t, .many = c, .many_count = count};
+        return r;
+}
+static int encode_create_many_in(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        return wire_put_create_many_in(buf, &m->scoped.target, m->scoped.many, m->scoped.many_count,
+                                       fd_count);
+}
+static void release_create_many_in(union decoded *m)
+{
+        wire_target_free(&m->scoped.target);
+        wire_create_many_free(m->scoped.many, m->scoped.many_count);
+}
+static void check_create_many_in(const union decoded *d)
+{
+        check_target(&d->scoped.target);
+        CHECK(d->scoped.target.kind != WIRE_TARGET_ALL);
+        CHECK(d->scoped.many_count >= 1 && d->scoped.many_count <= WIRE_MAX_BATCH);
+        for (uint32_t i = 0; i < d->scoped.many_count; i++)
+                check_create((const union decoded *)&d->scoped.many[i]);
+}
+static void check_create_many_in_again(const union decoded *before, const union decoded *after)
+{
+        check_target_again(&before->scoped.target, &after->scoped.target);
+        CHECK(after->scoped.many_count == before->scoped.many_count);
+        for (uint32_t i = 0; i < before->scoped.many_count; i++)
+                check_create_again((const union decoded *)&before->scoped.many[i],
+                                   (const union decoded *)&after->scoped.many[i]);
+}
+
 static int decode_remove_in(const uint8_t *p, size_t n, union decoded *m)
 {
         struct wire_target t;
@@ -344,6 +383,8 @@ static const struct codec codecs[] = {
          check_list_in_again},
         {WIRE_LIST_ENTRY_IN, decode_link_in, encode_link_in, release_link, check_link, NULL,
          check_link_in_again},
+        {WIRE_CREATE_MANY_IN, decode_create_many_in, encode_create_many_in, release_create_many_in,
+         check_create_many_in, NULL, check_create_many_in_again},
 };
 
 /* True if the payload decoded into *ret; a refusal must be -EPROTO and leave *ret as
@@ -418,9 +459,10 @@ static int parse_header(const uint8_t *data, size_t size, struct wire_header *re
         CHECK(h.magic == WIRE_MAGIC && h.version == WIRE_VERSION);
         CHECK(h.length <= WIRE_MAX_PAYLOAD);
         CHECK(h.fd_count <= WIRE_MAX_FDS);
-        CHECK(h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.fd_count <= 1);
+        CHECK(h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.type == WIRE_CREATE_MANY_IN ||
+              h.fd_count <= 1);
         CHECK(h.fd_count == 0 || h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN ||
-              h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN);
+              h.type == WIRE_CREATE_MANY_IN || h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN);
         *ret = h;
         return 0;
 }

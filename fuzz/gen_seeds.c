@@ -143,6 +143,17 @@ static int wire_seeds(const char *dir)
         (void)wire_put_link(&b, &entry);
         r |= write_buf(dir, "list-entry", &b);
 
+        /* S23: a create in a container (a pidfd target below the bundle's root), and
+         * an OCI hook's several creates in one message. */
+        struct wire_target pidfd_target = {.kind = WIRE_TARGET_PIDFD, .root = "/run/b/rootfs"};
+        struct wire_create scoped = {.virtual_path = "/data", .backing_path = "/srv/data"};
+        (void)wire_put_create_in(&b, &pidfd_target, &scoped, 2);
+        r |= write_buf(dir, "create-in", &b);
+        struct wire_create batch[2] = {scoped, with_exceptions};
+        batch[1].exception_errors = (int32_t[]){0, 0, 0};
+        (void)wire_put_create_many_in(&b, &pidfd_target, batch, 2, 3);
+        r |= write_buf(dir, "create-many-in", &b);
+
         /* A connection's life: list, then create and remove, then a request cut short. */
         (void)wire_put_list(&b);
         (void)wire_put_create(&b, &plain, 2);

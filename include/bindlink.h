@@ -35,11 +35,10 @@ typedef int32_t HRESULT;
 #define FACILITY_WIN32 7
 #endif
 #ifndef HRESULT_FROM_WIN32
-#define HRESULT_FROM_WIN32(x)                                                  \
-        ((HRESULT)(x) <= 0 ? ((HRESULT)(x))                                    \
-                           : ((HRESULT)(((uint32_t)(x) & 0x0000FFFFu) |        \
-                                        ((uint32_t)FACILITY_WIN32 << 16) |     \
-                                        0x80000000u)))
+#define HRESULT_FROM_WIN32(x)                                                                      \
+        ((HRESULT)(x) <= 0 ? ((HRESULT)(x))                                                        \
+                           : ((HRESULT)(((uint32_t)(x)&0x0000FFFFu) |                              \
+                                        ((uint32_t)FACILITY_WIN32 << 16) | 0x80000000u)))
 #endif
 
 #ifndef E_ACCESSDENIED
@@ -78,8 +77,8 @@ typedef enum CREATE_BIND_LINK_FLAGS {
 
 /* Make virtualPath show backingPath, system-wide, until RemoveBindLink. */
 HRESULT CreateBindLink(const char *virtualPath, const char *backingPath,
-                       CREATE_BIND_LINK_FLAGS createBindLinkFlags,
-                       uint32_t exceptionCount, const char *const *exceptionPaths);
+                       CREATE_BIND_LINK_FLAGS createBindLinkFlags, uint32_t exceptionCount,
+                       const char *const *exceptionPaths);
 
 /* Remove the link whose virtual path is virtualPath. */
 HRESULT RemoveBindLink(const char *virtualPath);
@@ -149,9 +148,8 @@ typedef struct bindlink_connection bindlink_connection;
 int bindlink_connect(bindlink_connection **ret_connection, bindlink_error *ret_error);
 void bindlink_disconnect(bindlink_connection *connection);
 int bindlink_connection_create(bindlink_connection *connection, const char *virtual_path,
-                               const char *backing_path, uint32_t flags,
-                               uint32_t exception_count, const char *const *exception_paths,
-                               bindlink_error *ret_error);
+                               const char *backing_path, uint32_t flags, uint32_t exception_count,
+                               const char *const *exception_paths, bindlink_error *ret_error);
 int bindlink_connection_remove(bindlink_connection *connection, const char *virtual_path,
                                bindlink_error *ret_error);
 int bindlink_connection_list(bindlink_connection *connection, bindlink_links **ret_links,
@@ -189,12 +187,28 @@ int bindlink_target_remove(const bindlink_target *target, const char *virtual_pa
 int bindlink_connection_target_create(bindlink_connection *connection,
                                       const bindlink_target *target, const char *virtual_path,
                                       const char *backing_path, uint32_t flags,
-                                      uint32_t exception_count,
-                                      const char *const *exception_paths,
+                                      uint32_t exception_count, const char *const *exception_paths,
                                       bindlink_error *ret_error);
 int bindlink_connection_target_remove(bindlink_connection *connection,
                                       const bindlink_target *target, const char *virtual_path,
                                       bindlink_error *ret_error);
+/* Several links in one target in one request, in order, all or none: an OCI hook's
+ * links (one authorization, one round trip, one namespace lookup). count: 1 to 256.
+ * When one fails, those made before it are removed again, and ret_error says which
+ * ("link N of M (VIRTUAL): ...", path: its virtual path). */
+typedef struct bindlink_link_spec {
+        const char *virtual_path;
+        const char *backing_path;
+        uint32_t flags;
+        uint32_t exception_count;
+        const char *const *exception_paths;
+} bindlink_link_spec;
+int bindlink_target_create_many(const bindlink_target *target, size_t count,
+                                const bindlink_link_spec *links, bindlink_error *ret_error);
+int bindlink_connection_target_create_many(bindlink_connection *connection,
+                                           const bindlink_target *target, size_t count,
+                                           const bindlink_link_spec *links,
+                                           bindlink_error *ret_error);
 /* The links of target's namespace, or with target NULL of every namespace, the host's
  * included; each with its scope: */
 int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,

@@ -34,8 +34,8 @@ static int connection_fail_connect(bindlink_error *ret_error, int r, int is_remo
 {
         if (r == -EACCES || r == -EPERM)
                 return request_fail(ret_error, r, BINDLINK_FAULT_CALLER, is_remove, socket_path,
-                                    "not allowed to connect to bindlinkd at %s: %s",
-                                    socket_path, strerror(-r));
+                                    "not allowed to connect to bindlinkd at %s: %s", socket_path,
+                                    strerror(-r));
         return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
                             "cannot reach bindlinkd at %s: %s", socket_path, strerror(-r));
 }
@@ -101,19 +101,17 @@ static int transact(bindlink_connection *c, const struct wire_buf *request, cons
                                 r = on_link(ctx, &link);
                         if (r < 0) {
                                 connection_drop(c);
-                                return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON,
-                                                    is_remove, socket_path,
-                                                    "bad list entry from bindlinkd: %s",
-                                                    strerror(-r));
+                                return request_fail(
+                                        ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
+                                        "bad list entry from bindlinkd: %s", strerror(-r));
                         }
                         continue;
                 }
                 struct wire_reply reply;
                 if (h.type != WIRE_REPLY || wire_get_reply(payload, h.length, &reply) < 0) {
                         connection_drop(c);
-                        return request_fail(ret_error, -EPROTO, BINDLINK_FAULT_DAEMON,
-                                            is_remove, socket_path,
-                                            "malformed reply from bindlinkd");
+                        return request_fail(ret_error, -EPROTO, BINDLINK_FAULT_DAEMON, is_remove,
+                                            socket_path, "malformed reply from bindlinkd");
                 }
                 if (reply.status < 0) {
                         r = request_fail(ret_error, reply.status, (bindlink_fault)reply.fault,
@@ -133,8 +131,8 @@ static int connection_init(bindlink_connection *c, bindlink_error *ret_error)
         const char *socket_path = client_socket_path();
         c->sock = -1;
         if (strlen(socket_path) >= sizeof c->socket_path)
-                return request_fail(ret_error, ENAMETOOLONG, BINDLINK_FAULT_DAEMON, 0,
-                                    socket_path, "socket path %s is too long", socket_path);
+                return request_fail(ret_error, ENAMETOOLONG, BINDLINK_FAULT_DAEMON, 0, socket_path,
+                                    "socket path %s is too long", socket_path);
         memcpy(c->socket_path, socket_path, strlen(socket_path) + 1);
         return 0;
 }
@@ -172,9 +170,8 @@ void bindlink_disconnect(bindlink_connection *connection)
 }
 
 int bindlink_connection_create(bindlink_connection *c, const char *virtual_path,
-                               const char *backing_path, uint32_t flags,
-                               uint32_t exception_count, const char *const *exception_paths,
-                               bindlink_error *ret_error)
+                               const char *backing_path, uint32_t flags, uint32_t exception_count,
+                               const char *const *exception_paths, bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
         if (!c)
@@ -190,7 +187,7 @@ int bindlink_connection_create(bindlink_connection *c, const char *virtual_path,
         r = wire_put_create(&buf, &msg, (uint32_t)fds.count);
         if (r < 0)
                 r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                         "cannot encode request: %s", strerror(-r));
+                                 "cannot encode request: %s", strerror(-r));
         else
                 r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
         wire_buf_free(&buf);
@@ -208,19 +205,19 @@ int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
                                     "no connection");
         if (!request_valid_path(virtual_path))
                 return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 1, NULL,
-                            "virtual path is missing, empty or longer than PATH_MAX");
+                                    "virtual path is missing, empty or longer than PATH_MAX");
         struct wire_remove msg = {0};
         int parent_error;
         int r = normalize_path(virtual_path, &msg.virtual_path, &parent_error, NULL);
         if (r < 0)
                 return request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 1, virtual_path,
-                            "cannot normalize virtual path %s: %s", virtual_path,
-                            strerror(-r));
+                                    "cannot normalize virtual path %s: %s", virtual_path,
+                                    strerror(-r));
         struct wire_buf buf = {0};
         r = wire_put_remove(&buf, &msg);
         if (r < 0)
                 r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
-                         "cannot encode request: %s", strerror(-r));
+                                 "cannot encode request: %s", strerror(-r));
         else
                 r = transact(c, &buf, NULL, 0, 1, NULL, NULL, ret_error);
         wire_buf_free(&buf);
@@ -269,17 +266,18 @@ int bindlink_connection_list(bindlink_connection *c, bindlink_links **ret_links,
                                     "no connection");
         if (!ret_links)
                 return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
-                            "no place for the list");
+                                    "no place for the list");
         bindlink_links *links = calloc(1, sizeof *links);
         if (!links)
-                return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL, "out of memory");
+                return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "out of memory");
         struct wire_buf buf = {0};
         int r = wire_put_list(&buf);
         if (r >= 0)
                 r = transact(c, &buf, NULL, 0, 0, collect_link, links, ret_error);
         else
                 r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                         "cannot encode request: %s", strerror(-r));
+                                 "cannot encode request: %s", strerror(-r));
         wire_buf_free(&buf);
         if (r < 0) {
                 bindlink_links_free(links);
@@ -326,7 +324,10 @@ int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
         return r;
 }
 
-size_t bindlink_links_count(const bindlink_links *links) { return links ? links->count : 0; }
+size_t bindlink_links_count(const bindlink_links *links)
+{
+        return links ? links->count : 0;
+}
 
 #define LINK_AT(links, i) (links && i < links->count ? &links->items[i] : NULL)
 
@@ -400,15 +401,14 @@ static int target_prepare(const bindlink_target *target, int is_remove, struct w
         case BINDLINK_TARGET_PIDFD:
         case BINDLINK_TARGET_NSFD:
                 if (target->fd < 0)
-                        return request_fail(ret_error, EBADF, BINDLINK_FAULT_NONE, is_remove,
-                                            NULL, "the target's descriptor %d is not open",
-                                            target->fd);
+                        return request_fail(ret_error, EBADF, BINDLINK_FAULT_NONE, is_remove, NULL,
+                                            "the target's descriptor %d is not open", target->fd);
                 *ret_fd = target->fd;
                 break;
         case BINDLINK_TARGET_PID:
                 if (target->pid <= 0)
-                        return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, is_remove,
-                                            NULL, "the target's pid %d is not a process id",
+                        return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, is_remove, NULL,
+                                            "the target's pid %d is not a process id",
                                             (int)target->pid);
                 t.pid = (int32_t)target->pid;
                 break;
@@ -437,8 +437,7 @@ static int target_prepare(const bindlink_target *target, int is_remove, struct w
 int bindlink_connection_target_create(bindlink_connection *c, const bindlink_target *target,
                                       const char *virtual_path, const char *backing_path,
                                       uint32_t flags, uint32_t exception_count,
-                                      const char *const *exception_paths,
-                                      bindlink_error *ret_error)
+                                      const char *const *exception_paths, bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
         if (!c)
@@ -457,8 +456,8 @@ int bindlink_connection_target_create(bindlink_connection *c, const bindlink_tar
                 int fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 3);
                 if (fd < 0) {
                         r = request_fail(ret_error, errno, BINDLINK_FAULT_NONE, 0, NULL,
-                                         "cannot use the target's descriptor %d: %s",
-                                         target_fd, strerror(errno));
+                                         "cannot use the target's descriptor %d: %s", target_fd,
+                                         strerror(errno));
                         wire_target_free(&t);
                         return r;
                 }
@@ -482,6 +481,85 @@ int bindlink_connection_target_create(bindlink_connection *c, const bindlink_tar
         caller_fds_close(&fds);
         wire_create_free(&msg);
         wire_target_free(&t);
+        return r;
+}
+
+int bindlink_connection_target_create_many(bindlink_connection *c, const bindlink_target *target,
+                                           size_t count, const bindlink_link_spec *links,
+                                           bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        if (!c)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_DAEMON, 0, NULL,
+                                    "no connection");
+        if (count == 0 || count > WIRE_MAX_BATCH || !links)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "%zu links: between 1 and %d can be made in one call", count,
+                                    WIRE_MAX_BATCH);
+        struct wire_target t;
+        int target_fd;
+        int r = target_prepare(target, 0, &t, &target_fd, ret_error);
+        if (r < 0)
+                return r;
+        struct wire_create *msgs = calloc(count, sizeof *msgs);
+        struct caller_fds fds = {.count = 0};
+        size_t prepared = 0;
+        if (!msgs) {
+                r = request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL, "out of memory");
+                goto out;
+        }
+        if (target_fd >= 0) {
+                int fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0) {
+                        r = request_fail(ret_error, errno, BINDLINK_FAULT_NONE, 0, NULL,
+                                         "cannot use the target's descriptor %d: %s", target_fd,
+                                         strerror(errno));
+                        goto out;
+                }
+                fds.fds[fds.count++] = fd;
+        }
+        /* Each link as bindlink_target_create checks and opens it: B's descriptor
+         * after the target's, in order. */
+        for (; prepared < count; prepared++) {
+                const bindlink_link_spec *l = &links[prepared];
+                r = request_prepare_create_in(l->virtual_path, l->backing_path, l->flags,
+                                              l->exception_count, l->exception_paths,
+                                              &msgs[prepared], &fds, ret_error);
+                if (r < 0) {
+                        if (ret_error) {
+                                char said[sizeof ret_error->message];
+                                memcpy(said, ret_error->message, sizeof said);
+                                (void)snprintf(ret_error->message, sizeof ret_error->message,
+                                               "link %zu of %zu: %.400s", prepared + 1, count,
+                                               said);
+                        }
+                        goto out;
+                }
+        }
+        struct wire_buf buf = {0};
+        r = wire_put_create_many_in(&buf, &t, msgs, (uint32_t)count, (uint32_t)fds.count);
+        if (r < 0)
+                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
+                                 "cannot encode request: %s", strerror(-r));
+        else
+                r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
+        wire_buf_free(&buf);
+out:
+        caller_fds_close(&fds);
+        wire_create_many_free(msgs, (uint32_t)prepared);
+        wire_target_free(&t);
+        return r;
+}
+
+int bindlink_target_create_many(const bindlink_target *target, size_t count,
+                                const bindlink_link_spec *links, bindlink_error *ret_error)
+{
+        bindlink_connection c;
+        int r = connection_init(&c, ret_error);
+        if (r < 0)
+                return r;
+        r = bindlink_connection_target_create_many(&c, target, count, links, ret_error);
+        connection_drop(&c);
         return r;
 }
 
@@ -527,8 +605,7 @@ int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_tar
                         r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
                                          "cannot encode request: %s", strerror(-r));
                 else
-                        r = transact(c, &buf, &target_fd, target_fd >= 0, 1, NULL, NULL,
-                                     ret_error);
+                        r = transact(c, &buf, &target_fd, target_fd >= 0, 1, NULL, NULL, ret_error);
                 wire_buf_free(&buf);
         }
         wire_remove_free(&msg);
@@ -575,8 +652,8 @@ int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_lin
                         r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
                                          "cannot encode request: %s", strerror(-r));
                 else
-                        r = transact(&c, &buf, &target_fd, target_fd >= 0, 0, collect_link,
-                                     links, ret_error);
+                        r = transact(&c, &buf, &target_fd, target_fd >= 0, 0, collect_link, links,
+                                     ret_error);
                 wire_buf_free(&buf);
                 connection_drop(&c);
         }

@@ -227,7 +227,7 @@ static int create_links(pid_t pid, const char *root, json_object *links)
                 return 1;
         }
         bindlink_target target = {.kind = BINDLINK_TARGET_PIDFD, .fd = pidfd, .root = root};
-        size_t n = json_object_array_length(links), made = 0;
+        size_t n = json_object_array_length(links);
         int rc = 0;
         bindlink_connection *conn = NULL;
         bindlink_error ce;
@@ -237,37 +237,46 @@ static int create_links(pid_t pid, const char *root, json_object *links)
                 return 1;
         }
         struct link_spec *specs = calloc(n ? n : 1, sizeof *specs);
-        if (!specs)
+        bindlink_link_spec *batch = calloc(n ? n : 1, sizeof *batch);
+        if (!specs || !batch)
                 rc = bad("out of memory");
-        for (size_t i = 0; rc == 0 && i < n; i++)
-                rc = parse_entry(json_object_array_get_idx(links, i), i, &specs[i]);
         for (size_t i = 0; rc == 0 && i < n; i++) {
-                bindlink_error e;
-                const struct link_spec *s = &specs[i];
-                if (bindlink_connection_target_create(conn, &target, s->virtual_path,
-                                                      s->backing_path, s->flags, s->exception_count,
-                                                      s->exceptions, &e) < 0) {
-                        const char *name = bindlink_errno_name(e.error);
+                rc = parse_entry(json_object_array_get_idx(links, i), i, &specs[i]);
+                batch[i] = (bindlink_link_spec){.virtual_path = specs[i].virtual_path,
+                                                .backing_path = specs[i].backing_path,
+                                                .flags = specs[i].flags,
+                                                .exception_count = specs[i].exception_count,
+                                                .exception_paths = specs[i].exceptions};
+        }
+        /* All in one request, all or none: the container must not start with part of
+         * what it asked for (bindlinkd takes back those made when one fails). */
+        bindlink_error e;
+        if (rc == 0 && n > 0 &&
+            bindlink_connection_target_create_many(conn, &target, n, batch, &e) < 0) {
+                /* "link N of M (V): why" or "link N of M: why" (bindlink.h). */
+                size_t index = 0, total = 0;
+                int prefix = 0;
+                const char *why = e.message[0] ? e.message : strerror(e.error);
+                if (sscanf(e.message, "link %zu of %zu%n", &index, &total, &prefix) == 2 &&
+                    index >= 1 && index <= n) {
+                        const char *p = e.message + prefix;
+                        const char *end = strncmp(p, " (", 2) == 0 ? strstr(p, "): ") : NULL;
+                        why = end ? end + 3 : strncmp(p, ": ", 2) == 0 ? p + 2 : why;
+                }
+                const char *name = bindlink_errno_name(e.error);
+                if (index >= 1 && index <= n)
                         fprintf(stderr,
                                 "%s: " ANNOTATION " entry %zu (%s -> %s): %s (HRESULT 0x%08" PRIX32
                                 ", %s)\n",
-                                program, i + 1, s->virtual_path, s->backing_path,
-                                e.message[0] ? e.message : strerror(e.error), (uint32_t)e.hresult,
+                                program, index, specs[index - 1].virtual_path,
+                                specs[index - 1].backing_path, why, (uint32_t)e.hresult,
                                 name ? name : "unknown errno");
-                        rc = 1;
-                } else {
-                        made++;
-                }
+                else
+                        fprintf(stderr, "%s: " ANNOTATION ": %s (HRESULT 0x%08" PRIX32 ", %s)\n",
+                                program, why, (uint32_t)e.hresult, name ? name : "unknown errno");
+                rc = 1;
         }
-        /* All or none: the container must not start with part of what it asked for. */
-        while (rc != 0 && made > 0) {
-                bindlink_error e;
-                made--;
-                if (bindlink_connection_target_remove(conn, &target, specs[made].virtual_path, &e) <
-                    0)
-                        fprintf(stderr, "%s: cannot take back %s: %s\n", program,
-                                specs[made].virtual_path, e.message);
-        }
+        free(batch);
         free(specs);
         bindlink_disconnect(conn);
         (void)close(pidfd);

@@ -401,14 +401,12 @@ static void kill_server(int pidfd)
         (void)close(pidfd);
 }
 
-void scope_links_create(struct scope_links *sl, const struct scope_request *req,
-                        const struct wire_create *msg, int backing_fd, struct outcome *ret)
+/* Create msg's link in the scope ns (opened and authorized). */
+static void create_in(struct scope_links *sl, const struct scope_request *req, struct scope_ns *ns,
+                      bool own_userns, const struct wire_create *msg, int backing_fd,
+                      struct outcome *ret)
 {
         const char *v = msg->virtual_path;
-        struct scope_ns ns;
-        bool own_userns = false;
-        if (open_scope(req, &ns, &own_userns, ret) < 0)
-                return;
         struct stat st, place;
         _cleanup_close_ int backing = -1;
         _cleanup_close_ int tree = -1;
@@ -417,7 +415,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
         char why[512] = "";
         int r;
         bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
-        if (!create_allowed(sl, ns.id, msg, ret)) {
+        if (!create_allowed(sl, ns->id, msg, ret)) {
                 /* said */
         } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
                 /* said */
@@ -436,27 +434,27 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                         goto out;
                 }
                 sl->links = grown;
-                struct scoped_link l = {.scope_id = ns.id,
+                struct scoped_link l = {.scope_id = ns->id,
                                         .flags = msg->flags,
                                         .virtual_path = strdup(v),
                                         .backing_path = strdup(msg->backing_path),
                                         .server_pidfd = -1};
-                if (!l.virtual_path || !l.backing_path || scope_add(sl, &ns) < 0) {
+                if (!l.virtual_path || !l.backing_path || scope_add(sl, ns) < 0) {
                         scoped_free(&l);
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
-                        scope_release(sl, ns.id, ns.nsfd);
+                        scope_release(sl, ns->id, ns->nsfd);
                         goto out;
                 }
                 /* In a target of another user namespace the link arrives by
                  * propagation, which locks its flags: attached directly, a
                  * read-only mount would be its root's to remount read-write. */
-                _cleanup_close_ int userns = own_userns ? -1 : ioctl(ns.nsfd, NS_GET_USERNS);
+                _cleanup_close_ int userns = own_userns ? -1 : ioctl(ns->nsfd, NS_GET_USERNS);
                 if (!own_userns && userns < 0) {
                         r = negative_errno();
                         say(ret, r, BINDLINK_FAULT_NONE, NULL,
                             "cannot open the target's user namespace: %s", strerror(-r));
                 } else if (needs_view) {
-                        r = start_view(sl, req, &ns, msg, backing, &view, &tree, &place, ret);
+                        r = start_view(sl, req, ns, msg, backing, &view, &tree, &place, ret);
                 } else {
                         tree = prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
                                             userns, v);
@@ -467,7 +465,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                                     strerror(-r));
                 }
                 if (r >= 0) {
-                        r = scope_attach(ns.nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
+                        r = scope_attach(ns->nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
                                          !own_userns, view ? &place : NULL, &mount_id, &anchor_id,
                                          why, sizeof why);
                         if (r < 0)
@@ -483,7 +481,7 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                                 overlay_free(view);
                         }
                         scoped_free(&l);
-                        scope_release(sl, ns.id, ns.nsfd);
+                        scope_release(sl, ns->id, ns->nsfd);
                         goto out;
                 }
                 if (view) {
@@ -504,57 +502,51 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                 /* A link that cannot be recorded would be lost at a restart: undone. */
                 r = journal_change(sl, &sl->links[sl->count - 1], false);
                 if (r < 0) {
-                        (void)scope_detach(ns.nsfd, target_root(req), v, mount_id, anchor_id, why,
+                        (void)scope_detach(ns->nsfd, target_root(req), v, mount_id, anchor_id, why,
                                            sizeof why);
                         struct scoped_link *undone = &sl->links[--sl->count];
                         kill_server(TAKE_FD(undone->server_pidfd));
                         scoped_free(undone);
-                        scope_release(sl, ns.id, ns.nsfd);
+                        scope_release(sl, ns->id, ns->nsfd);
                         say(ret, r, BINDLINK_FAULT_NONE, v,
                             "cannot record the link on %s in %s: %s", v, sl->journal_path,
                             strerror(-r));
                         goto out;
                 }
                 log_info("link %s -> %s created in mount namespace %llu (pid %d)%s", v,
-                         msg->backing_path, (unsigned long long)ns.id, (int)ns.pid,
+                         msg->backing_path, (unsigned long long)ns->id, (int)ns->pid,
                          l.server_pid ? " as a view" : "");
                 *ret = (struct outcome){0};
         }
-out:
-        scope_ns_done(&ns);
+out:;
 }
 
-void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
-                        const char *virtual_path, struct outcome *ret)
+/* Remove the link on virtual_path from the scope ns (opened and authorized). */
+static void remove_in(struct scope_links *sl, const struct scope_request *req, struct scope_ns *ns,
+                      const char *virtual_path, struct outcome *ret)
 {
-        struct scope_ns ns;
-        bool own_userns;
-        if (open_scope(req, &ns, &own_userns, ret) < 0)
-                return;
-        struct scoped_link *l = link_find(sl, ns.id, virtual_path);
+        struct scoped_link *l = link_find(sl, ns->id, virtual_path);
         if (!l) {
                 say(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
                     "%s is not the virtual path of a link in the target", virtual_path);
-                scope_ns_done(&ns);
                 return;
         }
         /* RemoveBindLink's rule: nested links go deepest first (unmounting this one
          * would take them with it). */
-        const struct scoped_link *below = link_below(sl, ns.id, virtual_path);
+        const struct scoped_link *below = link_below(sl, ns->id, virtual_path);
         if (below) {
                 say(ret, -EBUSY, BINDLINK_FAULT_VIRTUAL, virtual_path,
                     "the link on %s in the target holds the link on %s: remove nested "
                     "links deepest first",
                     virtual_path, below->virtual_path);
-                scope_ns_done(&ns);
                 return;
         }
         char why[512] = "";
-        int r = scope_detach(ns.nsfd, target_root(req), virtual_path, l->mount_id, l->anchor_id,
+        int r = scope_detach(ns->nsfd, target_root(req), virtual_path, l->mount_id, l->anchor_id,
                              why, sizeof why);
         if (r == -ESTALE) {
                 log_warning("link %s in mount namespace %llu: %s; forgotten", virtual_path,
-                            (unsigned long long)ns.id, why);
+                            (unsigned long long)ns->id, why);
                 r = 0;
         }
         if (r < 0) {
@@ -575,13 +567,68 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                 bool rewrite = journal_rewrites(sl);
                 (void)journal_change(sl, l, true); /* said if it fails */
                 link_drop(sl, (size_t)(l - sl->links));
-                scope_release(sl, ns.id, ns.nsfd);
+                scope_release(sl, ns->id, ns->nsfd);
                 if (rewrite)
                         (void)journal_now(sl);
                 log_info("link %s removed from mount namespace %llu", virtual_path,
-                         (unsigned long long)ns.id);
+                         (unsigned long long)ns->id);
                 *ret = (struct outcome){0};
         }
+}
+
+void scope_links_create(struct scope_links *sl, const struct scope_request *req,
+                        const struct wire_create *msg, int backing_fd, struct outcome *ret)
+{
+        struct scope_ns ns;
+        bool own_userns = false;
+        if (open_scope(req, &ns, &own_userns, ret) < 0)
+                return;
+        create_in(sl, req, &ns, own_userns, msg, backing_fd, ret);
+        scope_ns_done(&ns);
+}
+
+void scope_links_create_many(struct scope_links *sl, const struct scope_request *req,
+                             const struct wire_create *msgs, uint32_t count, const int *backing_fds,
+                             struct outcome *ret)
+{
+        struct scope_ns ns;
+        bool own_userns = false;
+        if (open_scope(req, &ns, &own_userns, ret) < 0)
+                return;
+        uint32_t made = 0;
+        for (; made < count; made++) {
+                create_in(sl, req, &ns, own_userns, &msgs[made], backing_fds[made], ret);
+                if (ret->status < 0)
+                        break;
+        }
+        if (made < count) {
+                /* All or none: those made go again, last first (nested ones are made
+                 * after their outer links). */
+                struct outcome failed = *ret;
+                for (uint32_t i = made; i-- > 0;) {
+                        struct outcome undone;
+                        remove_in(sl, req, &ns, msgs[i].virtual_path, &undone);
+                        if (undone.status < 0)
+                                log_error("link %s in mount namespace %llu, made in a batch "
+                                          "that failed, stays: %s",
+                                          msgs[i].virtual_path, (unsigned long long)ns.id,
+                                          undone.message);
+                }
+                *ret = failed;
+                (void)snprintf(ret->message, sizeof ret->message, "link %u of %u (%.200s): %.270s",
+                               made + 1, count, msgs[made].virtual_path, failed.message);
+        }
+        scope_ns_done(&ns);
+}
+
+void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
+                        const char *virtual_path, struct outcome *ret)
+{
+        struct scope_ns ns;
+        bool own_userns;
+        if (open_scope(req, &ns, &own_userns, ret) < 0)
+                return;
+        remove_in(sl, req, &ns, virtual_path, ret);
         scope_ns_done(&ns);
 }
 

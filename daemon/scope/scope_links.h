@@ -85,6 +85,11 @@ int scope_links_start(struct scope_links *sl, const char *state_dir);
 
 void scope_links_create(struct scope_links *sl, const struct scope_request *req,
                         const struct wire_create *msg, int backing_fd, struct outcome *ret);
+/* Several creates in one scope, in order, all or none: on the first failure those made
+ * are removed again (last first), and ret says which link failed ("link N of M"). */
+void scope_links_create_many(struct scope_links *sl, const struct scope_request *req,
+                             const struct wire_create *msgs, uint32_t count,
+                             const int *backing_fds, struct outcome *ret);
 void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                         const char *virtual_path, struct outcome *ret);
 

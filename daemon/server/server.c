@@ -460,6 +460,45 @@ static bool handle_create_in(struct server *s, struct client *c, struct outcome 
         return true;
 }
 
+/* Several creates in one target, all or none (an OCI hook's links). Descriptors: the
+ * target's, then B's of each create that has one, in order. */
+static bool handle_create_many_in(struct server *s, struct client *c, struct outcome *o)
+{
+        if (!c->caller.may_change_links) { /* its payload was not even kept */
+                denied(o, c);
+                return true;
+        }
+        struct wire_target target;
+        struct wire_create *msgs;
+        uint32_t count;
+        if (wire_get_create_many_in(c->payload, c->header.length, &target, &msgs, &count) < 0)
+                return false;
+        size_t expected = wire_target_fds(&target);
+        bool well_formed = true;
+        for (uint32_t i = 0; i < count; i++) {
+                well_formed &= msgs[i].parent_error == 0;
+                for (uint32_t j = 0; j < msgs[i].exception_count; j++)
+                        well_formed &= msgs[i].exception_errors[j] == 0;
+                expected += msgs[i].backing_error == 0;
+        }
+        bool ok = well_formed && expected == c->fd_count;
+        int *backing_fds = ok ? calloc(count, sizeof *backing_fds) : NULL;
+        if (ok && !backing_fds) {
+                *o = (struct outcome){.status = -ENOMEM};
+                (void)snprintf(o->message, sizeof o->message, "out of memory");
+        } else if (ok) {
+                size_t next = wire_target_fds(&target);
+                for (uint32_t i = 0; i < count; i++)
+                        backing_fds[i] = msgs[i].backing_error == 0 ? c->fds[next++] : -1;
+                struct scope_request req = scope_request_of(c, &target);
+                scope_links_create_many(&s->scopes, &req, msgs, count, backing_fds, o);
+                free(backing_fds);
+        }
+        wire_target_free(&target);
+        wire_create_many_free(msgs, count);
+        return ok;
+}
+
 static bool handle_remove_in(struct server *s, struct client *c, struct outcome *o)
 {
         if (!c->caller.may_change_links) {
@@ -549,6 +588,9 @@ static bool dispatch(struct server *s, size_t slot)
                 break;
         case WIRE_REMOVE_IN:
                 ok = handle_remove_in(s, c, o);
+                break;
+        case WIRE_CREATE_MANY_IN:
+                ok = handle_create_many_in(s, c, o);
                 break;
         case WIRE_LIST_IN:
                 ok = handle_list_in(c, o, &reply);

@@ -70,8 +70,14 @@ static void raw_bytes(struct raw *r, const void *p, size_t n)
         r->len += n;
 }
 
-static void raw_u32(struct raw *r, uint32_t v) { raw_bytes(r, &v, sizeof v); }
-static void raw_u64(struct raw *r, uint64_t v) { raw_bytes(r, &v, sizeof v); }
+static void raw_u32(struct raw *r, uint32_t v)
+{
+        raw_bytes(r, &v, sizeof v);
+}
+static void raw_u64(struct raw *r, uint64_t v)
+{
+        raw_bytes(r, &v, sizeof v);
+}
 
 static void raw_str(struct raw *r, const char *s)
 {
@@ -123,8 +129,8 @@ static struct wire_link sample_link(void)
 
 static struct wire_target sample_target(void)
 {
-        return (struct wire_target){.kind = WIRE_TARGET_PIDFD, .pid = 0,
-                                    .root = (char *)"/bundle/rootfs"};
+        return (struct wire_target){
+                .kind = WIRE_TARGET_PIDFD, .pid = 0, .root = (char *)"/bundle/rootfs"};
 }
 
 /* Encode a message of type `type` (the samples above) into a fresh buffer. */
@@ -147,8 +153,11 @@ static struct wire_buf encode_sample(enum wire_type type)
                 r = wire_put_list(&buf);
                 break;
         case WIRE_REPLY: {
-                struct wire_reply m = {.status = -ENOENT, .fault = 3, .exception_index = 1,
-                                       .path = (char *)"/some/path", .message = (char *)"why"};
+                struct wire_reply m = {.status = -ENOENT,
+                                       .fault = 3,
+                                       .exception_index = 1,
+                                       .path = (char *)"/some/path",
+                                       .message = (char *)"why"};
                 r = wire_put_reply(&buf, &m);
                 break;
         }
@@ -179,6 +188,13 @@ static struct wire_buf encode_sample(enum wire_type type)
                 l.scope_id = (1ull << 33) + 5;
                 l.scope_pid = 4242;
                 r = wire_put_link_in(&buf, &l);
+                break;
+        }
+        case WIRE_CREATE_MANY_IN: {
+                struct wire_create c[3] = {sample_create(0), sample_create(2), sample_create(1)};
+                c[2].virtual_path = (char *)"/v/path/inner";
+                struct wire_target t = sample_target();
+                r = wire_put_create_many_in(&buf, &t, c, 3, 4);
                 break;
         }
         }
@@ -221,6 +237,17 @@ static int decode_and_free(enum wire_type type, const uint8_t *payload, size_t l
         }
         case WIRE_LIST:
                 return len == 0 ? 0 : -EPROTO;
+        case WIRE_CREATE_MANY_IN: {
+                struct wire_target t;
+                struct wire_create *m;
+                uint32_t count;
+                r = wire_get_create_many_in(payload, len, &t, &m, &count);
+                if (r == 0) {
+                        wire_target_free(&t);
+                        wire_create_many_free(m, count);
+                }
+                return r;
+        }
         case WIRE_CREATE_IN: {
                 struct wire_target t;
                 struct wire_create m;
@@ -329,8 +356,11 @@ static void test_create_round_trip_max_exceptions(void **state)
                 assert_true(asprintf(&paths[i], "/v/e%d", i) > 0);
                 errors[i] = i % 3 == 0 ? ENOENT : 0;
         }
-        struct wire_create in = {.flags = 0, .exception_count = N, .virtual_path = (char *)"/v",
-                                 .backing_path = (char *)"/b", .exception_paths = paths,
+        struct wire_create in = {.flags = 0,
+                                 .exception_count = N,
+                                 .virtual_path = (char *)"/v",
+                                 .backing_path = (char *)"/b",
+                                 .exception_paths = paths,
                                  .exception_errors = errors};
         struct wire_buf buf = {0};
         assert_int_equal(wire_put_create(&buf, &in, WIRE_MAX_FDS), 0);
@@ -385,8 +415,11 @@ static void test_reply_round_trip_negative_status(void **state)
 {
         (void)state;
         struct wire_buf buf = {0};
-        struct wire_reply in = {.status = -ELOOP, .fault = 4, .exception_index = 17,
-                                .path = (char *)"/x/y", .message = (char *)"it loops"};
+        struct wire_reply in = {.status = -ELOOP,
+                                .fault = 4,
+                                .exception_index = 17,
+                                .path = (char *)"/x/y",
+                                .message = (char *)"it loops"};
         assert_int_equal(wire_put_reply(&buf, &in), 0);
         struct decoded d = split_message(&buf, 0);
         assert_int_equal(d.header.type, WIRE_REPLY);
@@ -550,8 +583,8 @@ static void check_all_truncations(enum wire_type type)
                         r = decode_and_free(type, p, n);
                 }
                 if (r != -EPROTO)
-                        fail_msg("type %d cut to %zu of %zu bytes: %d, want -EPROTO", (int)type,
-                                 n, d.len, r);
+                        fail_msg("type %d cut to %zu of %zu bytes: %d, want -EPROTO", (int)type, n,
+                                 d.len, r);
                 free(p);
         }
         free(d.payload);
@@ -574,6 +607,47 @@ static void test_other_messages_every_truncation_is_eproto(void **state)
         check_all_truncations(WIRE_REMOVE_IN);
         check_all_truncations(WIRE_LIST_IN);
         check_all_truncations(WIRE_LIST_ENTRY_IN);
+        check_all_truncations(WIRE_CREATE_MANY_IN);
+}
+
+/* Several creates in one target (an OCI hook's): each survives the trip, in order; a
+ * count of 0, over WIRE_MAX_BATCH, or more than the bytes can hold is refused (before
+ * anything is allocated for it). */
+static void test_create_many_in_round_trip_and_bad_counts_are_eproto(void **state)
+{
+        (void)state;
+        struct wire_buf buf = encode_sample(WIRE_CREATE_MANY_IN);
+        struct decoded d = split_message(&buf, 0);
+        assert_int_equal(d.header.fd_count, 4);
+        struct wire_target t;
+        struct wire_create *c;
+        uint32_t count;
+        assert_int_equal(wire_get_create_many_in(d.payload, d.len, &t, &c, &count), 0);
+        assert_int_equal(count, 3);
+        assert_string_equal(t.root, "/bundle/rootfs");
+        assert_int_equal(c[0].exception_count, 0);
+        assert_int_equal(c[1].exception_count, 2);
+        assert_string_equal(c[2].virtual_path, "/v/path/inner");
+        wire_target_free(&t);
+        wire_create_many_free(c, count);
+        /* The count is the 4 bytes after the target (kind, pid, root). */
+        size_t at = 4 + 4 + 4 + strlen("/bundle/rootfs");
+        const uint32_t counts[] = {0, 2, 4, WIRE_MAX_BATCH + 1, UINT32_MAX};
+        for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+                uint8_t *p = copy_bytes(d.payload, d.len);
+                memcpy(p + at, &counts[i], 4);
+                assert_int_equal(wire_get_create_many_in(p, d.len, &t, &c, &count), -EPROTO);
+                free(p);
+        }
+        free(d.payload);
+        wire_buf_free(&buf);
+        struct wire_create none[1] = {sample_create(0)};
+        struct wire_target target = sample_target();
+        buf = (struct wire_buf){0};
+        assert_int_equal(wire_put_create_many_in(&buf, &target, none, 0, 1), -EINVAL);
+        assert_int_equal(wire_put_create_many_in(&buf, &target, none, WIRE_MAX_BATCH + 1, 1),
+                         -EINVAL);
+        wire_buf_free(&buf);
 }
 
 /* S23: a target's fields survive the trip; a target that names no namespace (host,
@@ -628,9 +702,9 @@ static void test_scoped_messages_round_trip_and_bad_targets_are_eproto(void **st
 static void test_trailing_byte_is_eproto(void **state)
 {
         (void)state;
-        const enum wire_type types[] = {WIRE_CREATE,    WIRE_REMOVE,    WIRE_REPLY,
-                                        WIRE_LIST_ENTRY, WIRE_CREATE_IN, WIRE_REMOVE_IN,
-                                        WIRE_LIST_IN,    WIRE_LIST_ENTRY_IN};
+        const enum wire_type types[] = {WIRE_CREATE,     WIRE_REMOVE,        WIRE_REPLY,
+                                        WIRE_LIST_ENTRY, WIRE_CREATE_IN,     WIRE_REMOVE_IN,
+                                        WIRE_LIST_IN,    WIRE_LIST_ENTRY_IN, WIRE_CREATE_MANY_IN};
         for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
                 struct wire_buf buf = encode_sample(types[t]);
                 struct decoded d = split_message(&buf, 0);
@@ -925,8 +999,11 @@ static void test_reply_status_int32_min_is_eproto(void **state)
 static void make_header(uint8_t *out, uint32_t magic, uint16_t version, uint16_t type,
                         uint32_t length, uint32_t fd_count)
 {
-        struct wire_header h = {.magic = magic, .version = version, .type = type,
-                                .length = length, .fd_count = fd_count};
+        struct wire_header h = {.magic = magic,
+                                .version = version,
+                                .type = type,
+                                .length = length,
+                                .fd_count = fd_count};
         memcpy(out, &h, WIRE_HEADER_SIZE);
 }
 
@@ -962,9 +1039,8 @@ static void test_header_valid_types(void **state)
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST, 0, 0), 0);
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REPLY, 10, 0), 0);
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST_ENTRY, 10, 0), 0);
-        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_CREATE, WIRE_MAX_PAYLOAD,
-                               WIRE_MAX_FDS),
-                         0);
+        assert_int_equal(
+                parse(WIRE_MAGIC, WIRE_VERSION, WIRE_CREATE, WIRE_MAX_PAYLOAD, WIRE_MAX_FDS), 0);
 }
 
 static void test_header_short_is_eproto(void **state)
@@ -1000,7 +1076,7 @@ static void test_header_bad_version_is_eproto(void **state)
 static void test_header_unknown_type_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {0, 7, 99, 103, 0xffff};
+        const uint16_t types[] = {0, 8, 99, 103, 0xffff};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 0, 0), -EPROTO);
 }
@@ -1010,8 +1086,7 @@ static void test_header_length_over_max_is_emsgsize(void **state)
         (void)state;
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_CREATE, WIRE_MAX_PAYLOAD + 1, 0),
                          -EMSGSIZE);
-        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REPLY, UINT32_MAX, 0),
-                         -EMSGSIZE);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REPLY, UINT32_MAX, 0), -EMSGSIZE);
 }
 
 static void test_header_fds_on_non_create_is_eproto(void **state)
@@ -1040,8 +1115,7 @@ static void test_header_too_many_fds_is_eproto(void **state)
 static void test_fuzz_flipped_bytes_never_crash(void **state)
 {
         (void)state;
-        const enum wire_type types[] = {WIRE_CREATE, WIRE_REMOVE, WIRE_REPLY,
-                                        WIRE_LIST_ENTRY};
+        const enum wire_type types[] = {WIRE_CREATE, WIRE_REMOVE, WIRE_REPLY, WIRE_LIST_ENTRY};
         struct decoded samples[4];
         struct wire_buf bufs[4];
         for (size_t t = 0; t < 4; t++) {
@@ -1128,6 +1202,7 @@ int main(void)
                 cmocka_unit_test(test_put_string_of_path_max_is_einval),
                 cmocka_unit_test(test_create_every_truncation_is_eproto),
                 cmocka_unit_test(test_other_messages_every_truncation_is_eproto),
+                cmocka_unit_test(test_create_many_in_round_trip_and_bad_counts_are_eproto),
                 cmocka_unit_test(test_scoped_messages_round_trip_and_bad_targets_are_eproto),
                 cmocka_unit_test(test_trailing_byte_is_eproto),
                 cmocka_unit_test(test_hand_built_create_is_accepted),
