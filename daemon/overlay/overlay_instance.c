@@ -380,6 +380,22 @@ int overlay_start(const char *owner, const char *dir, char *const *names, const 
         return 0;
 }
 
+int overlay_start_detached(const char *owner, int lower, const char *dir, char *const *names,
+                           const char *kinds, size_t count, struct overlay_instance **ret,
+                           int *ret_mount, const char **ret_path)
+{
+        struct overlay_instance *o = overlay_new(dir, names, kinds, count);
+        if (!o)
+                return -ENOMEM;
+        int r = serve(o, lower, -1, owner, ret_mount, ret_path);
+        if (r < 0) {
+                overlay_free(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
 /* A merged (or shadow) instance over dir, with its exceptions made relative to dir,
  * holding upper (taken, closed on failure). NULL on ENOMEM. */
 static struct overlay_instance *merged_instance(const char *dir, int upper, bool read_only,

@@ -130,6 +130,13 @@ int overlay_start_merged_detached(const char *owner, int lower, const char *dir,
                                   size_t shadow_count, struct overlay_instance **ret,
                                   int *ret_mount, const char **ret_path);
 
+/* S23: the overlay on a link's parent (as overlay_start) over lower, a directory of
+ * another mount namespace (borrowed; dir is its path there, for messages), left
+ * detached in *ret_mount for the caller to attach where lower is. */
+int overlay_start_detached(const char *owner, int lower, const char *dir, char *const *names,
+                           const char *kinds, size_t count, struct overlay_instance **ret,
+                           int *ret_mount, const char **ret_path);
+
 /* The start time of process pid (clock ticks since boot), 0 if it cannot be read: a pid
  * and its start time name one process across restarts. */
 uint64_t overlay_process_start_time(pid_t pid);

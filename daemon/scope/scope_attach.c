@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <signal.h>
@@ -25,9 +26,12 @@
 /* What the child says: sent once as one datagram, read whole by the parent, with a
  * descriptor beside it when fd >= 0 (scope_open_place). */
 struct verdict {
-        int32_t status; /* 0 or -errno */
-        int fd;         /* the child's, sent with SCM_RIGHTS; -1: none */
-        int32_t index;  /* the exception a failure is about, or -1 */
+        int32_t status;     /* 0 or -errno */
+        int fd;             /* the child's, sent with SCM_RIGHTS; -1: none */
+        int32_t index;      /* the exception a failure is about, or -1 */
+        uint32_t type;      /* child_open_parent: what V is (S_IFDIR, S_IFREG, 0: nothing) */
+        bool needs_overlay; /* child_attach: V is missing or of another type (S8, S9) */
+        uint64_t parent_id; /* child_attach_graft: the overlay's mount */
         uint64_t mount_id;
         uint64_t anchor_id; /* attached by propagation: the mount under it */
         char why[512];
@@ -229,12 +233,13 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                 _cleanup_free_ char *up = NULL;
                 _cleanup_close_ int parent_dir = -1;
                 if (path_parent(virtual_path, &up) >= 0 &&
-                    (parent_dir = open_in_root(rootfd, up, O_PATH | O_DIRECTORY)) >= 0)
+                    (parent_dir = open_in_root(rootfd, up, O_PATH | O_DIRECTORY)) >= 0) {
+                        v->needs_overlay = true;
                         return child_fail(v, -EOPNOTSUPP,
-                                          "%s does not exist in the target, and an anchorless "
-                                          "link in a target namespace is not supported yet "
-                                          "(%s)",
+                                          "%s does not exist in the target: an anchorless "
+                                          "link (%s)",
                                           virtual_path);
+                }
                 return child_fail(v, -ENOENT, "the parent of %s does not exist in the target: %s",
                                   virtual_path);
         }
@@ -244,22 +249,24 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
         if (fstat(place, &st) < 0)
                 return child_fail(v, negative_errno(), "cannot stat %s in the target: %s",
                                   virtual_path);
-        if (S_ISLNK(st.st_mode))
-                return child_fail(v, -ELOOP, "%s is a symbolic link in the target: %s",
+        if (S_ISLNK(st.st_mode) && !expect) {
+                v->needs_overlay = true;
+                return child_fail(v, -EOPNOTSUPP, "%s is a symbolic link in the target (%s)",
                                   virtual_path);
+        }
         /* The directory a view was made of must be the one it goes on. */
         if (expect && (st.st_dev != expect->st_dev || st.st_ino != expect->st_ino))
                 return child_fail(v, -ESTALE, "%s changed in the target while the link was made%s",
                                   virtual_path);
-        if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+        if (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)) {
+                v->needs_overlay = !expect;
                 return child_fail(v, -EOPNOTSUPP,
-                                  dir ? "%s is not a directory in the target, and a "
-                                        "directory over a file in a target namespace is "
-                                        "not supported yet: %s"
-                                      : "%s is not a regular file in the target, and a file "
-                                        "over a directory in a target namespace is not "
-                                        "supported yet: %s",
+                                  dir ? "%s is not a directory in the target: a directory "
+                                        "over a file (%s)"
+                                      : "%s is not a regular file in the target: a file over "
+                                        "another object (%s)",
                                   virtual_path);
+        }
         /* Attached below a shared mount, the link would propagate to its peers, the
          * host's among them: the mount becomes a slave (the host's mounts still
          * reach the container; the container's no longer go out). */
@@ -293,8 +300,255 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
         return 0;
 }
 
+/* ---- a link that needs an overlay of its parent (S8, S9) ------------------------ */
+
+/* V's parent in the target, for the overlay that makes V's entry (sent to the
+ * daemon), and what V is there now: S_IFDIR, S_IFREG (any other object), or 0 (none).
+ * The parent must not be the target's root (processes there have it as their root
+ * directory and would not see a mount on it). */
+static int child_open_parent(int nsfd, const char *root, const char *virtual_path,
+                             struct verdict *v)
+{
+        _cleanup_close_ int rootfd = child_root(nsfd, root, v);
+        if (rootfd < 0)
+                return rootfd;
+        _cleanup_free_ char *up = NULL;
+        if (path_parent(virtual_path, &up) < 0)
+                return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+        if (strcmp(up, "/") == 0)
+                return child_fail(v, -EOPNOTSUPP,
+                                  "%s is at the target's root, whose overlay its processes "
+                                  "would not see: not supported (%s)",
+                                  virtual_path);
+        int parent = open_in_root(rootfd, up, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        if (parent < 0)
+                return child_fail(v, parent == -ENOENT ? -ENOENT : parent,
+                                  "cannot open the parent of %s in the target: %s", virtual_path);
+        struct stat st;
+        if (fstatat(parent, path_last(virtual_path), &st, AT_SYMLINK_NOFOLLOW) == 0)
+                v->type = S_ISDIR(st.st_mode) ? S_IFDIR : S_IFREG;
+        else if (errno == ENOENT)
+                v->type = 0;
+        else {
+                int r = negative_errno();
+                (void)close(parent);
+                return child_fail(v, r, "cannot look at %s in the target: %s", virtual_path);
+        }
+        v->fd = parent;
+        v->status = 0;
+        return 0;
+}
+
+/* Undo \ooo escapes of a mountinfo field in place. */
+static void unescape_octal(char *s)
+{
+        char *out = s;
+        for (char *in = s; *in;) {
+                if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+                    in[3] >= '0' && in[3] <= '7') {
+                        *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+                        in += 4;
+                } else {
+                        *out++ = *in++;
+                }
+        }
+        *out = '\0';
+}
+
+struct neighbour {
+        char *relative; /* below the parent */
+        int tree;       /* its clone, with what is mounted below it */
+};
+
+/* The mounts of the target below dir (a path of its namespace), topmost of each
+ * branch, but none at or below skip: cloned (open_tree, recursive), so that they go
+ * back on top of the overlay that covers dir. Up to max; their count, or -errno. */
+static int clone_neighbours(int proc_self, const char *dir, const char *skip,
+                            struct neighbour *out, size_t max)
+{
+        int fd = openat(proc_self, "mountinfo", O_RDONLY | O_CLOEXEC);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
+        if (!f) {
+                int r = negative_errno();
+                if (fd >= 0)
+                        (void)close(fd);
+                return r;
+        }
+        size_t dir_len = strlen(dir), count = 0;
+        char *line = NULL;
+        size_t cap = 0;
+        int r = 0;
+        /* Mount points below dir, with their ids and parents' ids. */
+        struct below {
+                unsigned long id, parent;
+                char *point;
+        } *found = NULL;
+        size_t found_count = 0;
+        while (r >= 0 && getline(&line, &cap, f) > 0) {
+                unsigned long id, parent;
+                char point[4096];
+                if (sscanf(line, "%lu %lu %*s %*s %4095s", &id, &parent, point) != 3)
+                        continue;
+                unescape_octal(point);
+                if (strncmp(point, dir, dir_len) != 0 || point[dir_len] != '/')
+                        continue;
+                struct below *grown = realloc(found, (found_count + 1) * sizeof *grown);
+                char *copy = strdup(point);
+                if (!grown || !copy) {
+                        free(copy);
+                        if (grown)
+                                found = grown;
+                        r = -ENOMEM;
+                        break;
+                }
+                found = grown;
+                found[found_count++] = (struct below){id, parent, copy};
+        }
+        free(line);
+        (void)fclose(f);
+        size_t skip_len = strlen(skip);
+        for (size_t i = 0; r >= 0 && i < found_count; i++) {
+                bool nested = false;
+                for (size_t j = 0; j < found_count; j++)
+                        nested |= found[j].id == found[i].parent;
+                const char *p = found[i].point;
+                bool skipped =
+                        strncmp(p, skip, skip_len) == 0 && (!p[skip_len] || p[skip_len] == '/');
+                if (nested || skipped)
+                        continue; /* cloned with its parent, or covered by the link */
+                if (count == max) {
+                        r = -E2BIG;
+                        break;
+                }
+                struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+                _cleanup_close_ int at = (int)syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how);
+                int tree = at < 0 ? -1
+                                  : open_tree(at, "",
+                                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+                                                      AT_EMPTY_PATH);
+                char *relative = strdup(p + dir_len + 1);
+                if (tree < 0 || !relative) {
+                        r = tree < 0 ? negative_errno() : -ENOMEM;
+                        if (tree >= 0)
+                                (void)close(tree);
+                        free(relative);
+                        break;
+                }
+                out[count++] = (struct neighbour){relative, tree};
+        }
+        for (size_t i = 0; i < found_count; i++)
+                free(found[i].point);
+        free(found);
+        if (r < 0) {
+                for (size_t i = 0; i < count; i++) {
+                        free(out[i].relative);
+                        (void)close(out[i].tree);
+                }
+                return r;
+        }
+        return (int)count;
+}
+
+static int attach_below(int dir, const char *relative, int tree)
+{
+        struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                          RESOLVE_NO_MAGICLINKS};
+        _cleanup_close_ int place = (int)syscall(SYS_openat2, dir, relative, &how, sizeof how);
+        if (place < 0)
+                return negative_errno();
+        return move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+                               0
+                       ? negative_errno()
+                       : 0;
+}
+
+#define MAX_NEIGHBOURS 256
+
+/* Attach overlay (the parent's overlay, made over *expect) on V's parent, put back
+ * on it the mounts that were below the parent (but at V), and attach tree on V's
+ * entry in it. The link's mount id in mount_id, the overlay's in parent_id. */
+static int child_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay,
+                              int tree, const struct stat *expect, struct verdict *v)
+{
+        /* This process's /proc directory, in bindlinkd's procfs: the target's own
+         * /proc (a procfs of its pid namespace, where this process is not) would not
+         * know it. Read after joining, it tells of the target's namespace. */
+        _cleanup_close_ int proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_self < 0)
+                return child_fail(v, negative_errno(), "cannot open /proc/self%s: %s", "");
+        _cleanup_close_ int rootfd = child_root(nsfd, root, v);
+        if (rootfd < 0)
+                return rootfd;
+        _cleanup_free_ char *up = NULL;
+        if (path_parent(virtual_path, &up) < 0)
+                return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+        _cleanup_close_ int parent = open_in_root(rootfd, up, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        struct stat st;
+        if (parent < 0 || fstat(parent, &st) < 0)
+                return child_fail(v, parent < 0 ? parent : negative_errno(),
+                                  "cannot open the parent of %s in the target: %s", virtual_path);
+        if (st.st_dev != expect->st_dev || st.st_ino != expect->st_ino)
+                return child_fail(v, -ESTALE,
+                                  "the parent of %s changed in the target while the link was "
+                                  "made%s",
+                                  virtual_path);
+        /* Its path in the namespace, as mountinfo names mount points. */
+        char proc[64], real[PATH_MAX];
+        (void)snprintf(proc, sizeof proc, "fd/%d", parent);
+        ssize_t n = readlinkat(proc_self, proc, real, sizeof real - 1);
+        if (n <= 0)
+                return child_fail(v, n < 0 ? negative_errno() : -EIO,
+                                  "cannot name the parent of %s in the target: %s", virtual_path);
+        real[n] = '\0';
+        _cleanup_free_ char *real_v = NULL;
+        if (path_join(real, path_last(virtual_path), &real_v) < 0)
+                return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+        struct neighbour neighbours[MAX_NEIGHBOURS];
+        int count = clone_neighbours(proc_self, real, real_v, neighbours, MAX_NEIGHBOURS);
+        if (count < 0)
+                return child_fail(v, count, "cannot copy the mounts below the parent of %s: %s",
+                                  virtual_path);
+        int r = 0;
+        if (move_mount(overlay, "", parent, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+            0)
+                r = child_fail(v, negative_errno(),
+                               "cannot mount the overlay on the parent of %s: %s", virtual_path);
+        for (int i = 0; r >= 0 && i < count; i++) {
+                r = attach_below(overlay, neighbours[i].relative, neighbours[i].tree);
+                if (r < 0)
+                        (void)child_fail(v, r, "cannot put a mount back below the parent of %s: %s",
+                                         virtual_path);
+        }
+        if (r >= 0 && (r = attach_below(overlay, path_last(virtual_path), tree)) < 0)
+                (void)child_fail(v, r, "cannot mount on %s in the target: %s", virtual_path);
+        if (r >= 0 && (r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL)) >= 0)
+                r = mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL);
+        for (int i = 0; i < count; i++) {
+                free(neighbours[i].relative);
+                (void)close(neighbours[i].tree);
+        }
+        if (r < 0) {
+                /* Whatever was attached goes with the overlay, unless it never was. */
+                _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                uint64_t top;
+                bool is_root;
+                if (grand >= 0 && fchdir(grand) == 0 &&
+                    mount_id_of(grand, path_last(up), 0, &top, &is_root) >= 0 && is_root &&
+                    mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL) >= 0 &&
+                    top == v->parent_id)
+                        (void)umount2(path_last(up), MNT_DETACH | UMOUNT_NOFOLLOW);
+                if (v->status == 0)
+                        v->status = r;
+                return r;
+        }
+        v->status = 0;
+        return 0;
+}
+
 static int child_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
-                        uint64_t anchor_id, struct verdict *v)
+                        uint64_t anchor_id, uint64_t parent_id, struct verdict *v)
 {
         _cleanup_close_ int rootfd = child_root(nsfd, root, v);
         if (rootfd < 0)
@@ -326,6 +580,17 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
                 return child_fail(v, negative_errno(),
                                   "cannot unmount the anchor on %s in the target: %s",
                                   virtual_path);
+        /* The overlay on V's parent that made V's entry (and what it carried). */
+        if (parent_id) {
+                _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                const char *parent_name = path_last(parent_path);
+                if (grand >= 0 && mount_id_of(grand, parent_name, 0, &top, &is_root) >= 0 &&
+                    is_root && top == parent_id &&
+                    (fchdir(grand) < 0 || umount2(parent_name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0))
+                        return child_fail(v, negative_errno(),
+                                          "cannot unmount the overlay on the parent of %s: %s",
+                                          virtual_path);
+        }
         v->status = 0;
         return 0;
 }
@@ -456,6 +721,8 @@ struct attach_args {
         const char *root, *virtual_path;
         bool dir, by_propagation;
         const struct stat *expect;
+        int overlay;
+        uint64_t parent_id;
         char *const *exceptions;
         size_t exception_count;
         uint64_t mount_id, anchor_id;
@@ -471,7 +738,21 @@ static int attach_fn(void *ctx, struct verdict *v)
 static int detach_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
-        return child_detach(a->nsfd, a->root, a->virtual_path, a->mount_id, a->anchor_id, v);
+        return child_detach(a->nsfd, a->root, a->virtual_path, a->mount_id, a->anchor_id,
+                            a->parent_id, v);
+}
+
+static int open_parent_fn(void *ctx, struct verdict *v)
+{
+        const struct attach_args *a = ctx;
+        return child_open_parent(a->nsfd, a->root, a->virtual_path, v);
+}
+
+static int attach_graft_fn(void *ctx, struct verdict *v)
+{
+        const struct attach_args *a = ctx;
+        return child_attach_graft(a->nsfd, a->root, a->virtual_path, a->overlay, a->tree, a->expect,
+                                  v);
 }
 
 static int open_place_fn(void *ctx, struct verdict *v)
@@ -483,7 +764,7 @@ static int open_place_fn(void *ctx, struct verdict *v)
 
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
                  bool by_propagation, const struct stat *expect, uint64_t *ret_mount_id,
-                 uint64_t *ret_anchor_id, char *why, size_t why_size)
+                 uint64_t *ret_anchor_id, bool *ret_needs_overlay, char *why, size_t why_size)
 {
         struct attach_args a = {.nsfd = nsfd,
                                 .tree = tree,
@@ -492,23 +773,59 @@ int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree,
                                 .dir = dir,
                                 .by_propagation = by_propagation,
                                 .expect = expect};
-        struct verdict v;
+        struct verdict v = {.needs_overlay = false};
         int r = run_child(attach_fn, &a, &v, why, why_size);
         if (r >= 0) {
                 *ret_mount_id = v.mount_id;
                 *ret_anchor_id = v.anchor_id;
         }
+        *ret_needs_overlay = r == -EOPNOTSUPP && v.needs_overlay;
+        return r;
+}
+
+int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode_t *ret_type,
+                      char *why, size_t why_size)
+{
+        struct attach_args a = {.nsfd = nsfd, .root = root, .virtual_path = virtual_path};
+        struct verdict v = {.index = -1};
+        int r = run_child(open_parent_fn, &a, &v, why, why_size);
+        if (r >= 0 && v.fd < 0) {
+                (void)snprintf(why, why_size, "the helper in the target sent no descriptor");
+                return -EIO;
+        }
+        if (r >= 0)
+                *ret_type = v.type;
+        return r < 0 ? r : v.fd;
+}
+
+int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
+                       const struct stat *expect, uint64_t *ret_mount_id, uint64_t *ret_parent_id,
+                       char *why, size_t why_size)
+{
+        struct attach_args a = {.nsfd = nsfd,
+                                .root = root,
+                                .virtual_path = virtual_path,
+                                .overlay = overlay,
+                                .tree = tree,
+                                .expect = expect};
+        struct verdict v;
+        int r = run_child(attach_graft_fn, &a, &v, why, why_size);
+        if (r >= 0) {
+                *ret_mount_id = v.mount_id;
+                *ret_parent_id = v.parent_id;
+        }
         return r;
 }
 
 int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
-                 uint64_t anchor_id, char *why, size_t why_size)
+                 uint64_t anchor_id, uint64_t parent_id, char *why, size_t why_size)
 {
         struct attach_args a = {.nsfd = nsfd,
                                 .root = root,
                                 .virtual_path = virtual_path,
                                 .mount_id = mount_id,
-                                .anchor_id = anchor_id};
+                                .anchor_id = anchor_id,
+                                .parent_id = parent_id};
         struct verdict v;
         return run_child(detach_fn, &a, &v, why, why_size);
 }

@@ -22,16 +22,33 @@
  * itself), so that the kernel locks its flags when the target belongs to another user
  * namespace (a read-only link stays read-only against the container's root). 0 and
  * the new mount's unique id (and the anchor's, or 0), or -errno with why. With expect,
- * virtual_path must still be that object (its device and inode): -ESTALE otherwise. */
+ * virtual_path must still be that object (its device and inode): -ESTALE otherwise.
+ * -EOPNOTSUPP with *ret_needs_overlay when V is missing (its parent there) or of
+ * another type: an overlay of its parent must make V's entry (scope_attach_graft). */
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
                  bool by_propagation, const struct stat *expect, uint64_t *ret_mount_id,
-                 uint64_t *ret_anchor_id, char *why, size_t why_size);
+                 uint64_t *ret_anchor_id, bool *ret_needs_overlay, char *why, size_t why_size);
 
 /* Detach the mount mount_id from virtual_path in nsfd (below root). -ESTALE when
  * virtual_path shows no such mount any more (gone already, or covered). The anchor
- * anchor_id (0: none) under it goes too. */
+ * anchor_id (0: none) under it goes too, and the overlay parent_id (0: none) on its
+ * parent. */
 int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
-                 uint64_t anchor_id, char *why, size_t why_size);
+                 uint64_t anchor_id, uint64_t parent_id, char *why, size_t why_size);
+
+/* A link that needs an overlay of its parent (anchorless, or a file over a directory
+ * or the reverse: S8, S9). First V's parent in the target (the descriptor, or -errno
+ * with why) and what V is there (S_IFDIR, S_IFREG for any other object, 0 for none);
+ * the parent may not be the target's root. */
+int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode_t *ret_type,
+                      char *why, size_t why_size);
+/* Then the overlay (detached, made over that parent, *expect) attached on it, the
+ * target's mounts that were below the parent (but at or below V) put back on top of
+ * it, and tree attached on V's entry in it. 0 with the ids of the link's mount and of
+ * the overlay's, or -errno with why (nothing left attached). */
+int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
+                       const struct stat *expect, uint64_t *ret_mount_id, uint64_t *ret_parent_id,
+                       char *why, size_t why_size);
 
 /* V's directory in the target (O_PATH, not followed, resolved in its root), for a view
  * that shows it, once each exception (a path of the target) is seen to exist there:

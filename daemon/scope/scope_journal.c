@@ -22,9 +22,9 @@ static int line_of(const struct scoped_link *l, char **ret)
                 return r;
         return asprintf(ret,
                         "S %" PRIu64 " %" PRIu64 " %" PRIu32 " %" PRIu64 " %s %s %" PRIu64
-                        " %" PRIu64 " %" PRIu64 "\n",
+                        " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
                         l->scope_id, l->mount_id, l->flags, l->order, v, b, l->anchor_id,
-                        (uint64_t)l->server_pid, l->server_start) < 0
+                        (uint64_t)l->server_pid, l->server_start, l->parent_id) < 0
                        ? -ENOMEM
                        : 0;
 }
@@ -100,15 +100,16 @@ static int parse_line(const char *line, struct scoped_link *ret)
         int r = journal_fields(line, &buf, &f, &n);
         if (r < 0)
                 return r;
-        uint64_t id, mount_id, flags, order, anchor_id = 0, pid = 0, start = 0;
-        /* The anchor's id and the view's server came later: a line of 7 fields has
-         * neither (a bind link, attached directly), one of 8 no server. */
-        if ((n != 7 && n != 8 && n != 10) || (n >= 8 && journal_parse_u64(f[7], &anchor_id) < 0) ||
-            (n == 10 && (journal_parse_u64(f[8], &pid) < 0 || pid > INT32_MAX ||
+        uint64_t id, mount_id, flags, order, anchor_id = 0, pid = 0, start = 0, parent_id = 0;
+        /* The anchor's id, the view's server and the parent's overlay came later: a
+         * line of 7 fields has none, one of 8 no server, one of 10 no parent overlay. */
+        if ((n != 7 && n != 8 && n != 10 && n != 11) ||
+            (n >= 8 && journal_parse_u64(f[7], &anchor_id) < 0) ||
+            (n >= 10 && (journal_parse_u64(f[8], &pid) < 0 || pid > INT32_MAX ||
                          journal_parse_u64(f[9], &start) < 0)) ||
-            strcmp(f[0], "S") != 0 || journal_parse_u64(f[1], &id) < 0 ||
-            journal_parse_u64(f[2], &mount_id) < 0 || journal_parse_u64(f[3], &flags) < 0 ||
-            flags > 3 || journal_parse_u64(f[4], &order) < 0)
+            (n == 11 && journal_parse_u64(f[10], &parent_id) < 0) || strcmp(f[0], "S") != 0 ||
+            journal_parse_u64(f[1], &id) < 0 || journal_parse_u64(f[2], &mount_id) < 0 ||
+            journal_parse_u64(f[3], &flags) < 0 || flags > 3 || journal_parse_u64(f[4], &order) < 0)
                 return -EINVAL;
         struct scoped_link l = {.scope_id = id,
                                 .mount_id = mount_id,
@@ -117,6 +118,7 @@ static int parse_line(const char *line, struct scoped_link *ret)
                                 .anchor_id = anchor_id,
                                 .server_pid = (pid_t)pid,
                                 .server_start = start,
+                                .parent_id = parent_id,
                                 .server_pidfd = -1};
         r = journal_unescape(f[5], &l.virtual_path);
         if (r >= 0)

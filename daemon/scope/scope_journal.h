@@ -8,11 +8,11 @@
  * line for each link added and for each removed:
  *   B <boot id>
  *   S <namespace id> <mount id> <flags> <order> <virtual path> <backing path> <anchor id>
- *     <view server pid> <its start time>
+ *     <view server pid> <its start time> <parent overlay's mount id>
  *   R <namespace id> <virtual path>
- * (paths escaped as in the link journal; anchor id 0: none, pid 0: a bind link; the
- * last three are absent in files of earlier releases; R removes the last link of
- * that namespace and path). */
+ * (paths escaped as in the link journal; anchor id 0: none, pid 0: a bind link,
+ * parent overlay 0: none; the last four are absent in files of earlier releases; R removes the last
+ * link of that namespace and path). */
 #ifndef BINDLINKD_SCOPE_JOURNAL_H
 #define BINDLINKD_SCOPE_JOURNAL_H
 

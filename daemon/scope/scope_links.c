@@ -347,7 +347,7 @@ static bool create_allowed(const struct scope_links *sl, uint64_t id, const stru
 static int start_view(const struct scope_links *sl, const struct scope_request *req,
                       const struct scope_ns *ns, const struct wire_create *msg, int backing,
                       struct overlay_instance **ret_view, int *ret_mount, struct stat *ret_place,
-                      struct outcome *ret)
+                      bool *ret_needs_overlay, struct outcome *ret)
 {
         const char *v = msg->virtual_path;
         char why[512] = "";
@@ -362,11 +362,11 @@ static int start_view(const struct scope_links *sl, const struct scope_request *
                         ret->exception_index = (uint32_t)index;
                 } else if (lower == -ENOENT) {
                         say(ret, lower, BINDLINK_FAULT_VIRTUAL_PARENT, v, "%s", why);
-                } else if (lower == -ENOTDIR) {
-                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                            "%s, and a directory over a file in a target namespace is not "
-                            "supported yet",
-                            why);
+                } else if (lower == -EOPNOTSUPP || lower == -ENOTDIR || lower == -ELOOP) {
+                        /* V is missing, or not a directory: MERGED has no effect (S12),
+                         * B is shown by an overlay of V's parent. */
+                        *ret_needs_overlay = true;
+                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v, "%s", why);
                 } else {
                         say(ret, lower, BINDLINK_FAULT_VIRTUAL, v, "%s", why);
                 }
@@ -401,6 +401,97 @@ static void kill_server(int pidfd)
         (void)close(pidfd);
 }
 
+/* A link whose V is missing or of another type than B (S8, S9): an overlay of V's
+ * parent (bindlink-overlay, in bindlinkd's namespace over a descriptor of the
+ * target's parent) makes V's entry, and B's tree goes on it. Its server in *ret_view,
+ * ids in *ret_mount_id and *ret_parent_id. */
+static int graft(const struct scope_links *sl, const struct scope_request *req,
+                 const struct scope_ns *ns, bool own_userns, const struct wire_create *msg,
+                 int backing, const struct stat *backing_st, struct overlay_instance **ret_view,
+                 uint64_t *ret_mount_id, uint64_t *ret_parent_id, struct outcome *ret)
+{
+        const char *v = msg->virtual_path;
+        char why[512] = "";
+        if (!own_userns) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                    "%s is missing or of another type in the target: a link that needs an "
+                    "overlay of its parent in a mount namespace of another user namespace is "
+                    "not supported yet",
+                    v);
+                return -EOPNOTSUPP;
+        }
+        _cleanup_free_ char *up = NULL;
+        if (path_parent(v, &up) < 0) {
+                say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        /* The overlay covers the parent: links of this scope there would be hidden
+         * under it (re-grafting them is not done in a target yet). */
+        for (size_t i = 0; i < sl->count; i++)
+                if (sl->links[i].scope_id == ns->id &&
+                    path_is_strict_descendant(up, sl->links[i].virtual_path)) {
+                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s needs an overlay of %s in the target, which holds the link on "
+                            "%s already: not supported yet (make this link first)",
+                            v, up, sl->links[i].virtual_path);
+                        return -EOPNOTSUPP;
+                }
+        mode_t type = 0;
+        _cleanup_close_ int parent =
+                scope_open_parent(ns->nsfd, target_root(req), v, &type, why, sizeof why);
+        if (parent < 0) {
+                say(ret, parent,
+                    parent == -ENOENT ? BINDLINK_FAULT_VIRTUAL_PARENT : BINDLINK_FAULT_VIRTUAL, v,
+                    "%s", why);
+                return parent;
+        }
+        if (msg->exception_count > 0) {
+                /* S8: nothing to except in what does not exist; and exceptions of a link
+                 * over another type are not made in a target. */
+                int r = type == 0 ? -EINVAL : -EOPNOTSUPP;
+                say(ret, r, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
+                    type == 0 ? "%s does not exist, and an anchorless link cannot have "
+                                "exceptions"
+                              : "%s is of another type than the backing path: exceptions of "
+                                "such a link in a target namespace are not supported yet",
+                    v);
+                return r;
+        }
+        struct stat parent_st;
+        if (fstat(parent, &parent_st) < 0) {
+                int r = negative_errno();
+                say(ret, r, BINDLINK_FAULT_VIRTUAL, v, "cannot stat the parent of %s: %s", v,
+                    strerror(-r));
+                return r;
+        }
+        char *names[] = {(char *)path_last(v)};
+        char kinds[] = {S_ISDIR(backing_st->st_mode) ? 'd' : 'f'};
+        const char *about = up;
+        _cleanup_close_ int overlay = -1;
+        int r = overlay_start_detached(sl->journal_path ? sl->journal_path : "scopes", parent, up,
+                                       names, kinds, 1, ret_view, &overlay, &about);
+        if (r < 0) {
+                say(ret, r, BINDLINK_FAULT_NONE, about,
+                    "cannot start the overlay of %s in the target: %s (%s)", up, strerror(-r),
+                    about);
+                return r;
+        }
+        _cleanup_close_ int tree =
+                prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, -1, v);
+        r = tree < 0 ? tree
+                     : scope_attach_graft(ns->nsfd, target_root(req), v, overlay, tree, &parent_st,
+                                          ret_mount_id, ret_parent_id, why, sizeof why);
+        if (r < 0) {
+                kill_server(TAKE_FD((*ret_view)->pidfd));
+                overlay_free(*ret_view);
+                *ret_view = NULL;
+                say(ret, r, BINDLINK_FAULT_VIRTUAL, v,
+                    "cannot place the link on %s in the target: %s", v,
+                    why[0] ? why : strerror(-r));
+        }
+        return r;
+}
+
 /* Create msg's link in the scope ns (opened and authorized). */
 static void create_in(struct scope_links *sl, const struct scope_request *req, struct scope_ns *ns,
                       bool own_userns, const struct wire_create *msg, int backing_fd,
@@ -411,7 +502,8 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
         _cleanup_close_ int backing = -1;
         _cleanup_close_ int tree = -1;
         struct overlay_instance *view = NULL;
-        uint64_t mount_id = 0, anchor_id = 0;
+        uint64_t mount_id = 0, anchor_id = 0, parent_id = 0;
+        bool needs_overlay = false;
         char why[512] = "";
         int r;
         bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
@@ -454,7 +546,8 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                         say(ret, r, BINDLINK_FAULT_NONE, NULL,
                             "cannot open the target's user namespace: %s", strerror(-r));
                 } else if (needs_view) {
-                        r = start_view(sl, req, ns, msg, backing, &view, &tree, &place, ret);
+                        r = start_view(sl, req, ns, msg, backing, &view, &tree, &place,
+                                       &needs_overlay, ret);
                 } else {
                         tree = prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY,
                                             userns, v);
@@ -467,7 +560,7 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                 if (r >= 0) {
                         r = scope_attach(ns->nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
                                          !own_userns, view ? &place : NULL, &mount_id, &anchor_id,
-                                         why, sizeof why);
+                                         &needs_overlay, why, sizeof why);
                         if (r < 0)
                                 say(ret, r,
                                     r == -ENOENT ? BINDLINK_FAULT_VIRTUAL_PARENT
@@ -475,6 +568,9 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                                     v, "cannot place the link on %s in the target: %s", v,
                                     why[0] ? why : strerror(-r));
                 }
+                if (r < 0 && needs_overlay)
+                        r = graft(sl, req, ns, own_userns, msg, backing, &st, &view, &mount_id,
+                                  &parent_id, ret);
                 if (r < 0) {
                         if (view) {
                                 kill_server(TAKE_FD(view->pidfd));
@@ -497,13 +593,14 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                 }
                 l.mount_id = mount_id;
                 l.anchor_id = anchor_id;
+                l.parent_id = parent_id;
                 l.order = sl->next_order++;
                 sl->links[sl->count++] = l;
                 /* A link that cannot be recorded would be lost at a restart: undone. */
                 r = journal_change(sl, &sl->links[sl->count - 1], false);
                 if (r < 0) {
-                        (void)scope_detach(ns->nsfd, target_root(req), v, mount_id, anchor_id, why,
-                                           sizeof why);
+                        (void)scope_detach(ns->nsfd, target_root(req), v, mount_id, anchor_id,
+                                           parent_id, why, sizeof why);
                         struct scoped_link *undone = &sl->links[--sl->count];
                         kill_server(TAKE_FD(undone->server_pidfd));
                         scoped_free(undone);
@@ -515,7 +612,9 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                 }
                 log_info("link %s -> %s created in mount namespace %llu (pid %d)%s", v,
                          msg->backing_path, (unsigned long long)ns->id, (int)ns->pid,
-                         l.server_pid ? " as a view" : "");
+                         parent_id      ? " on an overlay of its parent"
+                         : l.server_pid ? " as a view"
+                                        : "");
                 *ret = (struct outcome){0};
         }
 out:;
@@ -541,9 +640,22 @@ static void remove_in(struct scope_links *sl, const struct scope_request *req, s
                     virtual_path, below->virtual_path);
                 return;
         }
+        /* The overlay that makes V's entry carries whatever else was made in V's
+         * parent since: it goes with it, so they go first. */
+        _cleanup_free_ char *up = NULL;
+        if (l->parent_id && path_parent(virtual_path, &up) >= 0)
+                for (size_t i = 0; i < sl->count; i++)
+                        if (&sl->links[i] != l && sl->links[i].scope_id == ns->id &&
+                            path_is_strict_descendant(up, sl->links[i].virtual_path)) {
+                                say(ret, -EBUSY, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                                    "the overlay of %s that shows the link on %s in the target "
+                                    "carries the link on %s: remove that one first",
+                                    up, virtual_path, sl->links[i].virtual_path);
+                                return;
+                        }
         char why[512] = "";
         int r = scope_detach(ns->nsfd, target_root(req), virtual_path, l->mount_id, l->anchor_id,
-                             why, sizeof why);
+                             l->parent_id, why, sizeof why);
         if (r == -ESTALE) {
                 log_warning("link %s in mount namespace %llu: %s; forgotten", virtual_path,
                             (unsigned long long)ns->id, why);

@@ -11,9 +11,12 @@
  * target's V), made as for the host and attached in the scope. In a target of
  * another user namespace, links arrive by propagation, which locks their flags, and
  * bind links are idmapped to it. Links inside them made after them work (removed
- * deepest first). Refused with EOPNOTSUPP, saying so: links that need an overlay of
- * V's parent (anchorless, a file over a directory or the reverse), and a link over
- * links already made below it. */
+ * deepest first). A link whose V is missing or of another type than B is shown, as on
+ * the host, on an entry that an overlay of V's parent makes (its server like a view's;
+ * the target's mounts below the parent are put back on top of it). Refused with
+ * EOPNOTSUPP, saying so: a link over links already made below it, one that needs an
+ * overlay of a parent that holds links of the scope already or is the target's root,
+ * and one that needs such an overlay in a target of another user namespace. */
 #ifndef BINDLINKD_SCOPE_LINKS_H
 #define BINDLINKD_SCOPE_LINKS_H
 
@@ -34,6 +37,7 @@ struct scoped_link {
         char *backing_path; /* in bindlinkd's view */
         uint64_t mount_id;  /* its mount, unique */
         uint64_t anchor_id; /* the mount it was propagated onto, or 0 (scope_attach.h) */
+        uint64_t parent_id; /* the overlay of V's parent that makes V's entry, or 0 */
         /* A view (MERGED, or exceptions: S12-S14): its server, in bindlinkd's
          * namespace; pid 0 for a bind link. pidfd -1 when not (or no longer) known. */
         pid_t server_pid;
@@ -88,8 +92,8 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
 /* Several creates in one scope, in order, all or none: on the first failure those made
  * are removed again (last first), and ret says which link failed ("link N of M"). */
 void scope_links_create_many(struct scope_links *sl, const struct scope_request *req,
-                             const struct wire_create *msgs, uint32_t count,
-                             const int *backing_fds, struct outcome *ret);
+                             const struct wire_create *msgs, uint32_t count, const int *backing_fds,
+                             struct outcome *ret);
 void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
                         const char *virtual_path, struct outcome *ret);
 

@@ -294,8 +294,10 @@ static void put_scoped_entry(void *ctx, const struct scoped_link *l, pid_t pid)
                 .scope_pid = (int32_t)pid,
                 .order = l->order,
                 .flags = l->flags,
-                /* A view's server serves it, else a bind mount (scope_links.h). */
-                .realization = l->server_pid ? BINDLINK_REALIZED_OVERLAY : BINDLINK_REALIZED_BIND,
+                /* A view's server serves it, else a bind mount (scope_links.h), on an
+                 * overlay's entry where V was missing or of another type. */
+                .realization = l->server_pid && !l->parent_id ? BINDLINK_REALIZED_OVERLAY
+                                                              : BINDLINK_REALIZED_BIND,
                 .virtual_path = l->virtual_path,
                 .backing_path = l->backing_path,
         };

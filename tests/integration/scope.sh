@@ -495,17 +495,78 @@ test_s23_merged_link_in_a_user_namespace_container() {
         stop_containers
 }
 
-# What this release does not place in a scope is refused, saying so.
-test_s23_links_needing_a_parent_overlay_in_a_container_are_refused_clearly() {
+# S8 in a container: an anchorless link, on an entry that an overlay of V's parent
+# makes (served from the host's namespace); the parent shows what it showed, and the
+# container's own mounts below it stay where they were.
+test_s23_s8_anchorless_link_in_a_container() {
         make_pair
-        mkdir -p "$T/v/keep"; echo file > "$T/v/afile"
         start_container
-        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/missing" "$T/b"
-        ctl_fails 0x80004001 ENOTSUP create --merged --target "pid:$C" "$T/v/missing" "$T/b"
-        case "$LAST_ERROR" in *"anchorless link in a target namespace is not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
-        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/afile" "$T/b"
+        in_container "$C" sh -c "mkdir '$T/v/mnt' && mount -t tmpfs none '$T/v/mnt' && echo mounted > '$T/v/mnt/m'" ||
+                fail "cannot mount in the container"
+        local servers; servers=$(view_servers)
+        ctl create --target "pid:$C" "$T/v/new" "$T/b" || return
+        check_eq "the link" b-file "$(in_container "$C" cat "$T/v/new/f")"
+        check_eq "the parent as it was" v-own "$(in_container "$C" cat "$T/v/f")"
+        check_eq "the container's mount below the parent" mounted "$(in_container "$C" cat "$T/v/mnt/m")"
+        check_eq "listed" ". ./f ./mnt ./mnt/m ./new ./new/f " "$(in_container_listing "$C" "$T/v")"
+        check_missing "$T/v/new"
+        check_eq "one server more (the parent's overlay)" $((servers + 1)) "$(view_servers)"
+        check_eq "realized by a bind mount" bind "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.[0].realization')"
+        # Links made in the parent since ride on its overlay: they go first.
+        mkdir -p "$T/b2"; echo b2 > "$T/b2/f"
+        ctl create --target "pid:$C" "$T/v/mnt" "$T/b2" || return
+        ctl_fails 0x800700AA EBUSY remove --target "pid:$C" "$T/v/new"
+        case "$LAST_ERROR" in *"carries the link on $T/v/mnt"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl remove --target "pid:$C" "$T/v/mnt" || return
+        check_eq "the container's mount again" mounted "$(in_container "$C" cat "$T/v/mnt/m")"
+        # A restart knows the overlay under the link.
+        kill9_daemon
+        start_daemon || { fail "restart failed"; return; }
+        ctl remove --target "pid:$C" "$T/v/new" || return
+        check_eq "the parent again" ". ./f ./mnt ./mnt/m " "$(in_container_listing "$C" "$T/v")"
+        check_eq "the container's mount stays" mounted "$(in_container "$C" cat "$T/v/mnt/m")"
+        check_eq "no overlay left on the parent" 0 "$(in_container "$C" findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
+        eventually 10 test "$(view_servers)" -eq "$servers" || fail "the overlay's server did not end"
+        # Read-only: nothing written through it.
+        ctl create --read-only --target "pid:$C" "$T/v/new" "$T/b" || return
+        in_container "$C" sh -c "echo x > '$T/v/new/f'" 2>/dev/null && fail "wrote through a read-only anchorless link"
+        ctl remove --target "pid:$C" "$T/v/new" || return
+        stop_containers
+}
+
+# S9 in a container: a directory over a file, and a file over a directory.
+test_s23_s9_other_types_in_a_container() {
+        make_pair
+        echo a-file > "$T/v/afile"; mkdir "$T/v/adir"; echo in-dir > "$T/v/adir/x"; echo b-file-only > "$T/bfile"
+        start_container
+        ctl create --target "pid:$C" "$T/v/afile" "$T/b" || return
+        check_eq "a directory over a file" b-file "$(in_container "$C" cat "$T/v/afile/f")"
+        check_file_is "$T/v/afile" a-file
+        # One overlay of a parent at a time in a target: the second is refused, clearly.
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/adir" "$T/bfile"
+        case "$LAST_ERROR" in *"holds the link on $T/v/afile already"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl remove --target "pid:$C" "$T/v/afile" || return
+        check_eq "the file again" a-file "$(in_container "$C" cat "$T/v/afile")"
+        ctl create --target "pid:$C" "$T/v/adir" "$T/bfile" || return
+        check_eq "a file over a directory" b-file-only "$(in_container "$C" cat "$T/v/adir")"
+        ctl remove --target "pid:$C" "$T/v/adir" || return
+        check_eq "the directory again" in-dir "$(in_container "$C" cat "$T/v/adir/x")"
+        stop_containers
+}
+
+# What this release does not place in a scope is refused, saying so.
+test_s23_links_it_cannot_place_in_a_container_are_refused_clearly() {
+        make_pair
+        start_container
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" /bindlink-new-top "$T/b"
+        case "$LAST_ERROR" in *"at the target's root"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl_fails 0x80070057 EINVAL create --exception "$T/v/missing/e" --target "pid:$C" "$T/v/missing" "$T/b"
         check_eq "nothing made" 0 "$(scoped_links)"
         check_eq "no view left running" 0 "$(view_servers)"
+        stop_containers
+        start_userns_container
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/missing" "$T/b"
+        case "$LAST_ERROR" in *"another user namespace is not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
         stop_containers
 }
 

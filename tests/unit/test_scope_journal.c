@@ -66,7 +66,8 @@ static void test_s23_s4_scoped_links_round_trip_with_views_and_anchors(void **st
                  .mount_id = 2147483650ULL,
                  .anchor_id = 2147483649ULL,
                  .server_pid = 4242,
-                 .server_start = 987654321ULL},
+                 .server_start = 987654321ULL,
+                 .parent_id = 2147483651ULL},
                 {.order = 7,
                  .scope_id = 12,
                  .flags = 0,
@@ -93,6 +94,7 @@ static void test_s23_s4_scoped_links_round_trip_with_views_and_anchors(void **st
                 assert_int_equal(read[i].anchor_id, written[i].anchor_id);
                 assert_int_equal(read[i].server_pid, written[i].server_pid);
                 assert_int_equal(read[i].server_start, written[i].server_start);
+                assert_int_equal(read[i].parent_id, written[i].parent_id);
                 assert_int_equal(read[i].server_pidfd, -1); /* known again by adoption */
         }
         free_links(read, count);
