@@ -216,8 +216,75 @@ static int child_open_place(int nsfd, const char *root, const char *virtual_path
         return 0;
 }
 
+/* S16: the mounts of links made below V before it, moved onto the same places in
+ * the link's tree once it is attached (a moved mount keeps its id, so their records
+ * stay true). Each is opened and checked to be its link's mount, and its place in
+ * the tree to exist with the same type, before anything is attached. */
+struct movers {
+        const struct scope_mover *list;
+        size_t count;
+        int fd[SCOPE_MAX_MOVERS];    /* the mounts */
+        int place[SCOPE_MAX_MOVERS]; /* their places in the tree */
+};
+
+static void movers_close(struct movers *m)
+{
+        for (size_t i = 0; i < m->count; i++) {
+                if (m->fd[i] >= 0)
+                        (void)close(m->fd[i]);
+                if (m->place[i] >= 0)
+                        (void)close(m->place[i]);
+        }
+}
+
+static int movers_open(struct movers *m, int rootfd, const char *virtual_path, int tree,
+                       struct verdict *v)
+{
+        for (size_t i = 0; i < m->count; i++)
+                m->fd[i] = m->place[i] = -1;
+        for (size_t i = 0; i < m->count; i++) {
+                const struct scope_mover *mv = &m->list[i];
+                _cleanup_free_ char *path = NULL;
+                if (path_join(virtual_path, mv->relative, &path) < 0)
+                        return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+                uint64_t id;
+                bool is_root = false;
+                m->fd[i] = open_in_root(rootfd, path, O_PATH | O_NOFOLLOW);
+                int r = m->fd[i] < 0 ? m->fd[i]
+                                     : mount_id_of(m->fd[i], "", AT_EMPTY_PATH, &id, &is_root);
+                if (r >= 0 && (!is_root || id != mv->mount_id))
+                        r = -ESTALE;
+                if (r < 0)
+                        return child_fail(v, r, "the link on %s is not as it was made: %s", path);
+                struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                                  RESOLVE_NO_MAGICLINKS};
+                m->place[i] = (int)syscall(SYS_openat2, tree, mv->relative, &how, sizeof how);
+                struct stat a, b;
+                if (m->place[i] < 0) {
+                        int r = negative_errno();
+                        (void)child_fail(v, r,
+                                         "the link on %s has no place in the new link's tree "
+                                         "(links made below it become anchorless there, which "
+                                         "is not done in a target yet): %s",
+                                         path);
+                        v->status = r == -ENOENT ? -EOPNOTSUPP : r;
+                        return v->status;
+                }
+                if (fstat(m->fd[i], &a) < 0 || fstat(m->place[i], &b) < 0)
+                        return child_fail(v, negative_errno(), "cannot stat %s: %s", path);
+                if (S_ISDIR(a.st_mode) != S_ISDIR(b.st_mode))
+                        return child_fail(v, -EOPNOTSUPP,
+                                          "the new link's tree has another type where the link "
+                                          "on %s is (not done in a target yet): %s",
+                                          path);
+        }
+        return 0;
+}
+
 static int child_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                        bool by_propagation, const struct stat *expect, struct verdict *v)
+                        bool by_propagation, const struct stat *expect, struct movers *movers,
+                        struct verdict *v)
 {
         _cleanup_close_ int stage = -1;
         if (by_propagation && (stage = stage_namespace(v)) < 0)
@@ -290,10 +357,21 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                 v->status = 0;
                 return 0;
         }
+        int r = movers_open(movers, rootfd, virtual_path, tree, v);
+        if (r < 0)
+                return r;
         if (move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return child_fail(v, negative_errno(), "cannot mount on %s in the target: %s",
                                   virtual_path);
-        int r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL);
+        for (size_t i = 0; i < movers->count; i++)
+                if (move_mount(movers->fd[i], "", movers->place[i], "",
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        /* Left under the new link: it shows through again when the new
+                         * link goes. */
+                        return child_fail(v, negative_errno(),
+                                          "cannot move the link below %s onto it: %s",
+                                          virtual_path);
+        r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL);
         if (r < 0)
                 return child_fail(v, r, "cannot read the id of the mount on %s: %s", virtual_path);
         v->status = 0;
@@ -363,8 +441,8 @@ struct neighbour {
 /* The mounts of the target below dir (a path of its namespace), topmost of each
  * branch, but none at or below skip: cloned (open_tree, recursive), so that they go
  * back on top of the overlay that covers dir. Up to max; their count, or -errno. */
-static int clone_neighbours(int proc_self, const char *dir, const char *skip,
-                            struct neighbour *out, size_t max)
+static int clone_neighbours(int proc_self, const char *dir, const char *skip, struct neighbour *out,
+                            size_t max)
 {
         int fd = openat(proc_self, "mountinfo", O_RDONLY | O_CLOEXEC);
         FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
@@ -721,6 +799,8 @@ struct attach_args {
         const char *root, *virtual_path;
         bool dir, by_propagation;
         const struct stat *expect;
+        const struct scope_mover *movers;
+        size_t mover_count;
         int overlay;
         uint64_t parent_id;
         char *const *exceptions;
@@ -731,8 +811,11 @@ struct attach_args {
 static int attach_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
-        return child_attach(a->nsfd, a->root, a->virtual_path, a->tree, a->dir, a->by_propagation,
-                            a->expect, v);
+        struct movers m = {.list = a->movers, .count = a->mover_count};
+        int r = child_attach(a->nsfd, a->root, a->virtual_path, a->tree, a->dir, a->by_propagation,
+                             a->expect, &m, v);
+        movers_close(&m);
+        return r;
 }
 
 static int detach_fn(void *ctx, struct verdict *v)
@@ -763,16 +846,21 @@ static int open_place_fn(void *ctx, struct verdict *v)
 }
 
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                 bool by_propagation, const struct stat *expect, uint64_t *ret_mount_id,
-                 uint64_t *ret_anchor_id, bool *ret_needs_overlay, char *why, size_t why_size)
+                 bool by_propagation, const struct stat *expect, const struct scope_mover *movers,
+                 size_t mover_count, uint64_t *ret_mount_id, uint64_t *ret_anchor_id,
+                 bool *ret_needs_overlay, char *why, size_t why_size)
 {
+        if (mover_count > SCOPE_MAX_MOVERS || (mover_count && by_propagation))
+                return -EINVAL;
         struct attach_args a = {.nsfd = nsfd,
                                 .tree = tree,
                                 .root = root,
                                 .virtual_path = virtual_path,
                                 .dir = dir,
                                 .by_propagation = by_propagation,
-                                .expect = expect};
+                                .expect = expect,
+                                .movers = movers,
+                                .mover_count = mover_count};
         struct verdict v = {.needs_overlay = false};
         int r = run_child(attach_fn, &a, &v, why, why_size);
         if (r >= 0) {

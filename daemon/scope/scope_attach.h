@@ -24,10 +24,21 @@
  * the new mount's unique id (and the anchor's, or 0), or -errno with why. With expect,
  * virtual_path must still be that object (its device and inode): -ESTALE otherwise.
  * -EOPNOTSUPP with *ret_needs_overlay when V is missing (its parent there) or of
- * another type: an overlay of its parent must make V's entry (scope_attach_graft). */
+ * another type: an overlay of its parent must make V's entry (scope_attach_graft).
+ * movers (not by_propagation): links made below V before, moved onto the tree once it
+ * is attached; each must have a place of its type in the tree, checked before. */
+/* A mount of a link made below V before it (S16): moved onto the same place in the
+ * new link's tree (relative to V), checked to be mount_id first. */
+struct scope_mover {
+        const char *relative;
+        uint64_t mount_id;
+};
+#define SCOPE_MAX_MOVERS 64
+
 int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
-                 bool by_propagation, const struct stat *expect, uint64_t *ret_mount_id,
-                 uint64_t *ret_anchor_id, bool *ret_needs_overlay, char *why, size_t why_size);
+                 bool by_propagation, const struct stat *expect, const struct scope_mover *movers,
+                 size_t mover_count, uint64_t *ret_mount_id, uint64_t *ret_anchor_id,
+                 bool *ret_needs_overlay, char *why, size_t why_size);
 
 /* Detach the mount mount_id from virtual_path in nsfd (below root). -ESTALE when
  * virtual_path shows no such mount any more (gone already, or covered). The anchor

@@ -325,19 +325,61 @@ static bool create_allowed(const struct scope_links *sl, uint64_t id, const stru
                     "%s is already the virtual path of a link in the target", v);
                 return false;
         }
-        /* A link inside another is attached on top of it (S15: resolved through
-         * it). One over links already there would cover them, and re-grafting them
-         * (S16) is not done in a target yet. */
-        const struct scoped_link *below = link_below(sl, id, v);
-        if (below) {
-                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                    "%s would cover the link on %s in the target: a link over links "
-                    "already made in a target namespace is not supported yet (make the "
-                    "outer one first)",
-                    v, below->virtual_path);
-                return false;
-        }
         return true;
+}
+
+/* S16: the links of scope id made below v before it, whose mounts move onto the new
+ * link's tree (scope_attach.h): the topmost mount of each (a graft's parent overlay,
+ * else its own), outermost ones only. Their count, or -1 with ret filled. */
+static int movers_of(const struct scope_links *sl, uint64_t id, const char *v, bool own_userns,
+                     struct scope_mover *out, char **paths, struct outcome *ret)
+{
+        size_t count = 0;
+        for (size_t i = 0; i < sl->count; i++) {
+                const struct scoped_link *l = &sl->links[i];
+                if (l->scope_id != id || !path_is_strict_descendant(v, l->virtual_path))
+                        continue;
+                char *top = NULL;
+                if (l->parent_id ? path_parent(l->virtual_path, &top) < 0
+                                 : !(top = strdup(l->virtual_path))) {
+                        say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
+                        goto fail;
+                }
+                const char *why = !own_userns ? "in a mount namespace of another user namespace"
+                                  : strcmp(top, v) == 0 ? "whose overlay is on this virtual path"
+                                  : count == SCOPE_MAX_MOVERS ? "more of them than 64"
+                                                              : NULL;
+                if (why) {
+                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s would cover the link on %s in the target, %s: not supported "
+                            "yet (make the outer one first)",
+                            v, l->virtual_path, why);
+                        free(top);
+                        goto fail;
+                }
+                paths[count] = top;
+                out[count++] =
+                        (struct scope_mover){.relative = top + strlen(v) + 1,
+                                             .mount_id = l->parent_id ? l->parent_id : l->mount_id};
+        }
+        /* Outermost only: one below another moves with it. */
+        size_t kept = 0;
+        for (size_t i = 0; i < count; i++) {
+                bool inner = false;
+                for (size_t j = 0; j < count; j++)
+                        inner |= j != i && path_is_strict_descendant(paths[j], paths[i]);
+                if (inner) {
+                        free(paths[i]);
+                        continue;
+                }
+                paths[kept] = paths[i];
+                out[kept++] = out[i];
+        }
+        return (int)kept;
+fail:
+        for (size_t i = 0; i < count; i++)
+                free(paths[i]);
+        return -1;
 }
 
 /* The view of a MERGED link of two directories, or the shadow view of a link with
@@ -504,10 +546,16 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
         struct overlay_instance *view = NULL;
         uint64_t mount_id = 0, anchor_id = 0, parent_id = 0;
         bool needs_overlay = false;
+        struct scope_mover movers[SCOPE_MAX_MOVERS];
+        char *mover_paths[SCOPE_MAX_MOVERS];
+        int mover_count = 0;
         char why[512] = "";
         int r;
         bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
         if (!create_allowed(sl, ns->id, msg, ret)) {
+                /* said */
+        } else if ((mover_count = movers_of(sl, ns->id, v, own_userns, movers, mover_paths, ret)) <
+                   0) {
                 /* said */
         } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
                 /* said */
@@ -545,6 +593,14 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                         r = negative_errno();
                         say(ret, r, BINDLINK_FAULT_NONE, NULL,
                             "cannot open the target's user namespace: %s", strerror(-r));
+                } else if (needs_view && mover_count > 0) {
+                        /* Its server would see the links below through V's directory
+                         * and keep showing them after they are gone. */
+                        r = -EOPNOTSUPP;
+                        say(ret, r, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s would be a view over the link on %s%s made before it in the "
+                            "target: not supported yet (make the view first)",
+                            v, mover_paths[0], mover_count > 1 ? " and others" : "");
                 } else if (needs_view) {
                         r = start_view(sl, req, ns, msg, backing, &view, &tree, &place,
                                        &needs_overlay, ret);
@@ -559,8 +615,9 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                 }
                 if (r >= 0) {
                         r = scope_attach(ns->nsfd, target_root(req), v, tree, S_ISDIR(st.st_mode),
-                                         !own_userns, view ? &place : NULL, &mount_id, &anchor_id,
-                                         &needs_overlay, why, sizeof why);
+                                         !own_userns, view ? &place : NULL, movers,
+                                         (size_t)mover_count, &mount_id, &anchor_id, &needs_overlay,
+                                         why, sizeof why);
                         if (r < 0)
                                 say(ret, r,
                                     r == -ENOENT ? BINDLINK_FAULT_VIRTUAL_PARENT
@@ -617,7 +674,9 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                                         : "");
                 *ret = (struct outcome){0};
         }
-out:;
+out:
+        for (int i = 0; i < mover_count; i++)
+                free(mover_paths[i]);
 }
 
 /* Remove the link on virtual_path from the scope ns (opened and authorized). */
@@ -855,6 +914,9 @@ static void mount_detached(void *ctx, uint64_t mount_id)
                 if (l->mount_id != mount_id)
                         continue;
                 uint64_t id = l->scope_id;
+                /* Moved onto a link made over it (S16), not gone. */
+                if (scope_mounts_exists(id, mount_id) == 1)
+                        return;
                 /* A namespace that ends detaches all its mounts, before its last
                  * process's pidfd says it has ended: said as its end. */
                 struct scope *s = scope_find(sl, id);

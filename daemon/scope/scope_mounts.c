@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/fanotify.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -25,6 +26,29 @@
 #ifndef FAN_EVENT_INFO_TYPE_MNT
 #define FAN_EVENT_INFO_TYPE_MNT 7
 #endif
+
+/* statmount(2), Linux 6.8; the namespace field, 6.11. */
+#ifndef SYS_statmount
+#define SYS_statmount 457
+#endif
+struct mount_id_request {
+        uint32_t size, spare;
+        uint64_t mnt_id, param, mnt_ns_id;
+};
+#define STATMOUNT_SB_BASIC_MASK 0x00000001U
+
+int scope_mounts_exists(uint64_t ns_id, uint64_t mount_id)
+{
+        struct mount_id_request req = {.size = sizeof req,
+                                       .mnt_id = mount_id,
+                                       .param = STATMOUNT_SB_BASIC_MASK,
+                                       .mnt_ns_id = ns_id};
+        /* The answer's fixed part: what SB_BASIC fills is not looked at. */
+        uint64_t buf[64];
+        if (syscall(SYS_statmount, &req, buf, sizeof buf, 0) == 0)
+                return 1;
+        return errno == ENOENT ? 0 : negative_errno();
+}
 
 struct info_mnt {
         struct fanotify_event_info_header hdr;

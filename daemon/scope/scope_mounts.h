@@ -18,6 +18,11 @@ int scope_mounts_open(void);
  * -errno. */
 int scope_mounts_mark(int fan, int nsfd, bool add);
 
+/* Is mount_id attached in the mount namespace ns_id (statmount(2))? 1, 0, or -errno
+ * (-ENOSYS where the kernel cannot say). A mount moved within its namespace (S16)
+ * is reported detached and attached again: this tells the two apart. */
+int scope_mounts_exists(uint64_t ns_id, uint64_t mount_id);
+
 /* Read the pending events: detached(ctx, id) for each mount detached. Returns the
  * number of events read, or -errno; *ret_overflow when the kernel dropped some. */
 int scope_mounts_read(int fan, void (*detached)(void *ctx, uint64_t mount_id), void *ctx,

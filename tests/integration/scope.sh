@@ -104,8 +104,36 @@ test_s23_s15_nested_links_in_a_container() {
         ctl remove --target "pid:$C" "$T/v/sub" || return
         ctl remove --target "pid:$C" "$T/v" || return
         check_eq "the container's own again" own "$(in_container "$C" cat "$T/v/sub/f")"
-        ctl create --target "pid:$C" "$T/w/in" "$T/b2" || return
-        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/w" "$T/b1"
+        stop_containers
+}
+
+# S16 in a container: a link made over links made before it below its V shows them
+# on top of it (their mounts move onto its tree, keeping their ids); they are removed
+# first; one with no place in the new link's tree is refused and nothing changes.
+test_s23_s16_link_over_links_made_before_it_in_a_container() {
+        mkdir -p "$T/v/sub" "$T/v/other" "$T/b1/sub" "$T/b2" "$T/b3"
+        echo b1 > "$T/b1/f"; echo b2 > "$T/b2/f"; echo b3 > "$T/b3/f"; echo own > "$T/v/sub/f"
+        start_container
+        ctl create --target "pid:$C" "$T/v/sub" "$T/b2" || return
+        # A view over it is not made yet (its server would go on showing it).
+        ctl_fails 0x80004001 ENOTSUP create --merged --target "pid:$C" "$T/v" "$T/b1"
+        case "$LAST_ERROR" in *"would be a view over the link on $T/v/sub"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl create --target "pid:$C" "$T/v" "$T/b1" || return
+        check_eq "the new outer link" b1 "$(in_container "$C" cat "$T/v/f")"
+        check_eq "the inner link, still on top" b2 "$(in_container "$C" cat "$T/v/sub/f")"
+        check_eq "what the container lists" ". ./f ./sub ./sub/f " "$(in_container_listing "$C" "$T/v")"
+        ctl_fails 0x800700AA EBUSY remove --target "pid:$C" "$T/v"
+        ctl remove --target "pid:$C" "$T/v/sub" || return
+        check_eq "B1's sub below it" "" "$(in_container "$C" ls "$T/v/sub")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container's own again" own "$(in_container "$C" cat "$T/v/sub/f")"
+        # A link below with no place in the new one's tree: refused, nothing moved.
+        ctl create --target "pid:$C" "$T/v/other" "$T/b3" || return
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v" "$T/b1"
+        case "$LAST_ERROR" in *"has no place in the new link's tree"*) ;; *) fail "$LAST_ERROR" ;; esac
+        check_eq "the link below as it was" b3 "$(in_container "$C" cat "$T/v/other/f")"
+        ctl remove --target "pid:$C" "$T/v/other" || return
+        check_eq "one mount fewer, none left" 0 "$(in_container "$C" findmnt -rn -o TARGET | grep -c "^$T/v")"
         stop_containers
 }
 
