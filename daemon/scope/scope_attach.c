@@ -544,11 +544,85 @@ static int attach_below(int dir, const char *relative, int tree)
 
 #define MAX_NEIGHBOURS 256
 
+/* The overlay on onto, the neighbours put back on it, tree on V's entry in it. */
+static int assemble(int onto, int overlay, struct neighbour *neighbours, int count,
+                    const char *virtual_path, int tree, struct verdict *v)
+{
+        if (move_mount(overlay, "", onto, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+            0)
+                return child_fail(v, negative_errno(),
+                                  "cannot mount the overlay on the parent of %s: %s", virtual_path);
+        for (int i = 0; i < count; i++) {
+                int r = attach_below(overlay, neighbours[i].relative, neighbours[i].tree);
+                if (r < 0)
+                        return child_fail(v, r,
+                                          "cannot put a mount back below the parent of %s: %s",
+                                          virtual_path);
+        }
+        int r = attach_below(overlay, path_last(virtual_path), tree);
+        return r < 0 ? child_fail(v, r, "cannot mount on %s in the target: %s", virtual_path) : 0;
+}
+
+/* By propagation (a target of another user namespace, as attach_by_propagation): an
+ * anchor on the parent, shared, and its peer in the staging namespace, where the
+ * overlay and what goes on it are attached; the kernel copies them onto the anchor,
+ * locked. Then the target's copies are made private and their ids read. */
+static int assemble_by_propagation(int nsfd, int stage, int rootfd, const char *up, int parent,
+                                   int overlay, struct neighbour *neighbours, int count,
+                                   const char *virtual_path, int tree, struct verdict *v)
+{
+        _cleanup_close_ int anchor =
+                open_tree(parent, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        struct mount_attr shared = {.propagation = MS_SHARED};
+        if (anchor < 0 ||
+            move_mount(anchor, "", parent, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+                    0 ||
+            mount_setattr(anchor, "", AT_EMPTY_PATH, &shared, sizeof shared) < 0)
+                return child_fail(v, negative_errno(),
+                                  "cannot make an anchor on the parent of %s: %s", virtual_path);
+        int r = mount_id_of(anchor, "", AT_EMPTY_PATH, &v->anchor_id, NULL);
+        _cleanup_close_ int peer =
+                r < 0 ? -1
+                      : open_tree(anchor, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (r < 0 || peer < 0)
+                return child_fail(v, r < 0 ? r : negative_errno(),
+                                  "cannot copy the anchor on the parent of %s: %s", virtual_path);
+        if (setns(stage, CLONE_NEWNS) < 0 ||
+            move_mount(peer, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return child_fail(v, negative_errno(), "cannot stage the overlay of %s: %s",
+                                  virtual_path);
+        r = assemble(peer, overlay, neighbours, count, virtual_path, tree, v);
+        if (setns(nsfd, CLONE_NEWNS) < 0)
+                return child_fail(v, negative_errno(), "cannot join the target again%s: %s", "");
+        if (r < 0)
+                return r;
+        _cleanup_close_ int top_parent =
+                open_in_root(rootfd, up, O_PATH | O_DIRECTORY | O_NOFOLLOW);
+        _cleanup_close_ int top = open_in_root(rootfd, virtual_path, O_PATH | O_NOFOLLOW);
+        bool parent_root = false, root = false;
+        r = top_parent < 0
+                    ? top_parent
+                    : mount_id_of(top_parent, "", AT_EMPTY_PATH, &v->parent_id, &parent_root);
+        if (r >= 0)
+                r = top < 0 ? top : mount_id_of(top, "", AT_EMPTY_PATH, &v->mount_id, &root);
+        if (r >= 0 && (!parent_root || !root || v->parent_id == v->anchor_id))
+                r = -EBUSY;
+        struct mount_attr private = {.propagation = MS_PRIVATE};
+        if (r >= 0 && (mount_setattr(top_parent, "", AT_EMPTY_PATH | AT_RECURSIVE, &private,
+                                     sizeof private) < 0 ||
+                       mount_setattr(anchor, "", AT_EMPTY_PATH, &private, sizeof private) < 0))
+                r = negative_errno();
+        return r < 0 ? child_fail(v, r, "the link did not reach %s in the target: %s", virtual_path)
+                     : 0;
+}
+
 /* Attach overlay (the parent's overlay, made over *expect) on V's parent, put back
  * on it the mounts that were below the parent (but at V), and attach tree on V's
- * entry in it. The link's mount id in mount_id, the overlay's in parent_id. */
+ * entry in it. The link's mount id in mount_id, the overlay's in parent_id (and the
+ * anchor's, by propagation, in anchor_id). */
 static int child_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay,
-                              int tree, const struct stat *expect, struct verdict *v)
+                              int tree, const struct stat *expect, bool by_propagation,
+                              struct verdict *v)
 {
         /* This process's /proc directory, in bindlinkd's procfs: the target's own
          * /proc (a procfs of its pid namespace, where this process is not) would not
@@ -556,6 +630,9 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
         _cleanup_close_ int proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (proc_self < 0)
                 return child_fail(v, negative_errno(), "cannot open /proc/self%s: %s", "");
+        _cleanup_close_ int stage = -1;
+        if (by_propagation && (stage = stage_namespace(v)) < 0)
+                return stage;
         _cleanup_close_ int rootfd = child_root(nsfd, root, v);
         if (rootfd < 0)
                 return rootfd;
@@ -583,39 +660,40 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
         _cleanup_free_ char *real_v = NULL;
         if (path_join(real, path_last(virtual_path), &real_v) < 0)
                 return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+        /* What the parent is now: whatever goes above it on a failure comes off. */
+        uint64_t before;
+        bool ignored;
+        _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (grand < 0 || mount_id_of(grand, path_last(up), 0, &before, &ignored) < 0)
+                return child_fail(v, grand < 0 ? negative_errno() : -EIO,
+                                  "cannot look at the parent of %s: %s", virtual_path);
         struct neighbour neighbours[MAX_NEIGHBOURS];
         int count = clone_neighbours(proc_self, real, real_v, neighbours, MAX_NEIGHBOURS);
         if (count < 0)
                 return child_fail(v, count, "cannot copy the mounts below the parent of %s: %s",
                                   virtual_path);
-        int r = 0;
-        if (move_mount(overlay, "", parent, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
-            0)
-                r = child_fail(v, negative_errno(),
-                               "cannot mount the overlay on the parent of %s: %s", virtual_path);
-        for (int i = 0; r >= 0 && i < count; i++) {
-                r = attach_below(overlay, neighbours[i].relative, neighbours[i].tree);
-                if (r < 0)
-                        (void)child_fail(v, r, "cannot put a mount back below the parent of %s: %s",
-                                         virtual_path);
+        int r;
+        if (by_propagation) {
+                r = assemble_by_propagation(nsfd, stage, rootfd, up, parent, overlay, neighbours,
+                                            count, virtual_path, tree, v);
+        } else {
+                r = assemble(parent, overlay, neighbours, count, virtual_path, tree, v);
+                if (r >= 0 && (r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL)) >= 0)
+                        r = mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL);
         }
-        if (r >= 0 && (r = attach_below(overlay, path_last(virtual_path), tree)) < 0)
-                (void)child_fail(v, r, "cannot mount on %s in the target: %s", virtual_path);
-        if (r >= 0 && (r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL)) >= 0)
-                r = mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL);
         for (int i = 0; i < count; i++) {
                 free(neighbours[i].relative);
                 (void)close(neighbours[i].tree);
         }
         if (r < 0) {
-                /* Whatever was attached goes with the overlay, unless it never was. */
-                _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                /* Whatever was attached on the parent comes off again (the overlay and
+                 * what it carries, an anchor), down to what was there before. */
                 uint64_t top;
                 bool is_root;
-                if (grand >= 0 && fchdir(grand) == 0 &&
-                    mount_id_of(grand, path_last(up), 0, &top, &is_root) >= 0 && is_root &&
-                    mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL) >= 0 &&
-                    top == v->parent_id)
+                for (int i = 0; i < 3 && fchdir(grand) == 0 &&
+                                mount_id_of(grand, path_last(up), 0, &top, &is_root) >= 0 &&
+                                is_root && top != before;
+                     i++)
                         (void)umount2(path_last(up), MNT_DETACH | UMOUNT_NOFOLLOW);
                 if (v->status == 0)
                         v->status = r;
@@ -667,6 +745,14 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
                     (fchdir(grand) < 0 || umount2(parent_name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0))
                         return child_fail(v, negative_errno(),
                                           "cannot unmount the overlay on the parent of %s: %s",
+                                          virtual_path);
+                /* And the anchor it was propagated onto. */
+                if (grand >= 0 && anchor_id &&
+                    mount_id_of(grand, parent_name, 0, &top, &is_root) >= 0 && is_root &&
+                    top == anchor_id &&
+                    (fchdir(grand) < 0 || umount2(parent_name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0))
+                        return child_fail(v, negative_errno(),
+                                          "cannot unmount the anchor on the parent of %s: %s",
                                           virtual_path);
         }
         v->status = 0;
@@ -835,7 +921,7 @@ static int attach_graft_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
         return child_attach_graft(a->nsfd, a->root, a->virtual_path, a->overlay, a->tree, a->expect,
-                                  v);
+                                  a->by_propagation, v);
 }
 
 static int open_place_fn(void *ctx, struct verdict *v)
@@ -887,20 +973,22 @@ int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode
 }
 
 int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
-                       const struct stat *expect, uint64_t *ret_mount_id, uint64_t *ret_parent_id,
-                       char *why, size_t why_size)
+                       const struct stat *expect, bool by_propagation, uint64_t *ret_mount_id,
+                       uint64_t *ret_parent_id, uint64_t *ret_anchor_id, char *why, size_t why_size)
 {
         struct attach_args a = {.nsfd = nsfd,
                                 .root = root,
                                 .virtual_path = virtual_path,
                                 .overlay = overlay,
                                 .tree = tree,
-                                .expect = expect};
+                                .expect = expect,
+                                .by_propagation = by_propagation};
         struct verdict v;
         int r = run_child(attach_graft_fn, &a, &v, why, why_size);
         if (r >= 0) {
                 *ret_mount_id = v.mount_id;
                 *ret_parent_id = v.parent_id;
+                *ret_anchor_id = v.anchor_id;
         }
         return r;
 }

@@ -56,10 +56,12 @@ int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode
 /* Then the overlay (detached, made over that parent, *expect) attached on it, the
  * target's mounts that were below the parent (but at or below V) put back on top of
  * it, and tree attached on V's entry in it. 0 with the ids of the link's mount and of
- * the overlay's, or -errno with why (nothing left attached). */
+ * the overlay's, or -errno with why (nothing left attached). by_propagation: as for
+ * scope_attach, onto an anchor on the parent (its id in *ret_anchor_id). */
 int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
-                       const struct stat *expect, uint64_t *ret_mount_id, uint64_t *ret_parent_id,
-                       char *why, size_t why_size);
+                       const struct stat *expect, bool by_propagation, uint64_t *ret_mount_id,
+                       uint64_t *ret_parent_id, uint64_t *ret_anchor_id, char *why,
+                       size_t why_size);
 
 /* V's directory in the target (O_PATH, not followed, resolved in its root), for a view
  * that shows it, once each exception (a path of the target) is seen to exist there:

@@ -448,20 +448,13 @@ static void kill_server(int pidfd)
  * target's parent) makes V's entry, and B's tree goes on it. Its server in *ret_view,
  * ids in *ret_mount_id and *ret_parent_id. */
 static int graft(const struct scope_links *sl, const struct scope_request *req,
-                 const struct scope_ns *ns, bool own_userns, const struct wire_create *msg,
-                 int backing, const struct stat *backing_st, struct overlay_instance **ret_view,
-                 uint64_t *ret_mount_id, uint64_t *ret_parent_id, struct outcome *ret)
+                 const struct scope_ns *ns, bool own_userns, int userns,
+                 const struct wire_create *msg, int backing, const struct stat *backing_st,
+                 struct overlay_instance **ret_view, uint64_t *ret_mount_id,
+                 uint64_t *ret_parent_id, uint64_t *ret_anchor_id, struct outcome *ret)
 {
         const char *v = msg->virtual_path;
         char why[512] = "";
-        if (!own_userns) {
-                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                    "%s is missing or of another type in the target: a link that needs an "
-                    "overlay of its parent in a mount namespace of another user namespace is "
-                    "not supported yet",
-                    v);
-                return -EOPNOTSUPP;
-        }
         _cleanup_free_ char *up = NULL;
         if (path_parent(v, &up) < 0) {
                 say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
@@ -519,10 +512,11 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
                 return r;
         }
         _cleanup_close_ int tree =
-                prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, -1, v);
+                prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, userns, v);
         r = tree < 0 ? tree
                      : scope_attach_graft(ns->nsfd, target_root(req), v, overlay, tree, &parent_st,
-                                          ret_mount_id, ret_parent_id, why, sizeof why);
+                                          !own_userns, ret_mount_id, ret_parent_id, ret_anchor_id,
+                                          why, sizeof why);
         if (r < 0) {
                 kill_server(TAKE_FD((*ret_view)->pidfd));
                 overlay_free(*ret_view);
@@ -626,8 +620,8 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                                     why[0] ? why : strerror(-r));
                 }
                 if (r < 0 && needs_overlay)
-                        r = graft(sl, req, ns, own_userns, msg, backing, &st, &view, &mount_id,
-                                  &parent_id, ret);
+                        r = graft(sl, req, ns, own_userns, userns, msg, backing, &st, &view,
+                                  &mount_id, &parent_id, &anchor_id, ret);
                 if (r < 0) {
                         if (view) {
                                 kill_server(TAKE_FD(view->pidfd));

@@ -593,8 +593,29 @@ test_s23_links_it_cannot_place_in_a_container_are_refused_clearly() {
         check_eq "no view left running" 0 "$(view_servers)"
         stop_containers
         start_userns_container
-        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/missing" "$T/b"
-        case "$LAST_ERROR" in *"another user namespace is not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
+        ctl create --target "pid:$C" "$T/v/sub" "$T/b" || return
+        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v" "$T/b"
+        case "$LAST_ERROR" in *"in a mount namespace of another user namespace: not supported yet"*) ;; *) fail "$LAST_ERROR" ;; esac
+        stop_containers
+}
+
+# S8 and S11 in a user-namespace container: an anchorless read-only link arrives by
+# propagation too (the parent's overlay onto an anchor), so its root cannot make it
+# writable; nothing is left on the parent after it.
+test_s23_s8_s11_anchorless_read_only_link_in_a_user_namespace_container() {
+        make_pair
+        start_userns_container
+        ctl create --read-only --target "pid:$C" "$T/v/new" "$T/b" || return
+        check_eq "the link" b-file "$(as_container_root cat "$T/v/new/f")"
+        check_eq "the parent as it was" v-own "$(as_container_root cat "$T/v/f")"
+        as_container_root sh -c "echo x > '$T/v/new/f'" 2>/dev/null && fail "wrote through the read-only link"
+        as_container_root mount -o remount,bind,rw "$T/v/new" 2>/dev/null &&
+                fail "the container's root made the read-only link writable"
+        as_container_root sh -c "echo x > '$T/v/new/f'" 2>/dev/null && fail "wrote after a remount"
+        check_file_is "$T/b/f" b-file
+        ctl remove --target "pid:$C" "$T/v/new" || return
+        check_eq "the parent again" ". ./f " "$(as_container_root sh -c "cd '$T/v' && find . | sort | tr '\n' ' '")"
+        check_eq "nothing left on the parent" 0 "$(in_container "$C" findmnt -rn -o TARGET | grep -c "^$T/v")"
         stop_containers
 }
 
