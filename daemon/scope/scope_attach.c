@@ -718,15 +718,18 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
         uint64_t top;
         bool is_root = false;
         int r = parent < 0 ? parent : mount_id_of(parent, name, 0, &top, &is_root);
-        if (r == -ENOENT || r == -ENOTDIR || (r >= 0 && (!is_root || top != mount_id)))
+        bool gone = r == -ENOENT || r == -ENOTDIR || (r >= 0 && (!is_root || top != mount_id));
+        if (gone && !parent_id)
                 return child_fail(v, -ESTALE,
                                   "%s no longer shows the link's mount in the "
                                   "target: %s",
                                   virtual_path);
-        if (r < 0)
+        if (r < 0 && !gone)
                 return child_fail(v, r, "cannot look at %s in the target: %s", virtual_path);
-        /* By a name relative to its parent, not followed; the mount was just seen. */
-        if (fchdir(parent) < 0 || umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+        /* By a name relative to its parent, not followed; the mount was just seen. (A
+         * link on a parent's overlay that the container unmounted itself still has the
+         * overlay to take away.) */
+        if (!gone && (fchdir(parent) < 0 || umount2(name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0))
                 return child_fail(v, negative_errno(), "cannot unmount %s in the target: %s",
                                   virtual_path);
         /* The anchor it was propagated onto, if V shows it now (the container may

@@ -919,6 +919,14 @@ static void mount_detached(void *ctx, uint64_t mount_id)
                         sl->forgot = true;
                         return;
                 }
+                /* On its parent's overlay, which still serves the parent: kept (and
+                 * its server) until the link is removed, which takes it away. */
+                if (l->parent_id && scope_mounts_exists(id, l->parent_id) == 1) {
+                        log_warning("link %s in mount namespace %llu was unmounted there; the "
+                                    "overlay of its parent stays until the link is removed",
+                                    l->virtual_path, (unsigned long long)id);
+                        return;
+                }
                 log_info("link %s in mount namespace %llu was unmounted there: forgotten",
                          l->virtual_path, (unsigned long long)id);
                 kill_server(TAKE_FD(l->server_pidfd));

@@ -558,7 +558,15 @@ test_s23_s8_anchorless_link_in_a_container() {
         # Read-only: nothing written through it.
         ctl create --read-only --target "pid:$C" "$T/v/new" "$T/b" || return
         in_container "$C" sh -c "echo x > '$T/v/new/f'" 2>/dev/null && fail "wrote through a read-only anchorless link"
+        # Unmounted by the container itself: the parent's overlay still serves the
+        # parent (its server is not ended under it) until the link is removed.
+        in_container "$C" umount "$T/v/new" || fail "the container cannot unmount the link"
+        eventually 5 grep -q "link $T/v/new in mount namespace [0-9]* was unmounted there; the overlay" "$DAEMON_LOG" ||
+                fail "not said"
+        check_eq "the parent still served" v-own "$(in_container "$C" cat "$T/v/f")"
         ctl remove --target "pid:$C" "$T/v/new" || return
+        check_eq "no overlay left on the parent" 0 "$(in_container "$C" findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
+        check_eq "the parent again" ". ./f ./mnt ./mnt/m " "$(in_container_listing "$C" "$T/v")"
         stop_containers
 }
 
