@@ -531,12 +531,16 @@ test_s23_s8_anchorless_link_in_a_container() {
         start_container
         in_container "$C" sh -c "mkdir '$T/v/mnt' && mount -t tmpfs none '$T/v/mnt' && echo mounted > '$T/v/mnt/m'" ||
                 fail "cannot mount in the container"
+        # One whose name mountinfo escapes, one below another.
+        in_container "$C" sh -c "mkdir '$T/v/m nt' && mount -t tmpfs none '$T/v/m nt' && mkdir '$T/v/m nt/in' && mount -t tmpfs none '$T/v/m nt/in' && echo deep > '$T/v/m nt/in/d'" ||
+                fail "cannot mount in the container"
         local servers; servers=$(view_servers)
         ctl create --target "pid:$C" "$T/v/new" "$T/b" || return
         check_eq "the link" b-file "$(in_container "$C" cat "$T/v/new/f")"
         check_eq "the parent as it was" v-own "$(in_container "$C" cat "$T/v/f")"
         check_eq "the container's mount below the parent" mounted "$(in_container "$C" cat "$T/v/mnt/m")"
-        check_eq "listed" ". ./f ./mnt ./mnt/m ./new ./new/f " "$(in_container_listing "$C" "$T/v")"
+        check_eq "and those below it" deep "$(in_container "$C" cat "$T/v/m nt/in/d")"
+        check_eq "listed" ". ./f ./m nt ./m nt/in ./m nt/in/d ./mnt ./mnt/m ./new ./new/f " "$(in_container_listing "$C" "$T/v")"
         check_missing "$T/v/new"
         check_eq "one server more (the parent's overlay)" $((servers + 1)) "$(view_servers)"
         check_eq "realized by a bind mount" bind "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.[0].realization')"
@@ -551,7 +555,7 @@ test_s23_s8_anchorless_link_in_a_container() {
         kill9_daemon
         start_daemon || { fail "restart failed"; return; }
         ctl remove --target "pid:$C" "$T/v/new" || return
-        check_eq "the parent again" ". ./f ./mnt ./mnt/m " "$(in_container_listing "$C" "$T/v")"
+        check_eq "the parent again" ". ./f ./m nt ./m nt/in ./m nt/in/d ./mnt ./mnt/m " "$(in_container_listing "$C" "$T/v")"
         check_eq "the container's mount stays" mounted "$(in_container "$C" cat "$T/v/mnt/m")"
         check_eq "no overlay left on the parent" 0 "$(in_container "$C" findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
         eventually 10 test "$(view_servers)" -eq "$servers" || fail "the overlay's server did not end"
@@ -566,7 +570,7 @@ test_s23_s8_anchorless_link_in_a_container() {
         check_eq "the parent still served" v-own "$(in_container "$C" cat "$T/v/f")"
         ctl remove --target "pid:$C" "$T/v/new" || return
         check_eq "no overlay left on the parent" 0 "$(in_container "$C" findmnt -rn -o TARGET,FSTYPE | grep -c "^$T/v fuse")"
-        check_eq "the parent again" ". ./f ./mnt ./mnt/m " "$(in_container_listing "$C" "$T/v")"
+        check_eq "the parent again" ". ./f ./m nt ./m nt/in ./m nt/in/d ./mnt ./mnt/m " "$(in_container_listing "$C" "$T/v")"
         stop_containers
 }
 
