@@ -18,7 +18,7 @@ if [ $# -lt 1 ]; then
 fi
 bench_builddir "$1"
 shift
-rounds=200 starts=11
+rounds=200 starts=31
 while [ $# -gt 0 ]; do
         case $1 in
         --rounds) rounds=$2; shift 2 ;;

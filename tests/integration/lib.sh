@@ -47,7 +47,8 @@ stage_programs() {
         mkdir -p "$STAGE/bin" "$STAGE/lib" "$STAGE/libexec"
         cp -P "$BUILDDIR"/.libs/libbindlink.so* "$STAGE/lib/" 2>/dev/null
         local name src
-        for name in bindlinkctl tests/integration/posix_check tests/integration/hostile_client; do
+        for name in bindlinkctl bindlink-oci-hook tests/integration/posix_check \
+                tests/integration/hostile_client; do
                 src="$BUILDDIR/$name"
                 # A libtool wrapper script: the program itself is in .libs.
                 [ -f "$(dirname "$src")/.libs/$(basename "$src")" ] &&

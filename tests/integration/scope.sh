@@ -733,7 +733,7 @@ test_s23_oci_hook_json_form_makes_all_links_or_none() {
         case "$out" in *"entry 2 (/no/such/dir -> $T/b2)"*) ;; *) fail "message: $out" ;; esac
         check_eq "the first link taken back" 0 "$(scoped_links)"
         # One request for all of them: nobody gets E_ACCESSDENIED for the whole batch.
-        out=$(state "$good" | as_nobody env LD_LIBRARY_PATH="$BUILDDIR/.libs" BINDLINK_SOCKET="$BINDLINK_SOCKET" "$hook" createRuntime 2>&1)
+        out=$(state "$good" | as_nobody env BINDLINK_SOCKET="$BINDLINK_SOCKET" "$STAGE/bin/bindlink-oci-hook" createRuntime 2>&1)
         check_eq "exit of nobody's hook" 1 $?
         case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "nobody's batch: $out" ;; esac
         check_eq "nothing made for nobody" 0 "$(scoped_links)"
