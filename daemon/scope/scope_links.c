@@ -155,13 +155,26 @@ static void link_drop(struct scope_links *sl, size_t i)
         sl->count--;
 }
 
-/* Forget scope id if none of its links is left (and stop watching its mounts, given
- * its namespace nsfd, or -1 when it has ended). */
+/* Scope id when none of its links is left: kept, or forgotten (and its mounts no
+ * longer watched, given its namespace nsfd; -1: it cannot be, forgotten). */
 static void scope_release(struct scope_links *sl, uint64_t id, int nsfd)
 {
         for (size_t i = 0; i < sl->count; i++)
                 if (sl->links[i].scope_id == id)
                         return;
+        /* A container whose links are gone often gets others (a runtime's hook, an
+         * admin's next create): the scope is kept, a pidfd and a mark that hold
+         * nothing of it, while at most 64 are kept so, and goes when its namespace
+         * ends. (Dropping and making it again was a third of a scoped remove.) */
+        size_t idle = 0;
+        for (size_t i = 0; i < sl->scope_count; i++) {
+                bool has_links = false;
+                for (size_t j = 0; j < sl->count && !has_links; j++)
+                        has_links = sl->links[j].scope_id == sl->scopes[i].id;
+                idle += !has_links;
+        }
+        if (idle <= 64 && nsfd >= 0)
+                return;
         if (sl->mounts_fd >= 0 && nsfd >= 0)
                 (void)scope_mounts_mark(sl->mounts_fd, nsfd, false);
         for (size_t i = 0; i < sl->scope_count; i++)
@@ -884,8 +897,9 @@ static void scope_forget(struct scope_links *sl, size_t i)
                         link_drop(sl, j);
                         forgotten++;
                 }
-        log_info("mount namespace %llu ended: its %zu link(s) forgotten", (unsigned long long)id,
-                 forgotten);
+        if (forgotten > 0)
+                log_info("mount namespace %llu ended: its %zu link(s) forgotten",
+                         (unsigned long long)id, forgotten);
         (void)journal_now(sl);
 }
 
