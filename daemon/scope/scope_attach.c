@@ -393,7 +393,7 @@ static int child_open_parent(int nsfd, const char *root, const char *virtual_pat
         _cleanup_free_ char *up = NULL;
         if (path_parent(virtual_path, &up) < 0)
                 return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
-        if (strcmp(up, "/") == 0)
+        if (strcmp(up, "/") == 0 && (!root || !*root))
                 return child_fail(v, -EOPNOTSUPP,
                                   "%s is at the target's root, whose overlay its processes "
                                   "would not see: not supported (%s)",
@@ -664,7 +664,10 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
         uint64_t before;
         bool ignored;
         _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (grand < 0 || mount_id_of(grand, path_last(up), 0, &before, &ignored) < 0)
+        /* Its name in its own parent: the last of its path in the namespace (not of
+         * up, which is "/" for the root given, a container's root before pivot_root). */
+        const char *pname = path_last(real);
+        if (grand < 0 || mount_id_of(grand, pname, 0, &before, &ignored) < 0)
                 return child_fail(v, grand < 0 ? negative_errno() : -EIO,
                                   "cannot look at the parent of %s: %s", virtual_path);
         struct neighbour neighbours[MAX_NEIGHBOURS];
@@ -690,11 +693,11 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                  * what it carries, an anchor), down to what was there before. */
                 uint64_t top;
                 bool is_root;
-                for (int i = 0; i < 3 && fchdir(grand) == 0 &&
-                                mount_id_of(grand, path_last(up), 0, &top, &is_root) >= 0 &&
-                                is_root && top != before;
+                for (int i = 0;
+                     i < 3 && fchdir(grand) == 0 &&
+                     mount_id_of(grand, pname, 0, &top, &is_root) >= 0 && is_root && top != before;
                      i++)
-                        (void)umount2(path_last(up), MNT_DETACH | UMOUNT_NOFOLLOW);
+                        (void)umount2(pname, MNT_DETACH | UMOUNT_NOFOLLOW);
                 if (v->status == 0)
                         v->status = r;
                 return r;
@@ -706,6 +709,10 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
 static int child_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
                         uint64_t anchor_id, uint64_t parent_id, struct verdict *v)
 {
+        /* As in child_attach_graft: this process's /proc in bindlinkd's procfs. */
+        _cleanup_close_ int proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_self < 0)
+                return child_fail(v, negative_errno(), "cannot open /proc/self%s: %s", "");
         _cleanup_close_ int rootfd = child_root(nsfd, root, v);
         if (rootfd < 0)
                 return rootfd;
@@ -742,7 +749,16 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
         /* The overlay on V's parent that made V's entry (and what it carried). */
         if (parent_id) {
                 _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-                const char *parent_name = path_last(parent_path);
+                /* Its name in its own parent (for a root given, not "/"). */
+                char proc[64], real[PATH_MAX];
+                (void)snprintf(proc, sizeof proc, "fd/%d", parent);
+                ssize_t n = readlinkat(proc_self, proc, real, sizeof real - 1);
+                if (n <= 0)
+                        return child_fail(v, n < 0 ? negative_errno() : -EIO,
+                                          "cannot name the parent of %s in the target: %s",
+                                          virtual_path);
+                real[n] = '\0';
+                const char *parent_name = path_last(real);
                 if (grand >= 0 && mount_id_of(grand, parent_name, 0, &top, &is_root) >= 0 &&
                     is_root && top == parent_id &&
                     (fchdir(grand) < 0 || umount2(parent_name, MNT_DETACH | UMOUNT_NOFOLLOW) < 0))

@@ -50,7 +50,7 @@ int scope_detach(int nsfd, const char *root, const char *virtual_path, uint64_t 
 /* A link that needs an overlay of its parent (anchorless, or a file over a directory
  * or the reverse: S8, S9). First V's parent in the target (the descriptor, or -errno
  * with why) and what V is there (S_IFDIR, S_IFREG for any other object, 0 for none);
- * the parent may not be the target's root. */
+ * the parent may not be the namespace's own root (a root given may be the parent). */
 int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode_t *ret_type,
                       char *why, size_t why_size);
 /* Then the overlay (detached, made over that parent, *expect) attached on it, the

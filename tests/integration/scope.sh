@@ -685,6 +685,17 @@ test_s23_podman_container_sees_its_links_from_its_first_instruction() {
         check_eq "what the container saw first" "b-file
 ro
 refused" "$out"
+        # Anchorless (S8), at the top of the image and below: an overlay of the root
+        # the runtime is about to pivot into (which becomes the container's root, the
+        # runtime's mounts put back on it) and of /etc.
+        out=$("${PODMAN[@]}" run --rm --network none \
+                --annotation "io.bindlink.links=$T/b:/newdir;$T/b:/etc/newsub" --rootfs "$T/rootfs" \
+                /bin/sh -c 'cat /newdir/f /etc/newsub/f /data/f; ls /proc/self/fd >/dev/null && echo proc' 2>&1)
+        check_eq "anchorless links from the first instruction" "b-file
+b-file
+own-data
+proc" "$out"
+        check_missing "$T/rootfs/newdir"
         check_file_is "$T/rootfs/data/f" own-data
         check_eq "no mount under the root filesystem on the host" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/rootfs")"
         eventually 1 test "$(scoped_links)" = 0 || fail "links outlived the container by more than a second"
