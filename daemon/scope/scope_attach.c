@@ -105,6 +105,135 @@ static int mount_root_of(int dir)
         return -ELOOP;
 }
 
+/* Undo \ooo escapes of a mountinfo field in place. */
+static void unescape_octal(char *s)
+{
+        char *out = s;
+        for (char *in = s; *in;) {
+                if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+                    in[3] >= '0' && in[3] <= '7') {
+                        *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+                        in += 4;
+                } else {
+                        *out++ = *in++;
+                }
+        }
+        *out = '\0';
+}
+
+struct neighbour {
+        char *relative; /* below the parent */
+        int tree;       /* its clone, with what is mounted below it */
+};
+
+/* The mounts of the target below dir (a path of its namespace), topmost of each
+ * branch, but none at or below one of skips: cloned (open_tree, recursive), so that they go
+ * back on top of the overlay that covers dir. Up to max; their count, or -errno. */
+static int clone_neighbours(int proc_self, const char *dir, char *const *skips, size_t skip_count,
+                            struct neighbour *out, size_t max)
+{
+        int fd = openat(proc_self, "mountinfo", O_RDONLY | O_CLOEXEC);
+        FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
+        if (!f) {
+                int r = negative_errno();
+                if (fd >= 0)
+                        (void)close(fd);
+                return r;
+        }
+        size_t dir_len = strlen(dir), count = 0;
+        char *line = NULL;
+        size_t cap = 0;
+        int r = 0;
+        /* Mount points below dir, with their ids and parents' ids. */
+        struct below {
+                unsigned long id, parent;
+                char *point;
+        } *found = NULL;
+        size_t found_count = 0;
+        while (r >= 0 && getline(&line, &cap, f) > 0) {
+                unsigned long id, parent;
+                char point[4096];
+                if (sscanf(line, "%lu %lu %*s %*s %4095s", &id, &parent, point) != 3)
+                        continue;
+                unescape_octal(point);
+                if (strncmp(point, dir, dir_len) != 0 || point[dir_len] != '/')
+                        continue;
+                struct below *grown = realloc(found, (found_count + 1) * sizeof *grown);
+                char *copy = strdup(point);
+                if (!grown || !copy) {
+                        free(copy);
+                        if (grown)
+                                found = grown;
+                        r = -ENOMEM;
+                        break;
+                }
+                found = grown;
+                found[found_count++] = (struct below){id, parent, copy};
+        }
+        free(line);
+        (void)fclose(f);
+        for (size_t i = 0; r >= 0 && i < found_count; i++) {
+                bool nested = false;
+                for (size_t j = 0; j < found_count; j++)
+                        nested |= found[j].id == found[i].parent;
+                const char *p = found[i].point;
+                bool skipped = false;
+                for (size_t k = 0; k < skip_count && !skipped; k++) {
+                        size_t len = strlen(skips[k]);
+                        skipped = strncmp(p, skips[k], len) == 0 && (!p[len] || p[len] == '/');
+                }
+                if (nested || skipped)
+                        continue; /* cloned with its parent, or covered by the link */
+                if (count == max) {
+                        r = -E2BIG;
+                        break;
+                }
+                struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+                                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+                _cleanup_close_ int at = (int)syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how);
+                int tree = at < 0 ? -1
+                                  : open_tree(at, "",
+                                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
+                                                      AT_EMPTY_PATH);
+                char *relative = strdup(p + dir_len + 1);
+                if (tree < 0 || !relative) {
+                        r = tree < 0 ? negative_errno() : -ENOMEM;
+                        if (tree >= 0)
+                                (void)close(tree);
+                        free(relative);
+                        break;
+                }
+                out[count++] = (struct neighbour){relative, tree};
+        }
+        for (size_t i = 0; i < found_count; i++)
+                free(found[i].point);
+        free(found);
+        if (r < 0) {
+                for (size_t i = 0; i < count; i++) {
+                        free(out[i].relative);
+                        (void)close(out[i].tree);
+                }
+                return r;
+        }
+        return (int)count;
+}
+
+static int attach_below(int dir, const char *relative, int tree)
+{
+        struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                          RESOLVE_NO_MAGICLINKS};
+        _cleanup_close_ int place = (int)syscall(SYS_openat2, dir, relative, &how, sizeof how);
+        if (place < 0)
+                return negative_errno();
+        return move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+                               0
+                       ? negative_errno()
+                       : 0;
+}
+
+#define MAX_NEIGHBOURS 256
+
 /* A throwaway mount namespace of the child's own, made from bindlinkd's (so owned by
  * its user namespace) and private throughout: nothing mounted in it reaches the
  * host. Its descriptor; it ends with the child. */
@@ -126,7 +255,8 @@ static int stage_namespace(struct verdict *v)
  * it is attached in the staging namespace; tree, attached on that peer, propagates to
  * the anchor. Then both are made private again. The anchor's id in anchor_id. */
 static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *virtual_path,
-                                 int place, int tree, struct verdict *v)
+                                 int place, int tree, struct neighbour *neighbours, int count,
+                                 struct verdict *v)
 {
         _cleanup_close_ int anchor =
                 open_tree(place, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
@@ -151,6 +281,13 @@ static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *vi
                 return child_fail(v, negative_errno(),
                                   "cannot propagate the link to %s in the target: %s",
                                   virtual_path);
+        /* A view's neighbours go on it here, and reach the target with it. */
+        for (int i = 0; i < count; i++) {
+                r = attach_below(tree, neighbours[i].relative, neighbours[i].tree);
+                if (r < 0)
+                        return child_fail(v, r, "cannot put a mount back below %s: %s",
+                                          virtual_path);
+        }
         if (setns(nsfd, CLONE_NEWNS) < 0)
                 return child_fail(v, negative_errno(), "cannot join the target again%s: %s", "");
         /* What the anchor shows now: the propagated copy, unless the container
@@ -161,8 +298,9 @@ static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *vi
         if (r >= 0 && (!is_root || v->mount_id == v->anchor_id))
                 r = -EBUSY;
         struct mount_attr private = {.propagation = MS_PRIVATE};
-        if (r >= 0 && (mount_setattr(top, "", AT_EMPTY_PATH, &private, sizeof private) < 0 ||
-                       mount_setattr(anchor, "", AT_EMPTY_PATH, &private, sizeof private) < 0))
+        if (r >= 0 &&
+            (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &private, sizeof private) < 0 ||
+             mount_setattr(anchor, "", AT_EMPTY_PATH, &private, sizeof private) < 0))
                 r = negative_errno();
         if (r < 0)
                 return child_fail(v, r, "the link did not reach %s in the target: %s",
@@ -211,7 +349,15 @@ static int child_open_place(int nsfd, const char *root, const char *virtual_path
                 }
                 (void)close(e);
         }
-        v->fd = place;
+        /* A copy of V's mount alone, rooted at V: the view's server sees V's own
+         * entries, none of the mounts below it (child_attach puts those back on
+         * the view). */
+        v->fd = open_tree(place, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        int r = v->fd < 0 ? negative_errno() : 0;
+        (void)close(place);
+        if (r < 0)
+                return child_fail(v, r, "cannot copy the mount of %s in the target: %s",
+                                  virtual_path);
         v->status = 0;
         return 0;
 }
@@ -286,6 +432,10 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                         bool by_propagation, const struct stat *expect, struct movers *movers,
                         struct verdict *v)
 {
+        /* This process's /proc in bindlinkd's procfs (child_attach_graft says why). */
+        _cleanup_close_ int proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_self < 0)
+                return child_fail(v, negative_errno(), "cannot open /proc/self%s: %s", "");
         _cleanup_close_ int stage = -1;
         if (by_propagation && (stage = stage_namespace(v)) < 0)
                 return stage;
@@ -350,30 +500,68 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                                   "cannot keep the mount holding %s from propagating out of "
                                   "the target: %s",
                                   parent_path);
-        if (by_propagation) {
-                int r = attach_by_propagation(nsfd, stage, rootfd, virtual_path, place, tree, v);
-                if (r < 0)
-                        return r;
-                v->status = 0;
-                return 0;
+        /* A view (made over a copy of V's mount alone: its server sees no mount below
+         * V) covers the target's mounts below V: copies of them go back on it, but
+         * for the links below, which move onto it. */
+        struct neighbour neighbours[MAX_NEIGHBOURS];
+        int count = 0;
+        if (expect) {
+                char proc[64], real[PATH_MAX];
+                (void)snprintf(proc, sizeof proc, "fd/%d", place);
+                ssize_t n = readlinkat(proc_self, proc, real, sizeof real - 1);
+                if (n <= 0)
+                        return child_fail(v, n < 0 ? negative_errno() : -EIO,
+                                          "cannot name %s in the target: %s", virtual_path);
+                real[n] = '\0';
+                char *skips[SCOPE_MAX_MOVERS];
+                size_t skip_count = 0;
+                for (; skip_count < movers->count; skip_count++)
+                        if (path_join(real, movers->list[skip_count].relative, &skips[skip_count]) <
+                            0)
+                                break;
+                count = skip_count < movers->count
+                                ? -ENOMEM
+                                : clone_neighbours(proc_self, real, skips, skip_count, neighbours,
+                                                   MAX_NEIGHBOURS);
+                for (size_t i = 0; i < skip_count; i++)
+                        free(skips[i]);
+                if (count < 0)
+                        return child_fail(v, count, "cannot copy the mounts below %s: %s",
+                                          virtual_path);
         }
-        int r = movers_open(movers, rootfd, virtual_path, tree, v);
+        int r;
+        if (by_propagation) {
+                r = attach_by_propagation(nsfd, stage, rootfd, virtual_path, place, tree,
+                                          neighbours, count, v);
+        } else {
+                r = movers_open(movers, rootfd, virtual_path, tree, v);
+                if (r >= 0 && move_mount(tree, "", place, "",
+                                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        r = child_fail(v, negative_errno(), "cannot mount on %s in the target: %s",
+                                       virtual_path);
+                for (size_t i = 0; r >= 0 && i < movers->count; i++)
+                        if (move_mount(movers->fd[i], "", movers->place[i], "",
+                                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                                /* Left under the new link: it shows through again when
+                                 * the new link goes. */
+                                r = child_fail(v, negative_errno(),
+                                               "cannot move the link below %s onto it: %s",
+                                               virtual_path);
+                for (int i = 0; r >= 0 && i < count; i++)
+                        if ((r = attach_below(tree, neighbours[i].relative, neighbours[i].tree)) <
+                            0)
+                                (void)child_fail(v, r, "cannot put a mount back below %s: %s",
+                                                 virtual_path);
+                if (r >= 0 && (r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL)) < 0)
+                        (void)child_fail(v, r, "cannot read the id of the mount on %s: %s",
+                                         virtual_path);
+        }
+        for (int i = 0; i < count; i++) {
+                free(neighbours[i].relative);
+                (void)close(neighbours[i].tree);
+        }
         if (r < 0)
                 return r;
-        if (move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                return child_fail(v, negative_errno(), "cannot mount on %s in the target: %s",
-                                  virtual_path);
-        for (size_t i = 0; i < movers->count; i++)
-                if (move_mount(movers->fd[i], "", movers->place[i], "",
-                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-                        /* Left under the new link: it shows through again when the new
-                         * link goes. */
-                        return child_fail(v, negative_errno(),
-                                          "cannot move the link below %s onto it: %s",
-                                          virtual_path);
-        r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL);
-        if (r < 0)
-                return child_fail(v, r, "cannot read the id of the mount on %s: %s", virtual_path);
         v->status = 0;
         return 0;
 }
@@ -416,133 +604,6 @@ static int child_open_parent(int nsfd, const char *root, const char *virtual_pat
         v->status = 0;
         return 0;
 }
-
-/* Undo \ooo escapes of a mountinfo field in place. */
-static void unescape_octal(char *s)
-{
-        char *out = s;
-        for (char *in = s; *in;) {
-                if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
-                    in[3] >= '0' && in[3] <= '7') {
-                        *out++ = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
-                        in += 4;
-                } else {
-                        *out++ = *in++;
-                }
-        }
-        *out = '\0';
-}
-
-struct neighbour {
-        char *relative; /* below the parent */
-        int tree;       /* its clone, with what is mounted below it */
-};
-
-/* The mounts of the target below dir (a path of its namespace), topmost of each
- * branch, but none at or below skip: cloned (open_tree, recursive), so that they go
- * back on top of the overlay that covers dir. Up to max; their count, or -errno. */
-static int clone_neighbours(int proc_self, const char *dir, const char *skip, struct neighbour *out,
-                            size_t max)
-{
-        int fd = openat(proc_self, "mountinfo", O_RDONLY | O_CLOEXEC);
-        FILE *f = fd < 0 ? NULL : fdopen(fd, "re");
-        if (!f) {
-                int r = negative_errno();
-                if (fd >= 0)
-                        (void)close(fd);
-                return r;
-        }
-        size_t dir_len = strlen(dir), count = 0;
-        char *line = NULL;
-        size_t cap = 0;
-        int r = 0;
-        /* Mount points below dir, with their ids and parents' ids. */
-        struct below {
-                unsigned long id, parent;
-                char *point;
-        } *found = NULL;
-        size_t found_count = 0;
-        while (r >= 0 && getline(&line, &cap, f) > 0) {
-                unsigned long id, parent;
-                char point[4096];
-                if (sscanf(line, "%lu %lu %*s %*s %4095s", &id, &parent, point) != 3)
-                        continue;
-                unescape_octal(point);
-                if (strncmp(point, dir, dir_len) != 0 || point[dir_len] != '/')
-                        continue;
-                struct below *grown = realloc(found, (found_count + 1) * sizeof *grown);
-                char *copy = strdup(point);
-                if (!grown || !copy) {
-                        free(copy);
-                        if (grown)
-                                found = grown;
-                        r = -ENOMEM;
-                        break;
-                }
-                found = grown;
-                found[found_count++] = (struct below){id, parent, copy};
-        }
-        free(line);
-        (void)fclose(f);
-        size_t skip_len = strlen(skip);
-        for (size_t i = 0; r >= 0 && i < found_count; i++) {
-                bool nested = false;
-                for (size_t j = 0; j < found_count; j++)
-                        nested |= found[j].id == found[i].parent;
-                const char *p = found[i].point;
-                bool skipped =
-                        strncmp(p, skip, skip_len) == 0 && (!p[skip_len] || p[skip_len] == '/');
-                if (nested || skipped)
-                        continue; /* cloned with its parent, or covered by the link */
-                if (count == max) {
-                        r = -E2BIG;
-                        break;
-                }
-                struct open_how how = {.flags = O_PATH | O_CLOEXEC,
-                                       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-                _cleanup_close_ int at = (int)syscall(SYS_openat2, AT_FDCWD, p, &how, sizeof how);
-                int tree = at < 0 ? -1
-                                  : open_tree(at, "",
-                                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-                                                      AT_EMPTY_PATH);
-                char *relative = strdup(p + dir_len + 1);
-                if (tree < 0 || !relative) {
-                        r = tree < 0 ? negative_errno() : -ENOMEM;
-                        if (tree >= 0)
-                                (void)close(tree);
-                        free(relative);
-                        break;
-                }
-                out[count++] = (struct neighbour){relative, tree};
-        }
-        for (size_t i = 0; i < found_count; i++)
-                free(found[i].point);
-        free(found);
-        if (r < 0) {
-                for (size_t i = 0; i < count; i++) {
-                        free(out[i].relative);
-                        (void)close(out[i].tree);
-                }
-                return r;
-        }
-        return (int)count;
-}
-
-static int attach_below(int dir, const char *relative, int tree)
-{
-        struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                          RESOLVE_NO_MAGICLINKS};
-        _cleanup_close_ int place = (int)syscall(SYS_openat2, dir, relative, &how, sizeof how);
-        if (place < 0)
-                return negative_errno();
-        return move_mount(tree, "", place, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
-                               0
-                       ? negative_errno()
-                       : 0;
-}
-
-#define MAX_NEIGHBOURS 256
 
 /* The overlay on onto, the neighbours put back on it, tree on V's entry in it. */
 static int assemble(int onto, int overlay, struct neighbour *neighbours, int count,
@@ -671,7 +732,8 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                 return child_fail(v, grand < 0 ? negative_errno() : -EIO,
                                   "cannot look at the parent of %s: %s", virtual_path);
         struct neighbour neighbours[MAX_NEIGHBOURS];
-        int count = clone_neighbours(proc_self, real, real_v, neighbours, MAX_NEIGHBOURS);
+        char *skips[] = {real_v};
+        int count = clone_neighbours(proc_self, real, skips, 1, neighbours, MAX_NEIGHBOURS);
         if (count < 0)
                 return child_fail(v, count, "cannot copy the mounts below the parent of %s: %s",
                                   virtual_path);

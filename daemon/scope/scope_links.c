@@ -600,14 +600,6 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
                         r = negative_errno();
                         say(ret, r, BINDLINK_FAULT_NONE, NULL,
                             "cannot open the target's user namespace: %s", strerror(-r));
-                } else if (needs_view && mover_count > 0) {
-                        /* Its server would see the links below through V's directory
-                         * and keep showing them after they are gone. */
-                        r = -EOPNOTSUPP;
-                        say(ret, r, BINDLINK_FAULT_VIRTUAL, v,
-                            "%s would be a view over the link on %s%s made before it in the "
-                            "target: not supported yet (make the view first)",
-                            v, mover_paths[0], mover_count > 1 ? " and others" : "");
                 } else if (needs_view) {
                         r = start_view(sl, req, ns, msg, backing, &view, &tree, &place,
                                        &needs_overlay, ret);

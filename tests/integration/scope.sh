@@ -115,9 +115,14 @@ test_s23_s16_link_over_links_made_before_it_in_a_container() {
         echo b1 > "$T/b1/f"; echo b2 > "$T/b2/f"; echo b3 > "$T/b3/f"; echo own > "$T/v/sub/f"
         start_container
         ctl create --target "pid:$C" "$T/v/sub" "$T/b2" || return
-        # A view over it is not made yet (its server would go on showing it).
-        ctl_fails 0x80004001 ENOTSUP create --merged --target "pid:$C" "$T/v" "$T/b1"
-        case "$LAST_ERROR" in *"would be a view over the link on $T/v/sub"*) ;; *) fail "$LAST_ERROR" ;; esac
+        # A view over it: its server sees V's own entries, the link moves onto it.
+        ctl create --merged --target "pid:$C" "$T/v" "$T/b1" || return
+        check_eq "the view" b1 "$(in_container "$C" cat "$T/v/f")"
+        check_eq "the inner link, on top of the view" b2 "$(in_container "$C" cat "$T/v/sub/f")"
+        ctl remove --target "pid:$C" "$T/v/sub" || return
+        check_eq "the view's own sub once it is gone" own "$(in_container "$C" cat "$T/v/sub/f")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        ctl create --target "pid:$C" "$T/v/sub" "$T/b2" || return
         ctl create --target "pid:$C" "$T/v" "$T/b1" || return
         check_eq "the new outer link" b1 "$(in_container "$C" cat "$T/v/f")"
         check_eq "the inner link, still on top" b2 "$(in_container "$C" cat "$T/v/sub/f")"
@@ -384,7 +389,15 @@ test_s23_s12_merged_link_in_a_container_is_the_union_there_only() {
         make_pair
         mkdir -p "$T/v/vdir"; echo v-only > "$T/v/vdir/x"; echo b-only > "$T/b/bonly"
         start_container
+        # A mount of the container's below V: put back on the view.
+        in_container "$C" sh -c "mount -t tmpfs none '$T/v/vdir' && echo mounted > '$T/v/vdir/m'" ||
+                fail "cannot mount in the container"
         local servers; servers=$(view_servers)
+        ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container's mount on the view" mounted "$(in_container "$C" cat "$T/v/vdir/m")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container's mount, as it was" mounted "$(in_container "$C" cat "$T/v/vdir/m")"
+        in_container "$C" umount "$T/v/vdir" || fail "cannot take the mount away"
         ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
         check_eq "the union" ". ./bonly ./f ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
         check_eq "B wins a collision" b-file "$(in_container "$C" cat "$T/v/f")"
@@ -452,7 +465,13 @@ test_s23_a_views_server_ends_with_its_container_and_outlives_a_restart() {
         check_eq "the views survived the restart" b-file/inner "$(in_container "$C" cat "$T/v/f")/$(in_container "$C" cat "$T/v/sub/i")"
         check_eq "their links are known again" 2 "$(scoped_links)"
         # And their servers: an end is noticed (and said) by the new daemon.
-        local server; server=$(server_of "$T/v") || fail "no server over the container's V"
+        # (A view's lower directory is a copy of the container's mount, which has no
+        # path here; its upper one, B, names it.)
+        local server pid
+        for pid in $(pgrep -f "^bindlink-overlay --fuse-fd"); do
+                [ "$(readlink "/proc/$pid/fd/5" 2>/dev/null)" = "$T/b" ] && server=$pid
+        done
+        [ -n "$server" ] || fail "no server of the view of $T/b"
         kill -KILL "$server"
         eventually 5 grep -q "view of link $T/v in mount namespace [0-9]* has ended (its server, pid $server)" "$DAEMON_LOG" ||
                 fail "the adopted server's end was not noticed"
