@@ -600,7 +600,13 @@ static int child_open_parent(int nsfd, const char *root, const char *virtual_pat
                 (void)close(parent);
                 return child_fail(v, r, "cannot look at %s in the target: %s", virtual_path);
         }
-        v->fd = parent;
+        /* As for a view (child_open_place): a copy of the parent's mount alone. */
+        v->fd = open_tree(parent, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        int r = v->fd < 0 ? negative_errno() : 0;
+        (void)close(parent);
+        if (r < 0)
+                return child_fail(v, r, "cannot copy the mount of the parent of %s: %s",
+                                  virtual_path);
         v->status = 0;
         return 0;
 }
@@ -683,7 +689,7 @@ static int assemble_by_propagation(int nsfd, int stage, int rootfd, const char *
  * anchor's, by propagation, in anchor_id). */
 static int child_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay,
                               int tree, const struct stat *expect, bool by_propagation,
-                              struct verdict *v)
+                              struct movers *movers, struct verdict *v)
 {
         /* This process's /proc directory, in bindlinkd's procfs: the target's own
          * /proc (a procfs of its pid namespace, where this process is not) would not
@@ -732,8 +738,18 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                 return child_fail(v, grand < 0 ? negative_errno() : -EIO,
                                   "cannot look at the parent of %s: %s", virtual_path);
         struct neighbour neighbours[MAX_NEIGHBOURS];
-        char *skips[] = {real_v};
-        int count = clone_neighbours(proc_self, real, skips, 1, neighbours, MAX_NEIGHBOURS);
+        /* Not V's place, nor the links made in the parent before, which move. */
+        char *skips[1 + SCOPE_MAX_MOVERS] = {real_v};
+        size_t skip_count = 1;
+        for (size_t i = 0; i < movers->count; i++)
+                if (path_join(real, movers->list[i].relative, &skips[skip_count]) >= 0)
+                        skip_count++;
+        int count = skip_count == 1 + movers->count
+                            ? clone_neighbours(proc_self, real, skips, skip_count, neighbours,
+                                               MAX_NEIGHBOURS)
+                            : -ENOMEM;
+        for (size_t i = 1; i < skip_count; i++)
+                free(skips[i]);
         if (count < 0)
                 return child_fail(v, count, "cannot copy the mounts below the parent of %s: %s",
                                   virtual_path);
@@ -742,7 +758,16 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                 r = assemble_by_propagation(nsfd, stage, rootfd, up, parent, overlay, neighbours,
                                             count, virtual_path, tree, v);
         } else {
-                r = assemble(parent, overlay, neighbours, count, virtual_path, tree, v);
+                r = movers_open(movers, rootfd, up, overlay, v);
+                if (r >= 0)
+                        r = assemble(parent, overlay, neighbours, count, virtual_path, tree, v);
+                for (size_t i = 0; r >= 0 && i < movers->count; i++)
+                        if (move_mount(movers->fd[i], "", movers->place[i], "",
+                                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                                r = child_fail(v, negative_errno(),
+                                               "cannot move a link in the parent of %s onto its "
+                                               "overlay: %s",
+                                               virtual_path);
                 if (r >= 0 && (r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL)) >= 0)
                         r = mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL);
         }
@@ -1001,8 +1026,11 @@ static int open_parent_fn(void *ctx, struct verdict *v)
 static int attach_graft_fn(void *ctx, struct verdict *v)
 {
         const struct attach_args *a = ctx;
-        return child_attach_graft(a->nsfd, a->root, a->virtual_path, a->overlay, a->tree, a->expect,
-                                  a->by_propagation, v);
+        struct movers m = {.list = a->movers, .count = a->mover_count};
+        int r = child_attach_graft(a->nsfd, a->root, a->virtual_path, a->overlay, a->tree,
+                                   a->expect, a->by_propagation, &m, v);
+        movers_close(&m);
+        return r;
 }
 
 static int open_place_fn(void *ctx, struct verdict *v)
@@ -1054,10 +1082,15 @@ int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode
 }
 
 int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
-                       const struct stat *expect, bool by_propagation, uint64_t *ret_mount_id,
+                       const struct stat *expect, bool by_propagation,
+                       const struct scope_mover *movers, size_t mover_count, uint64_t *ret_mount_id,
                        uint64_t *ret_parent_id, uint64_t *ret_anchor_id, char *why, size_t why_size)
 {
-        struct attach_args a = {.nsfd = nsfd,
+        if (mover_count > SCOPE_MAX_MOVERS || (mover_count && by_propagation))
+                return -EINVAL;
+        struct attach_args a = {.movers = movers,
+                                .mover_count = mover_count,
+                                .nsfd = nsfd,
                                 .root = root,
                                 .virtual_path = virtual_path,
                                 .overlay = overlay,

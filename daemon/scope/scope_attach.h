@@ -57,9 +57,12 @@ int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode
  * target's mounts that were below the parent (but at or below V) put back on top of
  * it, and tree attached on V's entry in it. 0 with the ids of the link's mount and of
  * the overlay's, or -errno with why (nothing left attached). by_propagation: as for
- * scope_attach, onto an anchor on the parent (its id in *ret_anchor_id). */
+ * scope_attach, onto an anchor on the parent (its id in *ret_anchor_id). movers (not
+ * by_propagation): links made in the parent before, relative to it, moved onto the
+ * overlay as for scope_attach. */
 int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
-                       const struct stat *expect, bool by_propagation, uint64_t *ret_mount_id,
+                       const struct stat *expect, bool by_propagation,
+                       const struct scope_mover *movers, size_t mover_count, uint64_t *ret_mount_id,
                        uint64_t *ret_parent_id, uint64_t *ret_anchor_id, char *why,
                        size_t why_size);
 

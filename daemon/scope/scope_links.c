@@ -460,11 +460,12 @@ static void kill_server(int pidfd)
  * parent (bindlink-overlay, in bindlinkd's namespace over a descriptor of the
  * target's parent) makes V's entry, and B's tree goes on it. Its server in *ret_view,
  * ids in *ret_mount_id and *ret_parent_id. */
-static int graft(const struct scope_links *sl, const struct scope_request *req,
-                 const struct scope_ns *ns, bool own_userns, int userns,
-                 const struct wire_create *msg, int backing, const struct stat *backing_st,
-                 struct overlay_instance **ret_view, uint64_t *ret_mount_id,
-                 uint64_t *ret_parent_id, uint64_t *ret_anchor_id, struct outcome *ret)
+static int graft_with(const struct scope_links *sl, const struct scope_request *req,
+                      const struct scope_ns *ns, bool own_userns, int userns,
+                      const struct wire_create *msg, int backing, const struct stat *backing_st,
+                      struct overlay_instance **ret_view, uint64_t *ret_mount_id,
+                      uint64_t *ret_parent_id, uint64_t *ret_anchor_id,
+                      const struct scope_mover *movers, int mover_count, struct outcome *ret)
 {
         const char *v = msg->virtual_path;
         char why[512] = "";
@@ -473,17 +474,6 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
                 say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
                 return -ENOMEM;
         }
-        /* The overlay covers the parent: links of this scope there would be hidden
-         * under it (re-grafting them is not done in a target yet). */
-        for (size_t i = 0; i < sl->count; i++)
-                if (sl->links[i].scope_id == ns->id &&
-                    path_is_strict_descendant(up, sl->links[i].virtual_path)) {
-                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                            "%s needs an overlay of %s in the target, which holds the link on "
-                            "%s already: not supported yet (make this link first)",
-                            v, up, sl->links[i].virtual_path);
-                        return -EOPNOTSUPP;
-                }
         mode_t type = 0;
         _cleanup_close_ int parent =
                 scope_open_parent(ns->nsfd, target_root(req), v, &type, why, sizeof why);
@@ -528,8 +518,8 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
                 prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, userns, v);
         r = tree < 0 ? tree
                      : scope_attach_graft(ns->nsfd, target_root(req), v, overlay, tree, &parent_st,
-                                          !own_userns, ret_mount_id, ret_parent_id, ret_anchor_id,
-                                          why, sizeof why);
+                                          !own_userns, movers, (size_t)mover_count, ret_mount_id,
+                                          ret_parent_id, ret_anchor_id, why, sizeof why);
         if (r < 0) {
                 kill_server(TAKE_FD((*ret_view)->pidfd));
                 overlay_free(*ret_view);
@@ -538,6 +528,44 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
                     "cannot place the link on %s in the target: %s", v,
                     why[0] ? why : strerror(-r));
         }
+        return r;
+}
+
+static int graft(const struct scope_links *sl, const struct scope_request *req,
+                 const struct scope_ns *ns, bool own_userns, int userns,
+                 const struct wire_create *msg, int backing, const struct stat *backing_st,
+                 struct overlay_instance **ret_view, uint64_t *ret_mount_id,
+                 uint64_t *ret_parent_id, uint64_t *ret_anchor_id, struct outcome *ret)
+{
+        const char *v = msg->virtual_path;
+        _cleanup_free_ char *up = NULL;
+        if (path_parent(v, &up) < 0) {
+                say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
+                return -ENOMEM;
+        }
+        /* One overlay of a parent at a time (the host changes its entries in place;
+         * not done in a target yet). Links made in the parent before move onto the
+         * overlay (S16), as onto any link made over them. */
+        for (size_t i = 0; i < sl->count; i++) {
+                _cleanup_free_ char *other = NULL;
+                if (sl->links[i].scope_id == ns->id && sl->links[i].parent_id &&
+                    path_parent(sl->links[i].virtual_path, &other) >= 0 && strcmp(other, up) == 0) {
+                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s needs an overlay of %s in the target, which holds the link on "
+                            "%s already: not supported yet (one overlay of a parent at a time)",
+                            v, up, sl->links[i].virtual_path);
+                        return -EOPNOTSUPP;
+                }
+        }
+        struct scope_mover movers[SCOPE_MAX_MOVERS];
+        char *mover_paths[SCOPE_MAX_MOVERS];
+        int mover_count = movers_of(sl, ns->id, up, own_userns, movers, mover_paths, ret);
+        if (mover_count < 0)
+                return -EOPNOTSUPP;
+        int r = graft_with(sl, req, ns, own_userns, userns, msg, backing, backing_st, ret_view,
+                           ret_mount_id, ret_parent_id, ret_anchor_id, movers, mover_count, ret);
+        for (int i = 0; i < mover_count; i++)
+                free(mover_paths[i]);
         return r;
 }
 

@@ -553,8 +553,16 @@ test_s23_s8_anchorless_link_in_a_container() {
         # One whose name mountinfo escapes, one below another.
         in_container "$C" sh -c "mkdir '$T/v/m nt' && mount -t tmpfs none '$T/v/m nt' && mkdir '$T/v/m nt/in' && mount -t tmpfs none '$T/v/m nt/in' && echo deep > '$T/v/m nt/in/d'" ||
                 fail "cannot mount in the container"
+        # A link made in the parent before: it moves onto the parent's overlay.
+        mkdir -p "$T/v/plain" "$T/b3"; echo b3 > "$T/b3/f"
+        ctl create --target "pid:$C" "$T/v/plain" "$T/b3" || return
         local servers; servers=$(view_servers)
         ctl create --target "pid:$C" "$T/v/new" "$T/b" || return
+        check_eq "the link made before, on the overlay" b3 "$(in_container "$C" cat "$T/v/plain/f")"
+        ctl_fails 0x800700AA EBUSY remove --target "pid:$C" "$T/v/new"
+        ctl remove --target "pid:$C" "$T/v/plain" || return
+        check_eq "its place once it is gone" "" "$(in_container "$C" ls "$T/v/plain")"
+        rmdir "$T/v/plain"
         check_eq "the link" b-file "$(in_container "$C" cat "$T/v/new/f")"
         check_eq "the parent as it was" v-own "$(in_container "$C" cat "$T/v/f")"
         check_eq "the container's mount below the parent" mounted "$(in_container "$C" cat "$T/v/mnt/m")"
