@@ -456,6 +456,93 @@ static void kill_server(int pidfd)
         (void)close(pidfd);
 }
 
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/* Add (kind 'd' or 'f') or take away (kind '-') the entry name in the parent overlay
+ * that owner's server serves, through the server's control socket (the daemon's end,
+ * which the server keeps as its descriptor 6: bindlinkd need not hold it). */
+static int change_entry(const struct scoped_link *owner, const char *name, char kind)
+{
+        if (owner->server_pidfd < 0)
+                return -ENOTCONN;
+        int control = (int)syscall(SYS_pidfd_getfd, owner->server_pidfd, 6, 0);
+        if (control < 0)
+                return negative_errno();
+        char *names[] = {(char *)name};
+        char kinds[] = {kind};
+        struct overlay_instance *o =
+                kind == '-' ? overlay_new("", names, "d", 1) : overlay_new("", NULL, NULL, 0);
+        if (!o) {
+                (void)close(control);
+                return -ENOMEM;
+        }
+        o->control_fd = control;
+        int r = kind == '-' ? overlay_update_entries(o, NULL, NULL, 0)
+                            : overlay_update_entries(o, names, kinds, 1);
+        overlay_free(o);
+        return r;
+}
+
+/* The link of scope id that owns the overlay of parent (its server serves it), or
+ * NULL. */
+static struct scoped_link *overlay_owner(const struct scope_links *sl, uint64_t id,
+                                         const char *parent)
+{
+        for (size_t i = 0; i < sl->count; i++) {
+                struct scoped_link *l = &sl->links[i];
+                _cleanup_free_ char *up = NULL;
+                if (l->scope_id == id && l->parent_id && l->server_pid &&
+                    path_parent(l->virtual_path, &up) >= 0 && strcmp(up, parent) == 0)
+                        return l;
+        }
+        return NULL;
+}
+
+/* V's entry added to the overlay of its parent that owner's server serves, and B's
+ * tree attached on it. */
+static int graft_join(const struct scope_request *req, const struct scope_ns *ns, bool own_userns,
+                      int userns, const struct wire_create *msg, int backing,
+                      const struct stat *backing_st, const struct scoped_link *owner,
+                      uint64_t *ret_mount_id, uint64_t *ret_parent_id, uint64_t *ret_anchor_id,
+                      struct outcome *ret)
+{
+        const char *v = msg->virtual_path;
+        if (msg->exception_count > 0) {
+                say(ret, -EOPNOTSUPP, BINDLINK_FAULT_EXCEPTION, msg->exception_paths[0],
+                    "exceptions of a link whose virtual path %s is missing or of another type "
+                    "are not supported in a target yet",
+                    v);
+                return -EOPNOTSUPP;
+        }
+        const char *name = path_last(v);
+        int r = change_entry(owner, name, S_ISDIR(backing_st->st_mode) ? 'd' : 'f');
+        if (r < 0) {
+                say(ret, r, BINDLINK_FAULT_VIRTUAL, v,
+                    "cannot add %s to the overlay of its parent (the link on %s's): %s", v,
+                    owner->virtual_path, strerror(-r));
+                return r;
+        }
+        char why[512] = "";
+        bool needs_overlay = false;
+        _cleanup_close_ int tree =
+                prepare_tree(backing, msg->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, userns, v);
+        r = tree < 0 ? tree
+                     : scope_attach(ns->nsfd, target_root(req), v, tree,
+                                    S_ISDIR(backing_st->st_mode), !own_userns, NULL, NULL, 0,
+                                    ret_mount_id, ret_anchor_id, &needs_overlay, why, sizeof why);
+        if (r < 0) {
+                (void)change_entry(owner, name, '-');
+                say(ret, r, BINDLINK_FAULT_VIRTUAL, v,
+                    "cannot place the link on %s in the target: %s", v,
+                    why[0] ? why : strerror(-r));
+                return r;
+        }
+        *ret_parent_id = owner->parent_id;
+        return 0;
+}
+
 /* A link whose V is missing or of another type than B (S8, S9): an overlay of V's
  * parent (bindlink-overlay, in bindlinkd's namespace over a descriptor of the
  * target's parent) makes V's entry, and B's tree goes on it. Its server in *ret_view,
@@ -543,20 +630,14 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
                 say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
                 return -ENOMEM;
         }
-        /* One overlay of a parent at a time (the host changes its entries in place;
-         * not done in a target yet). Links made in the parent before move onto the
-         * overlay (S16), as onto any link made over them. */
-        for (size_t i = 0; i < sl->count; i++) {
-                _cleanup_free_ char *other = NULL;
-                if (sl->links[i].scope_id == ns->id && sl->links[i].parent_id &&
-                    path_parent(sl->links[i].virtual_path, &other) >= 0 && strcmp(other, up) == 0) {
-                        say(ret, -EOPNOTSUPP, BINDLINK_FAULT_VIRTUAL, v,
-                            "%s needs an overlay of %s in the target, which holds the link on "
-                            "%s already: not supported yet (one overlay of a parent at a time)",
-                            v, up, sl->links[i].virtual_path);
-                        return -EOPNOTSUPP;
-                }
-        }
+        /* The parent has its overlay already (another link's): V's entry is added
+         * to it, in place, as the host does, and B goes on it. */
+        struct scoped_link *owner = overlay_owner(sl, ns->id, up);
+        if (owner)
+                return graft_join(req, ns, own_userns, userns, msg, backing, backing_st, owner,
+                                  ret_mount_id, ret_parent_id, ret_anchor_id, ret);
+        /* Links made in the parent before move onto the overlay (S16), as onto any
+         * link made over them. */
         struct scope_mover movers[SCOPE_MAX_MOVERS];
         char *mover_paths[SCOPE_MAX_MOVERS];
         int mover_count = movers_of(sl, ns->id, up, own_userns, movers, mover_paths, ret);
@@ -729,7 +810,8 @@ static void remove_in(struct scope_links *sl, const struct scope_request *req, s
         /* The overlay that makes V's entry carries whatever else was made in V's
          * parent since: it goes with it, so they go first. */
         _cleanup_free_ char *up = NULL;
-        if (l->parent_id && path_parent(virtual_path, &up) >= 0)
+        bool owns_overlay = l->parent_id && l->server_pid;
+        if (owns_overlay && path_parent(virtual_path, &up) >= 0)
                 for (size_t i = 0; i < sl->count; i++)
                         if (&sl->links[i] != l && sl->links[i].scope_id == ns->id &&
                             path_is_strict_descendant(up, sl->links[i].virtual_path)) {
@@ -741,7 +823,7 @@ static void remove_in(struct scope_links *sl, const struct scope_request *req, s
                         }
         char why[512] = "";
         int r = scope_detach(ns->nsfd, target_root(req), virtual_path, l->mount_id, l->anchor_id,
-                             l->parent_id, why, sizeof why);
+                             owns_overlay ? l->parent_id : 0, why, sizeof why);
         if (r == -ESTALE) {
                 log_warning("link %s in mount namespace %llu: %s; forgotten", virtual_path,
                             (unsigned long long)ns->id, why);
@@ -752,6 +834,16 @@ static void remove_in(struct scope_links *sl, const struct scope_request *req, s
                     "cannot remove the link on %s in the target: %s", virtual_path,
                     why[0] ? why : strerror(-r));
         } else {
+                /* A link on another's parent overlay: its entry goes from it. */
+                _cleanup_free_ char *parent = NULL;
+                struct scoped_link *owner =
+                        l->parent_id && !owns_overlay && path_parent(virtual_path, &parent) >= 0
+                                ? overlay_owner(sl, ns->id, parent)
+                                : NULL;
+                int e = owner ? change_entry(owner, path_last(virtual_path), '-') : 0;
+                if (e < 0)
+                        log_warning_errno(e, "the overlay of %s still shows an entry %s", parent,
+                                          path_last(virtual_path));
                 /* A view's server ends once nothing opened through the view is left. */
                 if (l->server_pidfd >= 0) {
                         int *grown = realloc(sl->retired, (sl->retired_count + 1) * sizeof *grown);

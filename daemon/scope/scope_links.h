@@ -16,8 +16,7 @@
  * the target's mounts below the parent are put back on top of it). Refused with
  * EOPNOTSUPP, saying so: a link in a target of another user namespace over links made
  * below it before (elsewhere it moves them onto itself: S16), and one
- * that needs an overlay of a parent that has such an overlay already or is the
- * namespace's own root. */
+ * that needs an overlay of a parent that is the namespace's own root. */
 #ifndef BINDLINKD_SCOPE_LINKS_H
 #define BINDLINKD_SCOPE_LINKS_H
 

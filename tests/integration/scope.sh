@@ -609,15 +609,18 @@ test_s23_s9_other_types_in_a_container() {
         ctl create --target "pid:$C" "$T/v/afile" "$T/b" || return
         check_eq "a directory over a file" b-file "$(in_container "$C" cat "$T/v/afile/f")"
         check_file_is "$T/v/afile" a-file
-        # One overlay of a parent at a time in a target: the second is refused, clearly.
-        ctl_fails 0x80004001 ENOTSUP create --target "pid:$C" "$T/v/adir" "$T/bfile"
-        case "$LAST_ERROR" in *"holds the link on $T/v/afile already"*) ;; *) fail "$LAST_ERROR" ;; esac
-        ctl remove --target "pid:$C" "$T/v/afile" || return
-        check_eq "the file again" a-file "$(in_container "$C" cat "$T/v/afile")"
+        # A second one in the same parent: its entry is added to the parent's overlay.
+        local servers; servers=$(view_servers)
         ctl create --target "pid:$C" "$T/v/adir" "$T/bfile" || return
         check_eq "a file over a directory" b-file-only "$(in_container "$C" cat "$T/v/adir")"
+        check_eq "the first still" b-file "$(in_container "$C" cat "$T/v/afile/f")"
+        check_eq "no second overlay" "$servers" "$(view_servers)"
+        ctl_fails 0x800700AA EBUSY remove --target "pid:$C" "$T/v/afile"
         ctl remove --target "pid:$C" "$T/v/adir" || return
         check_eq "the directory again" in-dir "$(in_container "$C" cat "$T/v/adir/x")"
+        ctl remove --target "pid:$C" "$T/v/afile" || return
+        check_eq "the file again" a-file "$(in_container "$C" cat "$T/v/afile")"
+        check_eq "no overlay left" 0 "$(in_container "$C" findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
         stop_containers
 }
 
@@ -716,9 +719,11 @@ refused" "$out"
         # the runtime is about to pivot into (which becomes the container's root, the
         # runtime's mounts put back on it) and of /etc.
         out=$("${PODMAN[@]}" run --rm --network none \
-                --annotation "io.bindlink.links=$T/b:/newdir;$T/b:/etc/newsub" --rootfs "$T/rootfs" \
-                /bin/sh -c 'cat /newdir/f /etc/newsub/f /data/f; ls /proc/self/fd >/dev/null && echo proc' 2>&1)
+                --annotation "io.bindlink.links=$T/b:/newdir;$T/b:/etc/newsub;$T/b:/newdir2" \
+                --rootfs "$T/rootfs" \
+                /bin/sh -c 'cat /newdir/f /etc/newsub/f /newdir2/f /data/f; ls /proc/self/fd >/dev/null && echo proc' 2>&1)
         check_eq "anchorless links from the first instruction" "b-file
+b-file
 b-file
 own-data
 proc" "$out"
