@@ -254,9 +254,13 @@ static int stage_namespace(struct verdict *v)
  * change them): an anchor, a bind of place on itself, is made shared and a peer of
  * it is attached in the staging namespace; tree, attached on that peer, propagates to
  * the anchor. Then both are made private again. The anchor's id in anchor_id. */
+struct movers;
+static int move_movers_by_propagation(int place, const char *virtual_path, int top,
+                                      struct movers *movers, struct verdict *v);
+
 static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *virtual_path,
                                  int place, int tree, struct neighbour *neighbours, int count,
-                                 struct verdict *v)
+                                 struct movers *movers, struct verdict *v)
 {
         _cleanup_close_ int anchor =
                 open_tree(place, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
@@ -305,7 +309,7 @@ static int attach_by_propagation(int nsfd, int stage, int rootfd, const char *vi
         if (r < 0)
                 return child_fail(v, r, "the link did not reach %s in the target: %s",
                                   virtual_path);
-        return 0;
+        return move_movers_by_propagation(place, virtual_path, top, movers, v);
 }
 
 /* V's directory in the target, for a view to show it (sent to the daemon), once each
@@ -428,6 +432,60 @@ static int movers_open(struct movers *m, int rootfd, const char *virtual_path, i
         return 0;
 }
 
+#ifndef MOVE_MOUNT_BENEATH
+#define MOVE_MOUNT_BENEATH 0x00000200
+#endif
+
+/* By propagation, a link below V has its anchor under its top mount: once the new
+ * link's copy is in the target (top) and private, each one's top moves onto its
+ * place in it, then the anchor, uncovered (reached from V's directory under the new
+ * link), moves beneath it there
+ * (MOVE_MOUNT_BENEATH, Linux 6.5), so that both keep their ids and their order. */
+static int move_movers_by_propagation(int place_v, const char *virtual_path, int top,
+                                      struct movers *movers, struct verdict *v)
+{
+        struct open_how how = {.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+                                          RESOLVE_NO_MAGICLINKS};
+        for (size_t i = 0; i < movers->count; i++) {
+                const struct scope_mover *mv = &movers->list[i];
+                _cleanup_free_ char *path = NULL;
+                if (path_join(virtual_path, mv->relative, &path) < 0)
+                        return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
+                _cleanup_close_ int place =
+                        (int)syscall(SYS_openat2, top, mv->relative, &how, sizeof how);
+                if (place < 0 || move_mount(movers->fd[i], "", place, "",
+                                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return child_fail(v, negative_errno(),
+                                          "cannot move the link on %s onto the new link: %s", path);
+                if (!mv->anchor_id)
+                        continue;
+                /* Reached from V's own directory, under the new link (place_v was
+                 * opened before it came). */
+                _cleanup_close_ int anchor =
+                        (int)syscall(SYS_openat2, place_v, mv->relative, &how, sizeof how);
+                if (anchor < 0)
+                        anchor = negative_errno();
+                uint64_t id;
+                bool is_root = false;
+                int r = anchor < 0 ? anchor : mount_id_of(anchor, "", AT_EMPTY_PATH, &id, &is_root);
+                if (r >= 0 && (!is_root || id != mv->anchor_id))
+                        r = -ESTALE;
+                /* Its place again: now the moved top's root, beneath which it goes. */
+                _cleanup_close_ int moved =
+                        r < 0 ? -1 : (int)syscall(SYS_openat2, top, mv->relative, &how, sizeof how);
+                if (r >= 0 &&
+                    (moved < 0 || move_mount(anchor, "", moved, "",
+                                             MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH |
+                                                     MOVE_MOUNT_BENEATH) < 0))
+                        r = negative_errno();
+                if (r < 0)
+                        return child_fail(v, r, "cannot move the anchor of the link on %s: %s",
+                                          path);
+        }
+        return 0;
+}
+
 static int child_attach(int nsfd, const char *root, const char *virtual_path, int tree, bool dir,
                         bool by_propagation, const struct stat *expect, struct movers *movers,
                         struct verdict *v)
@@ -531,8 +589,10 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
         }
         int r;
         if (by_propagation) {
-                r = attach_by_propagation(nsfd, stage, rootfd, virtual_path, place, tree,
-                                          neighbours, count, v);
+                r = movers_open(movers, rootfd, virtual_path, tree, v);
+                if (r >= 0)
+                        r = attach_by_propagation(nsfd, stage, rootfd, virtual_path, place, tree,
+                                                  neighbours, count, movers, v);
         } else {
                 r = movers_open(movers, rootfd, virtual_path, tree, v);
                 if (r >= 0 && move_mount(tree, "", place, "",
@@ -1045,7 +1105,7 @@ int scope_attach(int nsfd, const char *root, const char *virtual_path, int tree,
                  size_t mover_count, uint64_t *ret_mount_id, uint64_t *ret_anchor_id,
                  bool *ret_needs_overlay, char *why, size_t why_size)
 {
-        if (mover_count > SCOPE_MAX_MOVERS || (mover_count && by_propagation))
+        if (mover_count > SCOPE_MAX_MOVERS)
                 return -EINVAL;
         struct attach_args a = {.nsfd = nsfd,
                                 .tree = tree,

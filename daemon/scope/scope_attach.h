@@ -31,7 +31,8 @@
  * new link's tree (relative to V), checked to be mount_id first. */
 struct scope_mover {
         const char *relative;
-        uint64_t mount_id;
+        uint64_t mount_id;  /* its top mount there */
+        uint64_t anchor_id; /* by propagation, the anchor under it (moved beneath it), or 0 */
 };
 #define SCOPE_MAX_MOVERS 64
 

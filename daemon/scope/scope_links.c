@@ -345,12 +345,15 @@ static bool create_allowed(const struct scope_links *sl, uint64_t id, const stru
  * link's tree (scope_attach.h): the topmost mount of each (a graft's parent overlay,
  * else its own), outermost ones only. Their count, or -1 with ret filled. */
 static int movers_of(const struct scope_links *sl, uint64_t id, const char *v, bool own_userns,
-                     struct scope_mover *out, char **paths, struct outcome *ret)
+                     bool allow_anchors, struct scope_mover *out, char **paths, struct outcome *ret)
 {
         size_t count = 0;
         for (size_t i = 0; i < sl->count; i++) {
                 const struct scoped_link *l = &sl->links[i];
                 if (l->scope_id != id || !path_is_strict_descendant(v, l->virtual_path))
+                        continue;
+                /* On another link's parent overlay: moves with it. */
+                if (l->parent_id && !l->server_pid)
                         continue;
                 char *top = NULL;
                 if (l->parent_id ? path_parent(l->virtual_path, &top) < 0
@@ -358,7 +361,8 @@ static int movers_of(const struct scope_links *sl, uint64_t id, const char *v, b
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
                         goto fail;
                 }
-                const char *why = !own_userns ? "in a mount namespace of another user namespace"
+                const char *why = !own_userns && !allow_anchors
+                                          ? "in a mount namespace of another user namespace"
                                   : strcmp(top, v) == 0 ? "whose overlay is on this virtual path"
                                   : count == SCOPE_MAX_MOVERS ? "more of them than 64"
                                                               : NULL;
@@ -371,9 +375,11 @@ static int movers_of(const struct scope_links *sl, uint64_t id, const char *v, b
                         goto fail;
                 }
                 paths[count] = top;
+                /* Its top mount there; under it, by propagation, its anchor. */
                 out[count++] =
                         (struct scope_mover){.relative = top + strlen(v) + 1,
-                                             .mount_id = l->parent_id ? l->parent_id : l->mount_id};
+                                             .mount_id = l->parent_id ? l->parent_id : l->mount_id,
+                                             .anchor_id = l->anchor_id};
         }
         /* Outermost only: one below another moves with it. */
         size_t kept = 0;
@@ -640,7 +646,7 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
          * link made over them. */
         struct scope_mover movers[SCOPE_MAX_MOVERS];
         char *mover_paths[SCOPE_MAX_MOVERS];
-        int mover_count = movers_of(sl, ns->id, up, own_userns, movers, mover_paths, ret);
+        int mover_count = movers_of(sl, ns->id, up, own_userns, false, movers, mover_paths, ret);
         if (mover_count < 0)
                 return -EOPNOTSUPP;
         int r = graft_with(sl, req, ns, own_userns, userns, msg, backing, backing_st, ret_view,
@@ -670,8 +676,8 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
         bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
         if (!create_allowed(sl, ns->id, msg, ret)) {
                 /* said */
-        } else if ((mover_count = movers_of(sl, ns->id, v, own_userns, movers, mover_paths, ret)) <
-                   0) {
+        } else if ((mover_count = movers_of(sl, ns->id, v, own_userns, true, movers, mover_paths,
+                                            ret)) < 0) {
                 /* said */
         } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
                 /* said */
