@@ -696,7 +696,8 @@ static int assemble(int onto, int overlay, struct neighbour *neighbours, int cou
  * locked. Then the target's copies are made private and their ids read. */
 static int assemble_by_propagation(int nsfd, int stage, int rootfd, const char *up, int parent,
                                    int overlay, struct neighbour *neighbours, int count,
-                                   const char *virtual_path, int tree, struct verdict *v)
+                                   const char *virtual_path, int tree, struct movers *movers,
+                                   struct verdict *v)
 {
         _cleanup_close_ int anchor =
                 open_tree(parent, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
@@ -739,8 +740,11 @@ static int assemble_by_propagation(int nsfd, int stage, int rootfd, const char *
                                      sizeof private) < 0 ||
                        mount_setattr(anchor, "", AT_EMPTY_PATH, &private, sizeof private) < 0))
                 r = negative_errno();
-        return r < 0 ? child_fail(v, r, "the link did not reach %s in the target: %s", virtual_path)
-                     : 0;
+        if (r < 0)
+                return child_fail(v, r, "the link did not reach %s in the target: %s",
+                                  virtual_path);
+        /* The links made in the parent before, onto the overlay (S16). */
+        return move_movers_by_propagation(parent, up, top_parent, movers, v);
 }
 
 /* Attach overlay (the parent's overlay, made over *expect) on V's parent, put back
@@ -815,8 +819,11 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                                   virtual_path);
         int r;
         if (by_propagation) {
-                r = assemble_by_propagation(nsfd, stage, rootfd, up, parent, overlay, neighbours,
-                                            count, virtual_path, tree, v);
+                r = movers_open(movers, rootfd, up, overlay, v);
+                if (r >= 0)
+                        r = assemble_by_propagation(nsfd, stage, rootfd, up, parent, overlay,
+                                                    neighbours, count, virtual_path, tree, movers,
+                                                    v);
         } else {
                 r = movers_open(movers, rootfd, up, overlay, v);
                 if (r >= 0)
@@ -1146,7 +1153,7 @@ int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int
                        const struct scope_mover *movers, size_t mover_count, uint64_t *ret_mount_id,
                        uint64_t *ret_parent_id, uint64_t *ret_anchor_id, char *why, size_t why_size)
 {
-        if (mover_count > SCOPE_MAX_MOVERS || (mover_count && by_propagation))
+        if (mover_count > SCOPE_MAX_MOVERS)
                 return -EINVAL;
         struct attach_args a = {.movers = movers,
                                 .mover_count = mover_count,

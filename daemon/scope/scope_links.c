@@ -344,8 +344,8 @@ static bool create_allowed(const struct scope_links *sl, uint64_t id, const stru
 /* S16: the links of scope id made below v before it, whose mounts move onto the new
  * link's tree (scope_attach.h): the topmost mount of each (a graft's parent overlay,
  * else its own), outermost ones only. Their count, or -1 with ret filled. */
-static int movers_of(const struct scope_links *sl, uint64_t id, const char *v, bool own_userns,
-                     bool allow_anchors, struct scope_mover *out, char **paths, struct outcome *ret)
+static int movers_of(const struct scope_links *sl, uint64_t id, const char *v,
+                     struct scope_mover *out, char **paths, struct outcome *ret)
 {
         size_t count = 0;
         for (size_t i = 0; i < sl->count; i++) {
@@ -361,9 +361,7 @@ static int movers_of(const struct scope_links *sl, uint64_t id, const char *v, b
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
                         goto fail;
                 }
-                const char *why = !own_userns && !allow_anchors
-                                          ? "in a mount namespace of another user namespace"
-                                  : strcmp(top, v) == 0 ? "whose overlay is on this virtual path"
+                const char *why = strcmp(top, v) == 0 ? "whose overlay is on this virtual path"
                                   : count == SCOPE_MAX_MOVERS ? "more of them than 64"
                                                               : NULL;
                 if (why) {
@@ -646,7 +644,7 @@ static int graft(const struct scope_links *sl, const struct scope_request *req,
          * link made over them. */
         struct scope_mover movers[SCOPE_MAX_MOVERS];
         char *mover_paths[SCOPE_MAX_MOVERS];
-        int mover_count = movers_of(sl, ns->id, up, own_userns, false, movers, mover_paths, ret);
+        int mover_count = movers_of(sl, ns->id, up, movers, mover_paths, ret);
         if (mover_count < 0)
                 return -EOPNOTSUPP;
         int r = graft_with(sl, req, ns, own_userns, userns, msg, backing, backing_st, ret_view,
@@ -676,8 +674,7 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
         bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
         if (!create_allowed(sl, ns->id, msg, ret)) {
                 /* said */
-        } else if ((mover_count = movers_of(sl, ns->id, v, own_userns, true, movers, mover_paths,
-                                            ret)) < 0) {
+        } else if ((mover_count = movers_of(sl, ns->id, v, movers, mover_paths, ret)) < 0) {
                 /* said */
         } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
                 /* said */

@@ -15,8 +15,7 @@
  * the host, on an entry that an overlay of V's parent makes (its server like a view's;
  * the target's mounts below the parent are put back on top of it). Refused with
  * EOPNOTSUPP, saying so: a link over one made below it before that has no place in
- * its tree (others move onto it: S16), a parent overlay over links made in the parent
- * before in a target of another user namespace, and one
+ * its tree (others move onto it: S16), and one
  * that needs an overlay of a parent that is the namespace's own root. */
 #ifndef BINDLINKD_SCOPE_LINKS_H
 #define BINDLINKD_SCOPE_LINKS_H

@@ -667,7 +667,14 @@ test_s23_s16_s11_link_over_links_in_a_user_namespace_container() {
 test_s23_s8_s11_anchorless_read_only_link_in_a_user_namespace_container() {
         make_pair
         start_userns_container
+        # A link made in the parent before moves onto its overlay, anchor and all.
+        mkdir -p "$T/v/plain" "$T/b3"; echo b3 > "$T/b3/f"
+        ctl create --read-only --target "pid:$C" "$T/v/plain" "$T/b3" || return
         ctl create --read-only --target "pid:$C" "$T/v/new" "$T/b" || return
+        check_eq "the link made before, on the overlay" b3 "$(as_container_root cat "$T/v/plain/f")"
+        as_container_root mount -o remount,bind,rw "$T/v/plain" 2>/dev/null && fail "made the moved link writable"
+        ctl remove --target "pid:$C" "$T/v/plain" || return
+        rmdir "$T/v/plain"
         check_eq "the link" b-file "$(as_container_root cat "$T/v/new/f")"
         check_eq "the parent as it was" v-own "$(as_container_root cat "$T/v/f")"
         as_container_root sh -c "echo x > '$T/v/new/f'" 2>/dev/null && fail "wrote through the read-only link"
