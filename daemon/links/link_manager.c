@@ -166,13 +166,6 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                         ret->exception_index = i;
                         return false;
                 }
-        const struct link *existing = link_table_find(&m->table, v);
-        if (existing) {
-                set_outcome(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
-                            "%s is already the virtual path of a link (to %s)", v,
-                            existing->backing_path);
-                return false;
-        }
         _cleanup_free_ char *parent = NULL;
         if (path_parent(v, &parent) < 0) {
                 set_outcome(ret, -ENOMEM, BINDLINK_FAULT_NONE, v, "out of memory");
@@ -203,6 +196,16 @@ static bool validate_create(struct link_manager *m, const struct create_request 
                                     ? "backing path %s does not exist"
                                     : "the caller may not open backing path %s: %s",
                             msg->backing_path, strerror(msg->backing_error));
+                return false;
+        }
+        /* After B's check, as Windows orders them: CreateBindLink on a virtual path
+         * that has a link, with a backing path that does not exist, says "file not
+         * found" (the Microsoft BindLink sample's walkthrough). */
+        const struct link *existing = link_table_find(&m->table, v);
+        if (existing) {
+                set_outcome(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
+                            "%s is already the virtual path of a link (to %s)", v,
+                            existing->backing_path);
                 return false;
         }
         _cleanup_close_ int backing_fd =

@@ -122,6 +122,9 @@ test_s2_duplicate_virtual_is_invalidarg() {
         ctl create "$T/v" "$T/b" || return
         ctl_fails 0x80070057 EEXIST create "$T/v" "$T/b2"
         check_eq "first link kept" "$T/b" "$(link_field "$T/v" backing)"
+        # B is checked first, as Windows does: a missing B is "file not found".
+        ctl_fails 0x80070002 ENOENT create "$T/v" "$T/no-such-b"
+        check_eq "first link still kept" "$T/b" "$(link_field "$T/v" backing)"
 }
 
 test_s2_s8_exceptions_on_anchorless_is_invalidarg() {
