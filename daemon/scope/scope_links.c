@@ -316,8 +316,7 @@ static int scope_add(struct scope_links *sl, struct scope_ns *ns)
 
 /* Checks a scoped create makes before touching anything: the outcome filled and
  * false when one fails. */
-static bool create_allowed(const struct scope_links *sl, uint64_t id, const struct wire_create *msg,
-                           struct outcome *ret)
+static bool create_allowed(const struct wire_create *msg, struct outcome *ret)
 {
         const char *v = msg->virtual_path;
         if (strcmp(v, "/") == 0) {
@@ -333,11 +332,6 @@ static bool create_allowed(const struct scope_links *sl, uint64_t id, const stru
                         ret->exception_index = i;
                         return false;
                 }
-        if (link_find(sl, id, v)) {
-                say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
-                    "%s is already the virtual path of a link in the target", v);
-                return false;
-        }
         return true;
 }
 
@@ -672,12 +666,15 @@ static void create_in(struct scope_links *sl, const struct scope_request *req, s
         char why[512] = "";
         int r;
         bool merged = msg->flags & CREATE_BIND_LINK_FLAG_MERGED;
-        if (!create_allowed(sl, ns->id, msg, ret)) {
+        if (!create_allowed(msg, ret)) {
                 /* said */
         } else if ((mover_count = movers_of(sl, ns->id, v, movers, mover_paths, ret)) < 0) {
                 /* said */
         } else if ((backing = open_backing(req, msg, backing_fd, &st, ret)) < 0) {
-                /* said */
+                /* said (before the duplicate, as Windows orders them: S2) */
+        } else if (link_find(sl, ns->id, v)) {
+                say(ret, -EEXIST, BINDLINK_FAULT_VIRTUAL, v,
+                    "%s is already the virtual path of a link in the target", v);
         } else if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
                 say(ret, -EINVAL, BINDLINK_FAULT_BACKING, msg->backing_path,
                     "backing path %s is neither a directory nor a regular file", msg->backing_path);

@@ -59,6 +59,9 @@ test_s23_plain_link_in_a_container_is_seen_there_only() {
         *) fail "list --all-scopes: $line" ;;
         esac
         check_eq "list of the container" 1 "$("$BINDLINKCTL" list --target "pid:$C" | grep -c "$T/v -> $T/b")"
+        # S2 in a target: a second link on V is EEXIST, after B's check (as Windows).
+        ctl_fails 0x80070057 EEXIST create --target "pid:$C" "$T/v" "$T/b"
+        ctl_fails 0x80070002 ENOENT create --target "pid:$C" "$T/v" "$T/no-such-b"
         check_eq "json scope" "$C" "$("$BINDLINKCTL" list --json --all-scopes | jq -r '.[0].scope.pid')"
         ctl remove --target "pid:$C" "$T/v" || return
         check_eq "the container sees its own V again" v-own "$(in_container "$C" cat "$T/v/f")"
