@@ -227,5 +227,48 @@ const char *bindlink_errno_name(int error);
 
 #ifdef __cplusplus
 }
+
+/* C++: the flags combine as Windows headers let them (DEFINE_ENUM_FLAG_OPERATORS), so
+ * that CREATE_BIND_LINK_FLAG_READ_ONLY | CREATE_BIND_LINK_FLAG_MERGED compiles as it
+ * does there. */
+extern "C++" {
+inline constexpr CREATE_BIND_LINK_FLAGS operator|(CREATE_BIND_LINK_FLAGS a,
+                                                  CREATE_BIND_LINK_FLAGS b) noexcept
+{
+        return static_cast<CREATE_BIND_LINK_FLAGS>(static_cast<uint32_t>(a) |
+                                                   static_cast<uint32_t>(b));
+}
+inline constexpr CREATE_BIND_LINK_FLAGS operator&(CREATE_BIND_LINK_FLAGS a,
+                                                  CREATE_BIND_LINK_FLAGS b) noexcept
+{
+        return static_cast<CREATE_BIND_LINK_FLAGS>(static_cast<uint32_t>(a) &
+                                                   static_cast<uint32_t>(b));
+}
+inline constexpr CREATE_BIND_LINK_FLAGS operator^(CREATE_BIND_LINK_FLAGS a,
+                                                  CREATE_BIND_LINK_FLAGS b) noexcept
+{
+        return static_cast<CREATE_BIND_LINK_FLAGS>(static_cast<uint32_t>(a) ^
+                                                   static_cast<uint32_t>(b));
+}
+inline constexpr CREATE_BIND_LINK_FLAGS operator~(CREATE_BIND_LINK_FLAGS a) noexcept
+{
+        return static_cast<CREATE_BIND_LINK_FLAGS>(~static_cast<uint32_t>(a));
+}
+inline CREATE_BIND_LINK_FLAGS &operator|=(CREATE_BIND_LINK_FLAGS &a,
+                                          CREATE_BIND_LINK_FLAGS b) noexcept
+{
+        return a = a | b;
+}
+inline CREATE_BIND_LINK_FLAGS &operator&=(CREATE_BIND_LINK_FLAGS &a,
+                                          CREATE_BIND_LINK_FLAGS b) noexcept
+{
+        return a = a & b;
+}
+inline CREATE_BIND_LINK_FLAGS &operator^=(CREATE_BIND_LINK_FLAGS &a,
+                                          CREATE_BIND_LINK_FLAGS b) noexcept
+{
+        return a = a ^ b;
+}
+}
 #endif
 #endif

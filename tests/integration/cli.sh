@@ -127,6 +127,25 @@ test_s2_duplicate_virtual_is_invalidarg() {
         check_eq "first link still kept" "$T/b" "$(link_field "$T/v" backing)"
 }
 
+# A Windows program, ported with string changes only, in C++: it combines the flags
+# with | and |= (the operators Windows headers give the enum) and calls CreateBindLink
+# and RemoveBindLink as Microsoft's BindLink sample does.
+test_s1_s11_s12_windows_program_in_cpp_makes_and_removes_a_link() {
+        mkdir -p "$T/v" "$T/b"; echo v > "$T/v/vf"; echo b > "$T/b/bf"
+        local prog="$BUILDDIR/tests/integration/windows_sample" out
+        out=$("$prog" CREATE "$T/v" "$T/b" --read-only --merged) || { fail "CREATE: $out"; return; }
+        check_eq "what it says" "Bind link created: $T/v -> $T/b read-only merged" "$out"
+        check_eq "flags" "read-only merged" "$(link_field "$T/v" 'flags | join(" ")')"
+        check_file_is "$T/v/bf" b
+        check_file_is "$T/v/vf" v
+        out=$("$prog" CREATE "$T/v" "$T/missing" 2>&1) && fail "a second CREATE succeeded"
+        check_eq "a missing backing path" "CreateBindLink failed: HRESULT 0x80070002" "$out"
+        out=$("$prog" REMOVE "$T/v") || { fail "REMOVE: $out"; return; }
+        check_missing "$T/v/bf"
+        out=$("$prog" REMOVE "$T/v" 2>&1) && fail "a second REMOVE succeeded"
+        check_eq "nothing to remove" "RemoveBindLink failed: HRESULT 0x80070490" "$out"
+}
+
 test_s2_s8_exceptions_on_anchorless_is_invalidarg() {
         mkdir -p "$T/b/e"
         ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/b"
