@@ -76,23 +76,62 @@ HRESULT bindlink_hresult_from_errno(int error, bindlink_fault fault, int is_remo
         }
 }
 
+const char *bindlink_hresult_message(HRESULT hr)
+{
+        static const struct {
+                HRESULT hr;
+                const char *text;
+        } known[] = {
+                {S_OK, "The operation completed successfully."},
+                {E_INVALIDARG, "One or more arguments are not valid."},
+                {E_ACCESSDENIED, "Access is denied."},
+                {E_NOTIMPL, "Not implemented."},
+                {E_OUTOFMEMORY, "Not enough memory is available to complete this operation."},
+                {E_FAIL, "Unspecified error."},
+                {HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND),
+                 "The system cannot find the file specified."},
+                {HRESULT_FROM_WIN32(ERROR_PATH_NOT_FOUND),
+                 "The system cannot find the path specified."},
+                {HRESULT_FROM_WIN32(ERROR_NOT_FOUND), "Element not found."},
+                {HRESULT_FROM_WIN32(RPC_S_SERVER_UNAVAILABLE),
+                 "The bind link service (bindlinkd) is unavailable."},
+                {HRESULT_FROM_WIN32(ERROR_CANT_RESOLVE_FILENAME),
+                 "The name of the file cannot be resolved by the system."},
+                {HRESULT_FROM_WIN32(ERROR_DIRECTORY), "The directory name is invalid."},
+                {HRESULT_FROM_WIN32(ERROR_FILENAME_EXCED_RANGE),
+                 "The filename or extension is too long."},
+                {HRESULT_FROM_WIN32(ERROR_TOO_MANY_OPEN_FILES), "Too many files are open."},
+                {HRESULT_FROM_WIN32(ERROR_NOT_SAME_DEVICE),
+                 "The file cannot be moved to a different device."},
+                {HRESULT_FROM_WIN32(ERROR_WRITE_PROTECT), "The media is write protected."},
+                {HRESULT_FROM_WIN32(ERROR_DISK_FULL), "There is not enough space on the disk."},
+                {HRESULT_FROM_WIN32(ERROR_BUSY), "The requested resource is in use."},
+                {HRESULT_FROM_WIN32(ERROR_IO_DEVICE),
+                 "The request could not be performed because of an I/O device error."},
+                {HRESULT_FROM_WIN32(ERROR_TIMEOUT), "The operation timed out."},
+        };
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+                if (known[i].hr == hr)
+                        return known[i].text;
+        return "Unknown error.";
+}
+
 const char *bindlink_errno_name(int error)
 {
         static const struct {
                 int error;
                 const char *name;
         } names[] = {
-                {EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {EIO, "EIO"}, {EBADF, "EBADF"},
-                {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"}, {EBUSY, "EBUSY"},
-                {EEXIST, "EEXIST"}, {EXDEV, "EXDEV"}, {ENOTDIR, "ENOTDIR"},
-                {EISDIR, "EISDIR"}, {EINVAL, "EINVAL"}, {ENFILE, "ENFILE"},
-                {EMFILE, "EMFILE"}, {ENOSPC, "ENOSPC"}, {EROFS, "EROFS"},
-                {EPIPE, "EPIPE"}, {ENAMETOOLONG, "ENAMETOOLONG"}, {ENOSYS, "ENOSYS"},
-                {ELOOP, "ELOOP"}, {EPROTO, "EPROTO"}, {EMSGSIZE, "EMSGSIZE"},
-                {ENOTSUP, "ENOTSUP"}, {ECONNRESET, "ECONNRESET"},
-                {ENOTCONN, "ENOTCONN"}, {ETIMEDOUT, "ETIMEDOUT"},
-                {ECONNREFUSED, "ECONNREFUSED"}, {ESTALE, "ESTALE"},
-                {EOVERFLOW, "EOVERFLOW"}, {EAGAIN, "EAGAIN"},
+                {EPERM, "EPERM"},       {ENOENT, "ENOENT"},       {EIO, "EIO"},
+                {EBADF, "EBADF"},       {ENOMEM, "ENOMEM"},       {EACCES, "EACCES"},
+                {EBUSY, "EBUSY"},       {EEXIST, "EEXIST"},       {EXDEV, "EXDEV"},
+                {ENOTDIR, "ENOTDIR"},   {EISDIR, "EISDIR"},       {EINVAL, "EINVAL"},
+                {ENFILE, "ENFILE"},     {EMFILE, "EMFILE"},       {ENOSPC, "ENOSPC"},
+                {EROFS, "EROFS"},       {EPIPE, "EPIPE"},         {ENAMETOOLONG, "ENAMETOOLONG"},
+                {ENOSYS, "ENOSYS"},     {ELOOP, "ELOOP"},         {EPROTO, "EPROTO"},
+                {EMSGSIZE, "EMSGSIZE"}, {ENOTSUP, "ENOTSUP"},     {ECONNRESET, "ECONNRESET"},
+                {ENOTCONN, "ENOTCONN"}, {ETIMEDOUT, "ETIMEDOUT"}, {ECONNREFUSED, "ECONNREFUSED"},
+                {ESTALE, "ESTALE"},     {EOVERFLOW, "EOVERFLOW"}, {EAGAIN, "EAGAIN"},
         };
         if (error < 0)
                 error = -error;

@@ -222,6 +222,11 @@ pid_t bindlink_links_scope_pid(const bindlink_links *links, size_t i);
 const char *bindlink_realization_name(bindlink_realization realization);
 /* The HRESULT CreateBindLink/RemoveBindLink return for -error about fault. */
 HRESULT bindlink_hresult_from_errno(int error, bindlink_fault fault, int is_remove);
+/* A sentence for an HRESULT this library returns, as FormatMessage gives one on
+ * Windows ("The system cannot find the file specified."); "Unknown error." for any
+ * other. Static; never NULL. */
+const char *bindlink_hresult_message(HRESULT hr);
+
 /* "ENOENT" for ENOENT, …; NULL for unknown. */
 const char *bindlink_errno_name(int error);
 

@@ -67,8 +67,10 @@ static int usage_error(const char *fmt, const char *arg)
 static int report(const char *operation, const char *virtual_path, const bindlink_error *e)
 {
         const char *name = bindlink_errno_name(e->error);
+        /* The daemon's sentence names the path and the cause; without one, what
+         * Windows would say of the HRESULT. */
         fprintf(stderr, "%s: %s %s: %s (HRESULT 0x%08" PRIX32 ", %s)\n", program, operation,
-                virtual_path, e->message[0] ? e->message : strerror(e->error),
+                virtual_path, e->message[0] ? e->message : bindlink_hresult_message(e->hresult),
                 (uint32_t)e->hresult, name ? name : "unknown errno");
         return 1;
 }
@@ -82,8 +84,7 @@ struct target_option {
         int ns_fd; /* opened for ns:PATH */
 };
 
-static int parse_target(const char *command, int argc, char **argv, int *i,
-                        struct target_option *t)
+static int parse_target(const char *command, int argc, char **argv, int *i, struct target_option *t)
 {
         const char *a = argv[*i], *value;
         bool root;
@@ -120,8 +121,8 @@ static int parse_target(const char *command, int argc, char **argv, int *i,
         } else if (strncmp(value, "ns:", 3) == 0 && value[3]) {
                 t->ns_fd = open(value + 3, O_RDONLY | O_CLOEXEC);
                 if (t->ns_fd < 0) {
-                        fprintf(stderr, "%s: %s: cannot open namespace %s: %s\n", program,
-                                command, value + 3, strerror(errno));
+                        fprintf(stderr, "%s: %s: cannot open namespace %s: %s\n", program, command,
+                                value + 3, strerror(errno));
                         return 2;
                 }
                 t->target.kind = BINDLINK_TARGET_NSFD;
@@ -129,8 +130,9 @@ static int parse_target(const char *command, int argc, char **argv, int *i,
                 return 1;
         }
         if (!end || *end || n <= 0 || n > INT32_MAX) {
-                fprintf(stderr, "%s: %s: bad target %s (pid:N, pidfd:N or ns:PATH)\nTry '%s "
-                                "--help'.\n",
+                fprintf(stderr,
+                        "%s: %s: bad target %s (pid:N, pidfd:N or ns:PATH)\nTry '%s "
+                        "--help'.\n",
                         program, command, value, program);
                 return 2;
         }
@@ -332,18 +334,17 @@ static void print_text(const bindlink_links *links, bool scoped)
         size_t n = bindlink_links_count(links);
         for (size_t i = 0; i < n; i++) {
                 uint32_t flags = bindlink_links_flags(links, i);
-                const char *flag_words =
-                        (flags & 3) == 3 ? "read-only,merged"
-                        : flags & CREATE_BIND_LINK_FLAG_READ_ONLY ? "read-only"
-                        : flags & CREATE_BIND_LINK_FLAG_MERGED    ? "merged"
-                                                                  : "-";
+                const char *flag_words = (flags & 3) == 3 ? "read-only,merged"
+                                         : flags & CREATE_BIND_LINK_FLAG_READ_ONLY ? "read-only"
+                                         : flags & CREATE_BIND_LINK_FLAG_MERGED    ? "merged"
+                                                                                   : "-";
                 printf("%-6" PRIu64 " %-8s %-17s %s -> %s", bindlink_links_order(links, i),
-                       bindlink_realization_name(bindlink_links_realization(links, i)),
-                       flag_words, bindlink_links_virtual(links, i),
-                       bindlink_links_backing(links, i));
+                       bindlink_realization_name(bindlink_links_realization(links, i)), flag_words,
+                       bindlink_links_virtual(links, i), bindlink_links_backing(links, i));
                 uint32_t ne = bindlink_links_exception_count(links, i);
                 for (uint32_t j = 0; j < ne; j++)
-                        printf("%s%s", j ? " " : "  except: ", bindlink_links_exception(links, i, j));
+                        printf("%s%s",
+                               j ? " " : "  except: ", bindlink_links_exception(links, i, j));
                 uint64_t id = bindlink_links_scope_id(links, i);
                 if (scoped && id)
                         printf("  scope: mntns:%" PRIu64 " pid:%d", id,

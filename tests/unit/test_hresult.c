@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <string.h>
 
 #include "bindlink.h"
 
@@ -163,8 +164,8 @@ static void test_s2_internal_failure_is_never_s_ok(void **state)
 {
         (void)state;
         /* errnos with no row of their own, and one no system has */
-        const int errors[] = {EIO, EBUSY, ENOMEM, EXDEV, ESTALE, EOVERFLOW, EAGAIN, EBADF,
-                              EISDIR, ENODEV, EDOM, 4095};
+        const int errors[] = {EIO,    EBUSY, ENOMEM, EXDEV,  ESTALE, EOVERFLOW,
+                              EAGAIN, EBADF, EISDIR, ENODEV, EDOM,   4095};
         for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
                 HRESULT hr = create_hr(errors[i], BINDLINK_FAULT_NONE);
                 assert_true(FAILED(hr));
@@ -177,11 +178,11 @@ static void test_s2_internal_failure_is_never_s_ok(void **state)
 static void test_s2_negative_errno_same_as_positive(void **state)
 {
         (void)state;
-        const int errors[] = {EPERM, EACCES, ENOENT, ECONNREFUSED, EEXIST, EINVAL, ENOTSUP,
-                              ELOOP, EIO, ENOMEM, ENOTDIR, 4095};
-        const bindlink_fault faults[] = {BINDLINK_FAULT_NONE, BINDLINK_FAULT_VIRTUAL,
+        const int errors[] = {EPERM,   EACCES, ENOENT, ECONNREFUSED, EEXIST,  EINVAL,
+                              ENOTSUP, ELOOP,  EIO,    ENOMEM,       ENOTDIR, 4095};
+        const bindlink_fault faults[] = {BINDLINK_FAULT_NONE,           BINDLINK_FAULT_VIRTUAL,
                                          BINDLINK_FAULT_VIRTUAL_PARENT, BINDLINK_FAULT_BACKING,
-                                         BINDLINK_FAULT_EXCEPTION, BINDLINK_FAULT_DAEMON};
+                                         BINDLINK_FAULT_EXCEPTION,      BINDLINK_FAULT_DAEMON};
         for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
                 for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++)
                         for (int is_remove = 0; is_remove <= 1; is_remove++)
@@ -189,6 +190,44 @@ static void test_s2_negative_errno_same_as_positive(void **state)
                                                                       is_remove),
                                           bindlink_hresult_from_errno(errors[i], faults[f],
                                                                       is_remove));
+}
+
+/* ---- messages ---------------------------------------------------------------------- */
+
+/* Every HRESULT the library can return has its own sentence (a Windows program prints
+ * FormatMessage's); any other is "Unknown error.". */
+static void test_s2_every_hresult_returned_has_a_message(void **state)
+{
+        (void)state;
+        assert_string_equal(bindlink_hresult_message(HRESULT_FROM_WIN32(ERROR_FILE_NOT_FOUND)),
+                            "The system cannot find the file specified.");
+        assert_string_equal(bindlink_hresult_message(E_ACCESSDENIED), "Access is denied.");
+        assert_string_equal(bindlink_hresult_message((HRESULT)0x80070001), "Unknown error.");
+        const bindlink_fault faults[] = {BINDLINK_FAULT_NONE,           BINDLINK_FAULT_VIRTUAL,
+                                         BINDLINK_FAULT_VIRTUAL_PARENT, BINDLINK_FAULT_BACKING,
+                                         BINDLINK_FAULT_EXCEPTION,      BINDLINK_FAULT_DAEMON};
+        const char *seen[64][2];
+        size_t seen_count = 0;
+        for (int error = 0; error < 4096; error++)
+                for (size_t f = 0; f < sizeof faults / sizeof faults[0]; f++)
+                        for (int is_remove = 0; is_remove <= 1; is_remove++) {
+                                HRESULT hr =
+                                        bindlink_hresult_from_errno(error, faults[f], is_remove);
+                                const char *text = bindlink_hresult_message(hr);
+                                assert_string_not_equal(text, "Unknown error.");
+                                size_t i = 0;
+                                while (i < seen_count && strcmp(seen[i][1], text) != 0)
+                                        i++;
+                                if (i == seen_count) {
+                                        assert_true(seen_count < 64);
+                                        seen[seen_count][0] = (const char *)(intptr_t)hr;
+                                        seen[seen_count++][1] = text;
+                                } else {
+                                        /* One sentence, one HRESULT. */
+                                        assert_true((HRESULT)(intptr_t)seen[i][0] == hr);
+                                }
+                        }
+        assert_true(seen_count >= 15);
 }
 
 /* ---- names ------------------------------------------------------------------------- */
@@ -237,6 +276,7 @@ int main(void)
                 cmocka_unit_test(test_s18_eloop_is_cant_resolve_filename),
                 cmocka_unit_test(test_s2_internal_failure_is_never_s_ok),
                 cmocka_unit_test(test_s2_negative_errno_same_as_positive),
+                cmocka_unit_test(test_s2_every_hresult_returned_has_a_message),
                 cmocka_unit_test(test_errno_name),
                 cmocka_unit_test(test_s21_realization_name),
         };
