@@ -36,8 +36,13 @@ static int connection_fail_connect(bindlink_error *ret_error, int r, int is_remo
                 return request_fail(ret_error, r, BINDLINK_FAULT_CALLER, is_remove, socket_path,
                                     "not allowed to connect to bindlinkd at %s: %s", socket_path,
                                     strerror(-r));
+        /* Nobody listens there: say how to start it. */
+        bool absent = r == -ENOENT || r == -ECONNREFUSED;
         return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
-                            "cannot reach bindlinkd at %s: %s", socket_path, strerror(-r));
+                            "cannot reach bindlinkd at %s: %s%s", socket_path, strerror(-r),
+                            absent ? " (is it running? start it with 'systemctl start "
+                                     "bindlinkd', or set BINDLINK_SOCKET to its socket)"
+                                   : "");
 }
 
 static void connection_drop(bindlink_connection *c)

@@ -265,6 +265,9 @@ static void test_s2_daemon_unreachable_is_rpc_server_unavailable(void **state)
         bindlink_error err;
         assert_int_equal(bindlink_list(&links, &err), -ENOENT);
         assert_int_equal(err.fault, BINDLINK_FAULT_DAEMON);
+        /* It names the socket and says how to start the daemon. */
+        assert_non_null(strstr(err.message, sock));
+        assert_non_null(strstr(err.message, "systemctl start bindlinkd"));
         setenv("BINDLINK_SOCKET", saved, 1);
         free(saved);
 }
