@@ -20,6 +20,14 @@ trap 'rm -rf "$tmp"' EXIT
 sed "s|^ExecStart=[^ ]*bindlinkd|ExecStart=$BUILDDIR/bindlinkd|" "$BUILDDIR/systemd/bindlinkd.service" > "$tmp/bindlinkd.service"
 check "s22_unit_passes_systemd_analyze_verify" systemd-analyze verify --man=no "$tmp/bindlinkd.service"
 check "s22_unit_has_no_mount_namespace_sandboxing" bash -c "! grep -E '^(ProtectSystem|ProtectHome|PrivateTmp|PrivateMounts|PrivateDevices|ProtectKernel|ProtectControlGroups|ReadOnlyPaths|InaccessiblePaths|TemporaryFileSystem|BindPaths)' '$tmp/bindlinkd.service'"
+# What bindlinkd(8) says of its exit status on a usage error is what it does.
+usage_exit() {
+        "$BUILDDIR/bindlinkd" --bogus >/dev/null 2>&1
+        local rc=$?
+        groff -man -Tascii -P-cbu "$SRCDIR/man/bindlinkd.8" 2>/dev/null | grep -qE "^ +$rc +Usage error" ||
+                echo "bindlinkd --bogus exits $rc; bindlinkd(8) does not say so"
+}
+check "bindlinkd_usage_error_exits_as_its_page_says" usage_exit
 for page in "$SRCDIR"/man/*.[0-9]; do
         check "man_$(basename "$page")_renders_cleanly" groff -man -ww -z "$page"
 done
