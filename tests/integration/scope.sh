@@ -664,6 +664,26 @@ test_s23_s16_s11_link_over_links_in_a_user_namespace_container() {
         stop_containers
 }
 
+# A user-namespace container's own mount below V, or below V's parent, stays visible
+# through a view on V and through an overlay of the parent (both by propagation), and
+# is there as it was after them.
+test_s23_user_namespace_containers_own_mounts_stay_beside_its_links() {
+        make_pair
+        mkdir "$T/v/mnt"
+        start_userns_container
+        as_container_root sh -c "mount -t tmpfs none '$T/v/mnt' && echo mounted > '$T/v/mnt/m'" ||
+                fail "the container cannot mount"
+        ctl create --read-only --target "pid:$C" "$T/v/new" "$T/b" || return
+        check_eq "beside an anchorless link" mounted "$(as_container_root cat "$T/v/mnt/m")"
+        ctl remove --target "pid:$C" "$T/v/new" || return
+        check_eq "after it" mounted "$(as_container_root cat "$T/v/mnt/m")"
+        ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "through a merged view" mounted "$(as_container_root cat "$T/v/mnt/m")"
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "after it" mounted "$(as_container_root cat "$T/v/mnt/m")"
+        stop_containers
+}
+
 # S8 and S11 in a user-namespace container: an anchorless read-only link arrives by
 # propagation too (the parent's overlay onto an anchor), so its root cannot make it
 # writable; nothing is left on the parent after it.
