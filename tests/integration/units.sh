@@ -28,9 +28,31 @@ usage_exit() {
                 echo "bindlinkd --bogus exits $rc; bindlinkd(8) does not say so"
 }
 check "bindlinkd_usage_error_exits_as_its_page_says" usage_exit
+# so_page PAGE: a .so page names a page that exists here and lists PAGE's function in
+# its NAME section.
+so_page() {
+        local target name=${1##*/}
+        target=$(sed -n 's|^\.so man3/||p' "$1")
+        name=${name%.3}
+        [ -f "$SRCDIR/man/$target" ] || { echo "$1: .so of a page that is not here: $target"; return; }
+        sed -n '/^\.SH NAME/,/^\.SH /p' "$SRCDIR/man/$target" | grep -qw -- "$name" ||
+                echo "$target does not name $name"
+}
 for page in "$SRCDIR"/man/*.[0-9]; do
-        check "man_$(basename "$page")_renders_cleanly" groff -man -ww -z "$page"
+        if grep -q '^\.so ' "$page"; then
+                check "man_$(basename "$page")_points_at_its_page" so_page "$page"
+        else
+                check "man_$(basename "$page")_renders_cleanly" groff -man -ww -z "$page"
+        fi
 done
+# Every function of the native API has a page of its name (man bindlink_create).
+api_pages() {
+        local f
+        for f in $(sed -n 's/^[a-z].*[ *]\(bindlink_[a-z_]*\)(.*/\1/p' "$SRCDIR/include/bindlink.h" | sort -u); do
+                [ -f "$SRCDIR/man/$f.3" ] || echo "no page for $f"
+        done
+}
+check "every_native_call_has_a_page_of_its_name" api_pages
 # exports_off_the_api LIB: each defined dynamic symbol not in the API under its version:
 # BINDLINK_0.1, and BINDLINK_0.2 for the calls added since (S23's bindlink_target_*,
 # bindlink_links_scope_*, and bindlink_hresult_message).
