@@ -439,6 +439,21 @@ static int target_prepare(const bindlink_target *target, int is_remove, struct w
         return 0;
 }
 
+/* The target's descriptor (if any) as the message's first: a dup, closed with the
+ * others, so that the caller's own stays theirs. 0 or -error (filled in). */
+static int target_fd_first(int target_fd, struct caller_fds *fds, bindlink_error *ret_error)
+{
+        if (target_fd < 0)
+                return 0;
+        int fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return request_fail(ret_error, errno, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "cannot use the target's descriptor %d: %s", target_fd,
+                                    strerror(errno));
+        fds->fds[fds->count++] = fd;
+        return 0;
+}
+
 int bindlink_connection_target_create(bindlink_connection *c, const bindlink_target *target,
                                       const char *virtual_path, const char *backing_path,
                                       uint32_t flags, uint32_t exception_count,
@@ -455,18 +470,10 @@ int bindlink_connection_target_create(bindlink_connection *c, const bindlink_tar
                 return r;
         struct wire_create msg = {0};
         struct caller_fds fds = {.count = 0};
-        if (target_fd >= 0) {
-                /* The target's descriptor is the message's first; a dup, closed with
-                 * the others, so the caller's own stays theirs. */
-                int fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 3);
-                if (fd < 0) {
-                        r = request_fail(ret_error, errno, BINDLINK_FAULT_NONE, 0, NULL,
-                                         "cannot use the target's descriptor %d: %s", target_fd,
-                                         strerror(errno));
-                        wire_target_free(&t);
-                        return r;
-                }
-                fds.fds[fds.count++] = fd;
+        r = target_fd_first(target_fd, &fds, ret_error);
+        if (r < 0) {
+                wire_target_free(&t);
+                return r;
         }
         r = request_prepare_create_in(virtual_path, backing_path, flags, exception_count,
                                       exception_paths, &msg, &fds, ret_error);
@@ -513,16 +520,8 @@ int bindlink_connection_target_create_many(bindlink_connection *c, const bindlin
                 r = request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL, "out of memory");
                 goto out;
         }
-        if (target_fd >= 0) {
-                int fd = fcntl(target_fd, F_DUPFD_CLOEXEC, 3);
-                if (fd < 0) {
-                        r = request_fail(ret_error, errno, BINDLINK_FAULT_NONE, 0, NULL,
-                                         "cannot use the target's descriptor %d: %s", target_fd,
-                                         strerror(errno));
-                        goto out;
-                }
-                fds.fds[fds.count++] = fd;
-        }
+        if ((r = target_fd_first(target_fd, &fds, ret_error)) < 0)
+                goto out;
         /* Each link as bindlink_target_create checks and opens it: B's descriptor
          * after the target's, in order. */
         for (; prepared < count; prepared++) {

@@ -387,6 +387,49 @@ static void movers_close(struct movers *m)
         }
 }
 
+/* The path of dir in the namespace this process is in (read through its own /proc
+ * directory proc_self), as mountinfo names mount points: 0, or -errno. */
+static int path_in_namespace(int proc_self, int dir, char real[PATH_MAX])
+{
+        char proc[64];
+        (void)snprintf(proc, sizeof proc, "fd/%d", dir);
+        ssize_t n = readlinkat(proc_self, proc, real, PATH_MAX - 1);
+        if (n <= 0)
+                return n < 0 ? negative_errno() : -EIO;
+        real[n] = '\0';
+        return 0;
+}
+
+/* The target's mounts below real (clone_neighbours) but at or below also (NULL: none)
+ * and the places the movers come from, which move instead. Their count, or -errno. */
+static int neighbours_but(int proc_self, const char *real, const char *also,
+                          const struct movers *movers, struct neighbour *out)
+{
+        char *skips[1 + SCOPE_MAX_MOVERS];
+        size_t skip_count = 0;
+        if (also && !(skips[skip_count++] = strdup(also)))
+                return -ENOMEM;
+        int r = 0;
+        for (size_t i = 0; r >= 0 && i < movers->count; i++)
+                if (path_join(real, movers->list[i].relative, &skips[skip_count]) < 0)
+                        r = -ENOMEM;
+                else
+                        skip_count++;
+        if (r >= 0)
+                r = clone_neighbours(proc_self, real, skips, skip_count, out, MAX_NEIGHBOURS);
+        for (size_t i = 0; i < skip_count; i++)
+                free(skips[i]);
+        return r;
+}
+
+static void neighbours_free(struct neighbour *neighbours, int count)
+{
+        for (int i = 0; i < count; i++) {
+                free(neighbours[i].relative);
+                (void)close(neighbours[i].tree);
+        }
+}
+
 static int movers_open(struct movers *m, int rootfd, const char *virtual_path, int tree,
                        struct verdict *v)
 {
@@ -564,25 +607,11 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
         struct neighbour neighbours[MAX_NEIGHBOURS];
         int count = 0;
         if (expect) {
-                char proc[64], real[PATH_MAX];
-                (void)snprintf(proc, sizeof proc, "fd/%d", place);
-                ssize_t n = readlinkat(proc_self, proc, real, sizeof real - 1);
-                if (n <= 0)
-                        return child_fail(v, n < 0 ? negative_errno() : -EIO,
-                                          "cannot name %s in the target: %s", virtual_path);
-                real[n] = '\0';
-                char *skips[SCOPE_MAX_MOVERS];
-                size_t skip_count = 0;
-                for (; skip_count < movers->count; skip_count++)
-                        if (path_join(real, movers->list[skip_count].relative, &skips[skip_count]) <
-                            0)
-                                break;
-                count = skip_count < movers->count
-                                ? -ENOMEM
-                                : clone_neighbours(proc_self, real, skips, skip_count, neighbours,
-                                                   MAX_NEIGHBOURS);
-                for (size_t i = 0; i < skip_count; i++)
-                        free(skips[i]);
+                char real[PATH_MAX];
+                int r = path_in_namespace(proc_self, place, real);
+                if (r < 0)
+                        return child_fail(v, r, "cannot name %s in the target: %s", virtual_path);
+                count = neighbours_but(proc_self, real, NULL, movers, neighbours);
                 if (count < 0)
                         return child_fail(v, count, "cannot copy the mounts below %s: %s",
                                           virtual_path);
@@ -616,10 +645,7 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                         (void)child_fail(v, r, "cannot read the id of the mount on %s: %s",
                                          virtual_path);
         }
-        for (int i = 0; i < count; i++) {
-                free(neighbours[i].relative);
-                (void)close(neighbours[i].tree);
-        }
+        neighbours_free(neighbours, count);
         if (r < 0)
                 return r;
         v->status = 0;
@@ -781,13 +807,11 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                                   "made%s",
                                   virtual_path);
         /* Its path in the namespace, as mountinfo names mount points. */
-        char proc[64], real[PATH_MAX];
-        (void)snprintf(proc, sizeof proc, "fd/%d", parent);
-        ssize_t n = readlinkat(proc_self, proc, real, sizeof real - 1);
-        if (n <= 0)
-                return child_fail(v, n < 0 ? negative_errno() : -EIO,
-                                  "cannot name the parent of %s in the target: %s", virtual_path);
-        real[n] = '\0';
+        char real[PATH_MAX];
+        int named = path_in_namespace(proc_self, parent, real);
+        if (named < 0)
+                return child_fail(v, named, "cannot name the parent of %s in the target: %s",
+                                  virtual_path);
         _cleanup_free_ char *real_v = NULL;
         if (path_join(real, path_last(virtual_path), &real_v) < 0)
                 return child_fail(v, -ENOMEM, "out of memory%s: %s", "");
@@ -803,17 +827,7 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                                   "cannot look at the parent of %s: %s", virtual_path);
         struct neighbour neighbours[MAX_NEIGHBOURS];
         /* Not V's place, nor the links made in the parent before, which move. */
-        char *skips[1 + SCOPE_MAX_MOVERS] = {real_v};
-        size_t skip_count = 1;
-        for (size_t i = 0; i < movers->count; i++)
-                if (path_join(real, movers->list[i].relative, &skips[skip_count]) >= 0)
-                        skip_count++;
-        int count = skip_count == 1 + movers->count
-                            ? clone_neighbours(proc_self, real, skips, skip_count, neighbours,
-                                               MAX_NEIGHBOURS)
-                            : -ENOMEM;
-        for (size_t i = 1; i < skip_count; i++)
-                free(skips[i]);
+        int count = neighbours_but(proc_self, real, real_v, movers, neighbours);
         if (count < 0)
                 return child_fail(v, count, "cannot copy the mounts below the parent of %s: %s",
                                   virtual_path);
@@ -838,10 +852,7 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
                 if (r >= 0 && (r = mount_id_of(tree, "", AT_EMPTY_PATH, &v->mount_id, NULL)) >= 0)
                         r = mount_id_of(overlay, "", AT_EMPTY_PATH, &v->parent_id, NULL);
         }
-        for (int i = 0; i < count; i++) {
-                free(neighbours[i].relative);
-                (void)close(neighbours[i].tree);
-        }
+        neighbours_free(neighbours, count);
         if (r < 0) {
                 /* Whatever was attached on the parent comes off again (the overlay and
                  * what it carries, an anchor), down to what was there before. */
@@ -904,14 +915,12 @@ static int child_detach(int nsfd, const char *root, const char *virtual_path, ui
         if (parent_id) {
                 _cleanup_close_ int grand = openat(parent, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 /* Its name in its own parent (for a root given, not "/"). */
-                char proc[64], real[PATH_MAX];
-                (void)snprintf(proc, sizeof proc, "fd/%d", parent);
-                ssize_t n = readlinkat(proc_self, proc, real, sizeof real - 1);
-                if (n <= 0)
-                        return child_fail(v, n < 0 ? negative_errno() : -EIO,
+                char real[PATH_MAX];
+                int named = path_in_namespace(proc_self, parent, real);
+                if (named < 0)
+                        return child_fail(v, named,
                                           "cannot name the parent of %s in the target: %s",
                                           virtual_path);
-                real[n] = '\0';
                 const char *parent_name = path_last(real);
                 if (grand >= 0 && mount_id_of(grand, parent_name, 0, &top, &is_root) >= 0 &&
                     is_root && top == parent_id &&
