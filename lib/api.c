@@ -131,6 +131,20 @@ static int transact(bindlink_connection *c, const struct wire_buf *request, cons
         }
 }
 
+/* Send the request encoded in buf (encoded: what wire_put_* returned) and read its
+ * answer (transact); buf is freed. 0 or -error (filled in). */
+static int send_request(bindlink_connection *c, struct wire_buf *buf, int encoded, const int *fds,
+                        size_t fd_count, int is_remove,
+                        int (*on_link)(void *ctx, struct wire_link *link), void *ctx,
+                        bindlink_error *ret_error)
+{
+        int r = encoded < 0 ? request_fail(ret_error, encoded, BINDLINK_FAULT_NONE, is_remove, NULL,
+                                           "cannot encode request: %s", strerror(-encoded))
+                            : transact(c, buf, fds, fd_count, is_remove, on_link, ctx, ret_error);
+        wire_buf_free(buf);
+        return r;
+}
+
 static int connection_init(bindlink_connection *c, bindlink_error *ret_error)
 {
         const char *socket_path = client_socket_path();
@@ -189,13 +203,8 @@ int bindlink_connection_create(bindlink_connection *c, const char *virtual_path,
         if (r < 0)
                 return r;
         struct wire_buf buf = {0};
-        r = wire_put_create(&buf, &msg, (uint32_t)fds.count);
-        if (r < 0)
-                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                                 "cannot encode request: %s", strerror(-r));
-        else
-                r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
-        wire_buf_free(&buf);
+        r = send_request(c, &buf, wire_put_create(&buf, &msg, (uint32_t)fds.count), fds.fds,
+                         fds.count, 0, NULL, NULL, ret_error);
         caller_fds_close(&fds);
         wire_create_free(&msg);
         return r;
@@ -219,13 +228,7 @@ int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
                                     "cannot normalize virtual path %s: %s", virtual_path,
                                     strerror(-r));
         struct wire_buf buf = {0};
-        r = wire_put_remove(&buf, &msg);
-        if (r < 0)
-                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
-                                 "cannot encode request: %s", strerror(-r));
-        else
-                r = transact(c, &buf, NULL, 0, 1, NULL, NULL, ret_error);
-        wire_buf_free(&buf);
+        r = send_request(c, &buf, wire_put_remove(&buf, &msg), NULL, 0, 1, NULL, NULL, ret_error);
         wire_remove_free(&msg);
         return r;
 }
@@ -277,13 +280,8 @@ int bindlink_connection_list(bindlink_connection *c, bindlink_links **ret_links,
                 return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL,
                                     "out of memory");
         struct wire_buf buf = {0};
-        int r = wire_put_list(&buf);
-        if (r >= 0)
-                r = transact(c, &buf, NULL, 0, 0, collect_link, links, ret_error);
-        else
-                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                                 "cannot encode request: %s", strerror(-r));
-        wire_buf_free(&buf);
+        int r = send_request(c, &buf, wire_put_list(&buf), NULL, 0, 0, collect_link, links,
+                             ret_error);
         if (r < 0) {
                 bindlink_links_free(links);
                 return r;
@@ -483,13 +481,8 @@ int bindlink_connection_target_create(bindlink_connection *c, const bindlink_tar
                 return r;
         }
         struct wire_buf buf = {0};
-        r = wire_put_create_in(&buf, &t, &msg, (uint32_t)fds.count);
-        if (r < 0)
-                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                                 "cannot encode request: %s", strerror(-r));
-        else
-                r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
-        wire_buf_free(&buf);
+        r = send_request(c, &buf, wire_put_create_in(&buf, &t, &msg, (uint32_t)fds.count), fds.fds,
+                         fds.count, 0, NULL, NULL, ret_error);
         caller_fds_close(&fds);
         wire_create_free(&msg);
         wire_target_free(&t);
@@ -541,13 +534,10 @@ int bindlink_connection_target_create_many(bindlink_connection *c, const bindlin
                 }
         }
         struct wire_buf buf = {0};
-        r = wire_put_create_many_in(&buf, &t, msgs, (uint32_t)count, (uint32_t)fds.count);
-        if (r < 0)
-                r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                                 "cannot encode request: %s", strerror(-r));
-        else
-                r = transact(c, &buf, fds.fds, fds.count, 0, NULL, NULL, ret_error);
-        wire_buf_free(&buf);
+        r = send_request(
+                c, &buf,
+                wire_put_create_many_in(&buf, &t, msgs, (uint32_t)count, (uint32_t)fds.count),
+                fds.fds, fds.count, 0, NULL, NULL, ret_error);
 out:
         caller_fds_close(&fds);
         wire_create_many_free(msgs, (uint32_t)prepared);
@@ -604,13 +594,8 @@ int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_tar
                                  virtual_path);
         if (r >= 0) {
                 struct wire_buf buf = {0};
-                r = wire_put_remove_in(&buf, &t, &msg, target_fd >= 0);
-                if (r < 0)
-                        r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 1, NULL,
-                                         "cannot encode request: %s", strerror(-r));
-                else
-                        r = transact(c, &buf, &target_fd, target_fd >= 0, 1, NULL, NULL, ret_error);
-                wire_buf_free(&buf);
+                r = send_request(c, &buf, wire_put_remove_in(&buf, &t, &msg, target_fd >= 0),
+                                 &target_fd, target_fd >= 0, 1, NULL, NULL, ret_error);
         }
         wire_remove_free(&msg);
         wire_target_free(&t);
@@ -651,14 +636,8 @@ int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_lin
         r = connection_init(&c, ret_error);
         if (r >= 0) {
                 struct wire_buf buf = {0};
-                r = wire_put_list_in(&buf, &t, target_fd >= 0);
-                if (r < 0)
-                        r = request_fail(ret_error, r, BINDLINK_FAULT_NONE, 0, NULL,
-                                         "cannot encode request: %s", strerror(-r));
-                else
-                        r = transact(&c, &buf, &target_fd, target_fd >= 0, 0, collect_link, links,
-                                     ret_error);
-                wire_buf_free(&buf);
+                r = send_request(&c, &buf, wire_put_list_in(&buf, &t, target_fd >= 0), &target_fd,
+                                 target_fd >= 0, 0, collect_link, links, ret_error);
                 connection_drop(&c);
         }
         wire_target_free(&t);
