@@ -533,9 +533,11 @@ static int child_attach(int nsfd, const char *root, const char *virtual_path, in
                         bool by_propagation, const struct stat *expect, struct movers *movers,
                         struct verdict *v)
 {
-        /* This process's /proc in bindlinkd's procfs (child_attach_graft says why). */
-        _cleanup_close_ int proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (proc_self < 0)
+        /* A view: this process's /proc in bindlinkd's procfs (child_attach_graft says
+         * why), to find the mounts below V. A bind link needs none. */
+        _cleanup_close_ int proc_self =
+                expect ? open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (expect && proc_self < 0)
                 return child_fail(v, negative_errno(), "cannot open /proc/self%s: %s", "");
         _cleanup_close_ int stage = -1;
         if (by_propagation && (stage = stage_namespace(v)) < 0)
@@ -874,9 +876,11 @@ static int child_attach_graft(int nsfd, const char *root, const char *virtual_pa
 static int child_detach(int nsfd, const char *root, const char *virtual_path, uint64_t mount_id,
                         uint64_t anchor_id, uint64_t parent_id, struct verdict *v)
 {
-        /* As in child_attach_graft: this process's /proc in bindlinkd's procfs. */
-        _cleanup_close_ int proc_self = open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (proc_self < 0)
+        /* A link on its parent's overlay: this process's /proc in bindlinkd's procfs,
+         * as in child_attach_graft, to name the parent. Others need none. */
+        _cleanup_close_ int proc_self =
+                parent_id ? open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (parent_id && proc_self < 0)
                 return child_fail(v, negative_errno(), "cannot open /proc/self%s: %s", "");
         _cleanup_close_ int rootfd = child_root(nsfd, root, v);
         if (rootfd < 0)
