@@ -1066,6 +1066,18 @@ static int run_child(int (*fn)(void *ctx, struct verdict *v), void *ctx, struct 
         return v.status;
 }
 
+/* run_child for a child that sends a descriptor: it, or -errno with why. */
+static int run_child_for_fd(int (*fn)(void *ctx, struct verdict *v), void *ctx, struct verdict *ret,
+                            char *why, size_t why_size)
+{
+        int r = run_child(fn, ctx, ret, why, why_size);
+        if (r >= 0 && ret->fd < 0) {
+                (void)snprintf(why, why_size, "the helper in the target sent no descriptor");
+                return -EIO;
+        }
+        return r < 0 ? r : ret->fd;
+}
+
 struct attach_args {
         int nsfd, tree;
         const char *root, *virtual_path;
@@ -1151,14 +1163,10 @@ int scope_open_parent(int nsfd, const char *root, const char *virtual_path, mode
 {
         struct attach_args a = {.nsfd = nsfd, .root = root, .virtual_path = virtual_path};
         struct verdict v = {.index = -1};
-        int r = run_child(open_parent_fn, &a, &v, why, why_size);
-        if (r >= 0 && v.fd < 0) {
-                (void)snprintf(why, why_size, "the helper in the target sent no descriptor");
-                return -EIO;
-        }
+        int r = run_child_for_fd(open_parent_fn, &a, &v, why, why_size);
         if (r >= 0)
                 *ret_type = v.type;
-        return r < 0 ? r : v.fd;
+        return r;
 }
 
 int scope_attach_graft(int nsfd, const char *root, const char *virtual_path, int overlay, int tree,
@@ -1209,11 +1217,7 @@ int scope_open_place(int nsfd, const char *root, const char *virtual_path, char 
                                 .exceptions = exceptions,
                                 .exception_count = exception_count};
         struct verdict v = {.index = -1};
-        int r = run_child(open_place_fn, &a, &v, why, why_size);
+        int r = run_child_for_fd(open_place_fn, &a, &v, why, why_size);
         *ret_index = v.index;
-        if (r >= 0 && v.fd < 0) {
-                (void)snprintf(why, why_size, "the helper in the target sent no descriptor");
-                return -EIO;
-        }
-        return r < 0 ? r : v.fd;
+        return r;
 }
