@@ -300,13 +300,18 @@ static int spawn_server(struct overlay_instance *o, int fuse_fd, int lower_fd, i
         return 0;
 }
 
+void overlay_kill(int pidfd)
+{
+        if (pidfd < 0)
+                return;
+        (void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
+        siginfo_t info;
+        (void)waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED);
+}
+
 static void stop_process(struct overlay_instance *o)
 {
-        if (o->pidfd >= 0) {
-                (void)pidfd_send_signal(o->pidfd, SIGKILL, NULL, 0);
-                siginfo_t info;
-                (void)waitid((idtype_t)P_PIDFD, (id_t)o->pidfd, &info, WEXITED);
-        }
+        overlay_kill(o->pidfd);
 }
 
 /* A FUSE mount for o over lower (borrowed), detached, with its server started: the

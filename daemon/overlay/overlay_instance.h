@@ -137,6 +137,10 @@ int overlay_start_detached(const char *owner, int lower, const char *dir, char *
                            const char *kinds, size_t count, struct overlay_instance **ret,
                            int *ret_mount, const char **ret_path);
 
+/* End the server process pidfd names (-1: none) now, and reap it if it is our child;
+ * pidfd stays open. */
+void overlay_kill(int pidfd);
+
 /* The start time of process pid (clock ticks since boot), 0 if it cannot be read: a pid
  * and its start time name one process across restarts. */
 uint64_t overlay_process_start_time(pid_t pid);

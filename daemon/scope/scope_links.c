@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +11,6 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/pidfd.h>
-#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -446,12 +444,9 @@ static int start_view(const struct scope_links *sl, const struct scope_request *
 /* End a view's server now (its mount never reached the target, or the target ended). */
 static void kill_server(int pidfd)
 {
-        if (pidfd < 0)
-                return;
-        (void)pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-        siginfo_t info;
-        (void)waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED);
-        (void)close(pidfd);
+        overlay_kill(pidfd);
+        if (pidfd >= 0)
+                (void)close(pidfd);
 }
 
 #ifndef SYS_pidfd_getfd
