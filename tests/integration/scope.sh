@@ -338,6 +338,13 @@ test_s23_unprivileged_callers_cannot_place_links_in_a_container() {
         case "$out" in *"HRESULT 0x80070005, EPERM"*) ;; *) fail "nobody: $out" ;; esac
         out=$(unshare --user --map-root-user "$BINDLINKCTL" create --target "pid:$C" "$T/v" "$T/b" 2>&1)
         case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "root of a child user namespace: $out" ;; esac
+        # The same through the batch request (bindlink-oci-hook sends it).
+        mkdir -p "$T/bundle"
+        echo '{"ociVersion": "1.0.2", "root": {"path": "/"}}' > "$T/bundle/config.json"
+        local state="{\"pid\": $C, \"bundle\": \"$T/bundle\", \"annotations\": {\"io.bindlink.links\": \"$T/b:$T/v\"}}"
+        out=$(printf '%s' "$state" | unshare --user --map-root-user env BINDLINK_SOCKET="$BINDLINK_SOCKET" \
+                "$STAGE/bin/bindlink-oci-hook" createRuntime 2>&1)
+        case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "root of a child user namespace, batch: $out" ;; esac
         out=$(as_nobody "$BINDLINKCTL" list --all-scopes 2>&1)
         case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "nobody listing other namespaces: $out" ;; esac
         check_eq "no link made" 0 "$(scoped_links)"
@@ -501,6 +508,15 @@ test_s23_s14_merged_link_with_exceptions_in_a_container() {
         check_file_is "$T/v/keep/new" n
         check_file_is "$T/b/newtop" top
         check_file_is "$T/b/keep" b-keep
+        # An unprivileged user in the container: reads what its rights allow, and the
+        # view does not let it write where it could not (root's 0755 directories).
+        check_eq "nobody reads the exception" orig "$(in_container "$C" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups cat "$T/v/keep/o")"
+        in_container "$C" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
+                sh -c "echo x > '$T/v/keep/by-nobody'" 2>/dev/null && fail "nobody wrote in root's exception"
+        in_container "$C" setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups \
+                sh -c "echo x > '$T/v/by-nobody'" 2>/dev/null && fail "nobody wrote through the view"
+        check_missing "$T/v/keep/by-nobody"
+        check_missing "$T/b/by-nobody"
         ctl remove --target "pid:$C" "$T/v" || return
         check_eq "the container's V again" ". ./f ./keep ./keep/new ./keep/o ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
         stop_containers
