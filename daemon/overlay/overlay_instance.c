@@ -119,8 +119,13 @@ uint64_t overlay_process_start_time(pid_t pid)
         if (n <= 0)
                 return 0;
         buf[n] = '\0';
-        /* Field 22, counted after the ")" that ends the command name. */
+        /* Field 3 is the state, field 22 the start time, counted after the ")" that
+         * ends the command name. A killed server whose main thread is a zombie while
+         * its other threads still close its descriptors (a fanotify group's take a
+         * while) is ending: adopting it would leave its dead view in place. */
         const char *p = strrchr(buf, ')');
+        if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+                return 0;
         for (int field = 2; p && field < 22; field++)
                 p = strchr(p + 1, ' ');
         return p ? strtoull(p + 1, NULL, 10) : 0;

@@ -141,8 +141,9 @@ int overlay_start_detached(const char *owner, int lower, const char *dir, char *
  * pidfd stays open. */
 void overlay_kill(int pidfd);
 
-/* The start time of process pid (clock ticks since boot), 0 if it cannot be read: a pid
- * and its start time name one process across restarts. */
+/* The start time of process pid (clock ticks since boot), 0 if it cannot be read or
+ * the process is ending (a zombie, or dead): a pid and its start time name one live
+ * process across restarts. */
 uint64_t overlay_process_start_time(pid_t pid);
 
 /* The type (planner.h probe_type, or -errno) of relative_path ("" for the directory
