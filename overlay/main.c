@@ -120,7 +120,15 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
                  struct merged *mg, struct overlay *o, int control_fd, bool local_backing,
                  bool passthrough, char *argv0)
 {
-        int r = drop_capabilities(passthrough);
+        /* Both views watch their directories for changes made beside them (a
+         * fanotify group needs CAP_SYS_ADMIN, given up below). */
+        int r = ovl_watch_init();
+        if (r < 0)
+                fprintf(stderr,
+                        "bindlink-overlay: cannot watch the layers (%s): changes made "
+                        "beside the view show within %.0f s\n",
+                        strerror(-r), OVL_SHORT_TIMEOUT);
+        r = drop_capabilities(passthrough);
         if (r < 0)
                 fprintf(stderr, "bindlink-overlay: cannot drop capabilities: %s\n", strerror(-r));
 
@@ -138,6 +146,7 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         /* A parent overlay's entries change in place, through the control socket. */
         if (o) {
                 o->se = se;
+                ovl_parent_watch(o, se);
                 if (control_fd >= 0 && (r = ovl_entries_serve_control(o, control_fd)) < 0)
                         fprintf(stderr, "bindlink-overlay: cannot serve the control socket: %s\n",
                                 strerror(-r));
@@ -151,6 +160,7 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         r = ovl_request_loop(se, MAX_THREADS, MAX_IDLE_THREADS, local_backing);
         if (r < 0)
                 fprintf(stderr, "bindlink-overlay: serving requests: %s\n", strerror(-r));
+        ovl_watch_stop(); /* it notifies the session */
         fuse_remove_signal_handlers(se);
         fuse_session_destroy(se);
         merged_free(mg);
@@ -161,7 +171,7 @@ static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
                         char *const *shadow, size_t shadow_count, char *argv0)
 {
         struct merged *mg =
-                merged_new(upper_fd, lower_fd, read_only, union_rest, shadow, shadow_count, 1.0);
+                merged_new(upper_fd, lower_fd, read_only, union_rest, shadow, shadow_count);
         if (!mg) {
                 fprintf(stderr, "bindlink-overlay: the upper and lower descriptors must be "
                                 "directories\n");
@@ -188,7 +198,7 @@ int main(int argc, char **argv)
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
-        static struct overlay o = {.timeout = 1.0};
+        static struct overlay o;
         int fuse_fd = -1, upper_fd = -1, c;
         const char *merged_mode = NULL;
         char **shadow = NULL;

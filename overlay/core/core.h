@@ -70,6 +70,10 @@ struct ovl_inode {
         int fd;                    /* O_PATH|O_NOFOLLOW; -1 for a synthesized entry or ... */
         struct ovl_handle *handle; /* ... a file past the descriptor budget */
         mode_t synthesized_mode;   /* S_IFDIR or S_IFREG for a synthesized entry */
+        /* Directories: watched for changes made beside the view (layer_watch.c);
+         * tried once, at the first lookup that found one. */
+        bool watch_tried;
+        struct ovl_watched *watched;
 };
 
 struct ovl_table {
@@ -264,6 +268,44 @@ void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t pare
 /* Reply to readdir (lookup NULL) or readdirplus from offset off of the snapshot. */
 void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
                        off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget);
+
+/* ---- changes made beside the view reach the kernel's caches (layer_watch.c) ---- */
+/* How long the kernel keeps names and attributes: long where every change is
+ * notified, short where changes beside the view cannot be seen. */
+#define OVL_LONG_TIMEOUT 3600.0
+#define OVL_SHORT_TIMEOUT 1.0
+/* The view's node id of the object (dev, ino), if the kernel may know it; 0 if none. */
+typedef fuse_ino_t (*ovl_find_fn)(dev_t dev, ino_t ino);
+/* The fanotify group, made while CAP_SYS_ADMIN is ours. 0 or -errno (then nothing is
+ * watched and every timeout is short). */
+int ovl_watch_init(void);
+/* Turn the group's events into notifications to se, on a thread of its own; find:
+ * the view's nodes of files. 0 or -errno. Stopped (the thread joined) by stop. */
+int ovl_watch_start(struct fuse_session *se, ovl_find_fn find);
+void ovl_watch_stop(void);
+/* Is every change beside the view being notified (the group works, no mark was
+ * refused, no event lost)? */
+bool ovl_watch_coherent(void);
+/* Are objects of filesystem dev watched (a local filesystem seen by ovl_watch_dir)? */
+bool ovl_watch_dev_local(dev_t dev);
+/* Watch the directory fd, shown as node ino: a token for ovl_watch_drop, or NULL
+ * where it is not watched (then names in it get short timeouts). */
+struct ovl_watched;
+struct ovl_watched *ovl_watch_dir(int fd, fuse_ino_t ino);
+/* The node no longer shows the directory (fd: a descriptor of it, or -1). */
+void ovl_watch_drop(struct ovl_watched *watched, int fd);
+/* Node ino gained the directory opath_fd (a layer's, made beside the view): the
+ * names the kernel keeps below it are expired, by the thread. */
+void ovl_watch_rescan(fuse_ino_t ino, int opath_fd);
+/* Taken when a request starts building an entry; given to the reply. */
+uint64_t ovl_watch_seq(void);
+/* Send an entry (e) built since seq: with no timeouts if changes were notified
+ * meanwhile. */
+void ovl_reply_entry(fuse_req_t req, struct fuse_entry_param *e, uint64_t seq);
+/* Around a reply carrying entries built since seq (readdirplus): begin zeroes the
+ * timeouts if changes were notified meanwhile (attr_timeout may be NULL). */
+void ovl_watch_reply_begin(uint64_t seq, double *entry_timeout, double *attr_timeout);
+void ovl_watch_reply_end(void);
 
 /* ---- operations both views serve alike (view_ops.c) ---- */
 /* The ways to a view's nodes the shared operations use. */

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fuse.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -99,17 +100,30 @@ void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t pare
                     const char *name)
 {
         struct fuse_entry_param e;
+        uint64_t seq = ovl_watch_seq();
         if (!r)
                 r = lookup(req, parent, name, &e);
         if (r < 0)
                 (void)fuse_reply_err(req, -r);
         else
-                (void)fuse_reply_entry(req, &e);
+                ovl_reply_entry(req, &e, seq);
 }
 
 static bool is_dot_or_dotdot(const char *name)
 {
         return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
+}
+
+/* Entries of a readdirplus reply (buf, used bytes) built before a change was
+ * notified: the kernel is to ask again about each at its next use. */
+static void entries_expire_now(char *buf, size_t used)
+{
+        for (size_t off = 0; off + FUSE_NAME_OFFSET_DIRENTPLUS <= used;) {
+                struct fuse_direntplus *d = (struct fuse_direntplus *)(void *)(buf + off);
+                d->entry_out.entry_valid = d->entry_out.attr_valid = 0;
+                d->entry_out.entry_valid_nsec = d->entry_out.attr_valid_nsec = 0;
+                off += FUSE_DIRENTPLUS_SIZE(d);
+        }
 }
 
 void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
@@ -120,6 +134,7 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                 (void)fuse_reply_err(req, ENOMEM);
                 return;
         }
+        uint64_t seq = ovl_watch_seq();
         size_t used = 0;
         int r = 0;
         for (size_t i = (size_t)off; i < d->count; i++) {
@@ -154,9 +169,17 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                 }
                 used += n;
         }
-        if (r < 0 && used == 0)
+        if (r < 0 && used == 0) {
                 (void)fuse_reply_err(req, -r);
-        else
+        } else if (!lookup) {
                 (void)fuse_reply_buf(req, buf, used);
+        } else {
+                double changed = 1;
+                ovl_watch_reply_begin(seq, &changed, NULL);
+                if (changed == 0)
+                        entries_expire_now(buf, used);
+                (void)fuse_reply_buf(req, buf, used);
+                ovl_watch_reply_end();
+        }
         free(buf);
 }

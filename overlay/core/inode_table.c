@@ -21,10 +21,15 @@ static struct ovl_inode *inode_of_node(struct ovl_node *n)
         return ovl_container_of(n, struct ovl_inode, node);
 }
 
+/* ctx: non-NULL at the end, when marks go with the process. */
 static void inode_free(struct ovl_node *node, void *ctx)
 {
-        (void)ctx;
         struct ovl_inode *n = inode_of_node(node);
+        if (n->watched) {
+                int fd = ctx ? -1 : ovl_inode_get(n);
+                ovl_watch_drop(n->watched, fd < 0 ? -1 : fd);
+                ovl_inode_put(n, fd);
+        }
         if (n->fd >= 0)
                 (void)close(n->fd);
         ovl_handle_free(n->handle);
@@ -33,7 +38,7 @@ static void inode_free(struct ovl_node *node, void *ctx)
 
 void ovl_table_done(struct ovl_table *t)
 {
-        ovl_nodes_done(&t->nodes, inode_free, NULL);
+        ovl_nodes_done(&t->nodes, inode_free, t);
 }
 
 struct ovl_inode *ovl_table_lookup_add(struct ovl_table *t, int fd, const struct stat *st,

@@ -65,6 +65,35 @@ int mg_node_stat(const struct merged *mg, const struct mnode *n, struct stat *st
         return node_stat_known(mg, n, none, st);
 }
 
+/* ---- how long the kernel keeps what it was told -------------------------------------- */
+
+double mg_dir_timeout(const struct mnode *n)
+{
+        if (!ovl_watch_coherent())
+                return OVL_SHORT_TIMEOUT;
+        for (int l = 0; l < 2; l++) {
+                if (!layer_has(n, (enum layer)l) || (l == UPPER && n->scope.kind == SCOPE_LOWER) ||
+                    (l == LOWER && n->scope.kind == SCOPE_UPPER))
+                        continue;
+                /* A directory moved from V into B is one object in both layers. */
+                bool same = layer_has(n, (enum layer) !l) && n->obj[l].dev == n->obj[!l].dev &&
+                            n->obj[l].ino == n->obj[!l].ino;
+                if (!__atomic_load_n(&n->watched[l], __ATOMIC_ACQUIRE) &&
+                    !(same && __atomic_load_n(&n->watched[!l], __ATOMIC_ACQUIRE)))
+                        return OVL_SHORT_TIMEOUT;
+        }
+        return OVL_LONG_TIMEOUT;
+}
+
+double mg_attr_timeout(const struct mnode *n)
+{
+        if (S_ISDIR(n->type))
+                return mg_dir_timeout(n);
+        /* A file's changes are reported to the watched directory it is in. */
+        return ovl_watch_dev_local(n->obj[shown_layer(n)].dev) ? OVL_LONG_TIMEOUT
+                                                               : OVL_SHORT_TIMEOUT;
+}
+
 /* ---- lookup ------------------------------------------------------------------------------ */
 
 /* Open name in one layer's directory: 0, -ENOENT when that layer lacks it, or -errno. */
@@ -139,9 +168,8 @@ int mg_found_entry(fuse_req_t req, struct mnode *parent, const char *name, int f
 int mg_lookup_entry(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                     struct fuse_entry_param *e)
 {
-        struct merged *mg = merged_of(req);
         struct mnode *parent = node_of(req, parent_ino);
-        ovl_entry_init(e, mg->timeout);
+        ovl_entry_init(e, mg_dir_timeout(parent));
         int r = name_check(name);
         if (r)
                 return r;
@@ -182,14 +210,15 @@ int mg_lookup_entry(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 void mg_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
         struct fuse_entry_param e;
+        uint64_t seq = ovl_watch_seq();
         int r = mg_lookup_entry(req, parent, name, &e);
         if (r == -ENOENT) {
                 e.ino = 0; /* a negative entry, cached like a positive one */
-                (void)fuse_reply_entry(req, &e);
+                ovl_reply_entry(req, &e, seq);
         } else if (r < 0) {
                 (void)fuse_reply_err(req, -r);
         } else {
-                (void)fuse_reply_entry(req, &e);
+                ovl_reply_entry(req, &e, seq);
         }
 }
 
@@ -201,7 +230,7 @@ void mg_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
         if (r < 0)
                 (void)fuse_reply_err(req, -r);
         else
-                (void)fuse_reply_attr(req, &st, merged_of(req)->timeout);
+                (void)fuse_reply_attr(req, &st, mg_attr_timeout(node_of(req, ino)));
 }
 
 void mg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -218,7 +247,7 @@ void mg_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
         if (r < 0)
                 (void)fuse_reply_err(req, -r);
         else
-                (void)fuse_reply_attr(req, &st, mg->timeout);
+                (void)fuse_reply_attr(req, &st, mg_attr_timeout(n));
 }
 
 void mg_readlink(fuse_req_t req, fuse_ino_t ino)

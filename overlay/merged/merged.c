@@ -6,6 +6,7 @@
 #include "nodes.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -58,7 +59,7 @@ static void mg_init(void *userdata, struct fuse_conn_info *conn)
  */
 
 struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union_rest,
-                          char *const *shadow_paths, size_t shadow_count, double timeout)
+                          char *const *shadow_paths, size_t shadow_count)
 {
         struct stat upper, lower;
         if (fstatat(upper_fd, "", &upper, AT_EMPTY_PATH) < 0 ||
@@ -80,6 +81,10 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union
         mg->fd_limit = ovl_fd_limit();
         mg->root.fd[UPPER] = upper_fd;
         mg->root.fd[LOWER] = lower_fd;
+        mg->root.obj[UPPER].dev = upper.st_dev;
+        mg->root.obj[UPPER].ino = upper.st_ino;
+        mg->root.obj[LOWER].dev = lower.st_dev;
+        mg->root.obj[LOWER].ino = lower.st_ino;
         mg->root.node.dev = upper.st_dev;
         mg->root.node.ino = upper.st_ino;
         mg->root.type = S_IFDIR;
@@ -98,13 +103,19 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union
                 }
         }
         mg->read_only = read_only;
-        mg->timeout = timeout;
         return mg;
 }
 
 void merged_set_session(struct merged *mg, struct fuse_session *se)
 {
         mg->se = se;
+        int r = ovl_watch_start(se, mg_find_node);
+        if (r < 0)
+                fprintf(stderr,
+                        "bindlink-overlay: cannot watch the layers (%s): changes made "
+                        "beside the view show within %.0f s\n",
+                        strerror(-r), OVL_SHORT_TIMEOUT);
+        mg_watch_root(mg);
 }
 
 void merged_free(struct merged *mg)

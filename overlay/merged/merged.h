@@ -46,9 +46,10 @@ struct merged;
  * with these exceptions (the union elsewhere). NULL on ENOMEM or if they are not
  * directories. */
 struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union_rest,
-                          char *const *shadow_paths, size_t shadow_count, double timeout);
+                          char *const *shadow_paths, size_t shadow_count);
 void merged_free(struct merged *mg);
 /* The session, for the kernel cache invalidations the view sends. */
+/* ... and changes made beside the view are watched from now on (layer_watch.c). */
 void merged_set_session(struct merged *mg, struct fuse_session *se);
 extern const struct fuse_lowlevel_ops merged_ops;
 

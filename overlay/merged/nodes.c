@@ -81,6 +81,13 @@ static struct mnode *table_find(const struct merged *mg, dev_t dev, ino_t ino)
  * slots. */
 static void node_free(struct merged *mg, struct mnode *n, bool session_ended)
 {
+        for (int l = 0; l < 2; l++)
+                if (n->watched[l]) {
+                        /* One object in both slots (moved from V into B) has one watch. */
+                        int fd = session_ended ? -1 : mg_layer_get(n, (enum layer)l);
+                        ovl_watch_drop(n->watched[l], fd < 0 ? -1 : fd);
+                        mg_object_put(n, fd);
+                }
         for (int k = 0; k < IO_KINDS; k++)
                 if (n->io_fd[k] >= 0) {
                         (void)close(n->io_fd[k]);
@@ -188,6 +195,42 @@ static struct mnode *node_new(const struct mnode *parent, const char *name,
         return n;
 }
 
+/* Does directory node n show other objects than a lookup found now (fd, h: per
+ * layer; st: their attributes)? A layer's directory removed or replaced beside the
+ * view, say. Lock held. */
+static bool layers_replaced(const struct merged *mg, const struct mnode *n, const int fd[2],
+                            struct ovl_handle *const h[2], const struct stat st[2])
+{
+        if (!S_ISDIR(n->type) || n == &mg->root)
+                return false;
+        for (int l = 0; l < 2; l++) {
+                if (!layer_has(n, (enum layer)l))
+                        continue;
+                if ((fd[l] < 0 && !h[l]) || n->obj[l].dev != st[l].st_dev ||
+                    n->obj[l].ino != st[l].st_ino)
+                        return true;
+        }
+        return false;
+}
+
+/* Watch directory n's object in layer l, filled just now; gained: the node had been
+ * shown before without it, so the kernel may keep names below it that this layer
+ * now changes. */
+static void watch_layer(struct merged *mg, struct mnode *n, enum layer l, bool gained)
+{
+        int fd = mg_layer_get(n, l);
+        if (fd < 0)
+                return;
+        struct ovl_watched *w = ovl_watch_dir(fd, ino_of(mg, n));
+        struct ovl_watched *none = NULL;
+        if (w && !__atomic_compare_exchange_n(&n->watched[l], &none, w, false, __ATOMIC_RELEASE,
+                                              __ATOMIC_RELAXED))
+                ovl_watch_drop(w, fd);
+        if (gained)
+                ovl_watch_rescan(ino_of(mg, n), fd);
+        mg_object_put(n, fd);
+}
+
 struct mnode *mg_node_get(struct merged *mg, struct mnode *parent, const char *name, int fd[2],
                           const struct stat st[2])
 {
@@ -221,6 +264,11 @@ struct mnode *mg_node_get(struct merged *mg, struct mnode *parent, const char *n
                 n = table_find(mg, shown->st_dev, shown->st_ino);
                 if (!n && both)
                         n = table_find(mg, st[LOWER].st_dev, st[LOWER].st_ino); /* B gained it */
+                if (n && layers_replaced(mg, n, fd, h, st)) {
+                        /* Out of the table: the kernel's references end it. */
+                        ovl_nodes_remove(&mg->nodes, &n->node);
+                        n = NULL;
+                }
                 bool moves = n ? S_ISDIR(n->type) && n != &mg->root &&
                                              (n->parent != parent || !n->name ||
                                               strcmp(n->name, name) != 0)
@@ -238,14 +286,19 @@ struct mnode *mg_node_get(struct merged *mg, struct mnode *parent, const char *n
                         return NULL; /* ENOMEM */
                 }
         }
+        bool is_new = !n;
         if (!n) {
                 n = fresh;
                 fresh = NULL;
                 ovl_nodes_insert(&mg->nodes, &n->node);
         }
+        bool filled[2] = {false, false};
         for (int l = 0; l < 2; l++) {
                 if (layer_has(n, (enum layer)l))
                         continue; /* the node keeps what it has; dropped below */
+                filled[l] = fd[l] >= 0 || h[l];
+                n->obj[l].dev = st[l].st_dev;
+                n->obj[l].ino = st[l].st_ino;
                 if (fd[l] >= 0) {
                         __atomic_store_n(&n->fd[l], fd[l], __ATOMIC_RELEASE);
                         __atomic_fetch_add(&mg->held_fds, 1, __ATOMIC_RELAXED);
@@ -265,6 +318,10 @@ struct mnode *mg_node_get(struct merged *mg, struct mnode *parent, const char *n
                 node_free(mg, fresh, false);
         dead_free(mg, &dead);
         drop_found(fd, h);
+        if (S_ISDIR(n->type))
+                for (int l = 0; l < 2; l++)
+                        if (filled[l])
+                                watch_layer(mg, n, (enum layer)l, !is_new);
         return n;
 }
 
@@ -317,6 +374,7 @@ void mg_node_moved(struct merged *mg, int dirfd, const char *name, struct mnode 
                 if (from != to && !layer_has(n, to)) {
                         /* V's directory now lives in B: same object, other layer. The
                          * old slot is left set (not closed): readers may hold it. */
+                        n->obj[to] = n->obj[from];
                         if (n->fd[from] >= 0)
                                 __atomic_store_n(&n->fd[to], n->fd[from], __ATOMIC_RELEASE);
                         else
@@ -329,6 +387,28 @@ void mg_node_moved(struct merged *mg, int dirfd, const char *name, struct mnode 
 }
 
 /* ---- life ------------------------------------------------------------------------------- */
+
+/* The view, for the watch's thread. */
+static struct merged *watched_view;
+
+void mg_watch_root(struct merged *mg)
+{
+        watched_view = mg;
+        for (int l = 0; l < 2; l++)
+                if (mg->root.fd[l] >= 0 &&
+                    !(l == LOWER && mg->root.fd[LOWER] == mg->root.fd[UPPER]))
+                        mg->root.watched[l] = ovl_watch_dir(mg->root.fd[l], FUSE_ROOT_ID);
+}
+
+fuse_ino_t mg_find_node(dev_t dev, ino_t ino)
+{
+        struct merged *mg = watched_view;
+        pthread_mutex_lock(&mg->nodes.lock);
+        struct mnode *n = table_find(mg, dev, ino);
+        fuse_ino_t found = n ? ino_of(mg, n) : 0;
+        pthread_mutex_unlock(&mg->nodes.lock);
+        return found;
+}
 
 static void node_free_at_end(struct ovl_node *n, void *ctx)
 {

@@ -40,6 +40,15 @@ struct mnode {
          * lacks it. Each set once, kept while the node lives. */
         int fd[2];
         struct ovl_handle *handle[2];
+        /* The object in each layer (where it has one): a directory whose layer now
+         * holds another object is shown by a new node. */
+        struct {
+                dev_t dev;
+                ino_t ino;
+        } obj[2];
+        /* Directories: each layer's watch for changes made beside the view (NULL:
+         * not watched, names in it get short timeouts). */
+        struct ovl_watched *watched[2];
         mode_t type;          /* S_IFMT of the object shown */
         struct mnode *parent; /* directories: where last found (counted in children) */
         char *name;
@@ -65,7 +74,6 @@ struct merged {
          * and the descriptor limit: past half of it, files are held by handle and
          * I/O descriptors are not kept (ovl_fds_past_budget). */
         size_t held_fds, io_cached, fd_limit;
-        double timeout;
         struct fuse_session *se;
 };
 
@@ -158,12 +166,21 @@ void mg_node_pin(struct mnode *n);
 void mg_node_unpin(struct merged *mg, struct mnode *n);
 /* Free every node left, at the end. */
 void mg_nodes_done(struct merged *mg);
+/* Watch the view's root directories (once the watch has started). */
+void mg_watch_root(struct merged *mg);
+/* The view's ovl_find_fn. */
+fuse_ino_t mg_find_node(dev_t dev, ino_t ino);
 /* After a directory moved to name in newparent (dirfd: the directory it is in now,
  * in layer to): where its node is now, and in which layer it lives. */
 void mg_node_moved(struct merged *mg, int dirfd, const char *name, struct mnode *newparent,
                    enum layer from, enum layer to);
 
 /* ---- lookup and attributes (lookup.c) ---- */
+/* How long the kernel may keep names in directory n (and what they show): long where
+ * every layer it consults is watched. */
+double mg_dir_timeout(const struct mnode *n);
+/* How long it may keep n's attributes. */
+double mg_attr_timeout(const struct mnode *n);
 /* What stat through V shows of n. 0 or -errno. */
 int mg_node_stat(const struct merged *mg, const struct mnode *n, struct stat *st);
 /* Which layer shows name in the directory parent (its descriptors: dirs): UPPER,

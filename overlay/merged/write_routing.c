@@ -213,7 +213,7 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
 {
         struct merged *mg = merged_of(req);
         struct mnode *parent = node_of(req, parent_ino);
-        ovl_entry_init(e, mg->timeout);
+        ovl_entry_init(e, mg_dir_timeout(parent));
         int layer = new_name_layer(mg, parent);
         if (layer < 0)
                 return layer;
@@ -234,6 +234,7 @@ void mg_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t m
                struct fuse_file_info *fi)
 {
         struct merged *mg = merged_of(req);
+        uint64_t seq = ovl_watch_seq();
         int fd = -1;
         int r = name_check(name);
         struct mnode *parent = node_of(req, parent_ino);
@@ -256,6 +257,7 @@ void mg_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t m
                 (void)fuse_reply_err(req, -r);
                 return;
         }
+        ovl_watch_reply_begin(seq, &e.entry_timeout, &e.attr_timeout);
         if (mg->no_open) {
                 /* The kernel sends no RELEASE when it opens files by itself, not even
                  * for a created one: the file is used through the node's shared
@@ -267,6 +269,7 @@ void mg_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t m
         } else {
                 mg_reply_opened(req, node_of(req, e.ino), fd, fi, &e);
         }
+        ovl_watch_reply_end();
 }
 
 /* ---- removing and renaming names ----------------------------------------------------------- */

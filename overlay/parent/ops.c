@@ -67,6 +67,67 @@ static int name_check(const char *name)
 
 /* ---- lookup ------------------------------------------------------------------------ */
 
+/* How long the kernel may keep names in directory inode, and what they show: long
+ * where the directory is watched (placeholders never change but through the control
+ * socket, which notifies itself). */
+static double dir_timeout(const struct ovl_inode *inode)
+{
+        if (!ovl_watch_coherent())
+                return OVL_SHORT_TIMEOUT;
+        if (is_synthesized(inode))
+                return OVL_LONG_TIMEOUT;
+        return __atomic_load_n(&inode->watched, __ATOMIC_ACQUIRE) ? OVL_LONG_TIMEOUT
+                                                                  : OVL_SHORT_TIMEOUT;
+}
+
+/* ... and its attributes. */
+static double attr_timeout(const struct overlay *o, const struct ovl_inode *inode)
+{
+        if (inode == &o->root || is_synthesized(inode) || inode->watched)
+                return dir_timeout(inode);
+        /* A file's changes are reported to the watched directory it is in. */
+        return ovl_watch_dev_local(inode->node.dev) ? OVL_LONG_TIMEOUT : OVL_SHORT_TIMEOUT;
+}
+
+/* Watch a directory the kernel is told of, the first time. */
+static void watch_dir(struct overlay *o, struct ovl_inode *inode)
+{
+        if (__atomic_load_n(&inode->watch_tried, __ATOMIC_ACQUIRE) ||
+            __atomic_exchange_n(&inode->watch_tried, true, __ATOMIC_ACQ_REL))
+                return;
+        int fd = ovl_inode_get(inode);
+        if (fd < 0)
+                return;
+        __atomic_store_n(&inode->watched, ovl_watch_dir(fd, ino_of(o, inode)), __ATOMIC_RELEASE);
+        ovl_inode_put(inode, fd);
+}
+
+/* The view, for the watch's thread. */
+static struct overlay *watched_view;
+
+static fuse_ino_t find_node(dev_t dev, ino_t ino)
+{
+        struct overlay *o = watched_view;
+        pthread_mutex_lock(&o->table.nodes.lock);
+        struct ovl_node *n = ovl_nodes_find(&o->table.nodes, dev, ino);
+        fuse_ino_t found =
+                n ? (fuse_ino_t)(uintptr_t)ovl_container_of(n, struct ovl_inode, node) : 0;
+        pthread_mutex_unlock(&o->table.nodes.lock);
+        return found;
+}
+
+void ovl_parent_watch(struct overlay *o, struct fuse_session *se)
+{
+        watched_view = o;
+        int r = ovl_watch_start(se, find_node);
+        if (r < 0)
+                fprintf(stderr,
+                        "bindlink-overlay: cannot watch the directory (%s): changes made "
+                        "beside the view show within %.0f s\n",
+                        strerror(-r), OVL_SHORT_TIMEOUT);
+        watch_dir(o, &o->root);
+}
+
 /* The entry of the object found in parent as the O_PATH descriptor fd (taken). */
 static int found_entry(struct overlay *o, struct ovl_inode *parent, int fd,
                        struct fuse_entry_param *e)
@@ -82,6 +143,9 @@ static int found_entry(struct overlay *o, struct ovl_inode *parent, int fd,
         if (!inode)
                 return -ENOMEM;
         e->ino = ino_of(o, inode);
+        if (S_ISDIR(e->attr.st_mode))
+                watch_dir(o, inode);
+        e->attr_timeout = attr_timeout(o, inode);
         return 0;
 }
 
@@ -90,7 +154,7 @@ static int do_lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
 {
         struct overlay *o = overlay_of(req);
         struct ovl_inode *parent = inode_of(req, parent_ino);
-        ovl_entry_init(e, o->timeout);
+        ovl_entry_init(e, dir_timeout(parent));
         int r = name_check(name);
         if (r)
                 return r;
@@ -117,7 +181,7 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
                          struct fuse_entry_param *e)
 {
         struct overlay *o = overlay_of(req);
-        ovl_entry_init(e, o->timeout);
+        ovl_entry_init(e, dir_timeout(inode_of(req, parent_ino)));
         int fd = ovl_opath_of(file);
         return fd < 0 ? fd : found_entry(o, inode_of(req, parent_ino), fd, e);
 }
@@ -125,17 +189,18 @@ static int tmpfile_entry(fuse_req_t req, fuse_ino_t parent_ino, int file,
 static void ovl_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
         struct fuse_entry_param e;
+        uint64_t seq = ovl_watch_seq();
         int r = do_lookup(req, parent, name, &e);
         if (r == -ENOENT) {
                 /* A negative entry, cached like a positive one. */
                 e.ino = 0;
-                (void)fuse_reply_entry(req, &e);
+                ovl_reply_entry(req, &e, seq);
                 return;
         }
         if (r < 0)
                 (void)fuse_reply_err(req, -r);
         else
-                (void)fuse_reply_entry(req, &e);
+                ovl_reply_entry(req, &e, seq);
 }
 
 static void forget_one(fuse_req_t req, fuse_ino_t ino, uint64_t n)
@@ -171,7 +236,7 @@ static void ovl_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
         if (r < 0)
                 (void)fuse_reply_err(req, -r);
         else
-                (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
+                (void)fuse_reply_attr(req, &st, attr_timeout(overlay_of(req), inode_of(req, ino)));
 }
 
 static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
@@ -191,7 +256,7 @@ static void ovl_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
         if (r < 0)
                 (void)fuse_reply_err(req, -r);
         else
-                (void)fuse_reply_attr(req, &st, overlay_of(req)->timeout);
+                (void)fuse_reply_attr(req, &st, attr_timeout(overlay_of(req), inode));
 }
 
 static void ovl_readlink(fuse_req_t req, fuse_ino_t ino)
@@ -369,6 +434,7 @@ static void ovl_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, mode_t mode,
                        struct fuse_file_info *fi)
 {
+        uint64_t seq = ovl_watch_seq();
         struct ovl_inode *parent;
         int fd = -1;
         int r = name_is_free(req, parent_ino, name, &parent);
@@ -398,7 +464,9 @@ static void ovl_create(fuse_req_t req, fuse_ino_t parent_ino, const char *name, 
         } else {
                 ovl_file_opened(fi, fd);
         }
+        ovl_watch_reply_begin(seq, &e.entry_timeout, &e.attr_timeout);
         (void)fuse_reply_create(req, &e, fi);
+        ovl_watch_reply_end();
 }
 
 /* The descriptor for I/O on a file opened without a request (ovl_io_fd_fn): a new

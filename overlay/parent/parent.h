@@ -30,7 +30,6 @@ struct overlay {
         pthread_mutex_t sockets_lock;
         int *sockets;
         size_t socket_count;
-        double timeout;                 /* entry and attribute cache, seconds */
         bool no_open;                   /* the kernel opens files without asking */
 };
 
@@ -60,5 +59,7 @@ int ovl_entries_serve_control(struct overlay *o, int control_fd);
 
 /* ---- the parent overlay's operations (ops.c) ---- */
 extern const struct fuse_lowlevel_ops ovl_ops;
+/* The session is se: changes made beside the view are watched from now on. */
+void ovl_parent_watch(struct overlay *o, struct fuse_session *se);
 
 #endif

@@ -291,6 +291,36 @@ test_s8_anchorless_directory_link_appears_and_vanishes() {
         check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
 }
 
+# S8, S10: the overlay on an anchorless link's parent keeps names for long, and
+# changes made in the parent beside it (through another mount of it) show at once;
+# the link itself stays grafted through them.
+test_s8_s10_changes_made_beside_a_parent_overlay_show_through_it() {
+        mkdir -p "$T/p/sub" "$T/b" "$T/paside"; echo back > "$T/b/x"; echo one > "$T/p/sub/f"
+        echo m > "$T/p/modefile"; chmod 0644 "$T/p/modefile"
+        # Private: a peer of the area's shared mount would receive the overlay too.
+        mount --bind "$T/p" "$T/paside" && mount --make-private "$T/paside" ||
+                { fail "bind the parent aside"; return; }
+        ctl create "$T/p/anchorless" "$T/b" || { umount "$T/paside"; return; }
+        stat "$T/p/new" "$T/p/sub/g" "$T/p/modefile" >/dev/null 2>&1
+        cat "$T/p/sub/f" >/dev/null; ls "$T/p" "$T/p/sub" >/dev/null
+        echo new > "$T/paside/new"
+        eventually 20 test -e "$T/p/new" || fail "a file made in the parent beside the overlay does not show"
+        ls "$T/p" | grep -qx new || fail "the listing misses it"
+        echo gee > "$T/paside/sub/g"
+        eventually 20 grep -qx gee "$T/p/sub/g" || fail "a file made in a subdirectory does not show"
+        echo rewritten > "$T/paside/sub/f"
+        eventually 20 grep -qx rewritten "$T/p/sub/f" || fail "new content does not show"
+        chmod 0600 "$T/paside/modefile"
+        eventually 20 sh -c "[ \"\$(stat -c %a '$T/p/modefile')\" = 600 ]" ||
+                fail "a mode changed beside the overlay does not show"
+        rm -r "$T/paside/sub"
+        eventually 20 test ! -e "$T/p/sub" || fail "a directory removed beside the overlay still shows"
+        # The link is still there, through every change in its parent.
+        check_file_is "$T/p/anchorless/x" back
+        ctl remove "$T/p/anchorless"
+        umount "$T/paside"
+}
+
 test_s8_anchorless_file_link() {
         mkdir -p "$T/p"; echo fileback > "$T/bf"
         ctl create "$T/p/f" "$T/bf" || return

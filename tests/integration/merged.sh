@@ -189,6 +189,94 @@ test_s12_object_deleted_outside_the_link_uncovers_v() {
         ls "$T/v" | grep -qx made-beside || fail "readdir misses a name made in B beside the link"
 }
 
+# S10, S12: a view keeps names and attributes in the kernel for long (an hour), and
+# every change made beside it reaches it at once (layer_watch.c). Each change is made
+# on a name the view was just asked about, so only a notification can make it show:
+# without one, the old answer would stay for the hour and these polls time out.
+test_s10_s12_changes_made_beside_a_merged_link_show_through_it() {
+        make_pair
+        mkdir "$T/vorig"
+        # Private: a peer of the area's shared mount would receive the view too.
+        mount --bind "$T/v" "$T/vorig" && mount --make-private "$T/vorig" ||
+                { fail "bind V aside"; return; }
+        mkdir -p "$T/b/bdir/sub"; echo in-bdir > "$T/b/bdir/sub/f"
+        echo aaaa > "$T/b/content"; echo mode > "$T/b/modefile"; chmod 0644 "$T/b/modefile"
+        echo renamed > "$T/b/old-name"
+        ctl create --merged "$T/v" "$T/b" || { umount "$T/vorig"; return; }
+        # Asked once: the kernel keeps every answer.
+        stat "$T/v/new-in-b" "$T/v/old-name" "$T/v/new-name" "$T/v/vdir/made" \
+                "$T/v/new-in-v" "$T/v/bdir/sub/f" "$T/v/modefile" >/dev/null 2>&1
+        cat "$T/v/content" "$T/v/col" >/dev/null; ls "$T/v" "$T/v/vdir" >/dev/null
+        # A new file in B.
+        echo new > "$T/b/new-in-b"
+        eventually 20 test -e "$T/v/new-in-b" || fail "a file made in B does not show"
+        ls "$T/v" | grep -qx new-in-b || fail "the listing misses a name made in B"
+        # A rename in B.
+        mv "$T/b/old-name" "$T/b/new-name"
+        eventually 20 test -e "$T/v/new-name" -a ! -e "$T/v/old-name" ||
+                fail "a rename in B does not show"
+        # B's object deleted: V's of that name shows.
+        rm "$T/b/col"
+        eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+        # Content and size rewritten in B, attributes changed in B.
+        echo bbbbbbbbbb > "$T/b/content"
+        eventually 20 grep -qx bbbbbbbbbb "$T/v/content" || fail "new content in B does not show"
+        check_eq "size through V" 11 "$(stat -c %s "$T/v/content")"
+        chmod 0600 "$T/b/modefile"
+        eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/modefile')\" = 600 ]" ||
+                fail "a mode changed in B does not show"
+        # A directory V alone had, made in B: what B puts in it shows at once.
+        mkdir "$T/b/vdir"; echo made > "$T/b/vdir/made"
+        eventually 20 grep -qx made "$T/v/vdir/made" || fail "a file in a directory B gained does not show"
+        ls "$T/v/vdir" | grep -qx inner || fail "V's entries of the merged directory are gone"
+        # A subtree of B replaced by a file.
+        rm -r "$T/b/bdir"; echo now-a-file > "$T/b/bdir"
+        eventually 20 test -f "$T/v/bdir" || fail "B's directory replaced by a file does not show"
+        check_file_is "$T/v/bdir" now-a-file
+        # The original V changed (through the bind mount made before the link).
+        echo in-v > "$T/vorig/new-in-v"
+        eventually 20 test -e "$T/v/new-in-v" || fail "a file made in the original V does not show"
+        rm "$T/vorig/vfile"
+        eventually 20 test ! -e "$T/v/vfile" || fail "a file deleted from the original V still shows"
+        # An unprivileged user sees what B now allows.
+        as_nobody cat "$T/v/modefile" >/dev/null 2>&1 && fail "nobody read a file made 0600 in B"
+        ctl remove "$T/v"
+        umount "$T/vorig"
+}
+
+# S12: changes beside the link faster than the server reads them: the kernel's event
+# queue (made small here: fs.fanotify.max_queued_events is read when a group is made)
+# overflows, the changes in it are lost, and every name the kernel kept is asked about
+# again. The names made are first asked about through V, so each one the kernel kept
+# as absent would stay so without that.
+test_s12_a_flood_of_changes_beside_a_merged_link_loses_nothing() {
+        make_pair
+        local limit=/proc/sys/fs/fanotify/max_queued_events old r round
+        old=$(cat "$limit")
+        echo 16 > "$limit"
+        ctl create --merged "$T/v" "$T/b"
+        r=$?
+        ls "$T/v" >/dev/null # answered: the server made its group
+        echo "$old" > "$limit"
+        [ "$r" -eq 0 ] || return
+        cat "$T/v/col" >/dev/null
+        python3 -c 'import os, sys
+for r in range(1, 11):
+    for i in range(1, 2001):
+        try: os.stat("%s/flood%d-%d" % (sys.argv[1], r, i))
+        except FileNotFoundError: pass' "$T/v"
+        for round in $(seq 1 10); do
+                (cd "$T/b" && seq 1 2000 | sed "s/^/flood$round-/" | xargs touch && rm -f col)
+                grep -aq "change queue overflowed" "$DAEMON_LOG" && break
+        done
+        grep -aq "change queue overflowed" "$DAEMON_LOG" || { fail "the queue never overflowed: nothing was tested"; return; }
+        check_eq "names made in B that V does not show" 0 "$(python3 -c 'import os, sys
+print(sum(1 for n in os.listdir(sys.argv[1]) if n.startswith("flood") and not os.path.exists(sys.argv[2] + "/" + n)))' "$T/b" "$T/v")"
+        eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+        check_eq "names listed through V" "$(ls "$T/b" | grep -c '^flood')" "$(ls "$T/v" | grep -c '^flood')"
+        ctl remove "$T/v"
+}
+
 test_s12_hard_links_and_stable_inodes_through_the_merged_view() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
