@@ -453,6 +453,10 @@ void ovl_conn_init(struct fuse_conn_info *conn)
                 conn->want |= FUSE_CAP_SPLICE_MOVE;
         if (conn->capable & FUSE_CAP_SPLICE_READ)
                 conn->want |= FUSE_CAP_SPLICE_READ;
+        /* Every listing carries its entries' attributes (READDIRPLUS, not the
+         * kernel's guess of when they will be wanted): with names and attributes
+         * kept for long, `ls -l`, `find -ls`, `du` stat nothing afterwards. */
+        conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
         /* Writes must reach the lower file as they happen (another path sees it). */
         conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
         /* The kernel checks permissions itself (default_permissions), and the server
