@@ -64,7 +64,7 @@ bench_builddir "$builddir"
 if bench_outside; then
         # The build directory may be in the middle of a rebuild.
         bench_wait_for_build=60
-        bench_need bindlinkd bindlinkctl bindlink-overlay bench/bench_merged
+        bench_need bindlinkd bindlinkctl bindlink-overlay bench/bench_merged bench/bench_coherence
         bench_need_tools dd
         # Install the peers that are missing (Debian packages). A peer that cannot be
         # installed gets no column; the table says so.
@@ -128,8 +128,10 @@ merged_made=
 # file is 4 KiB; its first byte is 'B' in B and 'V' in V.
 if [ -n "$quick" ]; then
         top=1000 top_common=200 sub=200 sub_common=100 big_mib=64 creates=1000 opens=10000
+        samples=4
 else
         top=5000 top_common=1000 sub=1000 sub_common=500 big_mib=1024 creates=5000 opens=100000
+        samples=10
 fi
 entries_B=$((top + 2))                    # the files, sub/, big
 entries_V=$((top + 1))                    # the files, sub/
@@ -483,6 +485,21 @@ run_bench() {
         wait "$watchdog_pid" 2>/dev/null
         bench_pid='' watchdog_pid=''
         cat "$dir/out" >>"$dir/res.$1"
+        # How long a change made directly in B takes to show through the view.
+        if [ "$r" -eq 0 ] && [ ! -e "$dir/hung" ]; then
+                "$builddir/bench/bench_coherence" --layer "$B" --samples "$samples" "$target" \
+                        create delete rename write >"$dir/out" 2>"$dir/err" &
+                bench_pid=$!
+                watchdog "$1" "$bench_pid" &
+                watchdog_pid=$!
+                wait "$bench_pid"
+                r=$?
+                kill -TERM "$watchdog_pid" 2>/dev/null
+                wait "$watchdog_pid" 2>/dev/null
+                bench_pid='' watchdog_pid=''
+                cat "$dir/out" >>"$dir/res.$1"
+                [ "$r" -eq 0 ] || [ -e "$dir/hung" ] || echo "bench_coherence: status $r" >"$dir/err"
+        fi
         if [ "$r" -ne 0 ] || [ -e "$dir/hung" ]; then
                 if [ -e "$dir/hung" ]; then
                         why="did not finish in $bench_timeout s (a hang?; stopped by killing its FUSE server)"
@@ -617,6 +634,45 @@ cell() {
         return 0
 }
 
+# latency COLUMN CHANGE: p50 / p99 of every sample of every round, in ms.
+latency() {
+        s=$(state "$1")
+        if [ ! -f "$dir/res.$1" ] || ! grep -q "^$2 " "$dir/res.$1"; then
+                case $s in
+                na) text="n/a" ;;
+                missing) text="not installed" ;;
+                *) text="-" ;;
+                esac
+                return
+        fi
+        if grep -q "^$2 error " "$dir/res.$1"; then
+                msg=$(grep "^$2 error " "$dir/res.$1" | head -n 1 | cut -d' ' -f3-)
+                note "$(colname "$1"), change in B ($2): $msg"
+                text="ERROR (note $note_id)"
+                return
+        fi
+        text=$(awk -v w="$2" '
+                $1 == w { n++; t[n] = $2 / 1000 }
+                $1 == w "-late" { late++ }
+                END {
+                        for (i = 2; i <= n; i++) { v = t[i]; for (j = i - 1; j >= 1 && t[j] > v; j--) t[j + 1] = t[j]; t[j + 1] = v }
+                        p50 = t[int((n + 1) / 2)]; k = int(n * 0.99 + 0.999); if (k < 1) k = 1; p99 = t[k]
+                        f50 = p50 >= 10 ? "%.0f" : p50 >= 1 ? "%.1f" : "%.2f"
+                        f99 = p99 >= 10 ? "%.0f" : p99 >= 1 ? "%.1f" : "%.2f"
+                        printf f50 " / " f99 " ms", p50, p99
+                        if (late) printf " (%d of %d not shown in 3 s)", late, n
+                }' "$dir/res.$1")
+}
+
+lat_row() { # LABEL CHANGE
+        line=$1
+        for c in $columns; do
+                latency "$c" "$2"
+                line="$line	$text"
+        done
+        printf '%s\n' "$line"
+}
+
 row() { # LABEL WORKLOAD KIND
         line=$1
         for c in $columns; do
@@ -642,6 +698,10 @@ big_label="${big_mib} MiB"
         row "6. read the $big_label file, warm (ms)" readwarm total
         row "7. create+write 4 KiB+close $creates files (us per file)" create per
         row "8. open+close one file $opens times (us per open+close)" openclose per
+        lat_row "9. a file made in B, until seen through the view (p50 / p99)" coh-create
+        lat_row "10. a file of B deleted in B, until gone from the view" coh-delete
+        lat_row "11. a file of B renamed in B, until the view shows the new name only" coh-rename
+        lat_row "12. a file of B rewritten in B (4 -> 8 bytes), until the view reads it" coh-write
 } >"$dir/table"
 
 echo "bindlink merged-link benchmark: $started_at, load average $l1 $l5 $l15 at the start"
@@ -696,6 +756,10 @@ echo "fuse-overlayfs: fuse-overlayfs -f -o lowerdir=B:V,upperdir=U,workdir=W MNT
 echo "  tmpfs, emptied each round); its creates land in U, not in B."
 echo "bindfs: bindfs -f -o $bindfs_opts B MNT: B alone, not a union (B's entries and files)."
 echo "Created files must land in B (in U for fuse-overlayfs); they are unlinked through the"
+echo "view after each run. Rows 9-12: each change made $samples times a round directly in B"
+echo "(fuse-overlayfs: one of its lower directories) on a name the view was just asked about,"
+echo "then the view polled every 20 us until it shows it (bench_coherence); p50 and p99 of"
+echo "every sample of every round."
 echo "view after each run. The big file is read in 128 KiB read(2) calls. Cold: echo 3"
 echo ">/proc/sys/vm/drop_caches first; tmpfs keeps its data in memory, so this drops only the"
 echo "FUSE page cache (and dentries and inodes)."
