@@ -171,17 +171,27 @@ struct changed_links {
         size_t count;
 };
 
+/* Does backing path b name path or something below it? */
+static bool goes_through(const char *b, const char *path, size_t len)
+{
+        return strncmp(b, path, len) == 0 && (b[len] == '\0' || b[len] == '/');
+}
+
 static void backing_path_changed(void *ctx, const char *path)
 {
         struct changed_links *c = ctx;
         const struct link_table *t = &c->m->table;
-        if (!path_index_get(&t->backing_paths, path, strlen(path)))
-                return; /* no link shows this name */
+        size_t len = strlen(path), before = c->count;
+        /* B itself, or a directory or symlink on its way. */
         for (size_t i = 0; i < t->count; i++)
-                if (strcmp(t->links[i]->backing_path, path) == 0 &&
+                if (goes_through(t->links[i]->backing_path, path, len) &&
                     !link_list_contains(c->links, c->count, t->links[i]))
                         manager_push_or_say(&c->links, &c->count, t->links[i],
                                             "its backing path came or went");
+        if (c->count > before)
+                log_info("%s came or went: %zu link(s) whose backing path goes through it "
+                         "are shown again",
+                         path, c->count - before);
 }
 
 int link_manager_backing_fd(const struct link_manager *m)
@@ -232,6 +242,10 @@ void link_manager_backing_changed(struct link_manager *m)
 {
         struct changed_links c = {.m = m};
         backing_watch_read(&m->backing, backing_path_changed, &c);
+        /* A directory on the way made again needs a watch of its own: placed before
+         * re-planning looks at the paths, as for a mount (above). */
+        for (size_t i = 0; i < c.count; i++)
+                (void)backing_watch_add(&m->backing, c.links[i]->backing_path);
         if (c.count > 0)
                 manager_rebuild(m, c.links, c.count, "a backing path came or went");
         free(c.links);

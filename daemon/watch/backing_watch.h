@@ -1,5 +1,6 @@
-/* backing_watch.h — notices when a backing path is deleted, renamed away or made
- * again (S10), by watching its parent directory with inotify. */
+/* backing_watch.h — notices when a backing path, or a directory or symlink on the way
+ * to it, is deleted, renamed away or made again (S10), by watching every directory on
+ * its path with inotify. */
 #ifndef BINDLINKD_BACKING_WATCH_H
 #define BINDLINKD_BACKING_WATCH_H
 
@@ -16,9 +17,11 @@ struct backing_watch {
 
 int backing_watch_init(struct backing_watch *watch);
 void backing_watch_done(struct backing_watch *watch);
-/* Watch the directory holding backing_path (once per directory). 0 or -errno. */
+/* Watch the directories on the way to backing_path (once per directory). 0 or -errno
+ * (its parent could not be watched). */
 int backing_watch_add(struct backing_watch *watch, const char *backing_path);
-/* Read what is pending; changed(ctx, path) for each name created, deleted or moved. */
+/* Read what is pending; changed(ctx, path) for each name created, deleted or moved in
+ * a watched directory. */
 void backing_watch_read(struct backing_watch *watch,
                         void (*changed)(void *ctx, const char *path), void *ctx);
 

@@ -935,6 +935,35 @@ test_s10_backing_renamed_away_and_back() {
         check_file_is "$T/v/x" one
 }
 
+# S10 for the whole path: a directory above B renamed away or deleted hides V at once,
+# and V shows B again when the path names one again. For a bind link and a merged
+# link.
+test_s10_a_directory_above_b_renamed_away_or_deleted() {
+        mkdir -p "$T/up/mid/b" "$T/v" "$T/mv"
+        echo one > "$T/up/mid/b/x"; echo mine > "$T/mv/own"
+        ctl create "$T/v" "$T/up/mid/b" || return
+        ctl create --merged "$T/mv" "$T/up/mid/b" || return
+        check_file_is "$T/v/x" one
+        mv "$T/up" "$T/up.away"
+        eventually 20 test ! -e "$T/v" || fail "V shows B after a parent of B was renamed away"
+        eventually 20 test ! -e "$T/mv" || fail "the merged V shows B after a parent of B was renamed away"
+        # Seen by the watch on B's path, not only by the check that follows a change
+        # of the mount table (which making the links just caused).
+        grep -q "$T/up came or went: 2 link(s)" "$DAEMON_LOG" ||
+                fail "the rename of a directory above B was not seen on B's path"
+        mv "$T/up.away" "$T/up"
+        eventually 20 test -e "$T/v/x" || fail "V does not show B when its parent came back"
+        eventually 20 test -e "$T/mv/x" || fail "the merged V does not show B when its parent came back"
+        check_file_is "$T/mv/own" mine
+        rm -r "$T/up/mid"
+        eventually 20 test ! -e "$T/v" || fail "V shows B after a parent of B was deleted"
+        eventually 20 test ! -e "$T/mv" || fail "the merged V shows B after a parent of B was deleted"
+        mkdir -p "$T/up/mid/b"; echo made-again > "$T/up/mid/b/x"
+        eventually 20 grep -qx made-again "$T/v/x" || fail "V does not show B made again below a parent made again"
+        eventually 20 grep -qx made-again "$T/mv/x" || fail "the merged V does not show B made again"
+        ctl remove "$T/v"; ctl remove "$T/mv"
+}
+
 test_s10_file_and_anchorless_links_follow_their_backing() {
         mkdir -p "$T/p"; echo f > "$T/vf"; echo bf > "$T/bf"; mkdir -p "$T/bd"; echo d > "$T/bd/x"
         ctl create "$T/vf" "$T/bf" || return
