@@ -153,6 +153,7 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
         }
         if (fuse_set_signal_handlers(se) < 0 ||
             ovl_passthrough_session(se, fuse_fd, passthrough) < 0) {
+                ovl_watch_stop();
                 fuse_session_destroy(se);
                 merged_free(mg);
                 return 1;

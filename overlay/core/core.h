@@ -297,6 +297,9 @@ void ovl_watch_drop(struct ovl_watched *watched, int fd);
 /* Node ino gained the directory opath_fd (a layer's, made beside the view): the
  * names the kernel keeps below it are expired, by the thread. */
 void ovl_watch_rescan(fuse_ino_t ino, int opath_fd);
+/* A change the kernel is about to be told of (by the caller, next): entry replies
+ * built before it go out with no timeouts. */
+void ovl_watch_note_change(void);
 /* Taken when a request starts building an entry; given to the reply. */
 uint64_t ovl_watch_seq(void);
 /* Send an entry (e) built since seq: with no timeouts if changes were notified

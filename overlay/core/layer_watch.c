@@ -105,19 +105,15 @@ static struct {
         int rescan_fd;          /* eventfd: rescans were queued */
         pthread_rwlock_t reply_lock;
         uint64_t seq; /* batches of notifications begun */
-} w = {.fan_fd = -1, .stop_fd = -1, .rescan_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER};
+} w = {.fan_fd = -1,
+       .stop_fd = -1,
+       .rescan_fd = -1,
+       .lock = PTHREAD_MUTEX_INITIALIZER,
+       /* The thread must get its exclusive moment between a stream of replies. */
+       .reply_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP};
 
 int ovl_watch_init(void)
 {
-        pthread_rwlockattr_t attr;
-        if (pthread_rwlockattr_init(&attr) != 0)
-                return -ENOMEM;
-        /* The thread must get its exclusive moment between a stream of replies. */
-        (void)pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-        int e = pthread_rwlock_init(&w.reply_lock, &attr);
-        (void)pthread_rwlockattr_destroy(&attr);
-        if (e != 0)
-                return -e;
         /* The kernel's queue is bounded (fs.fanotify.max_queued_events): a flood of
          * changes beside the view costs the kernel no more than that, and its
          * overflow is handled (expire_everything). */
@@ -412,6 +408,13 @@ void ovl_watch_reply_end(void)
         (void)pthread_rwlock_unlock(&w.reply_lock);
 }
 
+void ovl_watch_note_change(void)
+{
+        (void)pthread_rwlock_wrlock(&w.reply_lock);
+        __atomic_add_fetch(&w.seq, 1, __ATOMIC_RELEASE);
+        (void)pthread_rwlock_unlock(&w.reply_lock);
+}
+
 void ovl_reply_entry(fuse_req_t req, struct fuse_entry_param *e, uint64_t seq)
 {
         ovl_watch_reply_begin(seq, &e->entry_timeout, &e->attr_timeout);
@@ -580,9 +583,7 @@ static void *watch_thread(void *arg)
                         return NULL;
                 }
                 /* One batch: replies built before it are sent without timeouts. */
-                (void)pthread_rwlock_wrlock(&w.reply_lock);
-                __atomic_add_fetch(&w.seq, 1, __ATOMIC_RELEASE);
-                (void)pthread_rwlock_unlock(&w.reply_lock);
+                ovl_watch_note_change();
                 struct batch_seen seen = {.count = 0};
                 for (size_t off = 0; off + sizeof(struct fanotify_event_metadata) <= (size_t)len;) {
                         struct fanotify_event_metadata m;

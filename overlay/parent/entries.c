@@ -196,6 +196,9 @@ static int apply(struct control *c, char kind, const char *name)
 static void invalidate(struct control *c)
 {
         struct fuse_session *se = c->o->se;
+        /* A lookup that read the entries before the change must not put its answer
+         * back for long after these notifications. */
+        ovl_watch_note_change();
         for (size_t i = 0; i < c->changed_count; i++) {
                 /* -ENOENT: the kernel had nothing cached under that name. */
                 if (se)
