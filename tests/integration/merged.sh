@@ -244,10 +244,10 @@ test_s10_s12_changes_made_beside_a_merged_link_show_through_it() {
         umount "$T/vorig"
 }
 
-# S12: changes beside the link faster than the server reads them: the kernel's event
-# queue (made small here: fs.fanotify.max_queued_events is read when a group is made)
-# overflows, the changes in it are lost, and every name the kernel kept is asked about
-# again. The names made are first asked about through V, so each one the kernel kept
+# S12: changes beside the link faster than the server reads them, made by an
+# unprivileged user who can write in B: the kernel's event queue (made small here:
+# fs.fanotify.max_queued_events is read when a group is made) overflows, the changes
+# in it are lost, and every name the kernel kept is asked about again. The names made are first asked about through V, so each one the kernel kept
 # as absent would stay so without that.
 test_s12_a_flood_of_changes_beside_a_merged_link_loses_nothing() {
         make_pair
@@ -260,13 +260,15 @@ test_s12_a_flood_of_changes_beside_a_merged_link_loses_nothing() {
         echo "$old" > "$limit"
         [ "$r" -eq 0 ] || return
         cat "$T/v/col" >/dev/null
+        chmod 0777 "$T/b" # the flood is an unprivileged user's
         python3 -c 'import os, sys
 for r in range(1, 11):
     for i in range(1, 2001):
         try: os.stat("%s/flood%d-%d" % (sys.argv[1], r, i))
         except FileNotFoundError: pass' "$T/v"
         for round in $(seq 1 10); do
-                (cd "$T/b" && seq 1 2000 | sed "s/^/flood$round-/" | xargs touch && rm -f col)
+                (cd "$T/b" && seq 1 2000 | sed "s/^/flood$round-/" | as_nobody xargs touch &&
+                        rm -f col)
                 grep -aq "change queue overflowed" "$DAEMON_LOG" && break
         done
         grep -aq "change queue overflowed" "$DAEMON_LOG" || { fail "the queue never overflowed: nothing was tested"; return; }
