@@ -20,7 +20,8 @@
 # rules differ — writes land in the upper directory — but it shows the same tree),
 # mergerfs (B:V, create=ff), fuse-overlayfs (lowerdir=B:V, upperdir), unionfs-fuse
 # (B=RW:V=RO). Each round mounts every column afresh and times, cold (right after the
-# mount, after echo 3 >/proc/sys/vm/drop_caches) and warm (again):
+# mount, after echo 3 >/proc/sys/vm/drop_caches) and warm (the same workload again at
+# once):
 #
 #   ls -lR tree, find tree -ls, du -s tree, git status in repo, tar -x into a new
 #   directory (untimed removal after), make -j2 in src (untimed make clean before).
@@ -253,29 +254,37 @@ timed() {
 
 drop() { echo 3 >/proc/sys/vm/drop_caches; }
 
+# Each workload cold (after drop_caches), then at once warm: a later workload's drop
+# would make a warm run after it cold again.
 run_col() {
         c=$1 T=$target
-        for kind in cold warm; do
-                [ "$kind" = cold ] && drop
-                timed "$c" lsR "$kind" ls -lR "$T/tree"
-                [ "$kind" = cold ] && drop
-                timed "$c" find "$kind" find "$T/tree" -ls
-                [ "$kind" = cold ] && drop
-                timed "$c" du "$kind" du -s "$T/tree"
-                [ "$kind" = cold ] && drop
-                timed "$c" git "$kind" git -C "$T/repo" status --porcelain
-                mkdir "$T/untar" || exit 1
-                [ "$kind" = cold ] && drop
-                timed "$c" tar "$kind" tar -xf "$dir/small.tar" -C "$T/untar"
-                rm -rf "$T/untar"
-                make -s -C "$T/src" clean >/dev/null 2>&1
-                [ "$kind" = cold ] && drop
-                timed "$c" make "$kind" make -s -j2 -C "$T/src"
+        for w in lsR find du git tar make; do
+                for kind in cold warm; do
+                        [ "$kind" = cold ] && drop
+                        case $w in
+                        lsR) timed "$c" lsR "$kind" ls -lR "$T/tree" ;;
+                        find) timed "$c" find "$kind" find "$T/tree" -ls ;;
+                        du) timed "$c" du "$kind" du -s "$T/tree" ;;
+                        git) timed "$c" git "$kind" git -C "$T/repo" status --porcelain ;;
+                        tar)
+                                mkdir "$T/untar" || exit 1
+                                [ "$kind" = cold ] && drop
+                                timed "$c" tar "$kind" tar -xf "$dir/small.tar" -C "$T/untar"
+                                rm -rf "$T/untar"
+                                ;;
+                        make)
+                                make -s -C "$T/src" clean >/dev/null 2>&1
+                                [ "$kind" = cold ] && drop
+                                timed "$c" make "$kind" make -s -j2 -C "$T/src"
+                                ;;
+                        esac
+                done
         done
         make -s -C "$T/src" clean >/dev/null 2>&1
 }
 
 bench_machine
+started_at=$(date '+%Y-%m-%d %H:%M:%S %z')
 round=1
 while [ "$round" -le "$runs" ]; do
         printf 'round %s/%s:' "$round" "$runs" >&2
@@ -331,9 +340,10 @@ row() { # LABEL KEY
         done
 } >"$dir/table"
 
-echo "bindlink real-workload benchmark: $(date '+%Y-%m-%d %H:%M:%S %z'), load average $l1 $l5 $l15 at the start"
+echo "bindlink real-workload benchmark: $started_at, load average $l1 $l5 $l15 at the start"
 echo "machine: ${cpu:-unknown CPU}, $(nproc) CPU(s), kernel $(uname -r); tmpfs; median of $runs round(s);"
-echo "cold: right after the column was mounted and echo 3 >/proc/sys/vm/drop_caches; warm: again."
+echo "cold: after echo 3 >/proc/sys/vm/drop_caches (the first, right after the column was mounted);"
+echo "warm: the same workload again at once."
 echo
 bench_table <"$dir/table"
 echo
