@@ -297,8 +297,10 @@ struct mnode *mg_node_get(struct merged *mg, struct mnode *parent, const char *n
                 if (layer_has(n, (enum layer)l))
                         continue; /* the node keeps what it has; dropped below */
                 filled[l] = fd[l] >= 0 || h[l];
-                n->obj[l].dev = st[l].st_dev;
-                n->obj[l].ino = st[l].st_ino;
+                if (filled[l]) { /* st[l] is set only where the layer has the name */
+                        n->obj[l].dev = st[l].st_dev;
+                        n->obj[l].ino = st[l].st_ino;
+                }
                 if (fd[l] >= 0) {
                         __atomic_store_n(&n->fd[l], fd[l], __ATOMIC_RELEASE);
                         __atomic_fetch_add(&mg->held_fds, 1, __ATOMIC_RELAXED);
