@@ -267,8 +267,8 @@ for r in range(1, 11):
         try: os.stat("%s/flood%d-%d" % (sys.argv[1], r, i))
         except FileNotFoundError: pass' "$T/v"
         for round in $(seq 1 10); do
-                (cd "$T/b" && seq 1 2000 | sed "s/^/flood$round-/" | as_nobody xargs touch &&
-                        rm -f col)
+                (cd "$T/b" && seq 1 2000 | sed "s/^/flood$round-/" |
+                        as_nobody xargs -P 4 -n 250 touch && rm -f col)
                 grep -aq "change queue overflowed" "$DAEMON_LOG" && break
         done
         grep -aq "change queue overflowed" "$DAEMON_LOG" || { fail "the queue never overflowed: nothing was tested"; return; }
