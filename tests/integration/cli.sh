@@ -993,6 +993,34 @@ test_s21_list_json_has_every_field_in_creation_order() {
         case "$text" in *"$T/v2 -> $T/b"*) ;; *) fail "text list lacks the link: $text";; esac
 }
 
+# bash completion (tools/completion/bindlinkctl): commands, options (each one
+# bindlinkctl's --help names), paths, and for remove the virtual paths of the links
+# there are now, a space in one included.
+complete_words() { # complete_words WORD...: what completing the last word offers
+        bash -c '. "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+                _bindlinkctl; printf "%s\n" "${COMPREPLY[@]}"' _ \
+                "$SRCDIR/tools/completion/bindlinkctl" "$@"
+}
+
+test_bash_completion_of_commands_options_and_virtual_paths() {
+        mkdir -p "$T/v one" "$T/v2" "$T/b"
+        ctl create "$T/v one" "$T/b" || return
+        ctl create "$T/v2" "$T/b" || return
+        check_eq "a command" create "$(complete_words "$BINDLINKCTL" cr)"
+        check_eq "an option of create" --merged "$(complete_words "$BINDLINKCTL" create --me)"
+        check_eq "after --socket" --version "$(complete_words "$BINDLINKCTL" --socket "$SOCK" --vers)"
+        check_eq "paths for create" "$T/v2" "$(complete_words "$BINDLINKCTL" create "$T/v2")"
+        check_eq "the links there are, for remove" "$T/v one|$T/v2" \
+                "$(complete_words "$BINDLINKCTL" remove "$T/v" | sort | paste -sd'|')"
+        check_eq "the same through --socket" "$T/v one" \
+                "$(complete_words "$BINDLINKCTL" --socket "$SOCK" remove "$T/v ")"
+        local opt help
+        help=$("$BINDLINKCTL" --help)
+        for opt in $(grep -o -- '--[a-z-]*' "$SRCDIR/tools/completion/bindlinkctl" | sort -u); do
+                case "$help" in *"$opt"*) ;; *) fail "completion offers $opt, which --help does not name" ;; esac
+        done
+}
+
 test_s21_list_json_escapes_odd_names() {
         mkdir -p "$T/with space" "$T/quo\"te" "$T/b"
         ctl create "$T/with space" "$T/b" || return
