@@ -48,10 +48,11 @@
 #include <unistd.h>
 
 /* What a directory's mark reports: names made, removed and moved in it; its own and
- * its children's attributes, and contents once a writer closes the file (not every
- * write: an event per write(2) would cost every writer, the view's own clients
- * above all, for a change the kernel learns at close anyway); its own removal or
- * move. */
+ * its children's attributes, and contents once a writer closes the file; its own
+ * removal or move. Not every write: an event per write(2) would cost every writer,
+ * the view's own clients above all (their passthrough writes are the kernel's, in
+ * their context, so their pid is not ours). A file written directly in B shows its
+ * new content and size through the view when its writer closes it. */
 #define WATCH_MASK                                                                                 \
         (FAN_CREATE | FAN_DELETE | FAN_MOVED_FROM | FAN_MOVED_TO | FAN_ATTRIB | FAN_CLOSE_WRITE |  \
          FAN_DELETE_SELF | FAN_MOVE_SELF | FAN_ONDIR | FAN_EVENT_ON_CHILD)
