@@ -171,6 +171,17 @@ struct changed_links {
         size_t count;
 };
 
+/* Does l's backing path name what it named when the link was last placed (nothing,
+ * when B was missing then)? Looked up as the link's creator. */
+static bool backing_unchanged(const struct link *l)
+{
+        struct stat st;
+        _cleanup_close_ int fd = as_caller_open(&l->creator, AT_FDCWD, l->backing_path, false);
+        bool found = fd >= 0 && fstat(fd, &st) == 0;
+        return found ? st.st_dev == l->backing_dev && st.st_ino == l->backing_ino
+                     : l->backing_dev == 0;
+}
+
 /* Does backing path b name path or something below it? */
 static bool goes_through(const char *b, const char *path, size_t len)
 {
@@ -182,10 +193,14 @@ static void backing_path_changed(void *ctx, const char *path)
         struct changed_links *c = ctx;
         const struct link_table *t = &c->m->table;
         size_t len = strlen(path), before = c->count;
-        /* B itself, or a directory or symlink on its way. */
+        /* B itself, or a directory or symlink on its way — if what the path names
+         * changed: an event read late (a directory on the way made before the link
+         * was) or one that left B as it was must not take a link down and up again
+         * under its readers. */
         for (size_t i = 0; i < t->count; i++)
                 if (goes_through(t->links[i]->backing_path, path, len) &&
-                    !link_list_contains(c->links, c->count, t->links[i]))
+                    !link_list_contains(c->links, c->count, t->links[i]) &&
+                    !backing_unchanged(t->links[i]))
                         manager_push_or_say(&c->links, &c->count, t->links[i],
                                             "its backing path came or went");
         if (c->count > before)
@@ -209,15 +224,10 @@ void link_manager_mounts_changed(struct link_manager *m)
         size_t count = 0;
         for (size_t i = 0; i < m->table.count; i++) {
                 struct link *l = m->table.links[i];
-                /* B's identity now against when the link was last placed (0 when B
-                 * was missing): an unmount takes it away, a mount (back) at or above
-                 * B's path makes it exist again, and no inotify watch says so. */
-                struct stat st;
-                _cleanup_close_ int fd =
-                        as_caller_open(&l->creator, AT_FDCWD, l->backing_path, false);
-                bool found = fd >= 0 && fstat(fd, &st) == 0;
-                if (found ? st.st_dev == l->backing_dev && st.st_ino == l->backing_ino
-                          : l->backing_dev == 0)
+                /* B's identity now against when the link was last placed: an unmount
+                 * takes it away, a mount (back) at or above B's path makes it exist
+                 * again, and no inotify watch says so. */
+                if (backing_unchanged(l))
                         continue;
                 if (link_list_push(&changed, &count, l) < 0)
                         break;
