@@ -122,13 +122,8 @@ static int serve(int fuse_fd, const struct fuse_lowlevel_ops *ops, void *userdat
 {
         /* Both views watch their directories for changes made beside them (a
          * fanotify group needs CAP_SYS_ADMIN, given up below). */
-        int r = ovl_watch_init();
-        if (r < 0)
-                fprintf(stderr,
-                        "bindlink-overlay: cannot watch the layers (%s): changes made "
-                        "beside the view show within %.0f s\n",
-                        strerror(-r), OVL_SHORT_TIMEOUT);
-        r = drop_capabilities(passthrough);
+        ovl_watch_init();
+        int r = drop_capabilities(passthrough);
         if (r < 0)
                 fprintf(stderr, "bindlink-overlay: cannot drop capabilities: %s\n", strerror(-r));
 

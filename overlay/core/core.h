@@ -276,22 +276,24 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
 #define OVL_SHORT_TIMEOUT 1.0
 /* The view's node id of the object (dev, ino), if the kernel may know it; 0 if none. */
 typedef fuse_ino_t (*ovl_find_fn)(dev_t dev, ino_t ino);
-/* The fanotify group, made while CAP_SYS_ADMIN is ours. 0 or -errno (then nothing is
- * watched and every timeout is short). */
-int ovl_watch_init(void);
+/* The fanotify group, made while CAP_SYS_ADMIN is ours. Without it (said on stderr)
+ * nothing is watched and every timeout is short. */
+void ovl_watch_init(void);
 /* Turn the group's events into notifications to se, on a thread of its own; find:
- * the view's nodes of files. 0 or -errno. Stopped (the thread joined) by stop. */
-int ovl_watch_start(struct fuse_session *se, ovl_find_fn find);
+ * the view's nodes of files. Without the thread (said), nothing is watched. Stopped
+ * (the thread joined) by ovl_watch_stop. */
+void ovl_watch_start(struct fuse_session *se, ovl_find_fn find);
 void ovl_watch_stop(void);
 /* Is every change beside the view being notified (the group works, no mark was
  * refused, no event lost)? */
 bool ovl_watch_coherent(void);
 /* Are objects of filesystem dev watched (a local filesystem seen by ovl_watch_dir)? */
 bool ovl_watch_dev_local(dev_t dev);
-/* Watch the directory fd, shown as node ino: a token for ovl_watch_drop, or NULL
- * where it is not watched (then names in it get short timeouts). */
+/* Watch the directory fd (its st_dev: dev, which the caller knows from its lookup),
+ * shown as node ino: a token for ovl_watch_drop, or NULL where it is not watched
+ * (then names in it get short timeouts). */
 struct ovl_watched;
-struct ovl_watched *ovl_watch_dir(int fd, fuse_ino_t ino);
+struct ovl_watched *ovl_watch_dir(int fd, dev_t dev, fuse_ino_t ino);
 /* The node no longer shows the directory (fd: a descriptor of it, or -1). */
 void ovl_watch_drop(struct ovl_watched *watched, int fd);
 /* Node ino gained the directory opath_fd (a layer's, made beside the view): the

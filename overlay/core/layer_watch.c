@@ -113,17 +113,27 @@ static struct {
        /* The thread must get its exclusive moment between a stream of replies. */
        .reply_lock = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP};
 
-int ovl_watch_init(void)
+/* Why nothing is watched: said once, in the same words wherever it happens. */
+static void unwatched(const char *what, int error)
+{
+        fprintf(stderr,
+                "bindlink-overlay: cannot %s (%s): changes made beside the view show within "
+                "%.0f s\n",
+                what, strerror(error), OVL_SHORT_TIMEOUT);
+}
+
+void ovl_watch_init(void)
 {
         /* The kernel's queue is bounded (fs.fanotify.max_queued_events): a flood of
          * changes beside the view costs the kernel no more than that, and its
          * overflow is handled (expire_everything). */
         w.fan_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_REPORT_DFID_NAME_TARGET,
                                  O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-        if (w.fan_fd < 0)
-                return negative_errno();
+        if (w.fan_fd < 0) {
+                unwatched("watch the layers", errno);
+                return;
+        }
         w.pid = getpid();
-        return 0;
 }
 
 bool ovl_watch_coherent(void)
@@ -191,12 +201,9 @@ static bool same_object(const struct ovl_watched *e, uint64_t fsid, int type,
                memcmp(e->handle, h, bytes) == 0;
 }
 
-struct ovl_watched *ovl_watch_dir(int fd, fuse_ino_t ino)
+struct ovl_watched *ovl_watch_dir(int fd, dev_t dev, fuse_ino_t ino)
 {
         if (!ovl_watch_coherent())
-                return NULL;
-        struct stat st;
-        if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
                 return NULL;
         union {
                 struct file_handle fh;
@@ -207,7 +214,7 @@ struct ovl_watched *ovl_watch_dir(int fd, fuse_ino_t ino)
         if (name_to_handle_at(fd, "", &buf.fh, &mount_id, AT_EMPTY_PATH) < 0)
                 return NULL; /* no handles: not watched, short timeouts there */
         pthread_mutex_lock(&w.lock);
-        struct watched_fs *f = fs_of(fd, st.st_dev);
+        struct watched_fs *f = fs_of(fd, dev);
         if (!f || !f->local) {
                 pthread_mutex_unlock(&w.lock);
                 return NULL;
@@ -598,10 +605,10 @@ static void *watch_thread(void *arg)
         }
 }
 
-int ovl_watch_start(struct fuse_session *se, ovl_find_fn find)
+void ovl_watch_start(struct fuse_session *se, ovl_find_fn find)
 {
         if (w.fan_fd < 0)
-                return 0;
+                return;
         w.se = se;
         w.find = find;
         w.stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -615,10 +622,13 @@ int ovl_watch_start(struct fuse_session *se, ovl_find_fn find)
                 if (w.rescan_fd >= 0)
                         (void)close(w.rescan_fd);
                 w.stop_fd = w.rescan_fd = -1;
-                return -e;
+                /* The group goes too: nothing marked is ever read, all stays short. */
+                (void)close(w.fan_fd);
+                w.fan_fd = -1;
+                unwatched("start the thread that watches the layers", e);
+                return;
         }
         w.running = true;
-        return 0;
 }
 
 void ovl_watch_stop(void)

@@ -109,12 +109,7 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union
 void merged_set_session(struct merged *mg, struct fuse_session *se)
 {
         mg->se = se;
-        int r = ovl_watch_start(se, mg_find_node);
-        if (r < 0)
-                fprintf(stderr,
-                        "bindlink-overlay: cannot watch the layers (%s): changes made "
-                        "beside the view show within %.0f s\n",
-                        strerror(-r), OVL_SHORT_TIMEOUT);
+        ovl_watch_start(se, mg_find_node);
         mg_watch_root(mg);
 }
 

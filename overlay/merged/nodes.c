@@ -221,7 +221,7 @@ static void watch_layer(struct merged *mg, struct mnode *n, enum layer l, bool g
         int fd = mg_layer_get(n, l);
         if (fd < 0)
                 return;
-        struct ovl_watched *w = ovl_watch_dir(fd, ino_of(mg, n));
+        struct ovl_watched *w = ovl_watch_dir(fd, n->obj[l].dev, ino_of(mg, n));
         struct ovl_watched *none = NULL;
         if (w && !__atomic_compare_exchange_n(&n->watched[l], &none, w, false, __ATOMIC_RELEASE,
                                               __ATOMIC_RELAXED))
@@ -399,7 +399,8 @@ void mg_watch_root(struct merged *mg)
         for (int l = 0; l < 2; l++)
                 if (mg->root.fd[l] >= 0 &&
                     !(l == LOWER && mg->root.fd[LOWER] == mg->root.fd[UPPER]))
-                        mg->root.watched[l] = ovl_watch_dir(mg->root.fd[l], FUSE_ROOT_ID);
+                        mg->root.watched[l] =
+                                ovl_watch_dir(mg->root.fd[l], mg->root.obj[l].dev, FUSE_ROOT_ID);
 }
 
 fuse_ino_t mg_find_node(dev_t dev, ino_t ino)

@@ -98,7 +98,8 @@ static void watch_dir(struct overlay *o, struct ovl_inode *inode)
         int fd = ovl_inode_get(inode);
         if (fd < 0)
                 return;
-        __atomic_store_n(&inode->watched, ovl_watch_dir(fd, ino_of(o, inode)), __ATOMIC_RELEASE);
+        __atomic_store_n(&inode->watched, ovl_watch_dir(fd, inode->node.dev, ino_of(o, inode)),
+                         __ATOMIC_RELEASE);
         ovl_inode_put(inode, fd);
 }
 
@@ -119,12 +120,7 @@ static fuse_ino_t find_node(dev_t dev, ino_t ino)
 void ovl_parent_watch(struct overlay *o, struct fuse_session *se)
 {
         watched_view = o;
-        int r = ovl_watch_start(se, find_node);
-        if (r < 0)
-                fprintf(stderr,
-                        "bindlink-overlay: cannot watch the directory (%s): changes made "
-                        "beside the view show within %.0f s\n",
-                        strerror(-r), OVL_SHORT_TIMEOUT);
+        ovl_watch_start(se, find_node);
         watch_dir(o, &o->root);
 }
 
