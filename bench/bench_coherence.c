@@ -1,7 +1,7 @@
 /* bench_coherence.c — how long a change made directly in a layer takes to show through
  * a view of it (a merged link, a union filesystem), timed.
  *
- * Used by bench/merged.sh. Standalone: libc only.
+ * Used by bench/merged.sh. libc only (and bench_common.h's clock).
  *
  * Usage: bench_coherence --layer DIR [--samples N] [--deadline-ms MS] VIEW CHANGE...
  *
@@ -24,6 +24,8 @@
  * capped at the deadline (default 3000 ms); a sample that reached it also prints
  * "coh-CHANGE-late 1 1". A change that cannot be made prints "coh-CHANGE error
  * MESSAGE". */
+#include "bench_common.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -48,13 +50,6 @@ __attribute__((format(printf, 1, 2))) static int fail(const char *fmt, ...)
         (void)vsnprintf(errmsg, sizeof errmsg, fmt, ap);
         va_end(ap);
         return -1;
-}
-
-static double now_us(void)
-{
-        struct timespec ts;
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static void path_in(char *buf, size_t size, const char *dir, const char *name)
