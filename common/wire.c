@@ -135,7 +135,7 @@ int wire_put_create_in(struct wire_buf *buf, const struct wire_target *target,
 int wire_put_remove_in(struct wire_buf *buf, const struct wire_target *target,
                        const struct wire_remove *msg, uint32_t fd_count)
 {
-        size_t at = begin(buf, WIRE_REMOVE_IN, fd_count);
+        size_t at = begin(buf, msg->tree ? WIRE_REMOVE_TREE_IN : WIRE_REMOVE_IN, fd_count);
         put_target(buf, target);
         put_str(buf, msg->virtual_path);
         return finish(buf, at);
@@ -163,7 +163,7 @@ int wire_put_list_in(struct wire_buf *buf, const struct wire_target *target, uin
 
 int wire_put_remove(struct wire_buf *buf, const struct wire_remove *msg)
 {
-        size_t at = begin(buf, WIRE_REMOVE, 0);
+        size_t at = begin(buf, msg->tree ? WIRE_REMOVE_TREE : WIRE_REMOVE, 0);
         put_str(buf, msg->virtual_path);
         return finish(buf, at);
 }
@@ -293,6 +293,8 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         case WIRE_REMOVE_IN:
         case WIRE_LIST_IN:
         case WIRE_CREATE_MANY_IN:
+        case WIRE_REMOVE_TREE:
+        case WIRE_REMOVE_TREE_IN:
         case WIRE_REPLY:
         case WIRE_LIST_ENTRY:
         case WIRE_LIST_ENTRY_IN:
@@ -306,7 +308,7 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         uint32_t most =
                 h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.type == WIRE_CREATE_MANY_IN
                         ? WIRE_MAX_FDS
-                : h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN ? 1
+                : h.type == WIRE_REMOVE_IN || h.type == WIRE_REMOVE_TREE_IN || h.type == WIRE_LIST_IN ? 1
                                                                      : 0;
         if (h.fd_count > most)
                 return -EPROTO;

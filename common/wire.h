@@ -8,6 +8,7 @@
 #ifndef BINDLINK_WIRE_H
 #define BINDLINK_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,10 @@ enum wire_type {
         /* Several creates in one target, all or none (an OCI hook's): the target,
          * a count, the creates; descriptors: the target's, then each B's. */
         WIRE_CREATE_MANY_IN = 7,
+        /* Beyond Windows: every link at or below a virtual path, deepest first (the
+         * payloads of WIRE_REMOVE and WIRE_REMOVE_IN). */
+        WIRE_REMOVE_TREE = 8,
+        WIRE_REMOVE_TREE_IN = 9,
         WIRE_REPLY = 100,         /* daemon -> client: status of a request */
         WIRE_LIST_ENTRY = 101,    /* daemon -> client: one link, before the REPLY */
         WIRE_LIST_ENTRY_IN = 102, /* the same, with its scope (answers WIRE_LIST_IN) */
@@ -75,6 +80,7 @@ struct wire_create {
 
 struct wire_remove {
         char *virtual_path;
+        bool tree; /* sent as the message type: WIRE_REMOVE_TREE(_IN) */
 };
 
 struct wire_reply {

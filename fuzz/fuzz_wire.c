@@ -135,6 +135,14 @@ static int encode_remove(struct wire_buf *buf, const union decoded *m, uint32_t 
         (void)fd_count;
         return wire_put_remove(buf, &m->remove);
 }
+/* A tree removal: the payload of a plain one, told apart by the message type. */
+static int decode_remove_tree(const uint8_t *p, size_t n, union decoded *m)
+{
+        int r = wire_get_remove(p, n, &m->remove);
+        if (r == 0)
+                m->remove.tree = true;
+        return r;
+}
 static void release_remove(union decoded *m)
 {
         wire_remove_free(&m->remove);
@@ -309,6 +317,13 @@ static int encode_remove_in(struct wire_buf *buf, const union decoded *m, uint32
 {
         return wire_put_remove_in(buf, &m->scoped.target, &m->scoped.remove, fd_count);
 }
+static int decode_remove_tree_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        int r = decode_remove_in(p, n, m);
+        if (r == 0)
+                m->scoped.remove.tree = true;
+        return r;
+}
 static void release_remove_in(union decoded *m)
 {
         wire_target_free(&m->scoped.target);
@@ -379,6 +394,10 @@ static const struct codec codecs[] = {
          NULL, check_create_in_again},
         {WIRE_REMOVE_IN, decode_remove_in, encode_remove_in, release_remove_in, check_remove_in,
          NULL, check_remove_in_again},
+        {WIRE_REMOVE_TREE, decode_remove_tree, encode_remove, release_remove, check_remove, NULL,
+         check_remove_again},
+        {WIRE_REMOVE_TREE_IN, decode_remove_tree_in, encode_remove_in, release_remove_in,
+         check_remove_in, NULL, check_remove_in_again},
         {WIRE_LIST_IN, decode_list_in, encode_list_in, release_list_in, check_list_in, NULL,
          check_list_in_again},
         {WIRE_LIST_ENTRY_IN, decode_link_in, encode_link_in, release_link, check_link, NULL,
@@ -462,7 +481,8 @@ static int parse_header(const uint8_t *data, size_t size, struct wire_header *re
         CHECK(h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.type == WIRE_CREATE_MANY_IN ||
               h.fd_count <= 1);
         CHECK(h.fd_count == 0 || h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN ||
-              h.type == WIRE_CREATE_MANY_IN || h.type == WIRE_REMOVE_IN || h.type == WIRE_LIST_IN);
+              h.type == WIRE_CREATE_MANY_IN || h.type == WIRE_REMOVE_IN ||
+              h.type == WIRE_REMOVE_TREE_IN || h.type == WIRE_LIST_IN);
         *ret = h;
         return 0;
 }

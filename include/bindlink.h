@@ -117,8 +117,14 @@ int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t
                     uint32_t exception_count, const char *const *exception_paths,
                     bindlink_error *ret_error);
 
-/* Remove the link whose virtual path is virtual_path. 0 or a negative errno. */
+/* Remove the link whose virtual path is virtual_path. 0 or a negative errno. As
+ * RemoveBindLink, it fails with -EBUSY while another link's virtual path lies below
+ * virtual_path: nested links are removed deepest first. */
 int bindlink_remove(const char *virtual_path, bindlink_error *ret_error);
+/* Beyond Windows: remove every link whose virtual path is virtual_path or below it,
+ * deepest first, in one request (virtual_path itself need not be a link). Nothing is
+ * removed unless the caller may remove each one; -ENOENT when there is none. */
+int bindlink_remove_tree(const char *virtual_path, bindlink_error *ret_error);
 
 /* S21: the links in force, in creation order. */
 typedef struct bindlink_links bindlink_links;
@@ -152,6 +158,8 @@ int bindlink_connection_create(bindlink_connection *connection, const char *virt
                                const char *const *exception_paths, bindlink_error *ret_error);
 int bindlink_connection_remove(bindlink_connection *connection, const char *virtual_path,
                                bindlink_error *ret_error);
+int bindlink_connection_remove_tree(bindlink_connection *connection, const char *virtual_path,
+                                    bindlink_error *ret_error);
 int bindlink_connection_list(bindlink_connection *connection, bindlink_links **ret_links,
                              bindlink_error *ret_error);
 
@@ -182,6 +190,8 @@ int bindlink_target_create(const bindlink_target *target, const char *virtual_pa
                            const char *const *exception_paths, bindlink_error *ret_error);
 int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
                            bindlink_error *ret_error);
+int bindlink_target_remove_tree(const bindlink_target *target, const char *virtual_path,
+                                bindlink_error *ret_error);
 /* The same on a connection (bindlink_connect): for many calls, such as a container
  * runtime making a container's links. */
 int bindlink_connection_target_create(bindlink_connection *connection,
@@ -192,6 +202,9 @@ int bindlink_connection_target_create(bindlink_connection *connection,
 int bindlink_connection_target_remove(bindlink_connection *connection,
                                       const bindlink_target *target, const char *virtual_path,
                                       bindlink_error *ret_error);
+int bindlink_connection_target_remove_tree(bindlink_connection *connection,
+                                           const bindlink_target *target,
+                                           const char *virtual_path, bindlink_error *ret_error);
 /* Several links in one target in one request, in order, all or none: an OCI hook's
  * links (one authorization, one round trip, one namespace lookup). count: 1 to 256.
  * When one fails, those made before it are removed again, and ret_error says which

@@ -210,8 +210,8 @@ int bindlink_connection_create(bindlink_connection *c, const char *virtual_path,
         return r;
 }
 
-int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
-                               bindlink_error *ret_error)
+static int connection_remove(bindlink_connection *c, const char *virtual_path, bool tree,
+                             bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
         if (!c)
@@ -220,7 +220,7 @@ int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
         if (!request_valid_path(virtual_path))
                 return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 1, NULL,
                                     "virtual path is missing, empty or longer than PATH_MAX");
-        struct wire_remove msg = {0};
+        struct wire_remove msg = {.tree = tree};
         int parent_error;
         int r = normalize_path(virtual_path, &msg.virtual_path, &parent_error, NULL);
         if (r < 0)
@@ -231,6 +231,18 @@ int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
         r = send_request(c, &buf, wire_put_remove(&buf, &msg), NULL, 0, 1, NULL, NULL, ret_error);
         wire_remove_free(&msg);
         return r;
+}
+
+int bindlink_connection_remove(bindlink_connection *c, const char *virtual_path,
+                               bindlink_error *ret_error)
+{
+        return connection_remove(c, virtual_path, false, ret_error);
+}
+
+int bindlink_connection_remove_tree(bindlink_connection *c, const char *virtual_path,
+                                    bindlink_error *ret_error)
+{
+        return connection_remove(c, virtual_path, true, ret_error);
 }
 
 struct bindlink_links {
@@ -305,15 +317,25 @@ int bindlink_create(const char *virtual_path, const char *backing_path, uint32_t
         return r;
 }
 
-int bindlink_remove(const char *virtual_path, bindlink_error *ret_error)
+static int remove_once(const char *virtual_path, bool tree, bindlink_error *ret_error)
 {
         bindlink_connection c;
         int r = connection_init(&c, ret_error);
         if (r < 0)
                 return r;
-        r = bindlink_connection_remove(&c, virtual_path, ret_error);
+        r = connection_remove(&c, virtual_path, tree, ret_error);
         connection_drop(&c);
         return r;
+}
+
+int bindlink_remove(const char *virtual_path, bindlink_error *ret_error)
+{
+        return remove_once(virtual_path, false, ret_error);
+}
+
+int bindlink_remove_tree(const char *virtual_path, bindlink_error *ret_error)
+{
+        return remove_once(virtual_path, true, ret_error);
 }
 
 int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
@@ -571,8 +593,9 @@ int bindlink_target_create(const bindlink_target *target, const char *virtual_pa
         return r;
 }
 
-int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_target *target,
-                                      const char *virtual_path, bindlink_error *ret_error)
+static int connection_target_remove(bindlink_connection *c, const bindlink_target *target,
+                                    const char *virtual_path, bool tree,
+                                    bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
         if (!c)
@@ -583,7 +606,7 @@ int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_tar
         int r = target_prepare(target, 1, &t, &target_fd, ret_error);
         if (r < 0)
                 return r;
-        struct wire_remove msg = {0};
+        struct wire_remove msg = {.tree = tree};
         if (!request_valid_path(virtual_path))
                 r = request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 1, NULL,
                                  "virtual path is missing, empty or longer than PATH_MAX");
@@ -602,16 +625,40 @@ int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_tar
         return r;
 }
 
-int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
-                           bindlink_error *ret_error)
+int bindlink_connection_target_remove(bindlink_connection *c, const bindlink_target *target,
+                                      const char *virtual_path, bindlink_error *ret_error)
+{
+        return connection_target_remove(c, target, virtual_path, false, ret_error);
+}
+
+int bindlink_connection_target_remove_tree(bindlink_connection *c, const bindlink_target *target,
+                                           const char *virtual_path, bindlink_error *ret_error)
+{
+        return connection_target_remove(c, target, virtual_path, true, ret_error);
+}
+
+static int target_remove_once(const bindlink_target *target, const char *virtual_path, bool tree,
+                              bindlink_error *ret_error)
 {
         bindlink_connection c;
         int r = connection_init(&c, ret_error);
         if (r < 0)
                 return r;
-        r = bindlink_connection_target_remove(&c, target, virtual_path, ret_error);
+        r = connection_target_remove(&c, target, virtual_path, tree, ret_error);
         connection_drop(&c);
         return r;
+}
+
+int bindlink_target_remove(const bindlink_target *target, const char *virtual_path,
+                           bindlink_error *ret_error)
+{
+        return target_remove_once(target, virtual_path, false, ret_error);
+}
+
+int bindlink_target_remove_tree(const bindlink_target *target, const char *virtual_path,
+                                bindlink_error *ret_error)
+{
+        return target_remove_once(target, virtual_path, true, ret_error);
 }
 
 int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,

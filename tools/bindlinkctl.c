@@ -28,8 +28,11 @@ static void usage(FILE *out)
                 "Commands:\n"
                 "  create [--read-only] [--merged] [--exception PATH]... [TARGET] VIRTUAL BACKING\n"
                 "                 make VIRTUAL show BACKING, system-wide (or in TARGET)\n"
-                "  remove [TARGET] VIRTUAL\n"
-                "                 remove the link whose virtual path is VIRTUAL\n"
+                "  remove [-r|--recursive] [TARGET] VIRTUAL\n"
+                "                 remove the link whose virtual path is VIRTUAL (a link\n"
+                "                 with links nested in it: remove those first, deepest\n"
+                "                 first, or give -r to remove every link at or below\n"
+                "                 VIRTUAL in one request)\n"
                 "  list [--json] [TARGET | --all-scopes]\n"
                 "                 list the links in creation order (of TARGET, or of every\n"
                 "                 mount namespace with their scope)\n"
@@ -226,22 +229,40 @@ static int cmd_remove(int argc, char **argv)
 {
         struct target_option t = {.ns_fd = -1};
         const char *path = NULL;
+        bool tree = false, options_done = false;
         for (int i = 1; i < argc; i++) {
-                int taken = parse_target("remove", argc, argv, &i, &t);
+                const char *a = argv[i];
+                int taken = options_done ? 0 : parse_target("remove", argc, argv, &i, &t);
                 if (taken == 2)
                         return 2;
                 if (taken)
                         continue;
-                if (path)
+                if (!options_done && strcmp(a, "--") == 0)
+                        options_done = true;
+                else if (!options_done && (strcmp(a, "--recursive") == 0 || strcmp(a, "-r") == 0 ||
+                                           strcmp(a, "-R") == 0))
+                        tree = true;
+                else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+                        usage(stdout);
+                        return 0;
+                } else if (!options_done && a[0] == '-' && a[1])
+                        return usage_error("remove: unknown option %s", a);
+                else if (path)
                         return usage_error("%s", "remove needs exactly one VIRTUAL path");
-                path = argv[i];
+                else
+                        path = a;
         }
         if (!path)
                 return usage_error("%s", "remove needs exactly one VIRTUAL path");
         if (t.root && !t.given)
                 return usage_error("%s", "remove: --root needs --target");
         bindlink_error e;
-        int r = t.given ? bindlink_target_remove(&t.target, path, &e) : bindlink_remove(path, &e);
+        int r;
+        if (t.given)
+                r = tree ? bindlink_target_remove_tree(&t.target, path, &e)
+                         : bindlink_target_remove(&t.target, path, &e);
+        else
+                r = tree ? bindlink_remove_tree(path, &e) : bindlink_remove(path, &e);
         if (r < 0)
                 return report("remove", path, &e);
         return 0;

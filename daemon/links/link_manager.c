@@ -459,39 +459,45 @@ void manager_process_requeued(struct link_manager *m)
         }
 }
 
-void link_manager_remove(struct link_manager *m, const char *virtual_path, const struct creds *as,
-                         struct outcome *ret)
+/* S20: RemoveBindLink fails when the caller may not search V's parent (a parent that
+ * is gone — S19 — does not stop it). 0 or -EACCES (filled in). */
+static int check_may_remove(const char *virtual_path, const struct creds *as, struct outcome *ret)
 {
-        set_outcome(ret, 0, BINDLINK_FAULT_NONE, NULL, "%s", "");
-        if (!path_is_normalized(virtual_path)) {
-                set_outcome(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, virtual_path,
-                            "virtual path %s is not a normalized absolute path", virtual_path);
-                return;
-        }
-        struct link *removed = link_table_find(&m->table, virtual_path);
-        if (!removed) {
-                set_outcome(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
-                            "%s is not the virtual path of any link", virtual_path);
-                return;
-        }
-        /* S20: RemoveBindLink fails when the caller may not access V (its parent may
-         * be gone: S19, it is removed all the same). */
         _cleanup_free_ char *parent = NULL;
-        if (!as->privileged && path_parent(virtual_path, &parent) >= 0) {
-                _cleanup_close_ int fd = place_open(as, AT_FDCWD, parent, false);
-                int r = fd < 0 ? fd : as_caller_check(as, fd);
-                if (r == -EACCES) {
-                        set_outcome(ret, -EACCES, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
-                                    "the caller may not search parent directory %s", parent);
-                        return;
-                }
-        }
+        if (as->privileged || path_parent(virtual_path, &parent) < 0)
+                return 0;
+        _cleanup_close_ int fd = place_open(as, AT_FDCWD, parent, false);
+        int r = fd < 0 ? fd : as_caller_check(as, fd);
+        if (r != -EACCES)
+                return 0;
+        set_outcome(ret, -EACCES, BINDLINK_FAULT_VIRTUAL_PARENT, parent,
+                    "the caller may not search parent directory %s", parent);
+        return -EACCES;
+}
+
+/* A link whose virtual path is strictly below virtual_path, the first made, or NULL
+ * (O(1) when there is none: the index of V's ancestors). */
+static const struct link *link_nested_in(const struct link_manager *m, const char *virtual_path)
+{
+        if (!link_table_has_virtual_below(&m->table, virtual_path))
+                return NULL;
+        for (size_t i = 0; i < m->table.count; i++)
+                if (path_is_strict_descendant(virtual_path, m->table.links[i]->virtual_path))
+                        return m->table.links[i];
+        return NULL;
+}
+
+/* Take the link removed (in the table) away: plan, journal, teardown, show the rest
+ * as if it had never been made. 0 or -errno (filled in; the link stays). */
+static int remove_link(struct link_manager *m, struct link *removed, struct outcome *ret)
+{
+        const char *virtual_path = removed->virtual_path;
         struct plan plan;
         int r = manager_plan_for(m, &removed, 1, &plan);
         if (r < 0) {
                 set_outcome(ret, r, BINDLINK_FAULT_NONE, virtual_path, "cannot plan: %s",
                             strerror(-r));
-                return;
+                return r;
         }
         /* Recorded first: a removal that cannot be journaled (a full disk) changes
          * nothing, rather than come back after a restart. */
@@ -503,7 +509,7 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path, const
                             virtual_path, m->journal.path, strerror(-r));
                 log_error("%s", ret->message);
                 plan_done(&plan);
-                return;
+                return r;
         }
         manager_teardown(m, plan.hide, plan.hide_count);
         (void)link_table_take(&m->table, virtual_path);
@@ -524,6 +530,99 @@ void link_manager_remove(struct link_manager *m, const char *virtual_path, const
         log_info("removed link %s -> %s", removed->virtual_path, removed->backing_path);
         link_free(removed);
         manager_process_requeued(m);
+        return 0;
+}
+
+/* Deepest first; of one depth, the last made first. */
+static int compare_deepest_first(const void *a, const void *b)
+{
+        const struct link *x = *(const struct link *const *)a, *y = *(const struct link *const *)b;
+        size_t dx = path_depth(x->virtual_path), dy = path_depth(y->virtual_path);
+        if (dx != dy)
+                return dx < dy ? 1 : -1;
+        return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
+}
+
+/* Beyond Windows: every link at or below virtual_path, deepest first, in one request.
+ * Nothing is removed unless the caller may remove each of them. */
+static void remove_tree(struct link_manager *m, const char *virtual_path, const struct creds *as,
+                        struct outcome *ret)
+{
+        _cleanup_free_ struct link **links = calloc(m->table.count + 1, sizeof *links);
+        if (!links) {
+                set_outcome(ret, -ENOMEM, BINDLINK_FAULT_NONE, virtual_path, "out of memory");
+                return;
+        }
+        size_t count = 0;
+        for (size_t i = 0; i < m->table.count; i++) {
+                struct link *l = m->table.links[i];
+                if (strcmp(l->virtual_path, virtual_path) == 0 ||
+                    path_is_strict_descendant(virtual_path, l->virtual_path))
+                        links[count++] = l;
+        }
+        if (count == 0) {
+                set_outcome(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                            "no link's virtual path is %s or below it", virtual_path);
+                return;
+        }
+        for (size_t i = 0; i < count; i++)
+                if (check_may_remove(links[i]->virtual_path, as, ret) < 0)
+                        return;
+        qsort(links, count, sizeof *links, compare_deepest_first);
+        for (size_t i = 0; i < count; i++) {
+                /* The table may have changed under a rebuild: look each one up again. */
+                _cleanup_free_ char *v = strdup(links[i]->virtual_path);
+                struct link *l = v ? link_table_find(&m->table, v) : NULL;
+                if (!v) {
+                        set_outcome(ret, -ENOMEM, BINDLINK_FAULT_NONE, virtual_path,
+                                    "out of memory after removing %zu of %zu links", i, count);
+                        return;
+                }
+                if (l && remove_link(m, l, ret) < 0) {
+                        char cause[sizeof ret->message];
+                        (void)snprintf(cause, sizeof cause, "%s", ret->message);
+                        set_outcome(ret, ret->status, ret->fault, v,
+                                    "removed %zu of the %zu links at or below %s, then: %s", i,
+                                    count, virtual_path, cause);
+                        return;
+                }
+        }
+        log_info("removed %zu link(s) at or below %s, deepest first", count, virtual_path);
+}
+
+void link_manager_remove(struct link_manager *m, const char *virtual_path, bool tree,
+                         const struct creds *as, struct outcome *ret)
+{
+        set_outcome(ret, 0, BINDLINK_FAULT_NONE, NULL, "%s", "");
+        if (!path_is_normalized(virtual_path)) {
+                set_outcome(ret, -EINVAL, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                            "virtual path %s is not a normalized absolute path", virtual_path);
+                return;
+        }
+        if (tree) {
+                remove_tree(m, virtual_path, as, ret);
+                return;
+        }
+        struct link *removed = link_table_find(&m->table, virtual_path);
+        if (!removed) {
+                set_outcome(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                            "%s is not the virtual path of any link", virtual_path);
+                return;
+        }
+        if (check_may_remove(virtual_path, as, ret) < 0)
+                return;
+        /* RemoveBindLink's documentation: it fails "if the link being deleted is the
+         * ancestor of an existing link"; nested links go deepest first. EBUSY (the
+         * link holds another), as for a link in another mount namespace. */
+        const struct link *nested = link_nested_in(m, virtual_path);
+        if (nested) {
+                set_outcome(ret, -EBUSY, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                            "the link on %s holds the link on %s: remove nested links deepest "
+                            "first, or all of them at once (bindlinkctl remove --recursive)",
+                            virtual_path, nested->virtual_path);
+                return;
+        }
+        (void)remove_link(m, removed, ret);
 }
 
 /* ---- what the table holds -------------------------------------------------------- */

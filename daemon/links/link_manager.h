@@ -53,8 +53,10 @@ void link_manager_stop(struct link_manager *manager);
 
 void link_manager_create(struct link_manager *manager, const struct create_request *request,
                          struct outcome *ret);
-/* as: who asks (S20: they must be able to search V's parent). */
-void link_manager_remove(struct link_manager *manager, const char *virtual_path,
+/* as: who asks (S20: they must be able to search V's parent). A link that holds a
+ * nested link is not removed (EBUSY: deepest first, as RemoveBindLink); tree removes
+ * every link at or below virtual_path, deepest first. */
+void link_manager_remove(struct link_manager *manager, const char *virtual_path, bool tree,
                          const struct creds *as, struct outcome *ret);
 
 /* The links in creation order (for listing), *ret_count of them; valid until the

@@ -798,7 +798,7 @@ static void remove_in(struct scope_links *sl, const struct scope_request *req, s
         if (below) {
                 say(ret, -EBUSY, BINDLINK_FAULT_VIRTUAL, virtual_path,
                     "the link on %s in the target holds the link on %s: remove nested "
-                    "links deepest first",
+                    "links deepest first, or all of them at once (--recursive)",
                     virtual_path, below->virtual_path);
                 return;
         }
@@ -906,14 +906,79 @@ void scope_links_create_many(struct scope_links *sl, const struct scope_request 
         scope_ns_done(&ns);
 }
 
+struct tree_member {
+        char *virtual_path;
+        size_t depth;
+        uint64_t order;
+};
+
+/* Deepest first; of one depth, the last made first (an overlay's owner goes last). */
+static int compare_deepest_first(const void *a, const void *b)
+{
+        const struct tree_member *x = a, *y = b;
+        if (x->depth != y->depth)
+                return x->depth < y->depth ? 1 : -1;
+        return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
+}
+
+/* Every link at or below virtual_path in the scope ns, deepest first. */
+static void remove_tree_in(struct scope_links *sl, const struct scope_request *req,
+                           struct scope_ns *ns, const char *virtual_path, struct outcome *ret)
+{
+        struct tree_member *members = calloc(sl->count + 1, sizeof *members);
+        size_t count = 0;
+        if (!members) {
+                say(ret, -ENOMEM, BINDLINK_FAULT_NONE, virtual_path, "out of memory");
+                return;
+        }
+        for (size_t i = 0; i < sl->count; i++) {
+                const struct scoped_link *l = &sl->links[i];
+                if (l->scope_id != ns->id || (strcmp(l->virtual_path, virtual_path) != 0 &&
+                                              !path_is_strict_descendant(virtual_path,
+                                                                         l->virtual_path)))
+                        continue;
+                members[count] = (struct tree_member){strdup(l->virtual_path),
+                                                      path_depth(l->virtual_path), l->order};
+                if (!members[count++].virtual_path) {
+                        say(ret, -ENOMEM, BINDLINK_FAULT_NONE, virtual_path, "out of memory");
+                        goto out;
+                }
+        }
+        if (count == 0) {
+                say(ret, -ENOENT, BINDLINK_FAULT_VIRTUAL, virtual_path,
+                    "no link's virtual path in the target is %s or below it", virtual_path);
+                goto out;
+        }
+        qsort(members, count, sizeof *members, compare_deepest_first);
+        for (size_t i = 0; i < count; i++) {
+                remove_in(sl, req, ns, members[i].virtual_path, ret);
+                if (ret->status < 0) {
+                        char cause[sizeof ret->message];
+                        (void)snprintf(cause, sizeof cause, "%s", ret->message);
+                        (void)snprintf(ret->message, sizeof ret->message,
+                                       "removed %zu of the %zu links at or below %.150s, then: "
+                                       "%.200s",
+                                       i, count, virtual_path, cause);
+                        goto out;
+                }
+        }
+out:
+        for (size_t i = 0; i < count; i++)
+                free(members[i].virtual_path);
+        free(members);
+}
+
 void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
-                        const char *virtual_path, struct outcome *ret)
+                        const char *virtual_path, bool tree, struct outcome *ret)
 {
         struct scope_ns ns;
         bool own_userns;
         if (open_scope(req, &ns, &own_userns, ret) < 0)
                 return;
-        remove_in(sl, req, &ns, virtual_path, ret);
+        if (tree)
+                remove_tree_in(sl, req, &ns, virtual_path, ret);
+        else
+                remove_in(sl, req, &ns, virtual_path, ret);
         scope_ns_done(&ns);
 }
 

@@ -94,8 +94,10 @@ void scope_links_create(struct scope_links *sl, const struct scope_request *req,
 void scope_links_create_many(struct scope_links *sl, const struct scope_request *req,
                              const struct wire_create *msgs, uint32_t count, const int *backing_fds,
                              struct outcome *ret);
+/* A link that holds a nested link is not removed (EBUSY); tree: every link at or
+ * below virtual_path in the target, deepest first. */
 void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
-                        const char *virtual_path, struct outcome *ret);
+                        const char *virtual_path, bool tree, struct outcome *ret);
 
 /* The id of the scope a list request names (req->target not of kind ALL). 0, or
  * -errno with ret filled. */

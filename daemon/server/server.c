@@ -511,6 +511,7 @@ static bool handle_remove_in(struct server *s, struct client *c, struct outcome 
         struct wire_remove msg;
         if (wire_get_remove_in(c->payload, c->header.length, &target, &msg) < 0)
                 return false;
+        msg.tree = c->header.type == WIRE_REMOVE_TREE_IN;
         if (wire_target_fds(&target) != c->fd_count) {
                 wire_target_free(&target);
                 wire_remove_free(&msg);
@@ -518,7 +519,7 @@ static bool handle_remove_in(struct server *s, struct client *c, struct outcome 
         }
         {
                 struct scope_request req = scope_request_of(c, &target);
-                scope_links_remove(&s->scopes, &req, msg.virtual_path, o);
+                scope_links_remove(&s->scopes, &req, msg.virtual_path, msg.tree, o);
         }
         wire_target_free(&target);
         wire_remove_free(&msg);
@@ -565,7 +566,8 @@ static bool handle_remove(struct server *s, struct client *c, struct outcome *o)
         struct wire_remove msg;
         if (wire_get_remove(c->payload, c->header.length, &msg) < 0)
                 return false;
-        link_manager_remove(s->manager, msg.virtual_path, &c->caller.creds, o);
+        msg.tree = c->header.type == WIRE_REMOVE_TREE;
+        link_manager_remove(s->manager, msg.virtual_path, msg.tree, &c->caller.creds, o);
         wire_remove_free(&msg);
         return true;
 }
@@ -583,12 +585,14 @@ static bool dispatch(struct server *s, size_t slot)
                 ok = handle_create(s, c, o);
                 break;
         case WIRE_REMOVE:
+        case WIRE_REMOVE_TREE:
                 ok = handle_remove(s, c, o);
                 break;
         case WIRE_CREATE_IN:
                 ok = handle_create_in(s, c, o);
                 break;
         case WIRE_REMOVE_IN:
+        case WIRE_REMOVE_TREE_IN:
                 ok = handle_remove_in(s, c, o);
                 break;
         case WIRE_CREATE_MANY_IN:

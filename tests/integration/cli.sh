@@ -146,6 +146,22 @@ test_s1_s11_s12_windows_program_in_cpp_makes_and_removes_a_link() {
         check_eq "nothing to remove" "RemoveBindLink failed: HRESULT 0x80070490" "$out"
 }
 
+# RemoveBindLink's documentation: it fails "if the link being deleted is the ancestor
+# of an existing link"; nested links are removed deepest first. The HRESULT is
+# ERROR_BUSY (RemoveBindLink(3) says why).
+test_s20_windows_program_removes_nested_links_deepest_first() {
+        mkdir -p "$T/v/n" "$T/b/n" "$T/t"; echo t > "$T/t/y"
+        local prog="$BUILDDIR/tests/integration/windows_sample" out
+        out=$("$prog" CREATE "$T/v" "$T/b") || { fail "CREATE outer: $out"; return; }
+        out=$("$prog" CREATE "$T/v/n" "$T/t") || { fail "CREATE nested: $out"; return; }
+        out=$("$prog" REMOVE "$T/v" 2>&1) && fail "the outer link was removed before the nested one"
+        check_eq "outer first" "RemoveBindLink failed: HRESULT 0x800700AA" "$out"
+        check_file_is "$T/v/n/y" t
+        out=$("$prog" REMOVE "$T/v/n") || { fail "REMOVE nested: $out"; return; }
+        out=$("$prog" REMOVE "$T/v") || { fail "REMOVE outer: $out"; return; }
+        check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
+}
+
 test_s2_s8_exceptions_on_anchorless_is_invalidarg() {
         mkdir -p "$T/b/e"
         ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/b"
@@ -554,15 +570,28 @@ PY
 
 test_s19_nested_anchorless_links_outermost_first() {
         mkdir -p "$T/p" "$T/outer" "$T/inner"; echo in > "$T/inner/x"
-        ctl create "$T/p/a" "$T/outer" || return
+        ln -s outer "$T/outerlink"
+        ctl create "$T/p/a" "$T/outerlink" || return
         ctl create "$T/p/a/b" "$T/inner" || return
         check_file_is "$T/p/a/b/x" in
         check_missing "$T/outer/b"
+        # The parent stops being visible by other means than a removal (which the
+        # nested link refuses, S20): the outer link's B goes (S10). (B is a symlink
+        # re-pointed: B itself cannot be renamed while the overlay that shows b sits
+        # on the root of the bind mount of it, which the kernel counts as B's
+        # mount point: EBUSY.)
+        ln -sfn nothing "$T/outerlink"
+        eventually 10 realization_is "$T/p/a/b" none ||
+                fail "nested link still shown: $(link_field "$T/p/a/b" realization)"
+        check_missing "$T/p/a"
+        check_eq "nested waits, registered" 2 "$("$BINDLINKCTL" list --json | jq length)"
+        ln -sfn outer "$T/outerlink"
+        eventually 10 realization_is "$T/p/a/b" overlay ||
+                fail "nested link not shown again: $(link_field "$T/p/a/b" realization)"
+        check_file_is "$T/p/a/b/x" in
+        ctl remove "$T/p/a/b" || return
         ctl remove "$T/p/a" || return
         check_missing "$T/p/a"
-        check_eq "nested waits, registered" none "$(link_field "$T/p/a/b" realization)"
-        ctl create "$T/p/a" "$T/outer" || return
-        check_file_is "$T/p/a/b/x" in
 }
 
 test_s4_overlay_links_survive_kill9_and_restart() {
@@ -714,13 +743,16 @@ test_s14_exception_keeps_the_original_permissions_for_a_user() {
         check_eq "landed in the original" nobody "$(stat -c %U "$T/v/e/mine")"
 }
 
-test_s14_nested_link_inside_an_exception() {
+test_s14_s20_nested_link_inside_an_exception_goes_first() {
         mkdir -p "$T/v/e/n" "$T/b" "$T/t"; echo t > "$T/t/y"
         ctl create --exception "$T/v/e" "$T/v" "$T/b" || return
         ctl create "$T/v/e/n" "$T/t" || return
         check_file_is "$T/v/e/n/y" t
-        ctl remove "$T/v" || return
+        ctl_fails 0x800700AA EBUSY remove "$T/v"
         check_file_is "$T/v/e/n/y" t
+        ctl remove "$T/v/e/n" || return
+        ctl remove "$T/v" || return
+        check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
 }
 
 test_s4_exceptions_survive_kill9_and_restart() {
@@ -767,21 +799,32 @@ test_s15_nested_shows_even_when_outer_backing_lacks_its_name() {
         # S17: the backing path gains nothing.
         check_missing "$T/t/bar"
         check_eq "t unchanged" top "$(ls "$T/t")"
-        ctl remove "$T/foo" || return
-        check_file_is "$T/foo/bar/y" t2
+        ctl remove --recursive "$T/foo" || return
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
         check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
+        check_missing "$T/foo/top"
 }
 
-test_s20_removing_outer_restores_nested_on_original() {
-        mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t2"; echo t2 > "$T/t2/y"; echo o > "$T/foo/orig"
+test_s20_nested_links_are_removed_deepest_first() {
+        mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t2" "$T/other" "$T/foo2"; echo t2 > "$T/t2/y"
+        echo o > "$T/foo/orig"
         ctl create "$T/foo" "$T/t" || return
         ctl create "$T/foo/bar" "$T/t2" || return
+        ctl create "$T/foo2" "$T/other" || return # beside, not below: stays
+        ctl_fails 0x800700AA EBUSY remove "$T/foo"
+        check_eq "outer still bind" bind "$(link_field "$T/foo" realization)"
+        ctl remove "$T/foo/bar" || return
         ctl remove "$T/foo" || return
         check_file_is "$T/foo/orig" o
-        check_file_is "$T/foo/bar/y" t2
-        check_eq "nested still bind" bind "$(link_field "$T/foo/bar" realization)"
-        ctl remove "$T/foo/bar"
-        check_eq "all mounts gone" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
+        check_exists "$T/foo/bar"
+        check_missing "$T/foo/bar/y"
+        # A recursive remove of a directory that is no link's V takes what is below it.
+        ctl create "$T/foo/bar" "$T/t2" || return
+        ctl remove --recursive "$T/foo" || return
+        check_missing "$T/foo/bar/y"
+        check_eq "the link beside stays" "$T/foo2" "$("$BINDLINKCTL" list --json | jq -r '.[].virtual')"
+        ctl remove "$T/foo2" || return
+        check_eq "all mounts gone" 0 "$(mounts_under "$T/")"
 }
 
 test_s20_removing_nested_restores_outer_view() {
@@ -793,31 +836,36 @@ test_s20_removing_nested_restores_outer_view() {
         check_missing "$T/foo/bar/y"
 }
 
-test_s20_nested_shows_on_the_original_parent_after_outer_removal() {
+test_s20_recursive_remove_restores_the_original_parent() {
         mkdir -p "$T/foo" "$T/t/bar" "$T/t2"; echo t2 > "$T/t2/y"; echo o > "$T/foo/orig"
         local before; before=$(tree_digest "$T/foo")
         ctl create "$T/foo" "$T/t" || return
         ctl create "$T/foo/bar" "$T/t2" || return
-        ctl remove "$T/foo" || return
-        # The original foo has no bar: the nested link is now anchorless there (S8).
+        ctl create "$T/foo/bar/deeper" "$T/t2" || return
+        check_file_is "$T/foo/bar/deeper/y" t2
+        # A refused removal changes nothing, and names the link in the way.
+        ctl_fails 0x800700AA EBUSY remove "$T/foo"
+        case "$LAST_ERROR" in *"$T/foo/bar"*) ;; *) fail "the refusal does not name the nested link: $LAST_ERROR" ;; esac
+        ctl_fails 0x800700AA EBUSY remove "$T/foo/bar"
+        check_eq "three links" 3 "$("$BINDLINKCTL" list --json | jq length)"
         check_file_is "$T/foo/bar/y" t2
-        check_file_is "$T/foo/orig" o
-        check_eq "nested shown by the overlay" overlay "$(link_field "$T/foo/bar" realization)"
-        ctl create "$T/foo" "$T/t" || return
-        check_file_is "$T/foo/bar/y" t2
-        check_eq "nested bound again" bind "$(link_field "$T/foo/bar" realization)"
-        ctl remove "$T/foo/bar" || return
-        ctl remove "$T/foo" || return
+        ctl remove -r "$T/foo" || return
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
         check_eq "original foo unchanged" "$before" "$(tree_digest "$T/foo")"
+        ctl_fails 0x80070490 ENOENT remove -r "$T/foo"
 }
 
 test_s16_later_link_never_hides_earlier_nested_v() {
         mkdir -p "$T/foo/bar" "$T/t/bar" "$T/t3/bar" "$T/t2"; echo t2 > "$T/t2/y"
+        echo t3 > "$T/t3/bar/y"
         ctl create "$T/foo/bar" "$T/t2" || return
-        ctl create "$T/foo" "$T/t" || return
-        ctl remove "$T/foo" || return
         ctl create "$T/foo" "$T/t3" || return
         check_file_is "$T/foo/bar/y" t2
+        # The earlier, nested link is in the way of removing the later one (S20).
+        ctl_fails 0x800700AA EBUSY remove "$T/foo"
+        ctl remove "$T/foo/bar" || return
+        check_file_is "$T/foo/bar/y" t3
 }
 
 test_s15_nested_link_to_the_outer_backing_shows_it() {

@@ -13,7 +13,6 @@ HOSTILE="$STAGE/bin/hostile_client"
 ATTACKER_UID=1235
 
 # realization_is V WANT: the link at V is realized as WANT (for eventually).
-realization_is() { [ "$(link_field "$1" realization)" = "$2" ]; }
 
 # no_links: the attack left no link behind.
 no_links() {
@@ -193,6 +192,27 @@ with_member_daemon() {
         start_daemon --allow-group 4242 || { fail "daemon with --allow-group did not start"; return 1; }
 }
 as_member() { NOBODY_GROUPS=4242 as_nobody "$@"; }
+
+# A recursive remove is all or nothing for who asks: one link below V whose parent
+# they may not search, and none goes (S20).
+test_s20_member_recursive_remove_stops_at_a_link_it_may_not_reach() {
+        with_member_daemon || return
+        mkdir -p "$T/m/a" "$T/pub/open/n" "$T/pub/locked/n" "$T/x"; chmod 0700 "$T/pub/locked"
+        echo x > "$T/x/f"
+        "$BINDLINKCTL" create "$T/m/a" "$T/pub" >/dev/null || { fail "create outer"; return; }
+        "$BINDLINKCTL" create "$T/m/a/open/n" "$T/x" >/dev/null || { fail "create open"; return; }
+        "$BINDLINKCTL" create "$T/m/a/locked/n" "$T/x" >/dev/null || { fail "create locked"; return; }
+        local out
+        out=$(as_member "$BINDLINKCTL" remove -r "$T/m/a" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EACCES)"*) ;; *) fail "expected EACCES, got: $out" ;; esac
+        check_eq "every link stays" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_file_is "$T/m/a/open/n/f" x
+        # What they may reach, they may remove, deepest first.
+        as_member "$BINDLINKCTL" remove "$T/m/a/open/n" || fail "member could not remove a link it reaches"
+        "$BINDLINKCTL" remove -r "$T/m/a" || fail "root could not remove the rest"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        stop_daemon; start_daemon
+}
 
 test_s2_member_cannot_link_inside_a_directory_it_cannot_search() {
         with_member_daemon || return

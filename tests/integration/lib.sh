@@ -264,6 +264,8 @@ link_field() { # link_field VIRTUAL FIELD
         "$BINDLINKCTL" list --json | jq -r --arg v "$1" ".[] | select(.virtual == \$v) | .$2"
 }
 
+realization_is() { [ "$(link_field "$1" realization)" = "$2" ]; }
+
 mounts_under() { findmnt -rn -o TARGET | grep -c "^$1" ; }
 
 # server_of DIR: the pid of the overlay server whose lower directory (fd 4) is DIR:

@@ -91,7 +91,8 @@ test_s23_a_file_over_a_file_in_a_container() {
 }
 
 # S15 in a container: a link inside another is made through it and shows on top of
-# it; links are removed deepest first (RemoveBindLink's rule); a link over links
+# it; links are removed deepest first (RemoveBindLink's rule), or all at once with
+# --recursive; a link over links
 # already made there is refused for now.
 test_s23_s15_nested_links_in_a_container() {
         mkdir -p "$T/v/sub" "$T/b1/sub" "$T/b2" "$T/w/in"
@@ -104,9 +105,10 @@ test_s23_s15_nested_links_in_a_container() {
         check_eq "B1 untouched" "" "$(ls "$T/b1/sub")"
         ctl_fails 0x800700AA EBUSY remove --target "pid:$C" "$T/v"
         case "$LAST_ERROR" in *"remove nested links deepest first"*) ;; *) fail "$LAST_ERROR" ;; esac
-        ctl remove --target "pid:$C" "$T/v/sub" || return
-        ctl remove --target "pid:$C" "$T/v" || return
+        # Both at once, deepest first (beyond Windows).
+        ctl remove --recursive --target "pid:$C" "$T/v" || return
         check_eq "the container's own again" own "$(in_container "$C" cat "$T/v/sub/f")"
+        ctl_fails 0x80070490 ENOENT remove -r --target "pid:$C" "$T/v"
         stop_containers
 }
 

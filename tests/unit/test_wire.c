@@ -144,8 +144,10 @@ static struct wire_buf encode_sample(enum wire_type type)
                 r = wire_put_create(&buf, &c, 5);
                 break;
         }
-        case WIRE_REMOVE: {
-                struct wire_remove m = {.virtual_path = (char *)"/v/path"};
+        case WIRE_REMOVE:
+        case WIRE_REMOVE_TREE: {
+                struct wire_remove m = {.virtual_path = (char *)"/v/path",
+                                        .tree = type == WIRE_REMOVE_TREE};
                 r = wire_put_remove(&buf, &m);
                 break;
         }
@@ -172,8 +174,10 @@ static struct wire_buf encode_sample(enum wire_type type)
                 r = wire_put_create_in(&buf, &t, &c, 4);
                 break;
         }
-        case WIRE_REMOVE_IN: {
-                struct wire_remove m = {.virtual_path = (char *)"/v/path"};
+        case WIRE_REMOVE_IN:
+        case WIRE_REMOVE_TREE_IN: {
+                struct wire_remove m = {.virtual_path = (char *)"/v/path",
+                                        .tree = type == WIRE_REMOVE_TREE_IN};
                 struct wire_target t = sample_target();
                 r = wire_put_remove_in(&buf, &t, &m, 1);
                 break;
@@ -214,7 +218,8 @@ static int decode_and_free(enum wire_type type, const uint8_t *payload, size_t l
                         wire_create_free(&m);
                 return r;
         }
-        case WIRE_REMOVE: {
+        case WIRE_REMOVE:
+        case WIRE_REMOVE_TREE: {
                 struct wire_remove m;
                 r = wire_get_remove(payload, len, &m);
                 if (r == 0)
@@ -258,7 +263,8 @@ static int decode_and_free(enum wire_type type, const uint8_t *payload, size_t l
                 }
                 return r;
         }
-        case WIRE_REMOVE_IN: {
+        case WIRE_REMOVE_IN:
+        case WIRE_REMOVE_TREE_IN: {
                 struct wire_target t;
                 struct wire_remove m;
                 r = wire_get_remove_in(payload, len, &t, &m);
@@ -395,6 +401,38 @@ static void test_remove_round_trip(void **state)
         assert_null(out.virtual_path);
         free(d.payload);
         wire_buf_free(&buf);
+}
+
+/* A tree removal is its own message type, with the payload of a plain one: a daemon
+ * that does not know it refuses it instead of removing one link. */
+static void test_remove_tree_round_trip(void **state)
+{
+        (void)state;
+        struct wire_buf buf = {0};
+        struct wire_remove in = {.virtual_path = (char *)"/srv/app", .tree = true};
+        assert_int_equal(wire_put_remove(&buf, &in), 0);
+        struct decoded d = split_message(&buf, 0);
+        assert_int_equal(d.header.type, WIRE_REMOVE_TREE);
+        struct wire_remove out;
+        assert_int_equal(wire_get_remove(d.payload, d.len, &out), 0);
+        assert_string_equal(out.virtual_path, "/srv/app");
+        wire_remove_free(&out);
+        free(d.payload);
+        wire_buf_free(&buf);
+
+        struct wire_buf scoped = {0};
+        struct wire_target t = sample_target();
+        assert_int_equal(wire_put_remove_in(&scoped, &t, &in, 1), 0);
+        d = split_message(&scoped, 0);
+        assert_int_equal(d.header.type, WIRE_REMOVE_TREE_IN);
+        struct wire_target t_out;
+        assert_int_equal(wire_get_remove_in(d.payload, d.len, &t_out, &out), 0);
+        assert_string_equal(out.virtual_path, "/srv/app");
+        assert_string_equal(t_out.root, "/bundle/rootfs");
+        wire_target_free(&t_out);
+        wire_remove_free(&out);
+        free(d.payload);
+        wire_buf_free(&scoped);
 }
 
 static void test_list_round_trip(void **state)
@@ -605,6 +643,8 @@ static void test_other_messages_every_truncation_is_eproto(void **state)
         check_all_truncations(WIRE_LIST_ENTRY);
         check_all_truncations(WIRE_CREATE_IN);
         check_all_truncations(WIRE_REMOVE_IN);
+        check_all_truncations(WIRE_REMOVE_TREE);
+        check_all_truncations(WIRE_REMOVE_TREE_IN);
         check_all_truncations(WIRE_LIST_IN);
         check_all_truncations(WIRE_LIST_ENTRY_IN);
         check_all_truncations(WIRE_CREATE_MANY_IN);
@@ -1041,6 +1081,11 @@ static void test_header_valid_types(void **state)
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST_ENTRY, 10, 0), 0);
         assert_int_equal(
                 parse(WIRE_MAGIC, WIRE_VERSION, WIRE_CREATE, WIRE_MAX_PAYLOAD, WIRE_MAX_FDS), 0);
+        /* A tree removal carries no descriptor on the host, one (the target) in it. */
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REMOVE_TREE, 10, 0), 0);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REMOVE_TREE, 10, 1), -EPROTO);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REMOVE_TREE_IN, 10, 1), 0);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REMOVE_TREE_IN, 10, 2), -EPROTO);
 }
 
 static void test_header_short_is_eproto(void **state)
@@ -1076,7 +1121,7 @@ static void test_header_bad_version_is_eproto(void **state)
 static void test_header_unknown_type_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {0, 8, 99, 103, 0xffff};
+        const uint16_t types[] = {0, 10, 99, 103, 0xffff};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 0, 0), -EPROTO);
 }
@@ -1192,6 +1237,7 @@ int main(void)
                 cmocka_unit_test(test_create_round_trip_no_exceptions),
                 cmocka_unit_test(test_create_round_trip_with_exceptions),
                 cmocka_unit_test(test_create_round_trip_max_exceptions),
+                cmocka_unit_test(test_remove_tree_round_trip),
                 cmocka_unit_test(test_remove_round_trip),
                 cmocka_unit_test(test_list_round_trip),
                 cmocka_unit_test(test_reply_round_trip_negative_status),
