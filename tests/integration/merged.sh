@@ -967,10 +967,14 @@ test_s15_s20_nested_link_inside_a_merged_link() {
         ctl create "$T/v/vdir/inner" "$T/n" || return
         check_file_is "$T/v/vdir/inner/x" nested
         check_file_is "$T/v/bfile" b-only
-        ctl remove "$T/v" || return
+        # Deepest first, as RemoveBindLink: the view stays while a link is inside it.
+        ctl_fails 0x800700AA EBUSY remove "$T/v"
         check_file_is "$T/v/vdir/inner/x" nested
+        check_file_is "$T/v/bfile" b-only
         ctl remove "$T/v/vdir/inner" || return
         check_file_is "$T/v/vdir/inner/f" v-inner
+        ctl remove "$T/v" || return
+        check_missing "$T/v/bfile"
 }
 
 # S18 chains through merged views, both ways, and S20 removal in any order.
