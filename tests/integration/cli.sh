@@ -99,7 +99,7 @@ test_s3_relative_and_unnormalized_spellings_are_one_link() {
         (cd "$T/b" && "$BINDLINKCTL" remove ../v/) || fail "remove by another spelling failed"
         # Symlinks in the ancestors of V are resolved.
         ctl create "$T/alias/w" "$T/b" || return
-        check_eq "symlinked ancestor resolved" "$T/real/w" "$("$BINDLINKCTL" list --json | jq -r '.[0].virtual')"
+        check_eq "symlinked ancestor resolved" "$T/real/w" "$("$BINDLINKCTL" list --json | jq -r '.bindlinks[0].virtual')"
         ctl_fails 0x80070057 EEXIST create "$T/real/w" "$T/b"
 }
 
@@ -189,7 +189,7 @@ test_s2_not_admin_is_access_denied() {
         case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "expected EPERM, got: $out";; esac
         out=$(as_nobody "$BINDLINKCTL" remove "$T/v" 2>&1)
         case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "remove: expected EPERM, got: $out";; esac
-        check_eq "no link made" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link made" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         # Listing is not a change: anyone may list.
         as_nobody "$BINDLINKCTL" list >/dev/null || fail "nobody cannot list"
 }
@@ -584,7 +584,7 @@ test_s19_nested_anchorless_links_outermost_first() {
         eventually 10 realization_is "$T/p/a/b" none ||
                 fail "nested link still shown: $(link_field "$T/p/a/b" realization)"
         check_missing "$T/p/a"
-        check_eq "nested waits, registered" 2 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "nested waits, registered" 2 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         ln -sfn outer "$T/outerlink"
         eventually 10 realization_is "$T/p/a/b" overlay ||
                 fail "nested link not shown again: $(link_field "$T/p/a/b" realization)"
@@ -800,7 +800,7 @@ test_s15_nested_shows_even_when_outer_backing_lacks_its_name() {
         check_missing "$T/t/bar"
         check_eq "t unchanged" top "$(ls "$T/t")"
         ctl remove --recursive "$T/foo" || return
-        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
         check_missing "$T/foo/top"
 }
@@ -822,7 +822,7 @@ test_s20_nested_links_are_removed_deepest_first() {
         ctl create "$T/foo/bar" "$T/t2" || return
         ctl remove --recursive "$T/foo" || return
         check_missing "$T/foo/bar/y"
-        check_eq "the link beside stays" "$T/foo2" "$("$BINDLINKCTL" list --json | jq -r '.[].virtual')"
+        check_eq "the link beside stays" "$T/foo2" "$("$BINDLINKCTL" list --json | jq -r '.bindlinks[].virtual')"
         ctl remove "$T/foo2" || return
         check_eq "all mounts gone" 0 "$(mounts_under "$T/")"
 }
@@ -847,10 +847,10 @@ test_s20_recursive_remove_restores_the_original_parent() {
         ctl_fails 0x800700AA EBUSY remove "$T/foo"
         case "$LAST_ERROR" in *"$T/foo/bar"*) ;; *) fail "the refusal does not name the nested link: $LAST_ERROR" ;; esac
         ctl_fails 0x800700AA EBUSY remove "$T/foo/bar"
-        check_eq "three links" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "three links" 3 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_file_is "$T/foo/bar/y" t2
         ctl remove -r "$T/foo" || return
-        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
         check_eq "original foo unchanged" "$before" "$(tree_digest "$T/foo")"
         ctl_fails 0x80070490 ENOENT remove -r "$T/foo"
@@ -903,7 +903,7 @@ test_s18_cycle_is_refused_with_eloop() {
         ctl_fails 0x80070781 ELOOP create "$T/a/sub" "$T/a"
         ctl remove "$T/a"
         ctl_fails 0x80070781 ELOOP create "$T/a" "$T/a/sub"
-        check_eq "only nothing left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "only nothing left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
 }
 
 # ---- S4: system-wide, survives the daemon -------------------------------------------------
@@ -930,7 +930,7 @@ test_s4_links_survive_kill9_and_restart_untouched() {
         kill9_daemon
         check_file_is "$T/v/x" back
         start_daemon || { fail "restart failed"; return; }
-        check_eq "links re-adopted" "$T/v $T/v2" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join(" ")')"
+        check_eq "links re-adopted" "$T/v $T/v2" "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].virtual] | join(" ")')"
         check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
         check_eq "flags kept" read-only "$(link_field "$T/v2" 'flags | join(",")')"
         ctl remove "$T/v" || return
@@ -962,7 +962,7 @@ test_s10_backing_deleted_then_made_again() {
         rm -r "$T/b"
         eventually 20 test ! -e "$T/v" || fail "V still visible after B was deleted"
         err=$(ls "$T/v" 2>&1); case "$err" in *"No such file or directory"*) ;; *) fail "expected ENOENT, got: $err";; esac
-        check_eq "link still registered" 1 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "link still registered" 1 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         mkdir "$T/b"; echo two > "$T/b/y"
         eventually 20 test -e "$T/v/y" || fail "V does not show B made again"
         check_file_is "$T/v/y" two
@@ -1031,14 +1031,49 @@ test_s21_list_json_has_every_field_in_creation_order() {
         ctl create "$T/v2" "$T/b" || return
         ctl create --read-only "$T/v1" "$T/b" || return
         local json; json=$("$BINDLINKCTL" list --json)
+        check_eq "one object, as findmnt's" '["bindlinks"]' "$(echo "$json" | jq -c 'keys')"
         check_eq "keys" '["backing","exceptions","flags","order","realization","virtual"]' \
-                "$(echo "$json" | jq -c '.[0] | keys')"
-        check_eq "order" "$T/v2 $T/v1" "$(echo "$json" | jq -r '[.[].virtual] | join(" ")')"
-        local o1 o2; o1=$(echo "$json" | jq '.[0].order'); o2=$(echo "$json" | jq '.[1].order')
+                "$(echo "$json" | jq -c '.bindlinks[0] | keys')"
+        check_eq "order" "$T/v2 $T/v1" "$(echo "$json" | jq -r '[.bindlinks[].virtual] | join(" ")')"
+        local o1 o2; o1=$(echo "$json" | jq '.bindlinks[0].order'); o2=$(echo "$json" | jq '.bindlinks[1].order')
         [ "$o1" -lt "$o2" ] || fail "orders not increasing: $o1 $o2"
-        check_eq "flags" '[[],["read-only"]]' "$(echo "$json" | jq -c '[.[].flags]')"
+        check_eq "flags" '[[],["read-only"]]' "$(echo "$json" | jq -c '[.bindlinks[].flags]')"
         local text; text=$("$BINDLINKCTL" list)
-        case "$text" in *"$T/v2 -> $T/b"*) ;; *) fail "text list lacks the link: $text";; esac
+        check_eq "header" "ORDER REALIZATION FLAGS VIRTUAL BACKING EXCEPTIONS" \
+                "$(printf '%s\n' "$text" | head -n 1 | tr -s ' ')"
+        check_eq "a row" "$o2 bind read-only $T/v1 $T/b" \
+                "$(printf '%s\n' "$text" | sed -n 3p | tr -s ' ' | sed 's/^ //; s/ $//')"
+}
+
+# As findmnt: -o picks columns (+ adds to the default ones), -n drops the header,
+# -r escapes what would break the columns (\x20), a PATH keeps the links at or
+# below it (exit 1 when none is), and -J -o gives the chosen keys.
+test_s21_list_columns_raw_and_filter_as_findmnt() {
+        mkdir -p "$T/srv/a b" "$T/srv/c/d" "$T/other" "$T/b"
+        ctl create "$T/srv/a b" "$T/b" || return
+        ctl create --read-only "$T/srv/c/d" "$T/b" || return
+        ctl create "$T/other" "$T/b" || return
+        check_eq "raw, no header, one column" "$T/srv/a\x20b
+$T/srv/c/d
+$T/other" "$("$BINDLINKCTL" list -r -n -o VIRTUAL)"
+        check_eq "columns in the order asked" "read-only $(link_field "$T/srv/c/d" order)" \
+                "$("$BINDLINKCTL" list -rn -o flags,ORDER "$T/srv/c")"
+        check_eq "+COLUMN adds to the defaults" "ORDER REALIZATION FLAGS VIRTUAL BACKING EXCEPTIONS SCOPE" \
+                "$("$BINDLINKCTL" list -r -o +SCOPE | head -n 1)"
+        check_eq "below a path" "$T/srv/a\x20b $T/srv/c/d" \
+                "$("$BINDLINKCTL" list -rn -o VIRTUAL "$T/srv" | tr '\n' ' ' | sed 's/ $//')"
+        check_eq "a relative path, as the caller names it" "$T/srv/c/d" \
+                "$(cd "$T/srv" && "$BINDLINKCTL" list -rn -o VIRTUAL c/)"
+        check_eq "JSON, chosen keys" '{"bindlinks":[{"virtual":"'"$T/other"'","flags":[]}]}' \
+                "$("$BINDLINKCTL" list -J -o VIRTUAL,FLAGS "$T/other" | jq -c .)"
+        local out rc
+        out=$("$BINDLINKCTL" list "$T/nothing" 2>&1); rc=$?
+        check_eq "no link there: exit 1, nothing printed" "1:" "$rc:$out"
+        check_eq "nothing there, JSON" '{"bindlinks":[]}' \
+                "$("$BINDLINKCTL" list -J "$T/nothing" | jq -c .)"
+        out=$("$BINDLINKCTL" list -o VIRTUAL,BOGUS 2>&1); rc=$?
+        check_eq "an unknown column is a usage error" 2 "$rc"
+        case "$out" in *"unknown column BOGUS"*) ;; *) fail "the error does not name the column: $out" ;; esac
 }
 
 # bash completion (tools/completion/bindlinkctl): commands, options (each one
@@ -1073,7 +1108,7 @@ test_s21_list_json_escapes_odd_names() {
         mkdir -p "$T/with space" "$T/quo\"te" "$T/b"
         ctl create "$T/with space" "$T/b" || return
         ctl create "$T/quo\"te" "$T/b" || return
-        check_eq "names round-trip" "$T/with space|$T/quo\"te" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join("|")')"
+        check_eq "names round-trip" "$T/with space|$T/quo\"te" "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].virtual] | join("|")')"
 }
 
 # ---- S22: boot configuration -------------------------------------------------------------
@@ -1092,7 +1127,7 @@ $T/v\\0403 $T/b
 CONF
         stop_daemon
         start_daemon --config "$T/links.conf" || { fail "daemon with config did not start"; return; }
-        check_eq "created in file order" "$T/v1 $T/v2 $T/v 3" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join(" ")')"
+        check_eq "created in file order" "$T/v1 $T/v2 $T/v 3" "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].virtual] | join(" ")')"
         check_file_is "$T/v1/x" b
         (echo x > "$T/v2/x") 2>/dev/null && fail "read-only option ignored"
         grep -q "links.conf:5: .*not visible" "$DAEMON_LOG" || fail "line 5 error not reported: $(cat "$DAEMON_LOG")"
@@ -1102,7 +1137,7 @@ CONF
         # Restart with the same config: links are re-adopted, nothing is duplicated.
         stop_daemon
         start_daemon --config "$T/links.conf" || { fail "second start failed"; return; }
-        check_eq "still three links" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "still three links" 3 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         grep -q "links.conf:2:" "$DAEMON_LOG" && fail "re-adopted link reported as an error"
         stop_daemon
         start_daemon
