@@ -27,7 +27,7 @@ static void usage(FILE *out)
 {
         fprintf(out,
                 "Usage: bindlinkctl [--socket PATH] COMMAND [ARG]...\n"
-                "Create, remove and list bind links (served by bindlinkd).\n"
+                "Create, remove, list and explain bind links (served by bindlinkd).\n"
                 "\n"
                 "Commands:\n"
                 "  create [--read-only] [--merged] [--exception PATH]... [TARGET] VIRTUAL BACKING\n"
@@ -41,6 +41,9 @@ static void usage(FILE *out)
                 "                 list the links in creation order (of TARGET, or of every\n"
                 "                 mount namespace with their scope); with PATH, only the\n"
                 "                 links at or below it (exit 1 when there is none)\n"
+                "  explain [-J] PATH\n"
+                "                 which link decides what PATH shows, through which links,\n"
+                "                 from which layer, and why: one line a step\n"
                 "\n"
                 "TARGET, another mount namespace (a container's), where VIRTUAL lives:\n"
                 "  -t, --target pid:N|pidfd:N|ns:PATH\n"
@@ -404,6 +407,99 @@ static int cmd_list(int argc, char **argv)
         return path && printed == 0 ? 1 : 0;
 }
 
+static const char *step_kind_name(bindlink_step_kind kind)
+{
+        switch (kind) {
+        case BINDLINK_STEP_LINK:
+                return "link";
+        case BINDLINK_STEP_EXCEPTION:
+                return "exception";
+        case BINDLINK_STEP_LAYER_BACKING:
+                return "layer-backing";
+        case BINDLINK_STEP_LAYER_ORIGINAL:
+                return "layer-original";
+        case BINDLINK_STEP_NOT_SHOWN:
+                return "not-shown";
+        case BINDLINK_STEP_FOUND:
+                return "found";
+        case BINDLINK_STEP_MISSING:
+                return "missing";
+        }
+        return "unknown";
+}
+
+static void print_explanation_json(const char *path, const bindlink_explanation *e)
+{
+        printf("{\"path\": ");
+        list_json_string(path);
+        printf(", \"steps\": [");
+        for (size_t i = 0; i < bindlink_explanation_count(e); i++) {
+                const bindlink_step *st = bindlink_explanation_step(e, i);
+                printf("%s\n  {\"kind\": \"%s\", \"path\": ", i ? "," : "",
+                       step_kind_name(st->kind));
+                list_json_string(st->path);
+                printf(", \"link\": ");
+                if (st->virtual_path) {
+                        printf("{\"virtual\": ");
+                        list_json_string(st->virtual_path);
+                        printf(", \"backing\": ");
+                        list_json_string(st->backing_path ? st->backing_path : "");
+                        printf(", \"order\": %" PRIu64 ", \"flags\": [%s%s%s]}", st->order,
+                               st->flags & CREATE_BIND_LINK_FLAG_READ_ONLY ? "\"read-only\"" : "",
+                               (st->flags & 3) == 3 ? ", " : "",
+                               st->flags & CREATE_BIND_LINK_FLAG_MERGED ? "\"merged\"" : "");
+                } else {
+                        printf("null");
+                }
+                printf(", \"detail\": ");
+                list_json_string(st->detail);
+                putchar('}');
+        }
+        printf("%s]}\n", bindlink_explanation_count(e) ? "\n" : "");
+}
+
+/* explain [-J] PATH: which link decides what PATH shows, step by step. */
+static int cmd_explain(int argc, char **argv)
+{
+        bool json = false, options_done = false;
+        const char *path = NULL;
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (!options_done && strcmp(a, "--") == 0)
+                        options_done = true;
+                else if (!options_done && (strcmp(a, "--json") == 0 || strcmp(a, "-J") == 0))
+                        json = true;
+                else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+                        usage(stdout);
+                        return 0;
+                } else if (!options_done && a[0] == '-' && a[1])
+                        return usage_error("explain: unknown option %s", a);
+                else if (path)
+                        return usage_error("explain: unexpected argument %s", a);
+                else
+                        path = a;
+        }
+        if (!path)
+                return usage_error("%s", "explain needs a PATH");
+        bindlink_explanation *e;
+        bindlink_error err;
+        if (bindlink_explain(path, &e, &err) < 0)
+                return report("explain", path, &err);
+        if (json)
+                print_explanation_json(path, e);
+        else
+                for (size_t i = 0; i < bindlink_explanation_count(e); i++) {
+                        const bindlink_step *st = bindlink_explanation_step(e, i);
+                        printf("%s: %s\n", st->path, st->detail);
+                }
+        bindlink_explanation_free(e);
+        if (fflush(stdout) != 0) {
+                fprintf(stderr, "%s: explain: cannot write: %s\n", program, strerror(errno));
+                return 1;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -446,5 +542,7 @@ int main(int argc, char **argv)
                 return cmd_remove(sub_argc, sub_argv);
         if (strcasecmp(command, "list") == 0)
                 return cmd_list(sub_argc, sub_argv);
+        if (strcasecmp(command, "explain") == 0)
+                return cmd_explain(sub_argc, sub_argv);
         return usage_error("unknown command: %s", command);
 }

@@ -202,7 +202,7 @@ static size_t utf8_length(const unsigned char *p)
 /* A path as a JSON string; a byte that is not part of well-formed UTF-8 is written as
  * the lone surrogate \udcXX (Python's "surrogateescape"), so every path comes out
  * distinct and can be turned back into its bytes. */
-static void json_string(const char *s)
+void list_json_string(const char *s)
 {
         putchar('"');
         for (const unsigned char *p = (const unsigned char *)s; *p;) {
@@ -228,7 +228,7 @@ static void json_value(const bindlink_links *links, size_t i, enum list_column c
                 printf("%" PRIu64, bindlink_links_order(links, i));
                 break;
         case LIST_REALIZATION:
-                json_string(bindlink_realization_name(bindlink_links_realization(links, i)));
+                list_json_string(bindlink_realization_name(bindlink_links_realization(links, i)));
                 break;
         case LIST_FLAGS: {
                 uint32_t flags = bindlink_links_flags(links, i);
@@ -239,17 +239,17 @@ static void json_value(const bindlink_links *links, size_t i, enum list_column c
                 break;
         }
         case LIST_VIRTUAL:
-                json_string(bindlink_links_virtual(links, i));
+                list_json_string(bindlink_links_virtual(links, i));
                 break;
         case LIST_BACKING:
-                json_string(bindlink_links_backing(links, i));
+                list_json_string(bindlink_links_backing(links, i));
                 break;
         case LIST_EXCEPTIONS: {
                 uint32_t n = bindlink_links_exception_count(links, i);
                 putchar('[');
                 for (uint32_t j = 0; j < n; j++) {
                         printf("%s", j ? ", " : "");
-                        json_string(bindlink_links_exception(links, i, j));
+                        list_json_string(bindlink_links_exception(links, i, j));
                 }
                 putchar(']');
                 break;

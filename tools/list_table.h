@@ -41,6 +41,8 @@ int list_parse_columns(struct list_options *o, const char *arg, const char **ret
 void list_default_columns(struct list_options *o);
 /* The columns and what each shows, for --help. */
 void list_print_column_help(FILE *out);
+/* s as a JSON string: bytes that are not UTF-8 as \udcXX (surrogateescape). */
+void list_json_string(const char *s);
 /* Print the links o selects. The number printed (0 or more), or a negative errno. */
 int list_print(const bindlink_links *links, const struct list_options *o);
 

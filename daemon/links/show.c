@@ -109,6 +109,17 @@ static int probe_type_of(void *ctx, const char *path, bool follow, const struct 
         return r;
 }
 
+struct probe manager_probe(struct link_manager *m)
+{
+        return (struct probe){.type_of = probe_type_of, .ctx = m};
+}
+
+int manager_probe_type(struct link_manager *m, const char *path, bool follow,
+                       const struct creds *as)
+{
+        return probe_type_of(m, path, follow, as);
+}
+
 const char *manager_placement_words(const struct placement *p)
 {
         switch (p->kind) {

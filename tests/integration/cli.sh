@@ -1076,6 +1076,44 @@ $T/other" "$("$BINDLINKCTL" list -r -n -o VIRTUAL)"
         case "$out" in *"unknown column BOGUS"*) ;; *) fail "the error does not name the column: $out" ;; esac
 }
 
+# bindlinkctl explain: which link decides what a path shows, through which links,
+# from which layer, and why — one line a step, the last what is on disk.
+explain_lines() { "$BINDLINKCTL" explain "$1" | sed "s|$T/||g"; }
+test_s12_s14_s18_explain_names_the_deciding_link_layer_and_why() {
+        mkdir -p "$T/app/cfg" "$T/patch/sub" "$T/ro" "$T/plain/e" "$T/src" "$T/gone"
+        echo v > "$T/app/cfg/both"; echo b > "$T/patch/both"; echo v > "$T/app/cfg/vonly"
+        echo r > "$T/ro/x"; echo o > "$T/plain/e/orig"
+        ctl create --merged "$T/app/cfg" "$T/patch" || return
+        ctl create --read-only "$T/patch/sub" "$T/ro" || return
+        ctl create --exception "$T/plain/e" "$T/plain" "$T/src" || return
+        ctl create "$T/anch" "$T/ro" || return
+        ctl create "$T/hidden" "$T/gone" || return
+        local o_sub; o_sub=$(link_field "$T/patch/sub" order)
+        check_eq "a collision in a merged view" "app/cfg/both: the merged link on app/cfg shows its backing path's file (the original has one too: the backing path wins, S12)
+patch/both: no link decides it: a file on disk" "$(explain_lines "$T/app/cfg/both")"
+        check_eq "the original's layer" "app/cfg/vonly: the merged link on app/cfg shows the original's file (its backing path has no such name, S12)
+app/cfg/vonly: a file in the original directory the view covers" "$(explain_lines "$T/app/cfg/vonly")"
+        check_eq "a chain through a read-only link (S18, S11)" "app/cfg/sub/x: the merged link on app/cfg shows its backing path's file
+patch/sub/x: the link on patch/sub (order $o_sub) shows ro/x there, by a bind mount; read-only: nothing can be changed through the link (S11)
+ro/x: no link decides it: a file on disk" "$(explain_lines "$T/app/cfg/sub/x")"
+        check_eq "inside an exception (S14)" "plain/e/orig: inside the exception plain/e of the link on plain: the original object shows, writable as it is on disk (S14)
+plain/e/orig: no link decides it: a file on disk" "$(explain_lines "$T/plain/e/orig")"
+        case "$(explain_lines "$T/anch/x")" in
+        "anch/x: the link on anch "*"by a bind mount on an entry the overlay of its parent makes up (S8, S9)
+ro/x: no link decides it: a file on disk") ;;
+        *) fail "anchorless: $(explain_lines "$T/anch/x")" ;;
+        esac
+        rmdir "$T/gone"
+        eventually 10 realization_is "$T/hidden" none || fail "the link whose B went is still shown"
+        check_eq "a link not shown now (S10)" "hidden: the link on hidden is registered but not shown now: its backing path does not exist; what is beneath it shows
+hidden: no link decides it, and nothing is there (or the caller may not see it)" "$(explain_lines "$T/hidden")"
+        check_eq "relative, as the caller names it" "$(explain_lines "$T/app/cfg/both")" \
+                "$(cd "$T/app" && "$BINDLINKCTL" explain cfg/both | sed "s|$T/||g")"
+        check_eq "JSON" '["layer-backing","found"] app/cfg merged' \
+                "$("$BINDLINKCTL" explain --json "$T/app/cfg/both" | sed "s|$T/||g" |
+                   jq -r '"\([.steps[].kind] | tostring) \(.steps[0].link.virtual) \(.steps[0].link.flags[0])"')"
+}
+
 # bash completion (tools/completion/bindlinkctl): commands, options (each one
 # bindlinkctl's --help names), paths, and for remove the virtual paths of the links
 # there are now, a space in one included.
@@ -1097,6 +1135,9 @@ test_bash_completion_of_commands_options_and_virtual_paths() {
                 "$(complete_words "$BINDLINKCTL" remove "$T/v" | sort | paste -sd'|')"
         check_eq "the same through --socket" "$T/v one" \
                 "$(complete_words "$BINDLINKCTL" --socket "$SOCK" remove "$T/v ")"
+        check_eq "explain" explain "$(complete_words "$BINDLINKCTL" exp)"
+        check_eq "list's columns" VIRTUAL "$(complete_words "$BINDLINKCTL" list -o vir)"
+        check_eq "list's paths are the links'" "$T/v2" "$(complete_words "$BINDLINKCTL" list "$T/v2")"
         local opt help
         help=$("$BINDLINKCTL" --help)
         for opt in $(grep -o -- '--[a-z-]*' "$SRCDIR/tools/completion/bindlinkctl" | sort -u); do

@@ -214,6 +214,33 @@ test_s20_member_recursive_remove_stops_at_a_link_it_may_not_reach() {
         stop_daemon; start_daemon
 }
 
+# explain looks at a merged view's layers, and at what is on disk, as whoever asks:
+# a member may not learn that a name exists where they may not look. Nobody else may
+# ask at all (the request carries a path: nothing past the header is read from them).
+test_s12_explain_tells_a_member_nothing_it_may_not_see() {
+        with_member_daemon || return
+        mkdir -p "$T/pub/v/locked" "$T/pub/b/locked" "$T/pub/b/open"; chmod 0700 "$T/pub/b/locked" "$T/pub/v/locked"
+        echo s > "$T/pub/b/locked/secret"; echo s > "$T/pub/v/locked/vsecret"; echo o > "$T/pub/b/open/f"
+        "$BINDLINKCTL" create --merged "$T/pub/v" "$T/pub/b" >/dev/null || { fail "create"; return; }
+        local out
+        out=$(as_member "$BINDLINKCTL" explain "$T/pub/v/open/f" 2>&1)
+        case "$out" in *"shows its backing path's file"*"a file on disk"*) ;; *) fail "what it may see: $out" ;; esac
+        for p in locked/secret locked/vsecret; do
+                out=$(as_member "$BINDLINKCTL" explain "$T/pub/v/$p" 2>&1)
+                case "$out" in
+                *"shows nothing there"*"may not see it"*) ;;
+                *) fail "explain told a member about $p: $out" ;;
+                esac
+        done
+        # Root sees them.
+        out=$("$BINDLINKCTL" explain "$T/pub/v/locked/secret" 2>&1)
+        case "$out" in *"backing path's file"*) ;; *) fail "root: $out" ;; esac
+        out=$(as_nobody "$BINDLINKCTL" explain "$T/pub/v/open/f" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "nobody may not explain: $out" ;; esac
+        "$BINDLINKCTL" remove "$T/pub/v" || fail "remove"
+        stop_daemon; start_daemon
+}
+
 test_s2_member_cannot_link_inside_a_directory_it_cannot_search() {
         with_member_daemon || return
         mkdir -p "$T/root700/existing" "$T/pub"; chmod 0700 "$T/root700"; echo p > "$T/pub/f"
