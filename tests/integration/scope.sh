@@ -36,7 +36,7 @@ stop_containers() {
         CONTAINERS=()
 }
 
-scoped_links() { "$BINDLINKCTL" list --all-scopes | grep -c 'scope: mntns:'; }
+scoped_links() { "$BINDLINKCTL" list --all-scopes -rn -o SCOPE | grep -c '^mntns:'; }
 
 make_pair() {
         mkdir -p "$T/v" "$T/b"
@@ -60,7 +60,7 @@ test_s23_plain_link_in_a_container_is_seen_there_only() {
         esac
         check_eq "SCOPE is a default column there" SCOPE \
                 "$("$BINDLINKCTL" list --all-scopes | head -n 1 | awk '{ print $NF }')"
-        check_eq "list of the container" 1 "$("$BINDLINKCTL" list --target "pid:$C" | grep -c "$T/v -> $T/b")"
+        check_eq "list of the container" 1 "$("$BINDLINKCTL" list --target "pid:$C" -rn -o VIRTUAL,BACKING | grep -cx "$T/v $T/b")"
         # S2 in a target: a second link on V is EEXIST, after B's check (as Windows).
         ctl_fails 0x80070057 EEXIST create --target "pid:$C" "$T/v" "$T/b"
         ctl_fails 0x80070002 ENOENT create --target "pid:$C" "$T/v" "$T/no-such-b"
@@ -236,7 +236,7 @@ test_s23_s4_restart_keeps_live_containers_links_and_drops_dead_ones() {
         eventually 20 process_gone "$dead" || fail "the container did not end"
         start_daemon || { fail "restart failed"; return; }
         check_eq "one scoped link adopted" 1 "$(scoped_links)"
-        check_eq "the live container's link" 1 "$("$BINDLINKCTL" list --target "pid:$live" | grep -c "$T/v -> $T/b")"
+        check_eq "the live container's link" 1 "$("$BINDLINKCTL" list --target "pid:$live" -rn -o VIRTUAL,BACKING | grep -cx "$T/v $T/b")"
         grep -q "dropped: the namespace has ended" "$DAEMON_LOG" || fail "the dropped link was not said"
         check_eq "the container still sees B" b-file "$(in_container "$live" cat "$T/v/f")"
         ctl remove --target "pid:$live" "$T/v" || return
