@@ -162,6 +162,16 @@ test_s20_windows_program_removes_nested_links_deepest_first() {
         check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
 }
 
+# A link that shows a file has nothing below it to except: an exception below it is
+# an invalid argument, as one outside V is (S2). (This was E_NOTIMPL.)
+test_s2_s14_exception_below_a_file_backing_path_is_invalidarg() {
+        mkdir -p "$T/v/e"; echo b > "$T/bfile"
+        ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/bfile"
+        case "$LAST_ERROR" in *"$T/v/e"*"a file"*) ;; *) fail "the error does not say why: $LAST_ERROR" ;; esac
+        check_eq "nothing made" 0 "$("$BINDLINKCTL" list --json | jq '.bindlinks | length')"
+        check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
+}
+
 test_s2_s8_exceptions_on_anchorless_is_invalidarg() {
         mkdir -p "$T/b/e"
         ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/b"
