@@ -1086,6 +1086,28 @@ $T/other" "$("$BINDLINKCTL" list -r -n -o VIRTUAL)"
         case "$out" in *"unknown column BOGUS"*) ;; *) fail "the error does not name the column: $out" ;; esac
 }
 
+# zsh completion (tools/completion/_bindlinkctl), typed into an interactive zsh on a
+# pseudo-terminal: commands, options, list's columns, the links there are for remove,
+# and every option it offers is one --help names.
+zsh_complete() { # zsh_complete LINE EXPECTED
+        zsh -f "$SRCDIR/tests/integration/zsh_complete.zsh" "$SRCDIR/tools/completion" \
+                "$BINDLINKCTL" "$1" "$2"
+}
+test_zsh_completion_of_commands_options_and_virtual_paths() {
+        mkdir -p "$T/zlink" "$T/b"
+        ctl create "$T/zlink" "$T/b" || return
+        zsh_complete "bindlinkctl exp" "bindlinkctl explain" || fail "the command"
+        zsh_complete "bindlinkctl remove --rec" "remove --recursive" || fail "remove's option"
+        zsh_complete "bindlinkctl list -o VIR" "list -o VIRTUAL" || fail "a column"
+        # (The line is longer than the terminal: look for the completed name alone.)
+        zsh_complete "bindlinkctl remove $T/zl" "/zlink" || fail "the link there is"
+        local opt help
+        help=$("$BINDLINKCTL" --help)
+        for opt in $(grep -o -- '--[a-z-]*' "$SRCDIR/tools/completion/_bindlinkctl" | sort -u); do
+                case "$help" in *"$opt"*) ;; *) fail "zsh completion offers $opt, which --help does not name" ;; esac
+        done
+}
+
 # bindlinkctl explain: which link decides what a path shows, through which links,
 # from which layer, and why — one line a step, the last what is on disk.
 explain_lines() { "$BINDLINKCTL" explain "$1" | sed "s|$T/||g"; }
