@@ -28,6 +28,18 @@ usage_exit() {
                 echo "bindlinkd --bogus exits $rc; bindlinkd(8) does not say so"
 }
 check "bindlinkd_usage_error_exits_as_its_page_says" usage_exit
+# Every short option a program's --help names, its page documents.
+short_options_documented() { # PROGRAM PAGE
+        local page opt
+        page=$(groff -man -Tascii -P-cbu "$SRCDIR/man/$2" 2>/dev/null)
+        for opt in $("$BUILDDIR/$1" --help | grep -oE '(^|[][ |,])-[A-Za-z]([] ,|]|$)' |
+                     grep -oE -- '-[A-Za-z]' | sort -u); do
+                printf '%s\n' "$page" | grep -qE -- "(^|[ ,\[|])$opt([] ,|]|$)" ||
+                        echo "$1 $opt: not in $2"
+        done
+}
+check "bindlinkctl_short_options_are_in_its_page" short_options_documented bindlinkctl bindlinkctl.8
+check "bindlinkd_short_options_are_in_its_page" short_options_documented bindlinkd bindlinkd.8
 # so_page PAGE: a .so page names a page that exists here and lists PAGE's function in
 # its NAME section.
 so_page() {
