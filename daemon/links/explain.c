@@ -133,10 +133,12 @@ static int merged_layer(const struct overlay_instance *o, const char *rel, const
                         break;
                 }
                 /* Below: B's directory, and V's too where both are directories. */
-                int next_b = in_b ? openat(b, name, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
-                int next_v = in_v && S_ISDIR(vs.st_mode)
-                                     ? openat(v, name, O_PATH | O_DIRECTORY | O_CLOEXEC)
-                                     : -1;
+                int next_b =
+                        in_b ? openat(b, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+                int next_v =
+                        in_v && S_ISDIR(vs.st_mode)
+                                ? openat(v, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                                : -1;
                 if (b >= 0)
                         (void)close(b);
                 if (v >= 0)
