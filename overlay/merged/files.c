@@ -61,6 +61,11 @@ static void passthrough_reply_set(struct fuse_file_info *fi, int backing_id)
          * no FUSE page cache to keep. */
         fi->keep_cache = 0;
         fi->direct_io = 0;
+        /* Nothing to flush at close: the server holds no descriptor of it. And a
+         * FLUSH would get ENOSYS (fh 0: ovl_file_flush), which makes the kernel send
+         * no FLUSH again on the whole view — neither for the files it serves by
+         * requests, on a network B, whose close must reach the share (remote.sh). */
+        fi->noflush = 1;
         ovl_passthrough_reply_set(fi, backing_id);
 }
 
