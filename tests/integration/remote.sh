@@ -367,7 +367,7 @@ test_s10_remote_backing_deleted_and_made_again_through_the_share() {
         for v in "$T/v" "$T/mv" "$T/p/anchorless" "$T/vf"; do
                 eventually 30 enoent "$v" || fail "$v does not answer ENOENT after B was deleted: $(stat "$v" 2>&1)"
         done
-        check_eq "links still registered" 4 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "links still registered" 4 "$("$BINDLINKCTL" list --json | jq '.bindlinks | length')"
         mkdir "$R/b"; echo two > "$R/b/y"; echo again > "$R/bf"
         eventually 30 test -e "$T/v/y" || fail "V does not show B made again"
         eventually 30 test -e "$T/mv/y" || fail "the merged V does not show B made again"
@@ -574,7 +574,7 @@ test_s10_remote_backing_deleted_and_made_again_on_the_server() {
         seen_after ms 120 grep -qx two "$T/mv/y" || fail "the merged V does not show B made again"
         echo "# B made again on the server: shown through V after ${back:-never} ms, through the merged V after ${ms:-never} ms"
         check_file_is "$T/mv/own" mine
-        check_eq "links still registered" 2 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "links still registered" 2 "$("$BINDLINKCTL" list --json | jq '.bindlinks | length')"
 }
 
 start_sshd || { echo "Bail out! cannot start sshd"; exit 1; }
