@@ -29,6 +29,16 @@ install_dependencies() {
                 apt-get update -qq
                 # shellcheck disable=SC2086
                 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+                # openssh-server is here for remote.sh, which runs an sshd of its own;
+                # Debian enables and starts the system's on installing it: undo that.
+                case " $missing " in
+                *" openssh-server "*)
+                        if [ -d /run/systemd/system ]; then
+                                systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || :
+                                echo "dev.sh: the system's ssh service that openssh-server enabled is disabled again"
+                        fi
+                        ;;
+                esac
         fi
 }
 
