@@ -1267,7 +1267,10 @@ test_s1_windows_sample_spelling() {
 test_cli_help_version_and_usage_errors() {
         local out
         out=$("$BINDLINKCTL" --help) || fail "--help failed"
-        case "$out" in *"create [--read-only] [--merged] [--exception PATH]... [TARGET] VIRTUAL BACKING"*) ;; *) fail "--help lacks create";; esac
+        case "$out" in *"create [-r|--read-only] [-m|--merged] [-e|--exception PATH]... [TARGET]"*"VIRTUAL BACKING"*) ;; *) fail "--help lacks create";; esac
+        case "$out" in *"remove [-r|--recursive] [TARGET] VIRTUAL"*) ;; *) fail "--help lacks remove";; esac
+        case "$out" in *"list [-o COLUMNS] [-n] [-r | -J] [TARGET | --all-scopes] [PATH]"*) ;; *) fail "--help lacks list";; esac
+        case "$out" in *"explain [-J] PATH"*) ;; *) fail "--help lacks explain";; esac
         case "$out" in *"--target pid:N|pidfd:N|ns:PATH"*"--root DIR"*) ;; *) fail "--help lacks --target and --root";; esac
         "$BINDLINKCTL" --version | grep -q '^bindlinkctl [0-9]' || fail "--version"
         "$BINDLINKD" --help | grep -q -- '--state-dir' || fail "bindlinkd --help"
