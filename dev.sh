@@ -104,6 +104,12 @@ copy_to_private_dir() {
 build_debian_packages() {
         out=$1
         version=$(sed -n 's/^AC_INIT(\[bindlink\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
+        packaged=$(dpkg-parsechangelog -l "$top/debian/changelog" -SVersion)
+        if [ "${packaged%-*}" != "$version" ]; then
+                echo "dev.sh: debian/changelog is at $packaged, configure.ac at $version: add an entry" \
+                        "for $version-1 (dch -v $version-1)" >&2
+                return 1
+        fi
         mkdir -p "$out"
         out=$(cd "$out" && pwd)
         src="$out/bindlink-$version"
@@ -114,13 +120,17 @@ build_debian_packages() {
         tar -C "$out" --exclude="bindlink-$version/debian" -czf "$out/bindlink_$version.orig.tar.gz" \
                 "bindlink-$version"
         echo "dev.sh: dpkg-buildpackage -us -uc in $src (output in $out/build.log)"
-        if ! (cd "$src" && dpkg-buildpackage -us -uc -j"$(nproc)") >"$out/build.log" 2>&1; then
+        # Not the flags of a make this runs under (make check: its TESTS would reach
+        # the package's own make check).
+        if ! (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+                dpkg-buildpackage -us -uc -j"$(nproc)") >"$out/build.log" 2>&1; then
                 tail -n 40 "$out/build.log"
                 echo "dev.sh: dpkg-buildpackage failed; its output is in $out/build.log" >&2
                 return 1
         fi
-        echo "dev.sh: lintian $out/bindlink_$version-1_$(dpkg --print-architecture).changes"
-        lintian --fail-on error "$out/bindlink_$version-1_$(dpkg --print-architecture).changes"
+        changes="$out/bindlink_${packaged}_$(dpkg --print-architecture).changes"
+        echo "dev.sh: lintian $changes"
+        lintian --fail-on error "$changes"
 }
 
 cmd=${1:-}
