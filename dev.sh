@@ -18,9 +18,9 @@ cd "$top"
 
 install_dependencies() {
         packages="build-essential autoconf automake libtool pkg-config libcmocka-dev
-                libfuse3-dev fuse3 libcap-dev libcap2-bin libmount-dev libsystemd-dev util-linux mount jq groff-base man-db
+                libfuse3-dev fuse3 libcap-dev libcap2-bin libmount-dev libsmartcols-dev libsystemd-dev util-linux mount jq groff-base man-db
                 systemd attr acl python3 strace stress-ng clang libclang-rt-14-dev
-                libjson-c-dev podman runc busybox-static
+                libjson-c-dev podman runc busybox-static zsh openssh-server openssh-client sshfs
                 debhelper dpkg-dev lintian debootstrap"
         missing=
         for p in $packages; do
@@ -33,6 +33,16 @@ install_dependencies() {
                 apt-get update -qq
                 # shellcheck disable=SC2086
                 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+                # openssh-server is here for remote.sh, which runs an sshd of its own;
+                # Debian enables and starts the system's on installing it: undo that.
+                case " $missing " in
+                *" openssh-server "*)
+                        if [ -d /run/systemd/system ]; then
+                                systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || :
+                                echo "dev.sh: the system's ssh service that openssh-server enabled is disabled again"
+                        fi
+                        ;;
+                esac
         fi
 }
 

@@ -216,6 +216,29 @@ int wire_put_link_in(struct wire_buf *buf, const struct wire_link *msg)
         return finish(buf, at);
 }
 
+int wire_put_explain(struct wire_buf *buf, const struct wire_explain *msg)
+{
+        size_t at = begin(buf, WIRE_EXPLAIN, 0);
+        put_str(buf, msg->path);
+        return finish(buf, at);
+}
+
+int wire_put_step(struct wire_buf *buf, const struct wire_step *msg)
+{
+        size_t at = begin(buf, WIRE_EXPLAIN_STEP, 0);
+        put_u32(buf, msg->kind);
+        put_str(buf, msg->path);
+        put_u64(buf, msg->order);
+        put_u32(buf, msg->flags);
+        put_str(buf, msg->virtual_path ? msg->virtual_path : "");
+        put_str(buf, msg->backing_path ? msg->backing_path : "");
+        /* Built by the daemon from paths: cut rather than fail on a long one. */
+        char detail[PATH_MAX];
+        (void)snprintf(detail, sizeof detail, "%s", msg->detail ? msg->detail : "");
+        put_str(buf, detail);
+        return finish(buf, at);
+}
+
 /* ---- reading ---------------------------------------------------------------- */
 
 struct reader {
@@ -295,9 +318,11 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         case WIRE_CREATE_MANY_IN:
         case WIRE_REMOVE_TREE:
         case WIRE_REMOVE_TREE_IN:
+        case WIRE_EXPLAIN:
         case WIRE_REPLY:
         case WIRE_LIST_ENTRY:
         case WIRE_LIST_ENTRY_IN:
+        case WIRE_EXPLAIN_STEP:
                 break;
         default:
                 return -EPROTO;
@@ -332,6 +357,21 @@ void wire_create_free(struct wire_create *msg)
         free_strv(msg->exception_paths, msg->exception_count);
         free(msg->exception_errors);
         *msg = (struct wire_create){0};
+}
+
+void wire_explain_free(struct wire_explain *msg)
+{
+        free(msg->path);
+        msg->path = NULL;
+}
+
+void wire_step_free(struct wire_step *msg)
+{
+        free(msg->path);
+        free(msg->virtual_path);
+        free(msg->backing_path);
+        free(msg->detail);
+        *msg = (struct wire_step){0};
 }
 
 void wire_remove_free(struct wire_remove *msg)
@@ -572,6 +612,39 @@ static void get_link_body(struct reader *r, struct wire_link *m)
                 for (uint32_t i = 0; i < m->exception_count && !r->bad; i++)
                         m->exception_paths[i] = get_str(r);
         }
+}
+
+int wire_get_explain(const uint8_t *payload, size_t len, struct wire_explain *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_explain m = {.path = get_str(&r)};
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_explain_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
+}
+
+int wire_get_step(const uint8_t *payload, size_t len, struct wire_step *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_step m = {0};
+        m.kind = get_u32(&r);
+        m.path = get_str(&r);
+        m.order = get_u64(&r);
+        m.flags = get_u32(&r);
+        m.virtual_path = get_str(&r);
+        m.backing_path = get_str(&r);
+        m.detail = get_str(&r);
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_step_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
 }
 
 int wire_get_link(const uint8_t *payload, size_t len, struct wire_link *ret)

@@ -37,9 +37,13 @@ enum wire_type {
          * payloads of WIRE_REMOVE and WIRE_REMOVE_IN). */
         WIRE_REMOVE_TREE = 8,
         WIRE_REMOVE_TREE_IN = 9,
+        /* What decides what a path shows (a wire_explain); answered by steps, then a
+         * REPLY. */
+        WIRE_EXPLAIN = 10,
         WIRE_REPLY = 100,         /* daemon -> client: status of a request */
         WIRE_LIST_ENTRY = 101,    /* daemon -> client: one link, before the REPLY */
         WIRE_LIST_ENTRY_IN = 102, /* the same, with its scope (answers WIRE_LIST_IN) */
+        WIRE_EXPLAIN_STEP = 103,  /* daemon -> client: one step, before the REPLY */
 };
 
 /* Which mount namespace a request is about (bindlink_target_kind, plus ALL). */
@@ -83,6 +87,21 @@ struct wire_remove {
         bool tree; /* sent as the message type: WIRE_REMOVE_TREE(_IN) */
 };
 
+struct wire_explain {
+        char *path; /* normalized (S3) */
+};
+
+/* One step of an explanation (bindlink_step); "" where it names no link. */
+struct wire_step {
+        uint32_t kind; /* bindlink_step_kind */
+        char *path;
+        uint64_t order;
+        uint32_t flags;
+        char *virtual_path;
+        char *backing_path;
+        char *detail;
+};
+
 struct wire_reply {
         int32_t status; /* 0 or -errno */
         uint32_t fault; /* bindlink_fault */
@@ -118,6 +137,8 @@ int wire_put_remove(struct wire_buf *buf, const struct wire_remove *msg);
 int wire_put_list(struct wire_buf *buf);
 int wire_put_reply(struct wire_buf *buf, const struct wire_reply *msg);
 int wire_put_link(struct wire_buf *buf, const struct wire_link *msg);
+int wire_put_explain(struct wire_buf *buf, const struct wire_explain *msg);
+int wire_put_step(struct wire_buf *buf, const struct wire_step *msg);
 /* S23: target first; fd_count counts the target's descriptor (first) too. */
 int wire_put_create_in(struct wire_buf *buf, const struct wire_target *target,
                        const struct wire_create *msg, uint32_t fd_count);
@@ -143,6 +164,8 @@ int wire_get_create_in(const uint8_t *payload, size_t len, struct wire_target *r
 int wire_get_remove_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
                        struct wire_remove *ret);
 int wire_get_list_in(const uint8_t *payload, size_t len, struct wire_target *ret_target);
+int wire_get_explain(const uint8_t *payload, size_t len, struct wire_explain *ret);
+int wire_get_step(const uint8_t *payload, size_t len, struct wire_step *ret);
 /* *ret: an array of *ret_count creates (1..WIRE_MAX_BATCH), freed with
  * wire_create_many_free. */
 int wire_get_create_many_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
@@ -157,5 +180,7 @@ void wire_create_free(struct wire_create *msg);
 void wire_remove_free(struct wire_remove *msg);
 void wire_reply_free(struct wire_reply *msg);
 void wire_link_free(struct wire_link *msg);
+void wire_explain_free(struct wire_explain *msg);
+void wire_step_free(struct wire_step *msg);
 
 #endif

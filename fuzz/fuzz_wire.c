@@ -74,6 +74,8 @@ union decoded {
         struct wire_reply reply;
         struct wire_link link;
         struct scoped scoped;
+        struct wire_explain explain;
+        struct wire_step step;
 };
 
 struct codec {
@@ -154,6 +156,58 @@ static void check_remove(const union decoded *m)
 static void check_remove_again(const union decoded *before, const union decoded *after)
 {
         CHECK_STR_EQ(after->remove.virtual_path, before->remove.virtual_path);
+}
+
+static int decode_explain(const uint8_t *p, size_t n, union decoded *m)
+{
+        return wire_get_explain(p, n, &m->explain);
+}
+static int encode_explain(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        (void)fd_count;
+        return wire_put_explain(buf, &m->explain);
+}
+static void release_explain(union decoded *m)
+{
+        wire_explain_free(&m->explain);
+}
+static void check_explain(const union decoded *m)
+{
+        check_string(m->explain.path);
+}
+static void check_explain_again(const union decoded *before, const union decoded *after)
+{
+        CHECK_STR_EQ(after->explain.path, before->explain.path);
+}
+
+static int decode_step(const uint8_t *p, size_t n, union decoded *m)
+{
+        return wire_get_step(p, n, &m->step);
+}
+static int encode_step(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        (void)fd_count;
+        return wire_put_step(buf, &m->step);
+}
+static void release_step(union decoded *m)
+{
+        wire_step_free(&m->step);
+}
+static void check_step(const union decoded *m)
+{
+        check_string(m->step.path);
+        check_string(m->step.virtual_path);
+        check_string(m->step.backing_path);
+        check_string(m->step.detail);
+}
+static void check_step_again(const union decoded *before, const union decoded *after)
+{
+        CHECK(after->step.kind == before->step.kind && after->step.order == before->step.order &&
+              after->step.flags == before->step.flags);
+        CHECK_STR_EQ(after->step.path, before->step.path);
+        CHECK_STR_EQ(after->step.virtual_path, before->step.virtual_path);
+        CHECK_STR_EQ(after->step.backing_path, before->step.backing_path);
+        CHECK_STR_EQ(after->step.detail, before->step.detail);
 }
 
 static int decode_reply(const uint8_t *p, size_t n, union decoded *m)
@@ -398,6 +452,10 @@ static const struct codec codecs[] = {
          check_remove_again},
         {WIRE_REMOVE_TREE_IN, decode_remove_tree_in, encode_remove_in, release_remove_in,
          check_remove_in, NULL, check_remove_in_again},
+        {WIRE_EXPLAIN, decode_explain, encode_explain, release_explain, check_explain, NULL,
+         check_explain_again},
+        {WIRE_EXPLAIN_STEP, decode_step, encode_step, release_step, check_step, NULL,
+         check_step_again},
         {WIRE_LIST_IN, decode_list_in, encode_list_in, release_list_in, check_list_in, NULL,
          check_list_in_again},
         {WIRE_LIST_ENTRY_IN, decode_link_in, encode_link_in, release_link, check_link, NULL,

@@ -146,6 +146,43 @@ uint32_t bindlink_links_exception_count(const bindlink_links *links, size_t i);
 const char *bindlink_links_exception(const bindlink_links *links, size_t i, uint32_t j);
 void bindlink_links_free(bindlink_links *links);
 
+/* Beyond Windows: what decides what a path shows (bindlinkctl explain) — which link,
+ * through which chain of links, from which layer of a merged view, and why. The
+ * steps go from the path as named to what is on disk, in order; each names the link
+ * that decides it (virtual_path NULL for none). Layers are looked at with the
+ * caller's rights: what the caller may not see is reported missing. */
+typedef enum bindlink_step_kind {
+        BINDLINK_STEP_LINK = 1,           /* a link shows its backing path there */
+        BINDLINK_STEP_EXCEPTION = 2,      /* inside an exception: the original shows */
+        BINDLINK_STEP_LAYER_BACKING = 3,  /* a merged link shows its backing path's object */
+        BINDLINK_STEP_LAYER_ORIGINAL = 4, /* a merged link shows the original's object */
+        BINDLINK_STEP_NOT_SHOWN = 5,      /* a link registered but not shown now */
+        BINDLINK_STEP_FOUND = 6,          /* no link decides it: this object shows */
+        BINDLINK_STEP_MISSING = 7,        /* nothing shows there */
+} bindlink_step_kind;
+
+typedef struct bindlink_step {
+        bindlink_step_kind kind;
+        const char *path;         /* the path this step is about */
+        const char *virtual_path; /* the deciding link's, or NULL */
+        const char *backing_path; /* the deciding link's, or NULL */
+        uint64_t order;           /* the deciding link's creation order */
+        uint32_t flags;           /* the deciding link's flags */
+        const char *detail;       /* why, in words */
+        /* Fields may be added at the end: the library allocates steps, callers never. */
+} bindlink_step;
+
+typedef struct bindlink_explanation bindlink_explanation;
+
+/* path is normalized as a virtual path is (relative to the working directory,
+ * symlinks in its ancestors resolved). 0 or a negative errno (-ELOOP: the links
+ * loop). */
+int bindlink_explain(const char *path, bindlink_explanation **ret_explanation,
+                     bindlink_error *ret_error);
+size_t bindlink_explanation_count(const bindlink_explanation *explanation);
+const bindlink_step *bindlink_explanation_step(const bindlink_explanation *explanation, size_t i);
+void bindlink_explanation_free(bindlink_explanation *explanation);
+
 /* A connection to bindlinkd for callers that make many calls: it saves a connect
  * per call. Use it from one thread at a time (one connection per thread). The
  * daemon closes a connection idle for 30 s; the next call reconnects by itself. */

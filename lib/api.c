@@ -70,11 +70,14 @@ static int connection_ready(bindlink_connection *c)
         return 0;
 }
 
-/* Send one request and read the REPLY; LIST_ENTRY messages before it go to
- * on_link. Connection errors are reported as BINDLINK_FAULT_DAEMON. */
+/* What comes before a REPLY (list entries, explanation steps): decoded by on_entry,
+ * which returns 0 or -errno. */
+typedef int (*entry_fn)(void *ctx, uint16_t type, const uint8_t *payload, uint32_t len);
+
+/* Send one request and read the REPLY; LIST_ENTRY and EXPLAIN_STEP messages before
+ * it go to on_entry. Connection errors are reported as BINDLINK_FAULT_DAEMON. */
 static int transact(bindlink_connection *c, const struct wire_buf *request, const int *fds,
-                    size_t fd_count, int is_remove,
-                    int (*on_link)(void *ctx, struct wire_link *link), void *ctx,
+                    size_t fd_count, int is_remove, entry_fn on_entry, void *ctx,
                     bindlink_error *ret_error)
 {
         const char *socket_path = c->socket_path;
@@ -98,17 +101,15 @@ static int transact(bindlink_connection *c, const struct wire_buf *request, cons
                                             socket_path, "no answer from bindlinkd at %s: %s",
                                             socket_path, strerror(-r));
                 }
-                if ((h.type == WIRE_LIST_ENTRY || h.type == WIRE_LIST_ENTRY_IN) && on_link) {
-                        struct wire_link link;
-                        r = h.type == WIRE_LIST_ENTRY ? wire_get_link(payload, h.length, &link)
-                                                      : wire_get_link_in(payload, h.length, &link);
-                        if (r >= 0)
-                                r = on_link(ctx, &link);
+                if ((h.type == WIRE_LIST_ENTRY || h.type == WIRE_LIST_ENTRY_IN ||
+                     h.type == WIRE_EXPLAIN_STEP) &&
+                    on_entry) {
+                        r = on_entry(ctx, h.type, payload, h.length);
                         if (r < 0) {
                                 connection_drop(c);
-                                return request_fail(
-                                        ret_error, r, BINDLINK_FAULT_DAEMON, is_remove, socket_path,
-                                        "bad list entry from bindlinkd: %s", strerror(-r));
+                                return request_fail(ret_error, r, BINDLINK_FAULT_DAEMON, is_remove,
+                                                    socket_path, "bad answer from bindlinkd: %s",
+                                                    strerror(-r));
                         }
                         continue;
                 }
@@ -134,13 +135,12 @@ static int transact(bindlink_connection *c, const struct wire_buf *request, cons
 /* Send the request encoded in buf (encoded: what wire_put_* returned) and read its
  * answer (transact); buf is freed. 0 or -error (filled in). */
 static int send_request(bindlink_connection *c, struct wire_buf *buf, int encoded, const int *fds,
-                        size_t fd_count, int is_remove,
-                        int (*on_link)(void *ctx, struct wire_link *link), void *ctx,
+                        size_t fd_count, int is_remove, entry_fn on_entry, void *ctx,
                         bindlink_error *ret_error)
 {
         int r = encoded < 0 ? request_fail(ret_error, encoded, BINDLINK_FAULT_NONE, is_remove, NULL,
                                            "cannot encode request: %s", strerror(-encoded))
-                            : transact(c, buf, fds, fd_count, is_remove, on_link, ctx, ret_error);
+                            : transact(c, buf, fds, fd_count, is_remove, on_entry, ctx, ret_error);
         wire_buf_free(buf);
         return r;
 }
@@ -250,9 +250,16 @@ struct bindlink_links {
         size_t count, cap;
 };
 
-static int collect_link(void *ctx, struct wire_link *link)
+static int collect_link(void *ctx, uint16_t type, const uint8_t *payload, uint32_t len)
 {
         bindlink_links *links = ctx;
+        struct wire_link decoded;
+        struct wire_link *link = &decoded;
+        int r = type == WIRE_LIST_ENTRY      ? wire_get_link(payload, len, link)
+                : type == WIRE_LIST_ENTRY_IN ? wire_get_link_in(payload, len, link)
+                                             : -EPROTO;
+        if (r < 0)
+                return r;
         if (links->count == links->cap) {
                 size_t cap = links->cap ? links->cap * 2 : 64;
                 struct wire_link *grown = realloc(links->items, cap * sizeof *grown);
@@ -711,4 +718,105 @@ HRESULT RemoveBindLink(const char *virtualPath)
         bindlink_error error;
         int r = bindlink_remove(virtualPath, &error);
         return r < 0 ? error.hresult : S_OK;
+}
+
+/* ---- explain: what decides what a path shows ------------------------------------ */
+
+struct bindlink_explanation {
+        struct wire_step *wire; /* the strings the steps point into */
+        bindlink_step *steps;
+        size_t count, cap;
+};
+
+static int collect_step(void *ctx, uint16_t type, const uint8_t *payload, uint32_t len)
+{
+        bindlink_explanation *e = ctx;
+        if (type != WIRE_EXPLAIN_STEP)
+                return -EPROTO;
+        if (e->count == e->cap) {
+                size_t cap = e->cap ? e->cap * 2 : 8;
+                struct wire_step *wire = realloc(e->wire, cap * sizeof *wire);
+                if (!wire)
+                        return -ENOMEM;
+                e->wire = wire;
+                bindlink_step *steps = realloc(e->steps, cap * sizeof *steps);
+                if (!steps)
+                        return -ENOMEM;
+                e->steps = steps;
+                e->cap = cap;
+        }
+        struct wire_step *w = &e->wire[e->count];
+        int r = wire_get_step(payload, len, w);
+        if (r < 0)
+                return r;
+        /* The strings stay where wire_get_step put them; steps point into them (the
+         * wire array may move, the strings do not). */
+        e->steps[e->count++] = (bindlink_step){
+                .kind = (bindlink_step_kind)w->kind,
+                .path = w->path,
+                .virtual_path = *w->virtual_path ? w->virtual_path : NULL,
+                .backing_path = *w->backing_path ? w->backing_path : NULL,
+                .order = w->order,
+                .flags = w->flags,
+                .detail = w->detail,
+        };
+        return 0;
+}
+
+void bindlink_explanation_free(bindlink_explanation *e)
+{
+        if (!e)
+                return;
+        for (size_t i = 0; i < e->count; i++)
+                wire_step_free(&e->wire[i]);
+        free(e->wire);
+        free(e->steps);
+        free(e);
+}
+
+size_t bindlink_explanation_count(const bindlink_explanation *e)
+{
+        return e ? e->count : 0;
+}
+
+const bindlink_step *bindlink_explanation_step(const bindlink_explanation *e, size_t i)
+{
+        return e && i < e->count ? &e->steps[i] : NULL;
+}
+
+int bindlink_explain(const char *path, bindlink_explanation **ret_explanation,
+                     bindlink_error *ret_error)
+{
+        request_clear_error(ret_error);
+        if (!ret_explanation)
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_NONE, 0, NULL,
+                                    "no place for the explanation");
+        if (!request_valid_path(path))
+                return request_fail(ret_error, EINVAL, BINDLINK_FAULT_VIRTUAL, 0, NULL,
+                                    "the path is missing, empty or longer than PATH_MAX");
+        struct wire_explain msg = {0};
+        int parent_error;
+        int r = normalize_path(path, &msg.path, &parent_error, NULL);
+        if (r < 0)
+                return request_fail(ret_error, r, BINDLINK_FAULT_VIRTUAL, 0, path,
+                                    "cannot normalize %s: %s", path, strerror(-r));
+        bindlink_explanation *e = calloc(1, sizeof *e);
+        bindlink_connection c;
+        if (!e)
+                r = request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL, "out of memory");
+        else
+                r = connection_init(&c, ret_error);
+        if (r >= 0) {
+                struct wire_buf buf = {0};
+                r = send_request(&c, &buf, wire_put_explain(&buf, &msg), NULL, 0, 0, collect_step,
+                                 e, ret_error);
+                connection_drop(&c);
+        }
+        wire_explain_free(&msg);
+        if (r < 0) {
+                bindlink_explanation_free(e);
+                return r;
+        }
+        *ret_explanation = e;
+        return 0;
 }

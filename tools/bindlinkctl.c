@@ -12,6 +12,10 @@
 #include <strings.h>
 
 #include "bindlink.h"
+#include "list_table.h"
+#include "normalize.h"
+#include "request.h"
+#include "util.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0"
@@ -23,19 +27,24 @@ static void usage(FILE *out)
 {
         fprintf(out,
                 "Usage: bindlinkctl [--socket PATH] COMMAND [ARG]...\n"
-                "Create, remove and list bind links (served by bindlinkd).\n"
+                "Create, remove, list and explain bind links (served by bindlinkd).\n"
                 "\n"
                 "Commands:\n"
-                "  create [--read-only] [--merged] [--exception PATH]... [TARGET] VIRTUAL BACKING\n"
+                "  create [-r|--read-only] [-m|--merged] [-e|--exception PATH]... [TARGET]\n"
+                "         VIRTUAL BACKING\n"
                 "                 make VIRTUAL show BACKING, system-wide (or in TARGET)\n"
                 "  remove [-r|--recursive] [TARGET] VIRTUAL\n"
                 "                 remove the link whose virtual path is VIRTUAL (a link\n"
                 "                 with links nested in it: remove those first, deepest\n"
                 "                 first, or give -r to remove every link at or below\n"
                 "                 VIRTUAL in one request)\n"
-                "  list [--json] [TARGET | --all-scopes]\n"
+                "  list [-o COLUMNS] [-n] [-r | -J] [TARGET | --all-scopes] [PATH]\n"
                 "                 list the links in creation order (of TARGET, or of every\n"
-                "                 mount namespace with their scope)\n"
+                "                 mount namespace with their scope); with PATH, only the\n"
+                "                 links at or below it (exit 1 when there is none)\n"
+                "  explain [-J] PATH\n"
+                "                 which link decides what PATH shows, through which links,\n"
+                "                 from which layer, and why: one line a step\n"
                 "\n"
                 "TARGET, another mount namespace (a container's), where VIRTUAL lives:\n"
                 "  -t, --target pid:N|pidfd:N|ns:PATH\n"
@@ -48,6 +57,14 @@ static void usage(FILE *out)
                 "  CREATE VIRTUAL BACKING [/read-only] [/merge] [/exception:PATH]...\n"
                 "  REMOVE VIRTUAL\n"
                 "\n"
+                "list's options (as findmnt's):\n"
+                "  -o, --output COLUMNS  the columns to show, comma-separated (+COLUMNS:\n"
+                "                        add to the default ones)\n"
+                "  -n, --noheadings      no header line\n"
+                "  -r, --raw             one space between cells; unsafe bytes as \\xHH\n"
+                "  -J, --json            JSON: {\"bindlinks\": [...]}, keys in lower case\n"
+                "  -a, --all-scopes      the links of every mount namespace\n"
+                "\n"
                 "Options:\n"
                 "  -s, --socket PATH  talk to bindlinkd at PATH (default: $BINDLINK_SOCKET,\n"
                 "                     else %s)\n"
@@ -57,6 +74,8 @@ static void usage(FILE *out)
                 "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
                 "See bindlinkctl(8).\n",
                 BINDLINK_DEFAULT_SOCKET);
+        fprintf(out, "\nColumns of list (default: all but SCOPE, and SCOPE for other namespaces):\n");
+        list_print_column_help(out);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -268,147 +287,215 @@ static int cmd_remove(int argc, char **argv)
         return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong forms, no
- * surrogates, nothing above U+10FFFF), or 0. */
-static size_t utf8_length(const unsigned char *p)
+/* The path a list is filtered by, spelled as link paths are: folded against the
+ * working directory with its ancestors' symlinks resolved (S3), or, in a target
+ * namespace, absolute without . or .. (resolved there). */
+static int filter_path(const char *arg, bool in_target, char **ret)
 {
-        if (p[0] < 0x80)
-                return 1;
-        size_t len = p[0] >= 0xC2 && p[0] <= 0xDF   ? 2
-                     : p[0] >= 0xE0 && p[0] <= 0xEF ? 3
-                     : p[0] >= 0xF0 && p[0] <= 0xF4 ? 4
-                                                    : 0;
-        for (size_t i = 1; i < len; i++)
-                if ((p[i] & 0xC0) != 0x80)
-                        return 0;
-        if ((p[0] == 0xE0 && p[1] < 0xA0) || (p[0] == 0xED && p[1] >= 0xA0) ||
-            (p[0] == 0xF0 && p[1] < 0x90) || (p[0] == 0xF4 && p[1] >= 0x90))
-                return 0;
-        return len;
+        if (in_target)
+                return request_target_path(arg, ret);
+        int ignored;
+        return normalize_path(arg, ret, &ignored, NULL);
 }
 
-/* A path as a JSON string. Paths are bytes and JSON text is UTF-8: a byte that is
- * not part of well-formed UTF-8 is written as the lone surrogate \udcXX (Python's
- * "surrogateescape"), so every path comes out distinct and can be turned back into
- * its bytes (os.fsencode in Python). */
-static void json_string(const char *s)
+/* Are these list's short options (-rn, -rno COLUMNS, -oCOLUMNS)? */
+static bool list_short_options(const char *f)
 {
-        putchar('"');
-        for (const unsigned char *p = (const unsigned char *)s; *p;) {
-                size_t len = utf8_length(p);
-                if (len == 0)
-                        printf("\\udc%02x", *p++);
-                else if (*p == '"' || *p == '\\')
-                        printf("\\%c", *p++);
-                else if (*p < 0x20 || *p == 0x7f)
-                        printf("\\u%04x", *p++);
-                else {
-                        (void)fwrite(p, 1, len, stdout);
-                        p += len;
-                }
+        for (; *f; f++) {
+                if (*f == 'o')
+                        return true;
+                if (!strchr("Jjrna", *f))
+                        return false;
         }
-        putchar('"');
-}
-
-static void print_json(const bindlink_links *links, bool scoped)
-{
-        size_t n = bindlink_links_count(links);
-        printf("[");
-        for (size_t i = 0; i < n; i++) {
-                uint32_t flags = bindlink_links_flags(links, i);
-                printf("%s\n  {\"virtual\": ", i ? "," : "");
-                json_string(bindlink_links_virtual(links, i));
-                printf(", \"backing\": ");
-                json_string(bindlink_links_backing(links, i));
-                printf(", \"flags\": [");
-                bool first = true;
-                if (flags & CREATE_BIND_LINK_FLAG_READ_ONLY) {
-                        printf("\"read-only\"");
-                        first = false;
-                }
-                if (flags & CREATE_BIND_LINK_FLAG_MERGED)
-                        printf("%s\"merged\"", first ? "" : ", ");
-                printf("], \"exceptions\": [");
-                uint32_t ne = bindlink_links_exception_count(links, i);
-                for (uint32_t j = 0; j < ne; j++) {
-                        printf("%s", j ? ", " : "");
-                        json_string(bindlink_links_exception(links, i, j));
-                }
-                printf("], \"order\": %" PRIu64 ", \"realization\": ",
-                       bindlink_links_order(links, i));
-                json_string(bindlink_realization_name(bindlink_links_realization(links, i)));
-                if (scoped) {
-                        uint64_t id = bindlink_links_scope_id(links, i);
-                        if (id)
-                                printf(", \"scope\": {\"mntns\": %" PRIu64 ", \"pid\": %d}", id,
-                                       (int)bindlink_links_scope_pid(links, i));
-                        else
-                                printf(", \"scope\": null");
-                }
-                printf("}");
-        }
-        printf("%s]\n", n ? "\n" : "");
-}
-
-static void print_text(const bindlink_links *links, bool scoped)
-{
-        size_t n = bindlink_links_count(links);
-        for (size_t i = 0; i < n; i++) {
-                uint32_t flags = bindlink_links_flags(links, i);
-                const char *flag_words = (flags & 3) == 3 ? "read-only,merged"
-                                         : flags & CREATE_BIND_LINK_FLAG_READ_ONLY ? "read-only"
-                                         : flags & CREATE_BIND_LINK_FLAG_MERGED    ? "merged"
-                                                                                   : "-";
-                printf("%-6" PRIu64 " %-8s %-17s %s -> %s", bindlink_links_order(links, i),
-                       bindlink_realization_name(bindlink_links_realization(links, i)), flag_words,
-                       bindlink_links_virtual(links, i), bindlink_links_backing(links, i));
-                uint32_t ne = bindlink_links_exception_count(links, i);
-                for (uint32_t j = 0; j < ne; j++)
-                        printf("%s%s",
-                               j ? " " : "  except: ", bindlink_links_exception(links, i, j));
-                uint64_t id = bindlink_links_scope_id(links, i);
-                if (scoped && id)
-                        printf("  scope: mntns:%" PRIu64 " pid:%d", id,
-                               (int)bindlink_links_scope_pid(links, i));
-                else if (scoped)
-                        printf("  scope: host");
-                putchar('\n');
-        }
+        return true;
 }
 
 static int cmd_list(int argc, char **argv)
 {
-        bool json = false, all_scopes = false;
+        bool all_scopes = false, columns_given = false;
+        struct list_options o = {.format = LIST_TABLE};
+        const char *path = NULL, *output = NULL;
         struct target_option t = {.ns_fd = -1};
         for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
                 int taken = parse_target("list", argc, argv, &i, &t);
                 if (taken == 2)
                         return 2;
                 if (taken)
                         continue;
-                if (strcmp(argv[i], "--json") == 0 || strcmp(argv[i], "-j") == 0)
-                        json = true;
-                else if (strcmp(argv[i], "--all-scopes") == 0 || strcmp(argv[i], "-a") == 0)
+                if (strcmp(a, "--json") == 0)
+                        o.format = LIST_JSON;
+                else if (strcmp(a, "--raw") == 0)
+                        o.format = LIST_RAW;
+                else if (strcmp(a, "--noheadings") == 0)
+                        o.noheadings = true;
+                else if (strcmp(a, "--all-scopes") == 0)
                         all_scopes = true;
+                else if (strncmp(a, "--output=", 9) == 0)
+                        output = a + 9;
+                else if (strcmp(a, "--output") == 0) {
+                        if (++i == argc)
+                                return usage_error("list: %s needs a list of columns", a);
+                        output = argv[i];
+                } else if (a[0] == '-' && a[1] && a[1] != '-' && list_short_options(a + 1)) {
+                        /* Short options, alone or together (-rn, -rno VIRTUAL). */
+                        for (const char *f = a + 1; *f; f++) {
+                                if (*f == 'J' || *f == 'j')
+                                        o.format = LIST_JSON;
+                                else if (*f == 'r')
+                                        o.format = LIST_RAW;
+                                else if (*f == 'n')
+                                        o.noheadings = true;
+                                else if (*f == 'a')
+                                        all_scopes = true;
+                                else if (f[1]) /* -oCOLUMNS */
+                                        output = f + 1;
+                                else if (++i == argc)
+                                        return usage_error("list: %s needs a list of columns",
+                                                           a);
+                                else
+                                        output = argv[i];
+                                if (output)
+                                        break;
+                        }
+                } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+                        usage(stdout);
+                        return 0;
+                } else if (a[0] == '-' && a[1])
+                        return usage_error("list: unknown option %s", a);
+                else if (path)
+                        return usage_error("list: unexpected argument %s", a);
                 else
-                        return usage_error("list: unexpected argument %s", argv[i]);
+                        path = a;
+                if (output) {
+                        const char *bad;
+                        if (!columns_given && output[0] == '+')
+                                list_default_columns(&o);
+                        if (list_parse_columns(&o, output, &bad) < 0)
+                                return usage_error("list: unknown column %s (see --help)", bad);
+                        columns_given = true;
+                        output = NULL;
+                }
         }
         if (all_scopes && t.given)
                 return usage_error("%s", "list: --all-scopes and --target exclude each other");
-        bool scoped = all_scopes || t.given;
+        o.scoped = all_scopes || t.given;
+        if (!columns_given)
+                list_default_columns(&o);
+        _cleanup_free_ char *filter = NULL;
+        if (path) {
+                int r = filter_path(path, t.given, &filter);
+                if (r < 0) {
+                        fprintf(stderr, "%s: list %s: %s\n", program, path, strerror(-r));
+                        return 1;
+                }
+                o.filter = filter;
+        }
         bindlink_links *links;
         bindlink_error e;
-        int r = scoped ? bindlink_target_list(t.given ? &t.target : NULL, &links, &e)
-                       : bindlink_list(&links, &e);
+        int r = o.scoped ? bindlink_target_list(t.given ? &t.target : NULL, &links, &e)
+                         : bindlink_list(&links, &e);
         if (r < 0)
                 return report("list", "", &e);
-        if (json)
-                print_json(links, scoped);
-        else
-                print_text(links, scoped);
+        int printed = list_print(links, &o);
         bindlink_links_free(links);
+        if (printed < 0 || fflush(stdout) != 0) {
+                fprintf(stderr, "%s: list: cannot write: %s\n", program,
+                        strerror(printed < 0 ? -printed : errno));
+                return 1;
+        }
+        /* As findmnt: a path that no link is at or below is a failure. */
+        return path && printed == 0 ? 1 : 0;
+}
+
+static const char *step_kind_name(bindlink_step_kind kind)
+{
+        switch (kind) {
+        case BINDLINK_STEP_LINK:
+                return "link";
+        case BINDLINK_STEP_EXCEPTION:
+                return "exception";
+        case BINDLINK_STEP_LAYER_BACKING:
+                return "layer-backing";
+        case BINDLINK_STEP_LAYER_ORIGINAL:
+                return "layer-original";
+        case BINDLINK_STEP_NOT_SHOWN:
+                return "not-shown";
+        case BINDLINK_STEP_FOUND:
+                return "found";
+        case BINDLINK_STEP_MISSING:
+                return "missing";
+        }
+        return "unknown";
+}
+
+static void print_explanation_json(const char *path, const bindlink_explanation *e)
+{
+        printf("{\"path\": ");
+        list_json_string(path);
+        printf(", \"steps\": [");
+        for (size_t i = 0; i < bindlink_explanation_count(e); i++) {
+                const bindlink_step *st = bindlink_explanation_step(e, i);
+                printf("%s\n  {\"kind\": \"%s\", \"path\": ", i ? "," : "",
+                       step_kind_name(st->kind));
+                list_json_string(st->path);
+                printf(", \"link\": ");
+                if (st->virtual_path) {
+                        printf("{\"virtual\": ");
+                        list_json_string(st->virtual_path);
+                        printf(", \"backing\": ");
+                        list_json_string(st->backing_path ? st->backing_path : "");
+                        printf(", \"order\": %" PRIu64 ", \"flags\": [%s%s%s]}", st->order,
+                               st->flags & CREATE_BIND_LINK_FLAG_READ_ONLY ? "\"read-only\"" : "",
+                               (st->flags & 3) == 3 ? ", " : "",
+                               st->flags & CREATE_BIND_LINK_FLAG_MERGED ? "\"merged\"" : "");
+                } else {
+                        printf("null");
+                }
+                printf(", \"detail\": ");
+                list_json_string(st->detail);
+                putchar('}');
+        }
+        printf("%s]}\n", bindlink_explanation_count(e) ? "\n" : "");
+}
+
+/* explain [-J] PATH: which link decides what PATH shows, step by step. */
+static int cmd_explain(int argc, char **argv)
+{
+        bool json = false, options_done = false;
+        const char *path = NULL;
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (!options_done && strcmp(a, "--") == 0)
+                        options_done = true;
+                else if (!options_done && (strcmp(a, "--json") == 0 || strcmp(a, "-J") == 0))
+                        json = true;
+                else if (!options_done && (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)) {
+                        usage(stdout);
+                        return 0;
+                } else if (!options_done && a[0] == '-' && a[1])
+                        return usage_error("explain: unknown option %s", a);
+                else if (path)
+                        return usage_error("explain: unexpected argument %s", a);
+                else
+                        path = a;
+        }
+        if (!path)
+                return usage_error("%s", "explain needs a PATH");
+        bindlink_explanation *e;
+        bindlink_error err;
+        if (bindlink_explain(path, &e, &err) < 0)
+                return report("explain", path, &err);
+        if (json)
+                print_explanation_json(path, e);
+        else
+                for (size_t i = 0; i < bindlink_explanation_count(e); i++) {
+                        const bindlink_step *st = bindlink_explanation_step(e, i);
+                        printf("%s: %s\n", st->path, st->detail);
+                }
+        bindlink_explanation_free(e);
         if (fflush(stdout) != 0) {
-                perror("bindlinkctl: list");
+                fprintf(stderr, "%s: explain: cannot write: %s\n", program, strerror(errno));
                 return 1;
         }
         return 0;
@@ -456,5 +543,7 @@ int main(int argc, char **argv)
                 return cmd_remove(sub_argc, sub_argv);
         if (strcasecmp(command, "list") == 0)
                 return cmd_list(sub_argc, sub_argv);
+        if (strcasecmp(command, "explain") == 0)
+                return cmd_explain(sub_argc, sub_argv);
         return usage_error("unknown command: %s", command);
 }

@@ -264,6 +264,16 @@ static void undo_create(struct link_manager *m, struct plan *plan, size_t done,
         free(others);
 }
 
+/* What the link's backing path is, as the plan placed it (PROBE_MISSING if the plan
+ * does not place it). */
+static int link_backing_type(const struct plan *plan, const struct link *l)
+{
+        for (size_t i = 0; i < plan->show_count; i++)
+                if (plan->show[i].kind == PLAN_LINK && plan->show[i].link == l)
+                        return plan->show[i].placement.backing_type;
+        return PROBE_MISSING;
+}
+
 /* Why the new table cannot be shown, or true if it can. */
 static bool plan_acceptable(const struct plan *plan, const struct link *created,
                             struct outcome *ret)
@@ -278,6 +288,19 @@ static bool plan_acceptable(const struct plan *plan, const struct link *created,
                 if (item->kind == PLAN_EXCEPTION) {
                         if (l != created || p->kind == PLACE_BACKING_MISSING)
                                 continue; /* logged when shown; an original gone is hidden */
+                        int backing_type = link_backing_type(plan, l);
+                        if (p->kind == PLACE_PARENT_MISSING && backing_type != PROBE_DIRECTORY) {
+                                /* V shows a file: nothing is below it to except. */
+                                set_outcome(ret, -EINVAL, BINDLINK_FAULT_EXCEPTION, item->path,
+                                            "exception %s cannot be below %s: the link shows "
+                                            "%s there, which has nothing below it",
+                                            item->path, created->virtual_path,
+                                            backing_type == PROBE_SYMLINK
+                                                    ? "a symbolic link"
+                                                    : "a file");
+                                ret->exception_index = item->exception_index;
+                                return false;
+                        }
                         set_outcome(ret, p->kind == PLACE_LOOP ? -ELOOP : -ENOTSUP,
                                     BINDLINK_FAULT_EXCEPTION, item->path,
                                     "exception %s of link %s -> %s cannot be shown: %s", item->path,

@@ -59,6 +59,19 @@ void link_manager_create(struct link_manager *manager, const struct create_reque
 void link_manager_remove(struct link_manager *manager, const char *virtual_path, bool tree,
                          const struct creds *as, struct outcome *ret);
 
+/* One step of an explanation (bindlinkctl explain): what decides what path shows. */
+struct explain_step {
+        enum bindlink_step_kind kind;
+        char *path;              /* the path the step is about */
+        const struct link *link; /* the link that decides it, or NULL */
+        char *detail;            /* why, in words */
+};
+/* Explain what path (normalized) shows, as the caller as may see it: the steps from
+ * path to what is on disk. 0, or -errno with ret filled in (ELOOP: the links loop). */
+int link_manager_explain(struct link_manager *manager, const char *path, const struct creds *as,
+                         struct explain_step **ret_steps, size_t *ret_count, struct outcome *ret);
+void explain_steps_free(struct explain_step *steps, size_t count);
+
 /* The links in creation order (for listing), *ret_count of them; valid until the
  * next change. */
 struct link *const *link_manager_links(const struct link_manager *manager, size_t *ret_count);

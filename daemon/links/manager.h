@@ -23,6 +23,11 @@ int manager_links_below(struct link_manager *m, const char *dir, struct link ***
 bool manager_carries_links(const struct link_manager *m, const char *dir);
 
 /* ---- showing (show.c) ---- */
+/* The planner's probe over this manager: what a path is, beneath our overlays, with
+ * the rights of as (what as may not reach is missing). */
+struct probe manager_probe(struct link_manager *m);
+int manager_probe_type(struct link_manager *m, const char *path, bool follow,
+                       const struct creds *as);
 /* Why a placement cannot be shown, in words. */
 const char *manager_placement_words(const struct placement *p);
 /* The plan (daemon/plan/plan.h) for showing roots again, with the overlays that run

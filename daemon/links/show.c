@@ -109,6 +109,17 @@ static int probe_type_of(void *ctx, const char *path, bool follow, const struct 
         return r;
 }
 
+struct probe manager_probe(struct link_manager *m)
+{
+        return (struct probe){.type_of = probe_type_of, .ctx = m};
+}
+
+int manager_probe_type(struct link_manager *m, const char *path, bool follow,
+                       const struct creds *as)
+{
+        return probe_type_of(m, path, follow, as);
+}
+
 const char *manager_placement_words(const struct placement *p)
 {
         switch (p->kind) {
@@ -344,12 +355,14 @@ static int realize_link(struct link_manager *m, struct link *l, const struct pla
                 struct overlay_instance *o = NULL;
                 const char *about = l->virtual_path;
                 /* Or, for a link that is not merged, the shadow view that shows
-                 * the way to its exceptions (S14). */
-                bool shadow = !(l->flags & CREATE_BIND_LINK_FLAG_MERGED);
+                 * the way to its exceptions (S14). A merged link's view is told its
+                 * exceptions too: it shows the original there, whatever type B has
+                 * at that name, so the original's graft always has a place. */
+                bool merged = l->flags & CREATE_BIND_LINK_FLAG_MERGED;
                 int r = overlay_start_merged(
                         m->journal.path, &l->creator, l->virtual_path, l->backing_path,
-                        l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, l->exception_paths,
-                        shadow ? l->exception_count : 0, &o, &about);
+                        l->flags & CREATE_BIND_LINK_FLAG_READ_ONLY, merged, l->exception_paths,
+                        l->exception_count, &o, &about);
                 if (r >= 0 && (r = overlay_registry_add(&m->overlays, o)) < 0)
                         overlay_free(o); /* not reached: add only fails on ENOMEM */
                 if (r < 0) {

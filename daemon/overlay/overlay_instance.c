@@ -435,8 +435,9 @@ static struct overlay_instance *merged_instance(const char *dir, int upper, bool
 }
 
 int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
-                         const char *backing, bool read_only, char *const *shadow,
-                         size_t shadow_count, struct overlay_instance **ret, const char **ret_path)
+                         const char *backing, bool read_only, bool merged_exceptions,
+                         char *const *shadow, size_t shadow_count, struct overlay_instance **ret,
+                         const char **ret_path)
 {
         /* B as the daemon sees it (through the links it lies under: S18), reached as
          * the link's creator would. */
@@ -453,6 +454,10 @@ int overlay_start_merged(const char *owner, const struct creds *creator, const c
         struct overlay_instance *o = merged_instance(dir, upper, read_only, shadow, shadow_count);
         if (!o)
                 return -ENOMEM;
+        if (merged_exceptions && shadow_count > 0) {
+                o->merged_exceptions = true;
+                o->shadow = false;
+        }
         int r = start(o, o->upper_fd, owner, ret_path);
         if (r < 0) {
                 overlay_free(o);

@@ -72,14 +72,16 @@ int overlay_start(const char *owner, const char *dir, char *const *names, const 
                   size_t count, struct overlay_instance **ret, const char **ret_path);
 
 /* Mount the merged view of backing (reached as creator would: as_caller.h) over dir
- * (captured first) and start its server;
- * with shadow_count > 0, the shadow view of a link that is not merged, showing dir's
- * original along the paths to these exceptions (absolute paths below dir). On
+ * (captured first) and start its server. With shadow_count > 0 (absolute paths below
+ * dir): for a merged link (merged_exceptions), the union but dir's original alone at
+ * these exceptions (whatever type B has there); else the shadow view of a link that
+ * is not merged, showing dir's original along the paths to these exceptions. On
  * failure nothing is left mounted or running, and *ret_path is as for overlay_start
  * or backing (it cannot be opened). */
 int overlay_start_merged(const char *owner, const struct creds *creator, const char *dir,
-                         const char *backing, bool read_only, char *const *shadow,
-                         size_t shadow_count, struct overlay_instance **ret, const char **ret_path);
+                         const char *backing, bool read_only, bool merged_exceptions,
+                         char *const *shadow, size_t shadow_count, struct overlay_instance **ret,
+                         const char **ret_path);
 
 /* Show exactly these synthesized entries from now on, in place: the running server
  * changes its names and drops what the kernel cached of those that changed, and says

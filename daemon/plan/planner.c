@@ -224,17 +224,11 @@ int planner_place_exception(const struct link_table *table, const struct link *l
         ret->place_type = r;
         if (ret->backing_type == PROBE_MISSING) /* the original is gone: hide the name */
                 return place_kind(ret, PLACE_BACKING_MISSING, NULL);
-        if (link->flags & CREATE_BIND_LINK_FLAG_MERGED) {
-                /* The merged view shows the name whether or not B has it (or its
-                 * parent); the original goes right on it unless B shows another type. */
-                bool clash = ret->place_type != PROBE_MISSING &&
-                             (ret->place_type == PROBE_DIRECTORY) !=
-                                     (ret->backing_type == PROBE_DIRECTORY);
-                return clash ? place_kind(ret, PLACE_NEEDS_OVERLAY,
-                                          "the backing path has another type there, in a "
-                                          "merged link")
-                             : place_kind(ret, PLACE_BIND, NULL);
-        }
+        if (link->flags & CREATE_BIND_LINK_FLAG_MERGED)
+                /* The merged view is told its exceptions: it shows the original's
+                 * object there (its type), whether or not B has the name, of whichever
+                 * type; the original goes right on it. */
+                return place_kind(ret, PLACE_BIND, NULL);
         if (ret->place_type == PROBE_MISSING) {
                 r = path_parent(in_backing, &backing_parent);
                 if (r < 0)

@@ -572,6 +572,47 @@ static bool handle_remove(struct server *s, struct client *c, struct outcome *o)
         return true;
 }
 
+/* What decides what a path shows: its steps, then the reply. Those who may change
+ * links may ask: the path is a payload, and nothing beyond the header is kept or
+ * parsed from anyone else. The layers of merged views are looked at with the
+ * asker's rights. */
+static bool handle_explain(struct server *s, struct client *c, struct outcome *o)
+{
+        if (!c->caller.may_change_links) { /* its payload was not even kept */
+                *o = (struct outcome){.status = -EPERM, .fault = BINDLINK_FAULT_CALLER};
+                (void)snprintf(o->message, sizeof o->message,
+                               "user %u (pid %d) is not an administrator: explain needs "
+                               "CAP_SYS_ADMIN or the group bindlinkd allows (list does not), "
+                               "and %s",
+                               (unsigned)c->sender.uid, (int)c->sender.pid, c->caller.why_not);
+                return true;
+        }
+        struct wire_explain msg;
+        if (c->fds_received != 0 || wire_get_explain(c->payload, c->header.length, &msg) < 0)
+                return false;
+        struct explain_step *steps;
+        size_t count;
+        int r = link_manager_explain(s->manager, msg.path, &c->caller.creds, &steps, &count, o);
+        if (r == 0) {
+                for (size_t i = 0; i < count; i++) {
+                        const struct link *l = steps[i].link;
+                        struct wire_step w = {
+                                .kind = (uint32_t)steps[i].kind,
+                                .path = steps[i].path,
+                                .order = l ? l->order : 0,
+                                .flags = l ? l->flags : 0,
+                                .virtual_path = l ? l->virtual_path : NULL,
+                                .backing_path = l ? l->backing_path : NULL,
+                                .detail = steps[i].detail,
+                        };
+                        (void)wire_put_step(&c->out, &w);
+                }
+                explain_steps_free(steps, count);
+        }
+        wire_explain_free(&msg);
+        return true;
+}
+
 /* A whole message is in: answer it. False drops the client. */
 static bool dispatch(struct server *s, size_t slot)
 {
@@ -600,6 +641,9 @@ static bool dispatch(struct server *s, size_t slot)
                 break;
         case WIRE_LIST_IN:
                 ok = handle_list_in(c, o, &reply);
+                break;
+        case WIRE_EXPLAIN:
+                ok = handle_explain(s, c, o);
                 break;
         case WIRE_LIST:
                 ok = c->header.length == 0 && c->fds_received == 0;

@@ -244,11 +244,12 @@ int ovl_dir_each(int opath_fd, int (*fn)(void *ctx, const struct dirent *de), vo
 /* Read a view's directory ino into d (empty): 0 or -errno. */
 typedef int (*ovl_listing_fn)(fuse_req_t req, fuse_ino_t ino, struct dir_snapshot *d);
 /* opendir, readdir's listing and releasedir of a directory handle whose listing is read
- * at its first readdir, not at opendir: the handle asks the kernel to keep listings
- * (cache_readdir), and when it has the directory cached it opens it and asks nothing
- * more. The kernel reads the listing again after its own changes and when the
- * directory's mtime changes. ovl_listing returns NULL after replying with an error. */
-void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi);
+ * at its first readdir, not at opendir. With keep, the handle asks the kernel to keep
+ * listings (cache_readdir), and when it has the directory cached it opens it and asks
+ * nothing more; the kernel reads the listing again after its own changes and when the
+ * directory's mtime changes. Without, each opendir reads it again. ovl_listing
+ * returns NULL after replying with an error. */
+void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi, bool keep);
 const struct dir_snapshot *ovl_listing(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
                                        ovl_listing_fn read);
 void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi);
@@ -319,6 +320,12 @@ struct ovl_view {
         ovl_listing_fn listing;
         ovl_lookup_fn lookup;
         ovl_forget_fn forget;
+        /* May the kernel keep directory ino's listing: is every change of it
+         * notified (its layers watched, OVL_LONG_TIMEOUT)? Where not — a network or
+         * FUSE filesystem — a new mtime is no sign to rely on: sshfs gives whole
+         * seconds, so a name made in the same second as the last change never
+         * showed (remote.sh), and a server's clock may lag the other layer's. */
+        bool (*listing_kept)(fuse_req_t req, fuse_ino_t ino);
         /* A descriptor of the real object ino shows (change: of the one a change
          * acts on) for one operation, or -errno; object_put gives it back (also a
          * negative one). */

@@ -34,7 +34,7 @@ struct lazy_listing {
         struct dir_snapshot snapshot;
 };
 
-void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi)
+void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi, bool keep)
 {
         struct lazy_listing *l = calloc(1, sizeof *l);
         if (!l) {
@@ -42,8 +42,8 @@ void ovl_opendir_lazy(fuse_req_t req, struct fuse_file_info *fi)
                 return;
         }
         fi->fh = (uint64_t)(uintptr_t)l;
-        fi->cache_readdir = 1;
-        fi->keep_cache = 1;
+        fi->cache_readdir = keep;
+        fi->keep_cache = keep;
         (void)fuse_reply_open(req, fi);
 }
 

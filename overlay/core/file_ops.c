@@ -298,11 +298,15 @@ int ovl_open_for_io(int opath_fd, enum io_kind kind)
 void ovl_file_opened(struct fuse_file_info *fi, int fd)
 {
         fi->fh = (uint64_t)fd;
+        bool local = ovl_fs_is_local(fd);
         /* The page cache stays valid across opens; the kernel drops it when getattr
-         * shows another size or mtime (auto_inval_data). */
-        fi->keep_cache = 1;
+         * shows another size or mtime (auto_inval_data). Not on a network or FUSE
+         * filesystem: there another machine changes files, an mtime may have whole
+         * seconds (sshfs), and each open reads again, as sshfs and NFS do (close-to-
+         * open). */
+        fi->keep_cache = local;
         /* No FLUSH round trip on every close where closing tells nobody anything. */
-        fi->noflush = ovl_fs_is_local(fd);
+        fi->noflush = local;
 }
 
 void ovl_file_io_init(ovl_io_fd_fn io_fd) { view_io_fd = io_fd; }

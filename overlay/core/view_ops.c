@@ -31,12 +31,12 @@ void ovl_view_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data
         fuse_reply_none(req);
 }
 
-/* Listings are kept by the kernel (ovl_opendir_lazy): its own changes and a
- * directory's new mtime make it read them again. */
+/* Listings are kept by the kernel (ovl_opendir_lazy) where every change of the
+ * directory is notified: its own changes, notifications and a directory's new mtime
+ * make it read them again. Elsewhere each opendir reads them. */
 void ovl_view_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-        (void)ino;
-        ovl_opendir_lazy(req, fi);
+        ovl_opendir_lazy(req, fi, view.listing_kept(req, ino));
 }
 
 void ovl_view_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -11,7 +11,17 @@
  * kernel shall serve n by requests. The kernel opens its own backing file for each
  * open, with that open's flags, from the registered one's path: one registration
  * serves readers and writers alike. A node whose shown object changed (B gained its
- * name) gets a new one; files opened before keep theirs (merged.sh tests both). */
+ * name) gets a new one; files opened before keep theirs (merged.sh tests both).
+ *
+ * Not for a file on a filesystem ovl_fs_is_local does not know (network, FUSE): the
+ * kernel would read and write through a backing file of its own, which it never
+ * closes with close(2), so the filesystem is never asked to flush — sshfs sends
+ * writes without waiting and waits for them at FLUSH, NFS writes back at close —
+ * and what was written through V was not yet on the server when close returned
+ * (remote.sh). Served by requests there,
+ * a FLUSH closes a duplicate of the server's own descriptor, as close(2) would. The
+ * registered file would also stay open on the share until the kernel forgot the
+ * node: sshfs hides a file removed while open as .fuse_hiddenN, and rm -r B failed. */
 static int passthrough_backing(struct mnode *n, int file)
 {
         if (!ovl_passthrough_active() || n->type != S_IFREG)
@@ -23,6 +33,10 @@ static int passthrough_backing(struct mnode *n, int file)
                 __atomic_store_n(&n->backing, -1, __ATOMIC_RELEASE);
         }
         if (n->backing < 0) {
+                if (!ovl_fs_is_local(file)) {
+                        pthread_mutex_unlock(&n->lock);
+                        return -1;
+                }
                 int id = ovl_passthrough_backing_open(file);
                 if (id < 0) {
                         /* E.g. B on a stacked filesystem (overlayfs, another FUSE
@@ -47,6 +61,11 @@ static void passthrough_reply_set(struct fuse_file_info *fi, int backing_id)
          * no FUSE page cache to keep. */
         fi->keep_cache = 0;
         fi->direct_io = 0;
+        /* Nothing to flush at close: the server holds no descriptor of it. And a
+         * FLUSH would get ENOSYS (fh 0: ovl_file_flush), which makes the kernel send
+         * no FLUSH again on the whole view — neither for the files it serves by
+         * requests, on a network B, whose close must reach the share (remote.sh). */
+        fi->noflush = 1;
         ovl_passthrough_reply_set(fi, backing_id);
 }
 

@@ -30,6 +30,11 @@ static int object_get(fuse_req_t req, fuse_ino_t ino, bool change)
         return change ? mg_target_get(merged_of(req), n) : mg_shown_get(n);
 }
 
+static bool listing_kept(fuse_req_t req, fuse_ino_t ino)
+{
+        return mg_dir_timeout(node_of(req, ino)) == OVL_LONG_TIMEOUT;
+}
+
 static void object_put(fuse_req_t req, fuse_ino_t ino, int fd)
 {
         mg_object_put(node_of(req, ino), fd);
@@ -43,6 +48,7 @@ static void mg_init(void *userdata, struct fuse_conn_info *conn)
                                          .listing = mg_read_listing,
                                          .lookup = mg_lookup_entry,
                                          .forget = mg_forget_node,
+                                         .listing_kept = listing_kept,
                                          .object_get = object_get,
                                          .object_put = object_put});
         /* Opens and closes with no request at all, where nothing is lost: the kernel

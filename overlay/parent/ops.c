@@ -562,6 +562,11 @@ static int object_get(fuse_req_t req, fuse_ino_t ino, bool change)
         return is_synthesized(inode) ? -ENOTSUP : ovl_inode_get(inode);
 }
 
+static bool listing_kept(fuse_req_t req, fuse_ino_t ino)
+{
+        return dir_timeout(inode_of(req, ino)) == OVL_LONG_TIMEOUT;
+}
+
 static void object_put(fuse_req_t req, fuse_ino_t ino, int fd)
 {
         ovl_inode_put(inode_of(req, ino), fd);
@@ -575,6 +580,7 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
                                          .listing = read_listing,
                                          .lookup = do_lookup,
                                          .forget = forget_one,
+                                         .listing_kept = listing_kept,
                                          .object_get = object_get,
                                          .object_put = object_put});
         /* Opens and closes with no request (see ovl_conn_no_open): the kernel checks

@@ -99,7 +99,7 @@ test_s3_relative_and_unnormalized_spellings_are_one_link() {
         (cd "$T/b" && "$BINDLINKCTL" remove ../v/) || fail "remove by another spelling failed"
         # Symlinks in the ancestors of V are resolved.
         ctl create "$T/alias/w" "$T/b" || return
-        check_eq "symlinked ancestor resolved" "$T/real/w" "$("$BINDLINKCTL" list --json | jq -r '.[0].virtual')"
+        check_eq "symlinked ancestor resolved" "$T/real/w" "$("$BINDLINKCTL" list --json | jq -r '.bindlinks[0].virtual')"
         ctl_fails 0x80070057 EEXIST create "$T/real/w" "$T/b"
 }
 
@@ -162,6 +162,16 @@ test_s20_windows_program_removes_nested_links_deepest_first() {
         check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
 }
 
+# A link that shows a file has nothing below it to except: an exception below it is
+# an invalid argument, as one outside V is (S2). (This was E_NOTIMPL.)
+test_s2_s14_exception_below_a_file_backing_path_is_invalidarg() {
+        mkdir -p "$T/v/e"; echo b > "$T/bfile"
+        ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/bfile"
+        case "$LAST_ERROR" in *"$T/v/e"*"a file"*) ;; *) fail "the error does not say why: $LAST_ERROR" ;; esac
+        check_eq "nothing made" 0 "$("$BINDLINKCTL" list --json | jq '.bindlinks | length')"
+        check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
+}
+
 test_s2_s8_exceptions_on_anchorless_is_invalidarg() {
         mkdir -p "$T/b/e"
         ctl_fails 0x80070057 EINVAL create --exception "$T/v/e" "$T/v" "$T/b"
@@ -189,7 +199,7 @@ test_s2_not_admin_is_access_denied() {
         case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "expected EPERM, got: $out";; esac
         out=$(as_nobody "$BINDLINKCTL" remove "$T/v" 2>&1)
         case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "remove: expected EPERM, got: $out";; esac
-        check_eq "no link made" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link made" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         # Listing is not a change: anyone may list.
         as_nobody "$BINDLINKCTL" list >/dev/null || fail "nobody cannot list"
 }
@@ -584,7 +594,7 @@ test_s19_nested_anchorless_links_outermost_first() {
         eventually 10 realization_is "$T/p/a/b" none ||
                 fail "nested link still shown: $(link_field "$T/p/a/b" realization)"
         check_missing "$T/p/a"
-        check_eq "nested waits, registered" 2 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "nested waits, registered" 2 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         ln -sfn outer "$T/outerlink"
         eventually 10 realization_is "$T/p/a/b" overlay ||
                 fail "nested link not shown again: $(link_field "$T/p/a/b" realization)"
@@ -800,7 +810,7 @@ test_s15_nested_shows_even_when_outer_backing_lacks_its_name() {
         check_missing "$T/t/bar"
         check_eq "t unchanged" top "$(ls "$T/t")"
         ctl remove --recursive "$T/foo" || return
-        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_eq "no overlay left" 0 "$(findmnt -rn -o FSTYPE | grep -c fuse.bindlink)"
         check_missing "$T/foo/top"
 }
@@ -822,7 +832,7 @@ test_s20_nested_links_are_removed_deepest_first() {
         ctl create "$T/foo/bar" "$T/t2" || return
         ctl remove --recursive "$T/foo" || return
         check_missing "$T/foo/bar/y"
-        check_eq "the link beside stays" "$T/foo2" "$("$BINDLINKCTL" list --json | jq -r '.[].virtual')"
+        check_eq "the link beside stays" "$T/foo2" "$("$BINDLINKCTL" list --json | jq -r '.bindlinks[].virtual')"
         ctl remove "$T/foo2" || return
         check_eq "all mounts gone" 0 "$(mounts_under "$T/")"
 }
@@ -847,10 +857,10 @@ test_s20_recursive_remove_restores_the_original_parent() {
         ctl_fails 0x800700AA EBUSY remove "$T/foo"
         case "$LAST_ERROR" in *"$T/foo/bar"*) ;; *) fail "the refusal does not name the nested link: $LAST_ERROR" ;; esac
         ctl_fails 0x800700AA EBUSY remove "$T/foo/bar"
-        check_eq "three links" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "three links" 3 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_file_is "$T/foo/bar/y" t2
         ctl remove -r "$T/foo" || return
-        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_eq "nothing mounted" 0 "$(mounts_under "$T/")"
         check_eq "original foo unchanged" "$before" "$(tree_digest "$T/foo")"
         ctl_fails 0x80070490 ENOENT remove -r "$T/foo"
@@ -903,7 +913,7 @@ test_s18_cycle_is_refused_with_eloop() {
         ctl_fails 0x80070781 ELOOP create "$T/a/sub" "$T/a"
         ctl remove "$T/a"
         ctl_fails 0x80070781 ELOOP create "$T/a" "$T/a/sub"
-        check_eq "only nothing left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "only nothing left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
 }
 
 # ---- S4: system-wide, survives the daemon -------------------------------------------------
@@ -930,7 +940,7 @@ test_s4_links_survive_kill9_and_restart_untouched() {
         kill9_daemon
         check_file_is "$T/v/x" back
         start_daemon || { fail "restart failed"; return; }
-        check_eq "links re-adopted" "$T/v $T/v2" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join(" ")')"
+        check_eq "links re-adopted" "$T/v $T/v2" "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].virtual] | join(" ")')"
         check_eq "mounts untouched" "$before" "$(findmnt -rn -o ID,TARGET | grep "$T/" | sort)"
         check_eq "flags kept" read-only "$(link_field "$T/v2" 'flags | join(",")')"
         ctl remove "$T/v" || return
@@ -962,7 +972,7 @@ test_s10_backing_deleted_then_made_again() {
         rm -r "$T/b"
         eventually 20 test ! -e "$T/v" || fail "V still visible after B was deleted"
         err=$(ls "$T/v" 2>&1); case "$err" in *"No such file or directory"*) ;; *) fail "expected ENOENT, got: $err";; esac
-        check_eq "link still registered" 1 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "link still registered" 1 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         mkdir "$T/b"; echo two > "$T/b/y"
         eventually 20 test -e "$T/v/y" || fail "V does not show B made again"
         check_file_is "$T/v/y" two
@@ -1031,14 +1041,109 @@ test_s21_list_json_has_every_field_in_creation_order() {
         ctl create "$T/v2" "$T/b" || return
         ctl create --read-only "$T/v1" "$T/b" || return
         local json; json=$("$BINDLINKCTL" list --json)
+        check_eq "one object, as findmnt's" '["bindlinks"]' "$(echo "$json" | jq -c 'keys')"
         check_eq "keys" '["backing","exceptions","flags","order","realization","virtual"]' \
-                "$(echo "$json" | jq -c '.[0] | keys')"
-        check_eq "order" "$T/v2 $T/v1" "$(echo "$json" | jq -r '[.[].virtual] | join(" ")')"
-        local o1 o2; o1=$(echo "$json" | jq '.[0].order'); o2=$(echo "$json" | jq '.[1].order')
+                "$(echo "$json" | jq -c '.bindlinks[0] | keys')"
+        check_eq "order" "$T/v2 $T/v1" "$(echo "$json" | jq -r '[.bindlinks[].virtual] | join(" ")')"
+        local o1 o2; o1=$(echo "$json" | jq '.bindlinks[0].order'); o2=$(echo "$json" | jq '.bindlinks[1].order')
         [ "$o1" -lt "$o2" ] || fail "orders not increasing: $o1 $o2"
-        check_eq "flags" '[[],["read-only"]]' "$(echo "$json" | jq -c '[.[].flags]')"
+        check_eq "flags" '[[],["read-only"]]' "$(echo "$json" | jq -c '[.bindlinks[].flags]')"
         local text; text=$("$BINDLINKCTL" list)
-        case "$text" in *"$T/v2 -> $T/b"*) ;; *) fail "text list lacks the link: $text";; esac
+        check_eq "header" "ORDER REALIZATION FLAGS VIRTUAL BACKING EXCEPTIONS" \
+                "$(printf '%s\n' "$text" | head -n 1 | tr -s ' ')"
+        check_eq "a row" "$o2 bind read-only $T/v1 $T/b" \
+                "$(printf '%s\n' "$text" | sed -n 3p | tr -s ' ' | sed 's/^ //; s/ $//')"
+}
+
+# As findmnt: -o picks columns (+ adds to the default ones), -n drops the header,
+# -r escapes what would break the columns (\x20), a PATH keeps the links at or
+# below it (exit 1 when none is), and -J -o gives the chosen keys.
+test_s21_list_columns_raw_and_filter_as_findmnt() {
+        mkdir -p "$T/srv/a b" "$T/srv/c/d" "$T/other" "$T/b"
+        ctl create "$T/srv/a b" "$T/b" || return
+        ctl create --read-only "$T/srv/c/d" "$T/b" || return
+        ctl create "$T/other" "$T/b" || return
+        check_eq "raw, no header, one column" "$T/srv/a\x20b
+$T/srv/c/d
+$T/other" "$("$BINDLINKCTL" list -r -n -o VIRTUAL)"
+        check_eq "columns in the order asked" "read-only $(link_field "$T/srv/c/d" order)" \
+                "$("$BINDLINKCTL" list -rn -o flags,ORDER "$T/srv/c")"
+        check_eq "+COLUMN adds to the defaults" "ORDER REALIZATION FLAGS VIRTUAL BACKING EXCEPTIONS SCOPE" \
+                "$("$BINDLINKCTL" list -r -o +SCOPE | head -n 1)"
+        check_eq "below a path" "$T/srv/a\x20b $T/srv/c/d" \
+                "$("$BINDLINKCTL" list -rn -o VIRTUAL "$T/srv" | tr '\n' ' ' | sed 's/ $//')"
+        check_eq "a relative path, as the caller names it" "$T/srv/c/d" \
+                "$(cd "$T/srv" && "$BINDLINKCTL" list -rn -o VIRTUAL c/)"
+        check_eq "JSON, chosen keys" '{"bindlinks":[{"virtual":"'"$T/other"'","flags":[]}]}' \
+                "$("$BINDLINKCTL" list -J -o VIRTUAL,FLAGS "$T/other" | jq -c .)"
+        local out rc
+        out=$("$BINDLINKCTL" list "$T/nothing" 2>&1); rc=$?
+        check_eq "no link there: exit 1, nothing printed" "1:" "$rc:$out"
+        check_eq "nothing there, JSON" '{"bindlinks":[]}' \
+                "$("$BINDLINKCTL" list -J "$T/nothing" | jq -c .)"
+        out=$("$BINDLINKCTL" list -o VIRTUAL,BOGUS 2>&1); rc=$?
+        check_eq "an unknown column is a usage error" 2 "$rc"
+        case "$out" in *"unknown column BOGUS"*) ;; *) fail "the error does not name the column: $out" ;; esac
+}
+
+# zsh completion (tools/completion/_bindlinkctl), typed into an interactive zsh on a
+# pseudo-terminal: commands, options, list's columns, the links there are for remove,
+# and every option it offers is one --help names.
+zsh_complete() { # zsh_complete LINE EXPECTED
+        zsh -f "$SRCDIR/tests/integration/zsh_complete.zsh" "$SRCDIR/tools/completion" \
+                "$BINDLINKCTL" "$1" "$2"
+}
+test_zsh_completion_of_commands_options_and_virtual_paths() {
+        mkdir -p "$T/zlink" "$T/b"
+        ctl create "$T/zlink" "$T/b" || return
+        zsh_complete "bindlinkctl exp" "bindlinkctl explain" || fail "the command"
+        zsh_complete "bindlinkctl remove --rec" "remove --recursive" || fail "remove's option"
+        zsh_complete "bindlinkctl list -o VIR" "list -o VIRTUAL" || fail "a column"
+        # (The line is longer than the terminal: look for the completed name alone.)
+        zsh_complete "bindlinkctl remove $T/zl" "/zlink" || fail "the link there is"
+        local opt help
+        help=$("$BINDLINKCTL" --help)
+        for opt in $(grep -o -- '--[a-z-]*' "$SRCDIR/tools/completion/_bindlinkctl" | sort -u); do
+                case "$help" in *"$opt"*) ;; *) fail "zsh completion offers $opt, which --help does not name" ;; esac
+        done
+}
+
+# bindlinkctl explain: which link decides what a path shows, through which links,
+# from which layer, and why — one line a step, the last what is on disk.
+explain_lines() { "$BINDLINKCTL" explain "$1" | sed "s|$T/||g"; }
+test_s12_s14_s18_explain_names_the_deciding_link_layer_and_why() {
+        mkdir -p "$T/app/cfg" "$T/patch/sub" "$T/ro" "$T/plain/e" "$T/src" "$T/gone"
+        echo v > "$T/app/cfg/both"; echo b > "$T/patch/both"; echo v > "$T/app/cfg/vonly"
+        echo r > "$T/ro/x"; echo o > "$T/plain/e/orig"
+        ctl create --merged "$T/app/cfg" "$T/patch" || return
+        ctl create --read-only "$T/patch/sub" "$T/ro" || return
+        ctl create --exception "$T/plain/e" "$T/plain" "$T/src" || return
+        ctl create "$T/anch" "$T/ro" || return
+        ctl create "$T/hidden" "$T/gone" || return
+        local o_sub; o_sub=$(link_field "$T/patch/sub" order)
+        check_eq "a collision in a merged view" "app/cfg/both: the merged link on app/cfg shows its backing path's file (the original has one too: the backing path wins, S12)
+patch/both: no link decides it: a file on disk" "$(explain_lines "$T/app/cfg/both")"
+        check_eq "the original's layer" "app/cfg/vonly: the merged link on app/cfg shows the original's file (its backing path has no such name, S12)
+app/cfg/vonly: a file in the original directory the view covers" "$(explain_lines "$T/app/cfg/vonly")"
+        check_eq "a chain through a read-only link (S18, S11)" "app/cfg/sub/x: the merged link on app/cfg shows its backing path's file
+patch/sub/x: the link on patch/sub (order $o_sub) shows ro/x there, by a bind mount; read-only: nothing can be changed through the link (S11)
+ro/x: no link decides it: a file on disk" "$(explain_lines "$T/app/cfg/sub/x")"
+        check_eq "inside an exception (S14)" "plain/e/orig: inside the exception plain/e of the link on plain: the original object shows, writable as it is on disk (S14)
+plain/e/orig: no link decides it: a file on disk" "$(explain_lines "$T/plain/e/orig")"
+        case "$(explain_lines "$T/anch/x")" in
+        "anch/x: the link on anch "*"by a bind mount on an entry the overlay of its parent makes up (S8, S9)
+ro/x: no link decides it: a file on disk") ;;
+        *) fail "anchorless: $(explain_lines "$T/anch/x")" ;;
+        esac
+        rmdir "$T/gone"
+        eventually 10 realization_is "$T/hidden" none || fail "the link whose B went is still shown"
+        check_eq "a link not shown now (S10)" "hidden: the link on hidden is registered but not shown now: its backing path does not exist; what is beneath it shows
+hidden: no link decides it, and nothing is there (or the caller may not see it)" "$(explain_lines "$T/hidden")"
+        check_eq "relative, as the caller names it" "$(explain_lines "$T/app/cfg/both")" \
+                "$(cd "$T/app" && "$BINDLINKCTL" explain cfg/both | sed "s|$T/||g")"
+        check_eq "JSON" '["layer-backing","found"] app/cfg merged' \
+                "$("$BINDLINKCTL" explain --json "$T/app/cfg/both" | sed "s|$T/||g" |
+                   jq -r '"\([.steps[].kind] | tostring) \(.steps[0].link.virtual) \(.steps[0].link.flags[0])"')"
 }
 
 # bash completion (tools/completion/bindlinkctl): commands, options (each one
@@ -1062,6 +1167,9 @@ test_bash_completion_of_commands_options_and_virtual_paths() {
                 "$(complete_words "$BINDLINKCTL" remove "$T/v" | sort | paste -sd'|')"
         check_eq "the same through --socket" "$T/v one" \
                 "$(complete_words "$BINDLINKCTL" --socket "$SOCK" remove "$T/v ")"
+        check_eq "explain" explain "$(complete_words "$BINDLINKCTL" exp)"
+        check_eq "list's columns" VIRTUAL "$(complete_words "$BINDLINKCTL" list -o vir)"
+        check_eq "list's paths are the links'" "$T/v2" "$(complete_words "$BINDLINKCTL" list "$T/v2")"
         local opt help
         help=$("$BINDLINKCTL" --help)
         for opt in $(grep -o -- '--[a-z-]*' "$SRCDIR/tools/completion/bindlinkctl" | sort -u); do
@@ -1073,7 +1181,7 @@ test_s21_list_json_escapes_odd_names() {
         mkdir -p "$T/with space" "$T/quo\"te" "$T/b"
         ctl create "$T/with space" "$T/b" || return
         ctl create "$T/quo\"te" "$T/b" || return
-        check_eq "names round-trip" "$T/with space|$T/quo\"te" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join("|")')"
+        check_eq "names round-trip" "$T/with space|$T/quo\"te" "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].virtual] | join("|")')"
 }
 
 # ---- S22: boot configuration -------------------------------------------------------------
@@ -1092,7 +1200,7 @@ $T/v\\0403 $T/b
 CONF
         stop_daemon
         start_daemon --config "$T/links.conf" || { fail "daemon with config did not start"; return; }
-        check_eq "created in file order" "$T/v1 $T/v2 $T/v 3" "$("$BINDLINKCTL" list --json | jq -r '[.[].virtual] | join(" ")')"
+        check_eq "created in file order" "$T/v1 $T/v2 $T/v 3" "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].virtual] | join(" ")')"
         check_file_is "$T/v1/x" b
         (echo x > "$T/v2/x") 2>/dev/null && fail "read-only option ignored"
         grep -q "links.conf:5: .*not visible" "$DAEMON_LOG" || fail "line 5 error not reported: $(cat "$DAEMON_LOG")"
@@ -1102,7 +1210,7 @@ CONF
         # Restart with the same config: links are re-adopted, nothing is duplicated.
         stop_daemon
         start_daemon --config "$T/links.conf" || { fail "second start failed"; return; }
-        check_eq "still three links" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "still three links" 3 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         grep -q "links.conf:2:" "$DAEMON_LOG" && fail "re-adopted link reported as an error"
         stop_daemon
         start_daemon

@@ -152,7 +152,7 @@ fault_backing_fs_unmounted() {
         timeout 5 ls -la "$V" >/dev/null 2>&1
         [ $? -ne 124 ] || fail "ls through V hung"
         check_daemon_answers
-        check_eq "the link is still listed" 1 "$(timeout 5 "$BINDLINKCTL" list --json | jq length)"
+        check_eq "the link is still listed" 1 "$(timeout 5 "$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         remove_link_cleanly
         case $kind in anchorless) check_missing "$V" ;; *) check_file_is "$V/o" orig ;; esac
 }
@@ -311,7 +311,7 @@ fault_backing_replaced_by_a_file() {
         now=$(view "$V/x")
         case $now in "Not a directory" | "No such file or directory") ;; *) fail "V/x with B a file: '$now'" ;; esac
         check_daemon_answers
-        check_eq "still listed" "$T/b" "$(timeout 5 "$BINDLINKCTL" list --json | jq -r '.[0].backing')"
+        check_eq "still listed" "$T/b" "$(timeout 5 "$BINDLINKCTL" list --json | jq -r '.bindlinks[0].backing')"
         rm "$T/b"; mkdir "$T/b"; echo two > "$T/b/y"
         eventually 20 timeout 5 grep -qx two "$V/y" || fail "V does not show B, a directory again: '$(view "$V")'"
         check_eq "B's old file" "No such file or directory" "$(view "$V/x")"
@@ -449,8 +449,10 @@ test_s21_links_named_with_name_max_bytes_and_not_utf8() {
         check_file_is "$T/$LONG2/o" orig
         check_eq "parent listing" "$(sorted "$LONG" "$FF" "$FE")" "$(names "$T/p")"
         check_eq "realizations" "overlay overlay overlay bind overlay" \
-                "$("$BINDLINKCTL" list --json | jq -r '[.[].realization] | join(" ")')"
-        "$BINDLINKCTL" list | grep -qF "$T/p/$FF -> $T/b" || fail "the text list does not name $T/p/\\xff\\xfe as it is"
+                "$("$BINDLINKCTL" list --json | jq -r '[.bindlinks[].realization] | join(" ")')"
+        # The table escapes what is not printable, as findmnt's: \xff\xfe, literally.
+        "$BINDLINKCTL" list -rn -o VIRTUAL | grep -qxF "$T/p/\\xff\\xfe" ||
+                fail "the raw list does not name $T/p/\\xff\\xfe escaped"
         local json; json=$("$BINDLINKCTL" list --json)
         printf '%s' "$json" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 ||
                 fail "list --json is not valid UTF-8 (RFC 8259): it has the raw bytes of $T/p/\\xff\\xfe"
@@ -459,18 +461,18 @@ test_s21_links_named_with_name_max_bytes_and_not_utf8() {
         check_eq "distinct virtual paths in list --json" 5 "$(printf '%s' "$json" | python3 -c '
 import json, sys
 import os
-print(len({os.fsencode(l["virtual"]) for l in json.load(sys.stdin)}))')"
+print(len({os.fsencode(l["virtual"]) for l in json.load(sys.stdin)["bindlinks"]}))')"
         printf '%s' "$json" | python3 -c '
 import json, os, sys
 want = {os.fsencode(p) for p in sys.argv[1:]}
-got = {os.fsencode(l["virtual"]) for l in json.load(sys.stdin)}
+got = {os.fsencode(l["virtual"]) for l in json.load(sys.stdin)["bindlinks"]}
 sys.exit(0 if want <= got else 1)' "$T/p/"$'\xff\xfe' "$T/p/"$'\xfe\xff' ||
                 fail "list --json does not give back the non-UTF-8 paths byte for byte"
         ctl_fails 0x800700CE ENAMETOOLONG create "$T/p/$TOO_LONG" "$T/b"
         for v in "$T/p/$LONG" "$T/p/$FF" "$T/p/$FE" "$T/$CAFE" "$T/$LONG2"; do
                 ctl remove "$v"
         done
-        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_nothing_left
         check_eq "parent unchanged" "$before_p" "$(tree_digest "$T/p")"
         check_eq "shadowed V unchanged" "$before_cafe" "$(tree_digest "$T/$CAFE")"
@@ -759,7 +761,7 @@ test_s4_restart_takes_down_what_a_crash_left_unrecorded() {
         echo "R $order_w" >> "$STATE/links.journal"
         journal_edit "/^[LCM] $order_u /d; \|^O $T/u |d"
         start_daemon || return
-        check_eq "links after the restart" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "links after the restart" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         no_view_at "$T/v" || fail "the view with no link is still mounted on V"
         no_view_at "$T/u" || fail "the view with no record is still mounted"
         check_eq "nothing mounted on W" "" "$(findmnt -n --mountpoint "$T/w")"
@@ -797,13 +799,13 @@ test_s4_kill9_during_a_create_storm_leaves_nothing_once_removed() {
                   done ) &
                 local storm=$!
                 # Somewhere in the middle of it.
-                eventually 20 sh -c "[ \$('$BINDLINKCTL' list --json 2>/dev/null | jq length) -ge $((round * 2)) ]"
+                eventually 20 sh -c "[ \$('$BINDLINKCTL' list --json 2>/dev/null | jq '.bindlinks | length') -ge $((round * 2)) ]"
                 kill9_daemon
                 wait "$storm"
                 start_daemon || return
         done
         remove_all_links
-        check_eq "links left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "links left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         eventually 20 sh -c "! findmnt -rn -o TARGET | grep -q '^$T/'" ||
                 fail "mounts left after every link was removed: $(findmnt -rn -o TARGET,FSTYPE | grep "^$T/")"
         eventually 20 test "$(servers_left)" -eq 0 || fail "overlay servers left: $(pgrep -a -f bindlink-overlay)"
@@ -814,7 +816,7 @@ test_s4_kill9_during_a_create_storm_leaves_nothing_once_removed() {
 # links_and_mounts: each link's V and whether something is mounted there, sorted.
 links_and_mounts() {
         local v
-        "$BINDLINKCTL" list --json | jq -r '.[].virtual' | sort | while IFS= read -r v; do
+        "$BINDLINKCTL" list --json | jq -r '.bindlinks[].virtual' | sort | while IFS= read -r v; do
                 if findmnt -n --mountpoint "$v" >/dev/null; then echo "$v mounted"; else echo "$v bare"; fi
         done
 }

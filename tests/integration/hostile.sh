@@ -16,7 +16,7 @@ ATTACKER_UID=1235
 
 # no_links: the attack left no link behind.
 no_links() {
-        local n; n=$("$BINDLINKCTL" list --json | jq length)
+        local n; n=$("$BINDLINKCTL" list --json | jq ".bindlinks | length")
         [ "$n" = 0 ] || fail "the attack made $n link(s): $("$BINDLINKCTL" list)"
 }
 
@@ -205,12 +205,39 @@ test_s20_member_recursive_remove_stops_at_a_link_it_may_not_reach() {
         local out
         out=$(as_member "$BINDLINKCTL" remove -r "$T/m/a" 2>&1)
         case "$out" in *"(HRESULT 0x80070005, EACCES)"*) ;; *) fail "expected EACCES, got: $out" ;; esac
-        check_eq "every link stays" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "every link stays" 3 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         check_file_is "$T/m/a/open/n/f" x
         # What they may reach, they may remove, deepest first.
         as_member "$BINDLINKCTL" remove "$T/m/a/open/n" || fail "member could not remove a link it reaches"
         "$BINDLINKCTL" remove -r "$T/m/a" || fail "root could not remove the rest"
-        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "no link left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
+        stop_daemon; start_daemon
+}
+
+# explain looks at a merged view's layers, and at what is on disk, as whoever asks:
+# a member may not learn that a name exists where they may not look. Nobody else may
+# ask at all (the request carries a path: nothing past the header is read from them).
+test_s12_explain_tells_a_member_nothing_it_may_not_see() {
+        with_member_daemon || return
+        mkdir -p "$T/pub/v/locked" "$T/pub/b/locked" "$T/pub/b/open"; chmod 0700 "$T/pub/b/locked" "$T/pub/v/locked"
+        echo s > "$T/pub/b/locked/secret"; echo s > "$T/pub/v/locked/vsecret"; echo o > "$T/pub/b/open/f"
+        "$BINDLINKCTL" create --merged "$T/pub/v" "$T/pub/b" >/dev/null || { fail "create"; return; }
+        local out
+        out=$(as_member "$BINDLINKCTL" explain "$T/pub/v/open/f" 2>&1)
+        case "$out" in *"shows its backing path's file"*"a file on disk"*) ;; *) fail "what it may see: $out" ;; esac
+        for p in locked/secret locked/vsecret; do
+                out=$(as_member "$BINDLINKCTL" explain "$T/pub/v/$p" 2>&1)
+                case "$out" in
+                *"shows nothing there"*"may not see it"*) ;;
+                *) fail "explain told a member about $p: $out" ;;
+                esac
+        done
+        # Root sees them.
+        out=$("$BINDLINKCTL" explain "$T/pub/v/locked/secret" 2>&1)
+        case "$out" in *"backing path's file"*) ;; *) fail "root: $out" ;; esac
+        out=$(as_nobody "$BINDLINKCTL" explain "$T/pub/v/open/f" 2>&1)
+        case "$out" in *"(HRESULT 0x80070005, EPERM)"*) ;; *) fail "nobody may not explain: $out" ;; esac
+        "$BINDLINKCTL" remove "$T/pub/v" || fail "remove"
         stop_daemon; start_daemon
 }
 
@@ -287,7 +314,7 @@ test_s2_s3_symlink_put_above_a_link_does_not_move_its_mount() {
         # not write (standing for /etc), then makes the daemon show the link again.
         as_nobody sh -c "mv '$T/u/sub' '$T/u/old' && ln -s '$T/target' '$T/u/sub'"
         rm -r "$T/b"; mkdir "$T/b"
-        eventually 10 sh -c "[ \"\$('$BINDLINKCTL' list --json | jq -r '.[0].realization')\" = none ] ||
+        eventually 10 sh -c "[ \"\$('$BINDLINKCTL' list --json | jq -r '.bindlinks[0].realization')\" = none ] ||
                 findmnt -n --mountpoint '$T/target/v' >/dev/null" ||
                 fail "the daemon did not show the link again"
         findmnt -n --mountpoint "$T/target/v" >/dev/null &&

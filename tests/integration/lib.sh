@@ -182,7 +182,7 @@ remove_all_links() {
         [ -n "$DAEMON_PID" ] || return 0
         local v
         # Innermost first, so removal does not re-graft what is removed next.
-        "$BINDLINKCTL" list --json 2>/dev/null | jq -r '.[].virtual' | awk '{ print length, $0 }' |
+        "$BINDLINKCTL" list --json 2>/dev/null | jq -r '.bindlinks[].virtual' | awk '{ print length, $0 }' |
                 sort -rn | cut -d' ' -f2- | while IFS= read -r v; do
                 "$BINDLINKCTL" remove "$v" >/dev/null 2>&1
         done
@@ -261,7 +261,7 @@ as_nobody() {
 }
 
 link_field() { # link_field VIRTUAL FIELD
-        "$BINDLINKCTL" list --json | jq -r --arg v "$1" ".[] | select(.virtual == \$v) | .$2"
+        "$BINDLINKCTL" list --json | jq -r --arg v "$1" ".bindlinks[] | select(.virtual == \$v) | .$2"
 }
 
 realization_is() { [ "$(link_field "$1" realization)" = "$2" ]; }

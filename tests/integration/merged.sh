@@ -960,6 +960,28 @@ test_s14_exceptions_in_a_merged_link() {
         check_file_is "$T/v/vdir/keep/sub/new" new
 }
 
+# An exception where B has the other type at its name (a file where the original is a
+# directory, and the reverse): the view is told its exceptions and shows the original
+# there, and the original is grafted on it. (This was E_NOTIMPL.)
+test_s12_s14_merged_exception_where_b_has_the_other_type() {
+        mkdir -p "$T/v/d" "$T/b/f" "$T/b/other"
+        echo orig > "$T/v/d/in"; echo vfile > "$T/v/f"; echo bfile > "$T/b/d"; echo bo > "$T/b/other/x"
+        echo bin > "$T/b/f/in"
+        ctl create --merged --exception "$T/v/d" --exception "$T/v/f" "$T/v" "$T/b" || return
+        check_eq "the original directory" "in" "$(ls "$T/v/d")"
+        check_file_is "$T/v/d/in" orig
+        check_file_is "$T/v/f" vfile
+        check_file_is "$T/v/other/x" bo
+        echo new > "$T/v/d/new"
+        check_file_is "$T/v/d/new" new # written in the original, as S14 says
+        check_missing "$T/b/d/new"
+        check_eq "B's file is untouched" bfile "$(cat "$T/b/d")"
+        check_eq "a listing shows each name once" "d f other" "$(ls "$T/v" | tr '\n' ' ' | sed 's/ $//')"
+        ctl remove "$T/v" || return
+        check_file_is "$T/v/d/new" new
+        check_eq "B as it was" "bfile bin" "$(cat "$T/b/d") $(cat "$T/b/f/in")"
+}
+
 test_s15_s20_nested_link_inside_a_merged_link() {
         make_pair
         mkdir -p "$T/n"; echo nested > "$T/n/x"
@@ -967,10 +989,14 @@ test_s15_s20_nested_link_inside_a_merged_link() {
         ctl create "$T/v/vdir/inner" "$T/n" || return
         check_file_is "$T/v/vdir/inner/x" nested
         check_file_is "$T/v/bfile" b-only
-        ctl remove "$T/v" || return
+        # Deepest first, as RemoveBindLink: the view stays while a link is inside it.
+        ctl_fails 0x800700AA EBUSY remove "$T/v"
         check_file_is "$T/v/vdir/inner/x" nested
+        check_file_is "$T/v/bfile" b-only
         ctl remove "$T/v/vdir/inner" || return
         check_file_is "$T/v/vdir/inner/f" v-inner
+        ctl remove "$T/v" || return
+        check_missing "$T/v/bfile"
 }
 
 # S18 chains through merged views, both ways, and S20 removal in any order.

@@ -36,7 +36,7 @@ stop_containers() {
         CONTAINERS=()
 }
 
-scoped_links() { "$BINDLINKCTL" list --all-scopes | grep -c 'scope: mntns:'; }
+scoped_links() { "$BINDLINKCTL" list --all-scopes -rn -o SCOPE | grep -c '^mntns:'; }
 
 make_pair() {
         mkdir -p "$T/v" "$T/b"
@@ -53,16 +53,18 @@ test_s23_plain_link_in_a_container_is_seen_there_only() {
         check_eq "no mount on V on the host" 0 "$(findmnt -rn -o TARGET | grep -cx "$T/v")"
         check_eq "the host's list" "" "$("$BINDLINKCTL" list)"
         local line
-        line=$("$BINDLINKCTL" list --all-scopes)
+        line=$("$BINDLINKCTL" list --all-scopes -rn -o REALIZATION,VIRTUAL,BACKING,SCOPE)
         case "$line" in
-        *"bind"*"$T/v -> $T/b  scope: mntns:"*" pid:$C") ;;
+        "bind $T/v $T/b mntns:"*"\x20pid:$C") ;;
         *) fail "list --all-scopes: $line" ;;
         esac
-        check_eq "list of the container" 1 "$("$BINDLINKCTL" list --target "pid:$C" | grep -c "$T/v -> $T/b")"
+        check_eq "SCOPE is a default column there" SCOPE \
+                "$("$BINDLINKCTL" list --all-scopes | head -n 1 | awk '{ print $NF }')"
+        check_eq "list of the container" 1 "$("$BINDLINKCTL" list --target "pid:$C" -rn -o VIRTUAL,BACKING | grep -cx "$T/v $T/b")"
         # S2 in a target: a second link on V is EEXIST, after B's check (as Windows).
         ctl_fails 0x80070057 EEXIST create --target "pid:$C" "$T/v" "$T/b"
         ctl_fails 0x80070002 ENOENT create --target "pid:$C" "$T/v" "$T/no-such-b"
-        check_eq "json scope" "$C" "$("$BINDLINKCTL" list --json --all-scopes | jq -r '.[0].scope.pid')"
+        check_eq "json scope" "$C" "$("$BINDLINKCTL" list --json --all-scopes | jq -r '.bindlinks[0].scope.pid')"
         ctl remove --target "pid:$C" "$T/v" || return
         check_eq "the container sees its own V again" v-own "$(in_container "$C" cat "$T/v/f")"
         check_eq "no scoped link left" 0 "$(scoped_links)"
@@ -234,7 +236,7 @@ test_s23_s4_restart_keeps_live_containers_links_and_drops_dead_ones() {
         eventually 20 process_gone "$dead" || fail "the container did not end"
         start_daemon || { fail "restart failed"; return; }
         check_eq "one scoped link adopted" 1 "$(scoped_links)"
-        check_eq "the live container's link" 1 "$("$BINDLINKCTL" list --target "pid:$live" | grep -c "$T/v -> $T/b")"
+        check_eq "the live container's link" 1 "$("$BINDLINKCTL" list --target "pid:$live" -rn -o VIRTUAL,BACKING | grep -cx "$T/v $T/b")"
         grep -q "dropped: the namespace has ended" "$DAEMON_LOG" || fail "the dropped link was not said"
         check_eq "the container still sees B" b-file "$(in_container "$live" cat "$T/v/f")"
         ctl remove --target "pid:$live" "$T/v" || return
@@ -421,8 +423,8 @@ test_s23_s12_merged_link_in_a_container_is_the_union_there_only() {
         check_eq "no mount on V on the host" 0 "$(findmnt -rn -o TARGET | grep -cx "$T/v")"
         check_eq "the host's V" ". ./f ./vdir ./vdir/x " "$(cd "$T/v" && find . | sort | tr '\n' ' ')"
         case "$("$BINDLINKCTL" list --target "pid:$C")" in
-        *"merged"*"$T/v -> $T/b"*) ;; *) fail "list: $("$BINDLINKCTL" list --target "pid:$C")" ;; esac
-        check_eq "realized by a view" overlay "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.[0].realization')"
+        *"merged"*"$T/v "*"$T/b"*) ;; *) fail "list: $("$BINDLINKCTL" list --target "pid:$C")" ;; esac
+        check_eq "realized by a view" overlay "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.bindlinks[0].realization')"
         ctl remove --target "pid:$C" "$T/v" || return
         check_eq "the container sees its own V again" ". ./f ./vdir ./vdir/x " "$(in_container_listing "$C" "$T/v")"
         eventually 10 test "$(view_servers)" -eq "$servers" || fail "the view's server did not end"
@@ -591,7 +593,7 @@ test_s23_s8_anchorless_link_in_a_container() {
         check_eq "listed" ". ./f ./m nt ./m nt/in ./m nt/in/d ./mnt ./mnt/m ./new ./new/f " "$(in_container_listing "$C" "$T/v")"
         check_missing "$T/v/new"
         check_eq "one server more (the parent's overlay)" $((servers + 1)) "$(view_servers)"
-        check_eq "realized by a bind mount" bind "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.[0].realization')"
+        check_eq "realized by a bind mount" bind "$("$BINDLINKCTL" list --json --target "pid:$C" | jq -r '.bindlinks[0].realization')"
         # Links made in the parent since ride on its overlay: they go first.
         mkdir -p "$T/b2"; echo b2 > "$T/b2/f"
         ctl create --target "pid:$C" "$T/v/mnt" "$T/b2" || return
@@ -851,7 +853,7 @@ test_s23_oci_hook_json_form_makes_all_links_or_none() {
         check_eq "the container's V" v-own "$(in_container "$C" cat "$T/v/f")"
         state "$good" | LD_LIBRARY_PATH="$BUILDDIR/.libs" "$hook" createRuntime || fail "the hook failed"
         check_eq "links made" 2 "$(scoped_links)"
-        check_eq "read-only" read-only "$("$BINDLINKCTL" list --json --all-scopes | jq -r --arg v "$T/v" '.[] | select(.virtual == $v) | .flags[0]')"
+        check_eq "read-only" read-only "$("$BINDLINKCTL" list --json --all-scopes | jq -r --arg v "$T/v" '.bindlinks[] | select(.virtual == $v) | .flags[0]')"
         check_eq "the second" b2 "$(in_container "$C" cat "$T/w/f")"
         out=$(state '[{"virtual": "/x", "backing": "/y", "flags": ["rw"]}]' |
                 LD_LIBRARY_PATH="$BUILDDIR/.libs" "$hook" 2>&1)

@@ -28,6 +28,18 @@ usage_exit() {
                 echo "bindlinkd --bogus exits $rc; bindlinkd(8) does not say so"
 }
 check "bindlinkd_usage_error_exits_as_its_page_says" usage_exit
+# Every short option a program's --help names, its page documents.
+short_options_documented() { # PROGRAM PAGE
+        local page opt
+        page=$(groff -man -Tascii -P-cbu "$SRCDIR/man/$2" 2>/dev/null)
+        for opt in $("$BUILDDIR/$1" --help | grep -oE '(^|[][ |,])-[A-Za-z]([] ,|]|$)' |
+                     grep -oE -- '-[A-Za-z]' | sort -u); do
+                printf '%s\n' "$page" | grep -qE -- "(^|[ ,\[|])$opt([] ,|]|$)" ||
+                        echo "$1 $opt: not in $2"
+        done
+}
+check "bindlinkctl_short_options_are_in_its_page" short_options_documented bindlinkctl bindlinkctl.8
+check "bindlinkd_short_options_are_in_its_page" short_options_documented bindlinkd bindlinkd.8
 # so_page PAGE: a .so page names a page that exists here and lists PAGE's function in
 # its NAME section.
 so_page() {
@@ -56,13 +68,13 @@ check "every_native_call_has_a_page_of_its_name" api_pages
 # exports_off_the_api LIB: each defined dynamic symbol not in the API under its version:
 # BINDLINK_0.1, BINDLINK_0.2 for the calls added since (S23's bindlink_target_*,
 # bindlink_links_scope_*, and bindlink_hresult_message), BINDLINK_0.3 for the tree
-# removals (*_remove_tree).
+# removals (*_remove_tree) and explain (bindlink_explain, bindlink_explanation_*).
 exports_off_the_api() {
         [ -f "$1" ] || { echo "no library: '$1'"; return; }
         objdump -T "$1" | awk '$2 == "g" && $0 !~ /\*UND\*/ {
                 ver = $(NF - 1); name = $NF
                 if (name ~ /^BINDLINK_0\.[123]$/) next
-                tree = name ~ /^bindlink_(connection_|target_|connection_target_)?remove_tree$/
+                tree = name ~ /^bindlink_((connection_|target_|connection_target_)?remove_tree|explain|explanation_(count|step|free))$/
                 s23 = name ~ /^(bindlink_target_|bindlink_connection_target_|bindlink_links_scope_|bindlink_hresult_message$)/
                 if (tree) {
                         if (ver != "BINDLINK_0.3")

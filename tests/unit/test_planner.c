@@ -470,6 +470,32 @@ static void test_s14_merged_exception_is_grafted_in_place(void **state)
         assert_kind(p, PLACE_PARENT_MISSING);
 }
 
+/* S14 in a merged link where B has the other type at the exception's name: the view
+ * is told its exceptions and shows the original's type there, so the original is
+ * grafted in place (this was E_NOTIMPL). */
+static void test_s14_merged_exception_over_the_other_type_is_grafted_in_place(void **state)
+{
+        (void)state;
+        static const struct node nodes[] = {
+                {"/", PROBE_DIRECTORY, NULL},     {"/a", PROBE_DIRECTORY, NULL},
+                {"/a/d", PROBE_DIRECTORY, NULL},  {"/a/f", PROBE_FILE, NULL},
+                {"/t", PROBE_DIRECTORY, NULL},    {"/t/d", PROBE_FILE, NULL},
+                {"/t/f", PROBE_DIRECTORY, NULL},
+        };
+        struct tree tree = {nodes, sizeof nodes / sizeof nodes[0], 0};
+        struct probe probe = {.type_of = fake_type_of, .ctx = &tree};
+        char *exceptions[] = {(char *)"/a/d", (char *)"/a/f"};
+        struct placement p;
+        struct link_table *t = new_table();
+        struct link *merged = link_new(1, CREATE_BIND_LINK_FLAG_MERGED, "/a", "/t", 2, exceptions);
+        assert_non_null(merged);
+        assert_int_equal(link_table_add(t, merged), 0);
+        for (uint32_t i = 0; i < 2; i++) {
+                assert_int_equal(planner_place_exception(t, merged, i, &probe, &p), 0);
+                assert_kind(p, PLACE_BIND);
+        }
+}
+
 static void test_s12_merged_has_no_effect_on_files(void **state)
 {
         (void)state;
@@ -923,6 +949,9 @@ int main(void)
                 cmocka_unit_test_teardown(test_s12_s13_merged_dirs_are_placed_as_merged_views, free_tables),
                 cmocka_unit_test_teardown(test_s12_paths_below_a_merged_link_resolve_to_themselves,
                                           free_tables),
+                cmocka_unit_test_teardown(
+                        test_s14_merged_exception_over_the_other_type_is_grafted_in_place,
+                        free_tables),
                 cmocka_unit_test_teardown(test_s14_merged_exception_is_grafted_in_place,
                                           free_tables),
                 cmocka_unit_test_teardown(test_s12_merged_has_no_effect_on_files, free_tables),

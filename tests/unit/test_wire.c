@@ -154,6 +154,22 @@ static struct wire_buf encode_sample(enum wire_type type)
         case WIRE_LIST:
                 r = wire_put_list(&buf);
                 break;
+        case WIRE_EXPLAIN: {
+                struct wire_explain m = {.path = (char *)"/v/path"};
+                r = wire_put_explain(&buf, &m);
+                break;
+        }
+        case WIRE_EXPLAIN_STEP: {
+                struct wire_step m = {.kind = 3,
+                                      .path = (char *)"/v/path/x",
+                                      .order = 7,
+                                      .flags = 2,
+                                      .virtual_path = (char *)"/v/path",
+                                      .backing_path = (char *)"/b",
+                                      .detail = (char *)"why"};
+                r = wire_put_step(&buf, &m);
+                break;
+        }
         case WIRE_REPLY: {
                 struct wire_reply m = {.status = -ENOENT,
                                        .fault = 3,
@@ -242,6 +258,20 @@ static int decode_and_free(enum wire_type type, const uint8_t *payload, size_t l
         }
         case WIRE_LIST:
                 return len == 0 ? 0 : -EPROTO;
+        case WIRE_EXPLAIN: {
+                struct wire_explain m;
+                r = wire_get_explain(payload, len, &m);
+                if (r == 0)
+                        wire_explain_free(&m);
+                return r;
+        }
+        case WIRE_EXPLAIN_STEP: {
+                struct wire_step m;
+                r = wire_get_step(payload, len, &m);
+                if (r == 0)
+                        wire_step_free(&m);
+                return r;
+        }
         case WIRE_CREATE_MANY_IN: {
                 struct wire_target t;
                 struct wire_create *m;
@@ -433,6 +463,47 @@ static void test_remove_tree_round_trip(void **state)
         wire_remove_free(&out);
         free(d.payload);
         wire_buf_free(&scoped);
+}
+
+/* An explanation: the path asked about, and each step back with every field. */
+static void test_explain_round_trip(void **state)
+{
+        (void)state;
+        struct wire_buf buf = {0};
+        struct wire_explain in = {.path = (char *)"/srv/app/x"};
+        assert_int_equal(wire_put_explain(&buf, &in), 0);
+        struct decoded d = split_message(&buf, 0);
+        assert_int_equal(d.header.type, WIRE_EXPLAIN);
+        struct wire_explain out;
+        assert_int_equal(wire_get_explain(d.payload, d.len, &out), 0);
+        assert_string_equal(out.path, "/srv/app/x");
+        wire_explain_free(&out);
+        free(d.payload);
+        wire_buf_free(&buf);
+
+        struct wire_buf steps = {0};
+        struct wire_step s = {.kind = 2,
+                              .path = (char *)"/a/e/x",
+                              .order = (1ull << 40) + 3,
+                              .flags = 3,
+                              .virtual_path = (char *)"/a",
+                              .backing_path = NULL,
+                              .detail = (char *)"inside the exception"};
+        assert_int_equal(wire_put_step(&steps, &s), 0);
+        d = split_message(&steps, 0);
+        assert_int_equal(d.header.type, WIRE_EXPLAIN_STEP);
+        struct wire_step got;
+        assert_int_equal(wire_get_step(d.payload, d.len, &got), 0);
+        assert_int_equal(got.kind, 2);
+        assert_string_equal(got.path, "/a/e/x");
+        assert_true(got.order == (1ull << 40) + 3);
+        assert_int_equal(got.flags, 3);
+        assert_string_equal(got.virtual_path, "/a");
+        assert_string_equal(got.backing_path, ""); /* none is sent as "" */
+        assert_string_equal(got.detail, "inside the exception");
+        wire_step_free(&got);
+        free(d.payload);
+        wire_buf_free(&steps);
 }
 
 static void test_list_round_trip(void **state)
@@ -645,6 +716,8 @@ static void test_other_messages_every_truncation_is_eproto(void **state)
         check_all_truncations(WIRE_REMOVE_IN);
         check_all_truncations(WIRE_REMOVE_TREE);
         check_all_truncations(WIRE_REMOVE_TREE_IN);
+        check_all_truncations(WIRE_EXPLAIN);
+        check_all_truncations(WIRE_EXPLAIN_STEP);
         check_all_truncations(WIRE_LIST_IN);
         check_all_truncations(WIRE_LIST_ENTRY_IN);
         check_all_truncations(WIRE_CREATE_MANY_IN);
@@ -1121,7 +1194,7 @@ static void test_header_bad_version_is_eproto(void **state)
 static void test_header_unknown_type_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {0, 10, 99, 103, 0xffff};
+        const uint16_t types[] = {0, 11, 99, 104, 0xffff};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 0, 0), -EPROTO);
 }
@@ -1238,6 +1311,7 @@ int main(void)
                 cmocka_unit_test(test_create_round_trip_with_exceptions),
                 cmocka_unit_test(test_create_round_trip_max_exceptions),
                 cmocka_unit_test(test_remove_tree_round_trip),
+                cmocka_unit_test(test_explain_round_trip),
                 cmocka_unit_test(test_remove_round_trip),
                 cmocka_unit_test(test_list_round_trip),
                 cmocka_unit_test(test_reply_round_trip_negative_status),
