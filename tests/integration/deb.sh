@@ -136,6 +136,7 @@ packages_hold_what_make_install_puts_down() {
         for p in /usr/sbin/bindlinkd /usr/bin/bindlinkctl /usr/libexec/bindlink/bindlink-overlay \
                 /usr/libexec/bindlink/bindlink-oci-hook /lib/systemd/system/bindlinkd.service \
                 /etc/bindlink/links.conf /usr/share/bash-completion/completions/bindlinkctl \
+                /usr/share/zsh/vendor-completions/_bindlinkctl \
                 /usr/share/containers/oci/hooks.d/bindlink.json /usr/share/man/man8/bindlinkd.8.gz \
                 /usr/share/man/man8/bindlinkctl.8.gz /usr/share/man/man5/bindlink.conf.5.gz; do
                 contents bindlink | grep -qx "$p" || echo "bindlink lacks $p"
