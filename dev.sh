@@ -4,6 +4,9 @@
 #   ./dev.sh test     install dependencies, build, run the whole test suite (plain and
 #                     with ASan/UBSan), then 60 s of the fuzz targets (fuzz/run.sh, one
 #                     test more); ends with one "N passed, N failed" line
+#   ./dev.sh deb [DIR] install dependencies, build the Debian packages of this tree
+#                     (dpkg-buildpackage -us -uc) into DIR, a new directory under /tmp
+#                     if not given, and check them with lintian
 # Options for test: --no-sanitize (plain build only), --sanitize-only.
 # The plain build and its run happen in a copy of this tree under a fresh `mktemp -d`
 # (mode 0700, as /root is): the suite must pass wherever root keeps the checkout,
@@ -17,7 +20,8 @@ install_dependencies() {
         packages="build-essential autoconf automake libtool pkg-config libcmocka-dev
                 libfuse3-dev fuse3 libcap-dev libcap2-bin libmount-dev libsmartcols-dev libsystemd-dev util-linux mount jq groff-base man-db
                 systemd attr acl python3 strace stress-ng clang libclang-rt-14-dev
-                libjson-c-dev podman runc busybox-static zsh openssh-server openssh-client sshfs"
+                libjson-c-dev podman runc busybox-static zsh openssh-server openssh-client sshfs
+                debhelper dpkg-dev lintian debootstrap"
         missing=
         for p in $packages; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
@@ -102,6 +106,43 @@ copy_to_private_dir() {
         echo "$private"
 }
 
+# build_debian_packages DIR: bindlink, libbindlink0 and libbindlink-dev, built by
+# dpkg-buildpackage -us -uc in DIR/bindlink-VERSION (a copy of this tree, as the test
+# builds use) with DIR/bindlink_VERSION.orig.tar.gz made of the same copy but debian/;
+# the .debs, .dsc and .changes land in DIR, dpkg-buildpackage's output in DIR/build.log.
+# Then lintian on the .changes (source and binaries): fails on an error.
+build_debian_packages() {
+        out=$1
+        version=$(sed -n 's/^AC_INIT(\[bindlink\], \[\([^]]*\)\].*/\1/p' "$top/configure.ac")
+        packaged=$(dpkg-parsechangelog -l "$top/debian/changelog" -SVersion)
+        if [ "${packaged%-*}" != "$version" ]; then
+                echo "dev.sh: debian/changelog is at $packaged, configure.ac at $version: add an entry" \
+                        "for $version-1 (dch -v $version-1)" >&2
+                return 1
+        fi
+        mkdir -p "$out"
+        out=$(cd "$out" && pwd)
+        src="$out/bindlink-$version"
+        rm -rf "$src"
+        private=$(copy_to_private_dir)
+        mv "$private/bindlink" "$src"
+        rmdir "$private"
+        tar -C "$out" --exclude="bindlink-$version/debian" -czf "$out/bindlink_$version.orig.tar.gz" \
+                "bindlink-$version"
+        echo "dev.sh: dpkg-buildpackage -us -uc in $src (output in $out/build.log)"
+        # Not the flags of a make this runs under (make check: its TESTS would reach
+        # the package's own make check).
+        if ! (cd "$src" && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+                dpkg-buildpackage -us -uc -j"$(nproc)") >"$out/build.log" 2>&1; then
+                tail -n 40 "$out/build.log"
+                echo "dev.sh: dpkg-buildpackage failed; its output is in $out/build.log" >&2
+                return 1
+        fi
+        changes="$out/bindlink_${packaged}_$(dpkg --print-architecture).changes"
+        echo "dev.sh: lintian $changes"
+        lintian --fail-on error "$changes"
+}
+
 cmd=${1:-}
 case "$cmd" in
 daemon)
@@ -156,8 +197,15 @@ test)
         echo "$PASSED passed, $FAILED failed"
         [ "$FAILED" -eq 0 ]
         ;;
+deb)
+        install_dependencies
+        out=${2:-$(mktemp -d /tmp/bindlink-deb.XXXXXX)}
+        build_debian_packages "$out"
+        echo "dev.sh: the packages are in $out:"
+        ls "$out"/*.deb
+        ;;
 *)
-        echo "usage: ./dev.sh daemon | ./dev.sh test [--no-sanitize|--sanitize-only]" >&2
+        echo "usage: ./dev.sh daemon | ./dev.sh test [--no-sanitize|--sanitize-only] | ./dev.sh deb [DIR]" >&2
         exit 2
         ;;
 esac

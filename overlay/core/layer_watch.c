@@ -370,8 +370,12 @@ static void notify_name(fuse_ino_t dir, const char *name);
 
 static void run_rescans(void)
 {
+        /* The eventfd only wakes this thread; what to rescan is the list taken below,
+         * whatever the read says (EAGAIN after a spurious wake-up: the list is empty).
+         * Named, not cast to void: glibc's _FORTIFY_SOURCE marks read warn_unused_result. */
         uint64_t count;
-        (void)read(w.rescan_fd, &count, sizeof count);
+        ssize_t woken = read(w.rescan_fd, &count, sizeof count);
+        (void)woken;
         pthread_mutex_lock(&w.lock);
         struct rescan *list = w.rescans;
         w.rescans = NULL;
