@@ -310,22 +310,29 @@ EOF
 
 ctl() { in_root bindlinkctl "$@"; }
 
-daemon_from_the_package_makes_a_link() {
-        [ "$(status_of bindlink)" = "ii " ] || { echo "bindlink is not installed (see the tests before)"; return; }
+# start_packaged_daemon: bindlinkd as the installed unit runs it (DAEMON_PID). 0 once it
+# said READY=1 and answers, else it says why.
+start_packaged_daemon() {
         local cmd
         cmd=$(unit_exec_start)
-        case "$cmd" in /usr/sbin/bindlinkd\ *) ;; *) echo "ExecStart is '$cmd', not /usr/sbin/bindlinkd"; return ;; esac
+        case "$cmd" in /usr/sbin/bindlinkd\ *) ;; *) echo "ExecStart is '$cmd', not /usr/sbin/bindlinkd"; return 1 ;; esac
         # What systemd gives the service: its RuntimeDirectory=, and a notify socket.
         mkdir -p "$ROOT/run/bindlinkd"
+        rm -f "$ROOT/run/test-notify.sock" "$AREA/notify.log"
         notify_listener "$ROOT/run/test-notify.sock" "$AREA/notify.log"
-        eventually 10 test -S "$ROOT/run/test-notify.sock" || { echo "the notify listener did not start"; return; }
+        eventually 10 test -S "$ROOT/run/test-notify.sock" || { echo "the notify listener did not start"; return 1; }
         # shellcheck disable=SC2086
         chroot "$ROOT" env -i PATH=/usr/sbin:/usr/bin NOTIFY_SOCKET=/run/test-notify.sock \
                 $cmd >/dev/null 2>"$AREA/daemon.log" &
         DAEMON_PID=$!
         eventually 60 grep -qx READY=1 "$AREA/notify.log" ||
-                { echo "bindlinkd sent no READY=1:"; cat "$AREA/notify.log" "$AREA/daemon.log"; return; }
-        eventually 10 ctl list >/dev/null || { echo "bindlinkctl list fails:"; ctl list; return; }
+                { echo "bindlinkd sent no READY=1:"; cat "$AREA/notify.log" "$AREA/daemon.log"; return 1; }
+        eventually 10 ctl list >/dev/null || { echo "bindlinkctl list fails:"; ctl list; return 1; }
+}
+
+daemon_from_the_package_makes_a_link() {
+        [ "$(status_of bindlink)" = "ii " ] || { echo "bindlink is not installed (see the tests before)"; return; }
+        start_packaged_daemon || return
 
         # A plain link: V shows B's file.
         mkdir -p "$ROOT/srv/v" "$ROOT/srv/b" "$ROOT/srv/app"
@@ -361,9 +368,27 @@ daemon_stops_on_sigterm() {
         pgrep -f 'bindlink-overlay|bindlinkd' | sed 's/^/process left: /'
 }
 
+# apt-get remove with links in place: the prerm takes them down while the daemon runs
+# (systemd is not running here, so it is stopped by hand after, as the unit's stop would).
+remove_takes_the_links_down() {
+        [ "$(status_of bindlink)" = "ii " ] || { echo "bindlink is not installed (see the tests before)"; return; }
+        start_packaged_daemon || return
+        mkdir -p "$ROOT/srv/v" "$ROOT/srv/b" "$ROOT/srv/app"
+        ctl create /srv/v /srv/b || return
+        ctl create /srv/app/plugins /srv/b || return
+        [ "$(in_root cat /srv/v/settings.ini)" = patched ] || echo "V does not show B's file"
+        apt_quietly "$AREA/remove.log" remove bindlink
+        [ "$(status_of bindlink)" = "rc " ] || echo "bindlink: status '$(status_of bindlink)' after remove"
+        findmnt -rn -o TARGET | grep "^$ROOT/srv" | sed 's/^/still mounted after remove: /'
+        [ "$(in_root cat /srv/v/settings.ini)" = original ] || echo "V does not show its own file after remove"
+        [ ! -e "$ROOT/srv/app/plugins" ] || echo "the anchorless link is still there after remove"
+        pgrep -f 'bindlink-overlay --fuse-fd' | sed 's/^/overlay server left: /' # (this pid namespace's)
+        stop_daemon
+}
+
 # ---- purge -------------------------------------------------------------------------
 purge_leaves_nothing() {
-        [ "$(status_of bindlink)" = "ii " ] || { echo "bindlink is not installed (see the tests before)"; return; }
+        case "$(status_of bindlink)" in "ii "|"rc ") ;; *) echo "bindlink is not installed (see the tests before)"; return ;; esac
         # As root runs it: the unit's postinst/prerm/postrm with systemd not running.
         apt_quietly "$AREA/purge.log" purge $PACKAGES
         local p f
@@ -399,4 +424,5 @@ check "deb_packages_install_in_a_fresh_debian_12_root" packages_install_in_a_fre
 check "deb_s22_installed_unit_passes_systemd_analyze_verify" unit_passes_systemd_analyze_verify
 check "deb_bindlinkd_from_the_package_makes_a_link" daemon_from_the_package_makes_a_link
 check "deb_bindlinkd_from_the_package_stops_on_sigterm" daemon_stops_on_sigterm
+check "deb_remove_takes_the_links_down_first" remove_takes_the_links_down
 check "deb_purge_leaves_nothing_of_the_packages" purge_leaves_nothing
