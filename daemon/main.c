@@ -1,10 +1,13 @@
 /* main.c — bindlinkd: parse options, adopt the journal, create the configured links
- * (S22), tell systemd it is ready, serve the socket. */
+ * (S22), tell systemd it is ready, serve the socket; SIGHUP reads the configuration
+ * again. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +15,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "bindlink.h"
-#include "config.h"
+#include "boot_config.h"
 #include "link_manager.h"
 #include "log.h"
 #include "overlay_instance.h"
@@ -50,85 +54,60 @@ static void usage(FILE *out)
                 BINDLINK_DEFAULT_SOCKET);
 }
 
-static bool same_strings(char *const *a, char *const *b, uint32_t n)
+/* What SIGHUP (systemctl reload) works on. */
+struct reload_context {
+        struct link_manager *manager;
+        struct boot_config *config;
+};
+
+static uint64_t monotonic_usec(void)
 {
-        for (uint32_t i = 0; i < n; i++)
-                if (strcmp(a[i], b[i]) != 0)
-                        return false;
-        return true;
+        struct timespec now;
+        if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
+                return 0;
+        return (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
 }
 
-/* Create one configured link as root would through the API. */
-static void apply_entry(struct link_manager *m, const char *config_path, unsigned line_no,
-                        const struct config_entry *e)
+/* Tell systemd (Type=notify); outside systemd there is nobody to tell. */
+__attribute__((format(printf, 1, 2))) static void notify_systemd(const char *fmt, ...)
 {
-        struct wire_create msg;
-        struct caller_fds fds;
-        bindlink_error error;
-        if (request_prepare_create(e->virtual_path, e->backing_path, e->flags,
-                                   e->exception_count,
-                                   (const char *const *)e->exception_paths, &msg, &fds,
-                                   &error) < 0) {
-                log_error("%s:%u: %s", config_path, line_no, error.message);
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *state = NULL;
+        int r = vasprintf(&state, fmt, ap) < 0 ? -ENOMEM : sd_notify(0, state);
+        va_end(ap);
+        if (r < 0)
+                log_warning_errno(r, "cannot notify systemd");
+}
+
+/* Read links.conf again and make the links match it (S22). systemd's convention for
+ * a Type=notify service: RELOADING=1 first, with the time (systemd 253 and later use
+ * it to tell this reload from an earlier one; 252 ignores it), then READY=1 once done,
+ * with the outcome as STATUS=. */
+static void reload_config(void *ctx)
+{
+        struct reload_context *rc = ctx;
+        const char *path = rc->config->path;
+        notify_systemd("RELOADING=1\nMONOTONIC_USEC=%" PRIu64 "\nSTATUS=reloading %s",
+                       monotonic_usec(), path ? path : "nothing");
+        if (!path) {
+                log_info("SIGHUP: there is no configuration file to read again (no --config)");
+                notify_systemd("READY=1\nSTATUS=reloaded nothing: started without --config");
                 return;
         }
-        const struct link *existing = link_manager_find(m, msg.virtual_path);
-        if (existing && strcmp(existing->backing_path, msg.backing_path) == 0 &&
-            existing->flags == msg.flags && existing->exception_count == msg.exception_count &&
-            same_strings(existing->exception_paths, msg.exception_paths, msg.exception_count)) {
-                caller_fds_close(&fds);
-                wire_create_free(&msg);
-                return; /* already in place (re-adopted after a restart) */
+        log_info("SIGHUP: reading %s again", path);
+        struct boot_counts counts;
+        int r = boot_config_apply(rc->config, rc->manager, &counts);
+        if (r < 0) {
+                notify_systemd("READY=1\nSTATUS=cannot read %s (%s): links left as they were; "
+                               "serving %zu link(s)",
+                               path, strerror(-r), rc->manager->table.count);
+                return;
         }
-        int exception_fds[WIRE_MAX_FDS];
-        size_t next = 0;
-        struct creds daemon = creds_daemon();
-        struct create_request req = {.msg = &msg, .exception_fds = exception_fds,
-                                     .creator = &daemon};
-        req.parent_fd = msg.parent_error == 0 ? fds.fds[next++] : -1;
-        req.backing_fd = msg.backing_error == 0 ? fds.fds[next++] : -1;
-        for (uint32_t i = 0; i < msg.exception_count; i++)
-                exception_fds[i] = msg.exception_errors[i] == 0 ? fds.fds[next++] : -1;
-        struct outcome *o = calloc(1, sizeof *o);
-        if (o) {
-                link_manager_create(m, &req, o);
-                if (o->status < 0)
-                        log_error("%s:%u: %s (%s)", config_path, line_no, o->message,
-                                  bindlink_errno_name(-o->status) ? bindlink_errno_name(-o->status)
-                                                                  : strerror(-o->status));
-                free(o);
-        } else {
-                log_error("%s:%u: out of memory", config_path, line_no);
-        }
-        caller_fds_close(&fds);
-        wire_create_free(&msg);
-}
-
-static int apply_config(struct link_manager *m, const char *config_path)
-{
-        FILE *f = fopen(config_path, "re");
-        if (!f)
-                return log_error_errno(errno, "cannot read %s", config_path);
-        char *line = NULL;
-        size_t cap = 0;
-        unsigned line_no = 0;
-        while (getline(&line, &cap, f) >= 0) {
-                line_no++;
-                struct config_entry e;
-                const char *reason = NULL;
-                int r = config_parse_line(line, &e, &reason);
-                if (r < 0) {
-                        log_error("%s:%u: %s", config_path, line_no, reason);
-                        continue;
-                }
-                if (r == 0)
-                        continue;
-                apply_entry(m, config_path, line_no, &e);
-                config_entry_free(&e);
-        }
-        free(line);
-        (void)fclose(f);
-        return 0;
+        log_info("reloaded %s: %u created, %u removed, %u failed, %u unchanged", path,
+                 counts.created, counts.removed, counts.failed, counts.unchanged);
+        notify_systemd("READY=1\nSTATUS=reloaded %s: %u created, %u removed, %u failed", path,
+                       counts.created, counts.removed, counts.failed);
 }
 
 /* Enough descriptors to hold a request with every exception, many clients, and
@@ -215,6 +194,13 @@ int main(int argc, char **argv)
         }
         if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
                 return 1;
+        /* A SIGHUP (reload) that comes while the daemon starts waits for the loop,
+         * which reads it from a signalfd, instead of ending the daemon. */
+        sigset_t hangup;
+        sigemptyset(&hangup);
+        sigaddset(&hangup, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &hangup, NULL) < 0)
+                return 1;
         raise_fd_limit();
         umask(0022);
         /* Said once at start, not first at the first merged link an admin makes. */
@@ -237,16 +223,20 @@ int main(int argc, char **argv)
                 link_manager_stop(&manager);
                 return 1;
         }
+        struct boot_config config;
+        boot_config_init(&config, config_path);
+        struct boot_counts counts;
         if (config_path)
-                (void)apply_config(&manager, config_path);
+                (void)boot_config_apply(&config, &manager, &counts);
         log_info("ready on %s with %zu link(s)", socket_path, manager.table.count);
         /* Type=notify: the links are in place. Nothing happens outside systemd. */
-        r = sd_notifyf(0, "READY=1\nSTATUS=serving %zu link(s) on %s", manager.table.count,
+        notify_systemd("READY=1\nSTATUS=serving %zu link(s) on %s", manager.table.count,
                        socket_path);
-        if (r < 0)
-                log_warning_errno(r, "cannot notify systemd");
 
-        r = server_run(listen_fd, &manager, state_dir, allowed_group);
+        struct reload_context reload = {.manager = &manager, .config = &config};
+        r = server_run(listen_fd, &manager, state_dir, allowed_group,
+                       &(struct server_reload){reload_config, &reload});
+        boot_config_done(&config);
         (void)sd_notify(0, "STOPPING=1");
         (void)close(listen_fd);
         (void)unlink(socket_path);

@@ -876,7 +876,7 @@ static void serve_client(struct server *s, size_t slot, uint32_t events)
 }
 
 int server_run(int listen_fd, struct link_manager *manager, const char *state_dir,
-               gid_t allowed_group)
+               gid_t allowed_group, const struct server_reload *reload)
 {
         struct server s = {.listen_fd = listen_fd,
                            .manager = manager,
@@ -886,6 +886,7 @@ int server_run(int listen_fd, struct link_manager *manager, const char *state_di
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return negative_errno();
         _cleanup_close_ int epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -957,7 +958,12 @@ int server_run(int listen_fd, struct link_manager *manager, const char *state_di
                                 accept_now = true;
                         } else if (tag == TAG_SIGNAL) {
                                 struct signalfd_siginfo si;
-                                if (read(signal_fd, &si, sizeof si) == sizeof si) {
+                                if (read(signal_fd, &si, sizeof si) != sizeof si)
+                                        continue;
+                                if (si.ssi_signo == SIGHUP) {
+                                        if (reload)
+                                                reload->run(reload->ctx);
+                                } else {
                                         log_info("signal %u: stopping; links stay in place",
                                                  si.ssi_signo);
                                         s.stopping = true;

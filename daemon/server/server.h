@@ -11,8 +11,14 @@
  * A stale socket file (nothing listening) is replaced; a live one is -EADDRINUSE. */
 int server_listen(const char *path);
 
-/* Serve until SIGTERM/SIGINT. */
+/* What SIGHUP asks for (a reload), run by the loop between two requests. */
+struct server_reload {
+        void (*run)(void *ctx);
+        void *ctx;
+};
+
+/* Serve until SIGTERM/SIGINT; on SIGHUP, run reload (NULL: ignore SIGHUP). */
 int server_run(int listen_fd, struct link_manager *manager, const char *state_dir,
-               gid_t allowed_group);
+               gid_t allowed_group, const struct server_reload *reload);
 
 #endif
