@@ -21,7 +21,7 @@ install_dependencies() {
                 libfuse3-dev fuse3 libcap-dev libcap2-bin libmount-dev libsmartcols-dev libsystemd-dev util-linux mount jq groff-base man-db
                 systemd attr acl python3 strace stress-ng clang libclang-rt-14-dev
                 libjson-c-dev podman runc busybox-static zsh openssh-server openssh-client sshfs
-                debhelper dpkg-dev lintian debootstrap"
+                debhelper dpkg-dev lintian debootstrap python3-seccomp"
         missing=
         for p in $packages; do
                 dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

@@ -85,13 +85,37 @@ cleanup() {
         summary
 }
 
+# BINDLINK_UNIT_SANDBOX=1: every daemon a test starts runs as the shipped unit would run
+# it, as far as that can be without systemd as PID 1: a network and UTS namespace of
+# its own (PrivateNetwork=, ProtectHostname=), the unit's bounding set, no_new_privs and
+# umask, and the seccomp filters systemd 252 would install (unit_sandbox.py). The
+# overlay servers it forks inherit all of it, as under systemd. DevicePolicy=,
+# DeviceAllow= and IPAddressDeny= (BPF programs on the unit's cgroup) are not applied.
+UNIT_SANDBOX=()
+unit_sandbox() {
+        local unit="$BUILDDIR/systemd/bindlinkd.service" why set mask
+        [ -f "$unit" ] || { echo "Bail out! BINDLINK_UNIT_SANDBOX: no unit at $unit"; exit 1; }
+        if ! why=$(/usr/bin/python3 -c 'import seccomp' 2>&1); then
+                echo "Bail out! BINDLINK_UNIT_SANDBOX needs python3-seccomp (Debian's python3): $why"
+                exit 1
+        fi
+        set=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr ' ' '\n' |
+                sed -n 's/^CAP_\(.*\)/+\1/p' | tr 'A-Z' 'a-z' | paste -sd,)
+        mask=$(sed -n 's/^UMask=//p' "$unit")
+        UNIT_SANDBOX=(unshare --net --uts
+                setpriv --no-new-privs --inh-caps=-all --bounding-set="-all,$set"
+                sh -c 'umask "$1"; shift; exec "$@"' sh "${mask:-0022}"
+                /usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/unit_sandbox.py" "$unit")
+}
+[ -z "${BINDLINK_UNIT_SANDBOX:-}" ] || unit_sandbox
+
 DAEMON_PID=
 DAEMON_LOG=
 # A command the daemon is started under (e.g. setpriv with the unit's capabilities).
 DAEMON_PREFIX=()
 start_daemon() {
         DAEMON_LOG="$AREA/run/daemon.$$.$RANDOM.log"
-        "${DAEMON_PREFIX[@]}" "$BINDLINKD" --socket "$SOCK" --state-dir "$STATE" "$@" 2>"$DAEMON_LOG" &
+        "${DAEMON_PREFIX[@]}" "${UNIT_SANDBOX[@]}" "$BINDLINKD" --socket "$SOCK" --state-dir "$STATE" "$@" 2>"$DAEMON_LOG" &
         DAEMON_PID=$!
         # A generous deadline: the machine may be busy (and the build sanitized).
         local i
