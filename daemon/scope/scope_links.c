@@ -45,6 +45,10 @@ void scope_links_init(struct scope_links *sl, void (*watch)(void *ctx, int pidfd
                 log_info("this kernel has no mount namespace marks (fanotify FAN_MARK_MNTNS): "
                          "a link unmounted inside its container is noticed when the container "
                          "ends");
+        else if (sl->mounts_fd == -EPERM)
+                log_info("statmount(2) is refused here (a system call filter that does not "
+                         "know it, as systemd 252's): a link unmounted inside its container "
+                         "is noticed when the container ends");
         else if (sl->mounts_fd < 0)
                 log_warning_errno(sl->mounts_fd,
                                   "cannot watch the mounts of containers (a link unmounted "

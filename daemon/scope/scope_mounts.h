@@ -11,7 +11,8 @@
 #include <stdint.h>
 
 /* A fanotify group for mount namespace marks: its descriptor (non-blocking), or
- * -EOPNOTSUPP where the kernel has none, or -errno. */
+ * -EOPNOTSUPP where the kernel has none, -EPERM where statmount(2) is refused (a
+ * system call filter), or -errno. */
 int scope_mounts_open(void);
 
 /* Report the mounts detached from the namespace nsfd (mark), or stop (unmark). 0 or

@@ -259,9 +259,11 @@ static void read_caps(pid_t pid, struct peer_facts *f)
         (void)cap_free(caps);
 }
 
+/* EPERM says it is there too: another user's process may be signalled only with
+ * CAP_KILL, which the unit's bounding set does not give. */
 static bool still_alive(int pidfd)
 {
-        return pidfd_send_signal(pidfd, 0, NULL, 0) == 0;
+        return pidfd_send_signal(pidfd, 0, NULL, 0) == 0 || errno == EPERM;
 }
 
 int peer_identify_sender(pid_t pid, uid_t sent_uid, gid_t sent_gid, int pidfd,
