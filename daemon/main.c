@@ -202,7 +202,9 @@ int main(int argc, char **argv)
         if (sigprocmask(SIG_BLOCK, &hangup, NULL) < 0)
                 return 1;
         raise_fd_limit();
-        umask(0022);
+        /* Its own files (the journal, the state directory) are root's alone, as the unit
+         * says (UMask=); the socket is made 0666 on purpose. */
+        umask(0077);
         /* Said once at start, not first at the first merged link an admin makes. */
         if (access(overlay_program(), X_OK) < 0)
                 log_warning("the overlay server %s cannot be run (%s): links that need an "
