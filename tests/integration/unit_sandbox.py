@@ -174,9 +174,15 @@ def restrict_suid_sgid(filters):
 
 
 def restrict_namespaces(filters, allowed):
+    """yes: none may be made or entered; no: all; a list: those; ~list: all but those."""
+    if allowed in ("no", "false", "off", "0"):
+        return
     retain = 0
-    for word in allowed.split():
-        retain |= NAMESPACES[word]
+    if allowed not in ("yes", "true", "on", "1"):
+        for word in allowed.lstrip("~").split():
+            retain |= NAMESPACES[word]
+        if allowed.startswith("~"):
+            retain = sum(NAMESPACES.values()) & ~retain
     f = seccomp.SyscallFilter(seccomp.ALLOW)
     add(f, seccomp.ERRNO(errno.ENOSYS), "clone3")
     no = seccomp.ERRNO(errno.EPERM)
