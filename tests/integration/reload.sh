@@ -115,7 +115,7 @@ test_s22_reload_reports_a_bad_line_and_loses_nothing_else() {
         mv "$T/links.conf" "$T/gone.conf"
         kill -HUP "$DAEMON_PID"
         eventually 60 grep -q "error: cannot read $T/links.conf" "$DAEMON_LOG" || fail "an unreadable file not reported"
-        check_eq "links after an unreadable file" 3 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "links after an unreadable file" 3 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         back_to_plain_daemon
 }
 
@@ -133,7 +133,7 @@ test_s22_reload_removes_nested_links_of_the_file_deepest_first() {
         ! grep -q "EBUSY" "$DAEMON_LOG" || fail "a removal was refused: $(cat "$DAEMON_LOG")"
         check_eq status "bindlinkd: reloaded $T/links.conf: 2 created, 2 removed, 0 failed, 0 unchanged" "$(last_reload)"
         reload "" || { back_to_plain_daemon; return; }
-        check_eq "links left" 0 "$("$BINDLINKCTL" list --json | jq length)"
+        check_eq "links left" 0 "$("$BINDLINKCTL" list --json | jq ".bindlinks | length")"
         ! grep -q "EBUSY" "$DAEMON_LOG" || fail "a removal was refused: $(cat "$DAEMON_LOG")"
         check_missing "$T/v/x"
         # Deepest first: the inner link's removal is logged before the outer one's.
