@@ -23,6 +23,7 @@
 #include "log.h"
 #include "normalize.h"
 #include "path.h"
+#include "planner.h"
 #include "request.h"
 #include "util.h"
 
@@ -278,16 +279,16 @@ static void decide_fates(struct pass *p)
         }
 }
 
-/* Deepest first; of one depth, the last made first (as remove_tree orders them). */
-static int compare_deepest_first(const void *a, const void *b)
+/* Removals go deepest first; of one depth, the last made first (as remove_tree's). */
+static const char *made_path(const void *b)
 {
-        const struct boot_link *x = *(const struct boot_link *const *)a;
-        const struct boot_link *y = *(const struct boot_link *const *)b;
-        size_t dx = path_depth(x->made->virtual_path), dy = path_depth(y->made->virtual_path);
-        if (dx != dy)
-                return dx < dy ? 1 : -1;
-        return x->made->order < y->made->order ? 1 : x->made->order > y->made->order ? -1 : 0;
+        return ((const struct boot_link *)b)->made->virtual_path;
 }
+static uint64_t made_order(const void *b)
+{
+        return ((const struct boot_link *)b)->made->order;
+}
+static const struct order_rules removal_order = {.path = made_path, .key = made_order};
 
 /* Why a link the file made is being removed, for its line's message. */
 static const char *removal_reason(const struct boot_line *line, const struct link *made)
@@ -310,7 +311,7 @@ static int remove_what_goes(struct pass *p)
         for (size_t i = 0; i < c->count; i++)
                 if (p->fates[i] == FATE_REMOVE)
                         going[n++] = &c->links[i];
-        qsort(going, n, sizeof *going, compare_deepest_first);
+        order_deepest_first((void **)going, n, &removal_order);
         struct creds daemon = creds_daemon();
         for (size_t i = 0; i < n; i++) {
                 struct boot_link *b = going[i];

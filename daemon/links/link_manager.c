@@ -556,16 +556,6 @@ static int remove_link(struct link_manager *m, struct link *removed, struct outc
         return 0;
 }
 
-/* Deepest first; of one depth, the last made first. */
-static int compare_deepest_first(const void *a, const void *b)
-{
-        const struct link *x = *(const struct link *const *)a, *y = *(const struct link *const *)b;
-        size_t dx = path_depth(x->virtual_path), dy = path_depth(y->virtual_path);
-        if (dx != dy)
-                return dx < dy ? 1 : -1;
-        return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
-}
-
 /* Beyond Windows: every link at or below virtual_path, deepest first, in one request.
  * Nothing is removed unless the caller may remove each of them. */
 static void remove_tree(struct link_manager *m, const char *virtual_path, const struct creds *as,
@@ -591,7 +581,7 @@ static void remove_tree(struct link_manager *m, const char *virtual_path, const 
         for (size_t i = 0; i < count; i++)
                 if (check_may_remove(links[i]->virtual_path, as, ret) < 0)
                         return;
-        qsort(links, count, sizeof *links, compare_deepest_first);
+        planner_order_for_removal(links, count); /* deepest first, the last made first */
         for (size_t i = 0; i < count; i++) {
                 /* The table may have changed under a rebuild: look each one up again. */
                 _cleanup_free_ char *v = strdup(links[i]->virtual_path);

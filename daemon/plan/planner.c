@@ -366,6 +366,17 @@ int order_by_dependency(void **elems, size_t count, const struct order_rules *ru
         return 0;
 }
 
+static int deepest_then_latest(const void *pa, const void *pb, void *ctx)
+{
+        return by_depth_then_key(pb, pa, ctx);
+}
+
+void order_deepest_first(void **elems, size_t count, const struct order_rules *rules)
+{
+        if (count > 1)
+                qsort_r(elems, count, sizeof *elems, deepest_then_latest, (void *)rules);
+}
+
 static const char *link_path(const void *l) { return ((const struct link *)l)->virtual_path; }
 static uint64_t link_key(const void *l) { return ((const struct link *)l)->order; }
 static bool link_depends(const void *b, const void *a) { return planner_depends(b, a); }
@@ -375,4 +386,10 @@ int planner_order(struct link **links, size_t count)
         static const struct order_rules rules = {
                 .path = link_path, .key = link_key, .depends = link_depends};
         return order_by_dependency((void **)links, count, &rules);
+}
+
+void planner_order_for_removal(struct link **links, size_t count)
+{
+        static const struct order_rules rules = {.path = link_path, .key = link_key};
+        order_deepest_first((void **)links, count, &rules);
 }

@@ -91,4 +91,13 @@ struct order_rules {
 };
 int order_by_dependency(void **elems, size_t count, const struct order_rules *rules);
 
+/* The order removals go in, the reverse of those ties: deepest first; of one depth,
+ * the greatest key (the last made) first, so nested links go before those they are
+ * nested in and an overlay's owner after the links grafted on it. Only rules->path
+ * and rules->key are used. In place. */
+void order_deepest_first(void **elems, size_t count, const struct order_rules *rules);
+
+/* order_deepest_first for links (key: creation order). */
+void planner_order_for_removal(struct link **links, size_t count);
+
 #endif

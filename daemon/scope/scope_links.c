@@ -18,6 +18,7 @@
 #include "bindlink.h"
 #include "log.h"
 #include "path.h"
+#include "planner.h"
 #include "overlay_instance.h"
 #include "scope_attach.h"
 #include "scope_journal.h"
@@ -910,28 +911,34 @@ void scope_links_create_many(struct scope_links *sl, const struct scope_request 
         scope_ns_done(&ns);
 }
 
+/* A link of the tree being removed, copied: each removal changes sl->links. */
 struct tree_member {
         char *virtual_path;
-        size_t depth;
         uint64_t order;
 };
 
-/* Deepest first; of one depth, the last made first (an overlay's owner goes last). */
-static int compare_deepest_first(const void *a, const void *b)
+/* Removals go deepest first; of one depth, the last made first (an overlay's owner
+ * goes last). */
+static const char *member_path(const void *m)
 {
-        const struct tree_member *x = a, *y = b;
-        if (x->depth != y->depth)
-                return x->depth < y->depth ? 1 : -1;
-        return x->order < y->order ? 1 : x->order > y->order ? -1 : 0;
+        return ((const struct tree_member *)m)->virtual_path;
 }
+static uint64_t member_order(const void *m)
+{
+        return ((const struct tree_member *)m)->order;
+}
+static const struct order_rules removal_order = {.path = member_path, .key = member_order};
 
 /* Every link at or below virtual_path in the scope ns, deepest first. */
 static void remove_tree_in(struct scope_links *sl, const struct scope_request *req,
                            struct scope_ns *ns, const char *virtual_path, struct outcome *ret)
 {
         struct tree_member *members = calloc(sl->count + 1, sizeof *members);
+        _cleanup_free_ struct tree_member **deepest_first =
+                calloc(sl->count + 1, sizeof *deepest_first);
         size_t count = 0;
-        if (!members) {
+        if (!members || !deepest_first) {
+                free(members);
                 say(ret, -ENOMEM, BINDLINK_FAULT_NONE, virtual_path, "out of memory");
                 return;
         }
@@ -941,8 +948,8 @@ static void remove_tree_in(struct scope_links *sl, const struct scope_request *r
                                               !path_is_strict_descendant(virtual_path,
                                                                          l->virtual_path)))
                         continue;
-                members[count] = (struct tree_member){strdup(l->virtual_path),
-                                                      path_depth(l->virtual_path), l->order};
+                members[count] = (struct tree_member){strdup(l->virtual_path), l->order};
+                deepest_first[count] = &members[count];
                 if (!members[count++].virtual_path) {
                         say(ret, -ENOMEM, BINDLINK_FAULT_NONE, virtual_path, "out of memory");
                         goto out;
@@ -953,9 +960,9 @@ static void remove_tree_in(struct scope_links *sl, const struct scope_request *r
                     "no link's virtual path in the target is %s or below it", virtual_path);
                 goto out;
         }
-        qsort(members, count, sizeof *members, compare_deepest_first);
+        order_deepest_first((void **)deepest_first, count, &removal_order);
         for (size_t i = 0; i < count; i++) {
-                remove_in(sl, req, ns, members[i].virtual_path, ret);
+                remove_in(sl, req, ns, deepest_first[i]->virtual_path, ret);
                 if (ret->status < 0) {
                         char cause[sizeof ret->message];
                         (void)snprintf(cause, sizeof cause, "%s", ret->message);

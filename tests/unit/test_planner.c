@@ -927,6 +927,61 @@ static void test_order_small_sets(void **state)
         link_table_done(t);
 }
 
+/* Removal's order: deeper links first (nested before what they are nested in), and of
+ * one depth the last made first, whatever order they come in and whatever their
+ * backing paths go through. */
+static void test_s20_order_for_removal_deepest_then_last_made(void **state)
+{
+        (void)state;
+        struct link_table *t = new_table();
+        struct link *foo = add(t, 1, 0, "/foo", "/t");
+        struct link *baz = add(t, 2, 0, "/foo/bar/baz", "/t3");
+        struct link *s = add(t, 3, 0, "/s", "/foo"); /* through /foo: no matter */
+        struct link *bar = add(t, 4, 0, "/foo/bar", "/t2");
+        struct link *pq = add(t, 5, 0, "/p/q", "/t4");
+        struct link *r = add(t, 6, 0, "/r", "/t5");
+        struct link *links[] = {s, foo, pq, baz, r, bar};
+        planner_order_for_removal(links, 6);
+        struct link *want[] = {baz, pq, bar, r, s, foo};
+        for (size_t i = 0; i < 6; i++)
+                if (links[i] != want[i])
+                        fail_msg("place %zu: %s, want %s", i, links[i]->virtual_path,
+                                 want[i]->virtual_path);
+        planner_order_for_removal(NULL, 0);
+        planner_order_for_removal(links, 1);
+        assert_ptr_equal(links[0], baz);
+        link_table_done(t);
+}
+
+/* The same order for any element, by its rules' path and key alone. */
+struct keyed {
+        const char *path;
+        uint64_t key;
+};
+static const char *keyed_path(const void *e)
+{
+        return ((const struct keyed *)e)->path;
+}
+static uint64_t keyed_key(const void *e)
+{
+        return ((const struct keyed *)e)->key;
+}
+
+static void test_order_deepest_first_by_rules(void **state)
+{
+        (void)state;
+        struct keyed a = {"/a", 7}, ab = {"/a/b", 2}, c = {"/c", 9}, cd = {"/c/d", 4},
+                     root = {"/", 1};
+        void *elems[] = {&root, &a, &ab, &c, &cd};
+        static const struct order_rules rules = {.path = keyed_path, .key = keyed_key};
+        order_deepest_first(elems, 5, &rules);
+        void *want[] = {&cd, &ab, &c, &a, &root};
+        for (size_t i = 0; i < 5; i++)
+                if (elems[i] != want[i])
+                        fail_msg("place %zu: %s, want %s", i, keyed_path(elems[i]),
+                                 keyed_path(want[i]));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -977,6 +1032,9 @@ int main(void)
                 cmocka_unit_test_teardown(test_order_ties_by_depth_then_creation, free_tables),
                 cmocka_unit_test_teardown(test_order_mixed_nesting_and_chains, free_tables),
                 cmocka_unit_test_teardown(test_order_small_sets, free_tables),
+                cmocka_unit_test_teardown(test_s20_order_for_removal_deepest_then_last_made,
+                                          free_tables),
+                cmocka_unit_test_teardown(test_order_deepest_first_by_rules, free_tables),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
