@@ -151,49 +151,56 @@ static int merged_layer(const struct overlay_instance *o, const char *rel, const
         return shown;
 }
 
+/* The walk of the planner's resolution (planner_covering_link), told: a link passed
+ * over on the way up from current is said so in a step. Two differences, both of what
+ * shows now against what the planner would show: a link not shown now is passed over,
+ * and a merged link (shown) decides the paths below it too, by its layers. */
+struct deciding {
+        struct link_manager *m;
+        const char *current;
+        struct steps *s;
+};
+
+static int decides(void *ctx, const struct link *l, enum cover_reason why)
+{
+        struct deciding *d = ctx;
+        if (why == COVER_EXCEPTED) {
+                /* A hole in the link (S14): what is beneath it shows. */
+                const char *which = "";
+                for (uint32_t i = 0; i < l->exception_count; i++)
+                        if (strcmp(l->exception_paths[i], d->current) == 0 ||
+                            path_is_strict_descendant(l->exception_paths[i], d->current))
+                                which = l->exception_paths[i];
+                return add_step(d->s, BINDLINK_STEP_EXCEPTION, d->current, l,
+                                "inside the exception %s of the link on %s: the original object "
+                                "shows, writable as it is on disk (S14)",
+                                which, l->virtual_path);
+        }
+        if (why != COVER_COVERS && why != COVER_BELOW_MERGED)
+                return 0;
+        if (l->realization == BINDLINK_REALIZED_NONE) {
+                struct placement p = {0};
+                struct probe probe = manager_probe(d->m);
+                int r = planner_place(&d->m->table, l, &probe, &p);
+                return add_step(d->s, BINDLINK_STEP_NOT_SHOWN, d->current, l,
+                                "the link on %s is registered but not shown now: %s; what is "
+                                "beneath it shows",
+                                l->virtual_path,
+                                r < 0 ? strerror(-r) : manager_placement_words(&p));
+        }
+        return 1;
+}
+
 /* The deepest link whose virtual path is current or above it and that decides what
  * current shows, adding a step for each link passed over on the way (an exception of
  * it, not shown now). NULL when none does. */
 static const struct link *deciding_link(struct link_manager *m, const char *current,
                                         struct steps *s, int *ret_error)
 {
-        const struct link_table *t = &m->table;
-        size_t len = strlen(current);
-        *ret_error = 0;
-        for (;;) {
-                const struct path_index_entry *e = path_index_get(&t->virtual_paths, current, len);
-                const struct link *l = e ? e->link : NULL;
-                if (l && l->exception_count > 0 && link_excepts(l, current)) {
-                        /* A hole in the link (S14): what is beneath it shows. */
-                        const char *which = "";
-                        for (uint32_t i = 0; i < l->exception_count; i++)
-                                if (strcmp(l->exception_paths[i], current) == 0 ||
-                                    path_is_strict_descendant(l->exception_paths[i], current))
-                                        which = l->exception_paths[i];
-                        *ret_error = add_step(s, BINDLINK_STEP_EXCEPTION, current, l,
-                                              "inside the exception %s of the link on %s: the "
-                                              "original object shows, writable as it is on "
-                                              "disk (S14)",
-                                              which, l->virtual_path);
-                } else if (l && l->realization == BINDLINK_REALIZED_NONE) {
-                        struct placement p = {0};
-                        struct probe probe = manager_probe(m);
-                        int r = planner_place(t, l, &probe, &p);
-                        *ret_error = add_step(s, BINDLINK_STEP_NOT_SHOWN, current, l,
-                                              "the link on %s is registered but not shown "
-                                              "now: %s; what is beneath it shows",
-                                              l->virtual_path,
-                                              r < 0 ? strerror(-r) : manager_placement_words(&p));
-                } else if (l) {
-                        return l;
-                }
-                if (*ret_error < 0 || len <= 1)
-                        return NULL;
-                while (len > 1 && current[len - 1] != '/')
-                        len--;
-                if (len > 1)
-                        len--; /* "/a/" -> "/a"; "/" stays */
-        }
+        struct deciding d = {.m = m, .current = current, .s = s};
+        const struct link *l;
+        *ret_error = planner_covering_link(&m->table, current, NULL, decides, &d, &l);
+        return *ret_error < 0 ? NULL : l;
 }
 
 int link_manager_explain(struct link_manager *m, const char *path, const struct creds *as,

@@ -8,22 +8,43 @@
 #include "path.h"
 #include "util.h"
 
-/* The deepest link (other than ignored) whose virtual path is path or above it: the
- * path and each of its ancestors, longest first, looked up in the index. */
-static const struct link *covering_link(const struct link_table *table, const char *path,
-                                        const struct link *ignored)
+/* Why the walk up from path takes or passes over link, found at path's first
+ * prefix_len bytes. */
+static enum cover_reason cover_reason_of(const struct link *link, const char *path,
+                                         size_t prefix_len, const struct link *ignored)
+{
+        if (link == ignored)
+                return COVER_IGNORED;
+        /* Through an exception the link is a hole: what it covers shows. */
+        if (link->exception_count > 0 && link_excepts(link, path))
+                return COVER_EXCEPTED;
+        /* Below a merged link, the path shows B's or V's object (see planner.h). */
+        if ((link->flags & CREATE_BIND_LINK_FLAG_MERGED) && path[prefix_len] != '\0')
+                return COVER_BELOW_MERGED;
+        return COVER_COVERS;
+}
+
+/* The path and each of its ancestors, longest first, looked up in the index. */
+int planner_covering_link(const struct link_table *table, const char *path,
+                          const struct link *ignored, cover_judge judge, void *ctx,
+                          const struct link **ret_link)
 {
         size_t len = strlen(path);
+        *ret_link = NULL;
         for (;;) {
                 const struct path_index_entry *e = path_index_get(&table->virtual_paths, path, len);
-                /* Through an exception the link is a hole: what it covers shows. Below
-                 * a merged link, the path shows B's or V's object (see planner.h). */
-                if (e && e->link != ignored &&
-                    (e->link->exception_count == 0 || !link_excepts(e->link, path)) &&
-                    !((e->link->flags & CREATE_BIND_LINK_FLAG_MERGED) && len < strlen(path)))
-                        return e->link;
+                if (e) {
+                        enum cover_reason why = cover_reason_of(e->link, path, len, ignored);
+                        int take = judge ? judge(ctx, e->link, why) : why == COVER_COVERS;
+                        if (take < 0)
+                                return take;
+                        if (take) {
+                                *ret_link = e->link;
+                                return 0;
+                        }
+                }
                 if (len <= 1)
-                        return NULL;
+                        return 0;
                 while (len > 1 && path[len - 1] != '/')
                         len--;
                 if (len > 1)
@@ -55,7 +76,10 @@ static int resolve_steps(const struct link_table *table, const char *path,
                                 r = -ELOOP;
                 if (r < 0)
                         break;
-                const struct link *l = covering_link(table, current, ignored);
+                const struct link *l;
+                r = planner_covering_link(table, current, ignored, NULL, NULL, &l);
+                if (r < 0)
+                        break;
                 if (!l) {
                         *ret_path = TAKE_PTR(current);
                         break;

@@ -32,6 +32,27 @@ struct probe {
         void *ctx;
 };
 
+/* What the walk up from a path makes of a link whose virtual path is the path or
+ * one of its ancestors. */
+enum cover_reason {
+        COVER_COVERS = 0,   /* it covers the path: resolution follows it */
+        COVER_IGNORED,      /* the link the caller said to ignore: passed over */
+        COVER_EXCEPTED,     /* the path is in one of its exceptions (S14): a hole, passed over */
+        COVER_BELOW_MERGED, /* the path is below a merged link's V (see above): passed over */
+};
+
+/* Told of a link on the way up (the deepest first) and why the walk would take it or
+ * pass it over; returns 1 to take it, 0 to pass it over, -errno to stop the walk. */
+typedef int (*cover_judge)(void *ctx, const struct link *link, enum cover_reason why);
+
+/* The link whose virtual path is path or its deepest ancestor that covers path, in
+ * *ret_link (NULL when none does): the one resolution follows. judge (may be NULL:
+ * take a link exactly when COVER_COVERS) is told of each link found on the way and
+ * decides, so that what explains a resolution walks as it does. 0, or judge's -errno. */
+int planner_covering_link(const struct link_table *table, const char *path,
+                          const struct link *ignored, cover_judge judge, void *ctx,
+                          const struct link **ret_link);
+
 /* Resolve a view path to the original path showing there, ignoring `ignored`
  * (may be NULL). -ELOOP when the links loop. */
 int planner_resolve(const struct link_table *table, const char *path,

@@ -300,6 +300,71 @@ static void test_resolve_ignored_link_is_skipped(void **state)
         link_table_done(t);
 }
 
+/* What a judge of planner_covering_link was told, and what it answers. */
+struct told {
+        const struct link *links[8];
+        enum cover_reason whys[8];
+        size_t count;
+        const struct link *pass_over; /* answered 0 even where it covers */
+        int error;                    /* answered instead of anything else when not 0 */
+};
+
+static int judge(void *ctx, const struct link *link, enum cover_reason why)
+{
+        struct told *t = ctx;
+        assert_true(t->count < 8);
+        t->links[t->count] = link;
+        t->whys[t->count++] = why;
+        if (t->error)
+                return t->error;
+        return link != t->pass_over && why == COVER_COVERS;
+}
+
+/* The judge is told of every link on the way up, deepest first, with why the walk
+ * would pass it over (S12: below a merged V; S14: in an exception), and decides. */
+static void test_s12_s14_covering_link_tells_its_judge_why(void **state)
+{
+        (void)state;
+        struct link_table *t = new_table();
+        char *holes[] = {"/a/b/m/x"};
+        struct link *a = add(t, 1, 0, "/a", "/t");
+        struct link *m = add(t, 2, CREATE_BIND_LINK_FLAG_MERGED, "/a/b/m", "/t2");
+        struct link *ab = add_with_exceptions(t, 3, "/a/b", "/u", 1, holes);
+        const struct link *got = NULL;
+
+        struct told told = {0};
+        assert_int_equal(planner_covering_link(t, "/a/b/m/x/y", NULL, judge, &told, &got), 0);
+        assert_ptr_equal(got, a);
+        assert_int_equal(told.count, 3);
+        assert_ptr_equal(told.links[0], m);
+        assert_int_equal(told.whys[0], COVER_BELOW_MERGED);
+        assert_ptr_equal(told.links[1], ab);
+        assert_int_equal(told.whys[1], COVER_EXCEPTED);
+        assert_ptr_equal(told.links[2], a);
+        assert_int_equal(told.whys[2], COVER_COVERS);
+
+        /* without a judge, the same walk */
+        assert_int_equal(planner_covering_link(t, "/a/b/m/x/y", NULL, NULL, NULL, &got), 0);
+        assert_ptr_equal(got, a);
+        assert_int_equal(planner_covering_link(t, "/a/b/m", NULL, NULL, NULL, &got), 0);
+        assert_ptr_equal(got, m);
+
+        /* the ignored link, and a judge passing over one that covers */
+        told = (struct told){.pass_over = a};
+        assert_int_equal(planner_covering_link(t, "/a/b/z", ab, judge, &told, &got), 0);
+        assert_null(got);
+        assert_int_equal(told.count, 2);
+        assert_int_equal(told.whys[0], COVER_IGNORED);
+        assert_int_equal(told.whys[1], COVER_COVERS);
+
+        /* a judge's error stops the walk */
+        told = (struct told){.error = -ENOMEM};
+        assert_int_equal(planner_covering_link(t, "/a/b/m/q", NULL, judge, &told, &got), -ENOMEM);
+        assert_int_equal(told.count, 1);
+        assert_null(got);
+        link_table_done(t);
+}
+
 /* ---- planner_place -------------------------------------------------------------------- */
 
 static void test_s9_dir_over_dir_is_bind(void **state)
@@ -994,6 +1059,8 @@ int main(void)
                 cmocka_unit_test_teardown(test_s18_cycle_is_eloop, free_tables),
                 cmocka_unit_test_teardown(test_s18_chain_passing_a_link_twice_is_not_a_loop, free_tables),
                 cmocka_unit_test_teardown(test_resolve_ignored_link_is_skipped, free_tables),
+                cmocka_unit_test_teardown(test_s12_s14_covering_link_tells_its_judge_why,
+                                          free_tables),
                 cmocka_unit_test_teardown(test_s9_dir_over_dir_is_bind, free_tables),
                 cmocka_unit_test_teardown(test_s9_file_over_file_is_bind, free_tables),
                 cmocka_unit_test_teardown(test_s9_file_over_dir_needs_overlay, free_tables),
