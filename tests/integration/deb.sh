@@ -57,21 +57,9 @@ check() {
         fi
 }
 
-# eventually SECONDS CMD...: true once CMD succeeds, polling for up to SECONDS.
-eventually() {
-        local limit=$1 _
-        shift
-        for _ in $(seq 1 $((limit * 20))); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.05
-        done
-        return 1
-}
-
-# Has process PID ended (gone, or a zombie not yet reaped)?
-process_gone() {
-        [ ! -e "/proc/$1/status" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
+# eventually and process_gone (lib.sh's harness is not for this test: poll.sh is what
+# it shares with it).
+. "$(dirname "$0")/poll.sh"
 
 # Everything below lives on one tmpfs in this namespace: the build, the root, its
 # mounts. Whatever happens, it all goes with the namespace; the trap says how it went.

@@ -4,6 +4,8 @@
 # Sourced by the test scripts; BUILDDIR points at the build tree.
 
 set -u
+# eventually and process_gone.
+. "$(dirname "${BASH_SOURCE[0]}")/poll.sh"
 
 BUILDDIR=${BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BINDLINKD="$BUILDDIR/bindlinkd"
@@ -136,12 +138,6 @@ stop_daemon() {
         fi
 }
 
-# Has process PID ended (gone, or a zombie not yet reaped)? A SIGKILL is delivered
-# asynchronously: its FUSE connection is aborted only once the process has ended.
-process_gone() {
-        [ ! -e "/proc/$1/status" ] || grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
-}
-
 kill9_daemon() {
         if [ -n "$DAEMON_PID" ]; then
                 kill -KILL "$DAEMON_PID" 2>/dev/null
@@ -223,18 +219,6 @@ check_file_is() {
         local got
         got=$(cat "$1" 2>&1) || { fail "cannot read $1: $got"; return; }
         [ "$got" = "$2" ] || fail "$1: expected content '$2', got '$got'"
-}
-
-# eventually SECONDS CMD...: true once CMD succeeds, polling for up to SECONDS (the
-# daemon reacts to filesystem events asynchronously).
-eventually() {
-        local limit=$1 i
-        shift
-        for i in $(seq 1 $((limit * 20))); do
-                "$@" 2>/dev/null && return 0
-                sleep 0.05
-        done
-        return 1
 }
 
 # skip REASON: the current test cannot run on this machine (said, never silent).
