@@ -35,6 +35,23 @@ PRIVSEP_MADE=
 
 # ---- the server and the share ------------------------------------------------------------
 
+# ready_while_alive SECONDS PID CMD...: true once CMD succeeds, polling as eventually
+# does (generously: the machine may be busy); false as soon as process PID, the
+# server that should make CMD succeed, has ended.
+ready_while_alive() {
+        local limit=$1 pid=$2
+        shift 2
+        SERVER_ENDED=
+        eventually "$limit" ready_or_ended "$pid" "$@" && [ -z "$SERVER_ENDED" ]
+}
+ready_or_ended() {
+        local pid=$1
+        shift
+        "$@" && return 0
+        kill -0 "$pid" 2>/dev/null && return 1
+        SERVER_ENDED=1
+}
+
 # A port nobody listens on now (sshd may still lose it to someone: start_sshd tries
 # again).
 free_port() {
@@ -62,7 +79,7 @@ start_sshd() {
         if [ ! -d /run/sshd ]; then
                 mkdir -m 0755 /run/sshd && PRIVSEP_MADE=1
         fi
-        local attempt i
+        local attempt
         for attempt in 1 2 3 4 5; do
                 SSH_PORT=$(free_port) || return 1
                 cat > "$SSH_DIR/sshd_config" <<EOF
@@ -84,13 +101,7 @@ EOF
                 "$SSHD_PROGRAM" -D -e -f "$SSH_DIR/sshd_config" 2>>"$SSH_DIR/sshd.log" &
                 SSHD_PID=$!
                 set_ssh_options
-                # Polled, with a generous deadline: the machine may be busy.
-                for i in $(seq 1 600); do
-                        ssh "${ssh_options[@]}" root@127.0.0.1 true 2>>"$SSH_DIR/ssh.log" </dev/null &&
-                                return 0
-                        kill -0 "$SSHD_PID" 2>/dev/null || break
-                        sleep 0.1
-                done
+                ready_while_alive 60 "$SSHD_PID" login_succeeds && return 0
                 # Not listening (the port was taken meanwhile?): another port.
                 kill "$SSHD_PID" 2>/dev/null
                 wait "$SSHD_PID" 2>/dev/null
@@ -100,6 +111,11 @@ EOF
         return 1
 }
 
+# login_succeeds: does our sshd let us in (what ssh says goes to ssh.log)?
+login_succeeds() { ssh "${ssh_options[@]}" root@127.0.0.1 true 2>>"$SSH_DIR/ssh.log" </dev/null; }
+
+share_mounted() { findmnt -n -M "$MNT" -t fuse.sshfs >/dev/null; }
+
 # mount_share: sshfs of $SRV on $MNT, in the foreground (its pid is ours to end).
 mount_share() {
         sshfs -f -F /dev/null -o allow_other,IdentityFile="$SSH_DIR/client_key" \
@@ -107,12 +123,7 @@ mount_share() {
                 -o BatchMode=yes,IdentitiesOnly=yes,LogLevel=ERROR \
                 "root@127.0.0.1:$SRV" "$MNT" 2>>"$REMOTE/sshfs.log" &
         SSHFS_PID=$!
-        local i
-        for i in $(seq 1 1200); do
-                findmnt -n -M "$MNT" -t fuse.sshfs >/dev/null && return 0
-                kill -0 "$SSHFS_PID" 2>/dev/null || break
-                sleep 0.05
-        done
+        ready_while_alive 60 "$SSHFS_PID" share_mounted && return 0
         echo "# sshfs did not mount:"; sed 's/^/#   /' "$REMOTE/sshfs.log"
         return 1
 }
@@ -162,17 +173,11 @@ closed_on_server() { ! open_on_server "$1"; }
 # seen_after MS_VAR DEADLINE CMD...: poll CMD until it succeeds, for up to DEADLINE
 # seconds; sets MS_VAR to the milliseconds it took from $t0 (empty: never).
 seen_after() {
-        local var=$1 limit=$2 i
+        local var=$1 limit=$2
         shift 2
         printf -v "$var" ''
-        for i in $(seq 1 $((limit * 20))); do
-                if "$@" 2>/dev/null; then
-                        printf -v "$var" '%s' $(($(now_ms) - t0))
-                        return 0
-                fi
-                sleep 0.05
-        done
-        return 1
+        eventually "$limit" "$@" || return 1
+        printf -v "$var" '%s' $(($(now_ms) - t0))
 }
 
 listed_in() { ls "$1" 2>/dev/null | grep -qx "$2"; }
