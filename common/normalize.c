@@ -32,18 +32,23 @@ static char *fd_path(int fd)
         return strdup(buf);
 }
 
-int normalize_path(const char *path, char **ret_path, int *ret_parent_error, int *ret_parent_fd)
+int fold_path(const char *path, char **ret_path)
 {
-        if (ret_parent_fd)
-                *ret_parent_fd = -1;
         _cleanup_free_ char *cwd = NULL;
         if (path[0] != '/') {
                 cwd = getcwd(NULL, 0);
                 if (!cwd)
                         return negative_errno();
         }
+        return path_fold(cwd, path, ret_path);
+}
+
+int normalize_path(const char *path, char **ret_path, int *ret_parent_error, int *ret_parent_fd)
+{
+        if (ret_parent_fd)
+                *ret_parent_fd = -1;
         _cleanup_free_ char *folded = NULL;
-        int r = path_fold(cwd, path, &folded);
+        int r = fold_path(path, &folded);
         if (r < 0)
                 return r;
         *ret_parent_error = 0;

@@ -11,4 +11,9 @@
 int normalize_path(const char *path, char **ret_path, int *ret_parent_error,
                    int *ret_parent_fd);
 
+/* path folded against the cwd (".", "..", "//", a trailing "/"), its symlinks not
+ * followed: the path as the caller named it. 0 with a malloc'd absolute path, or
+ * -errno. */
+int fold_path(const char *path, char **ret_path);
+
 #endif

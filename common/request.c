@@ -136,6 +136,13 @@ int request_prepare_create(const char *virtual_path, const char *backing_path, u
                 goto out;
         }
         msg.backing_error = open_as_caller(&opened, msg.backing_path, 0);
+        /* B named through a symlink on the way: the daemon keeps the name, to follow
+         * the symlink when it is re-pointed (S10). */
+        char *named = NULL;
+        if (!backing_parent_error && fold_path(backing_path, &named) >= 0 &&
+            strcmp(named, msg.backing_path) != 0)
+                msg.backing_named = TAKE_PTR(named);
+        free(named);
 
         if (exception_count > 0) {
                 msg.exception_paths = calloc(exception_count, sizeof(char *));

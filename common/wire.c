@@ -108,6 +108,8 @@ int wire_put_create(struct wire_buf *buf, const struct wire_create *msg, uint32_
 {
         size_t at = begin(buf, WIRE_CREATE, fd_count);
         put_create_body(buf, msg);
+        if (msg->backing_named)
+                put_str(buf, msg->backing_named);
         return finish(buf, at);
 }
 
@@ -356,6 +358,7 @@ void wire_create_free(struct wire_create *msg)
         free(msg->backing_path);
         free_strv(msg->exception_paths, msg->exception_count);
         free(msg->exception_errors);
+        free(msg->backing_named);
         *msg = (struct wire_create){0};
 }
 
@@ -438,6 +441,8 @@ int wire_get_create(const uint8_t *payload, size_t len, struct wire_create *ret)
         struct reader r = {payload, len, false};
         struct wire_create m;
         get_create_body(&r, &m);
+        if (!r.bad && r.left > 0)
+                m.backing_named = get_str(&r);
         int rc = reader_end(&r);
         if (rc < 0) {
                 wire_create_free(&m);

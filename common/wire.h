@@ -80,6 +80,12 @@ struct wire_create {
         int32_t backing_error;
         char **exception_paths;
         int32_t *exception_errors;
+        /* B as the caller named it (folded, symlinks on the way not followed), when
+         * that differs from backing_path: the daemon resolves it again when a
+         * symlink on the way changes (S10). WIRE_CREATE only, sent after the body
+         * and only when there is one, so a daemon that predates it still serves
+         * every other create. NULL when absent. */
+        char *backing_named;
 };
 
 struct wire_remove {
