@@ -169,6 +169,26 @@ static int apply_creator_record(struct link_table *table, char **f, size_t n)
         return 0;
 }
 
+/* N: B as named (a symlink on the way); B: what it resolves to since. */
+static int apply_backing_record(struct link_table *table, char **f, size_t n, bool named)
+{
+        uint64_t order;
+        if (n != 3 || journal_parse_u64(f[1], &order) < 0)
+                return -EINVAL;
+        struct link *link = link_table_find_order(table, order);
+        if (!link)
+                return -EINVAL;
+        _cleanup_free_ char *path = NULL;
+        int r = journal_unescape(f[2], &path);
+        if (r < 0)
+                return r;
+        if (path[0] != '/')
+                return -EINVAL;
+        if (named)
+                return link_set_backing_named(link, path, NULL, 0);
+        return link_table_set_backing(table, link, path);
+}
+
 int journal_apply_line(struct link_table *table, const char *line)
 {
         _cleanup_free_ char *copy = NULL;
@@ -186,6 +206,9 @@ int journal_apply_line(struct link_table *table, const char *line)
                 return apply_link_record(table, f, n);
         case 'C':
                 return apply_creator_record(table, f, n);
+        case 'N':
+        case 'B':
+                return apply_backing_record(table, f, n, f[0][0] == 'N');
         case 'M':
                 if (n != 5 || journal_parse_u64(f[1], &order) < 0 ||
                     journal_parse_u64(f[2], &realization) < 0 ||
@@ -236,6 +259,24 @@ static int append_creator(char **text, const struct link *link)
         return 0;
 }
 
+/* Append the N record of a link whose B was named through a symlink to *text. */
+static int append_named(char **text, const struct link *link)
+{
+        if (!link->backing_named)
+                return 0;
+        _cleanup_free_ char *escaped = NULL;
+        int r = journal_escape(link->backing_named, &escaped);
+        if (r < 0)
+                return r;
+        size_t len = strlen(*text), size = len + strlen(escaped) + 32;
+        char *grown = realloc(*text, size);
+        if (!grown)
+                return -ENOMEM;
+        *text = grown;
+        (void)snprintf(grown + len, size - len, "N %" PRIu64 " %s\n", link->order, escaped);
+        return 0;
+}
+
 /* Format a link's L record and, made by someone else than the daemon, its C record
  * (each with its newline); malloc'd. */
 static int format_link(const struct link *link, char **ret)
@@ -265,6 +306,8 @@ static int format_link(const struct link *link, char **ret)
                         len += snprintf(out + len, size - (size_t)len, " %s", escaped[i]);
                 (void)snprintf(out + len, size - (size_t)len, "\n");
                 r = append_creator(&out, link);
+                if (r >= 0)
+                        r = append_named(&out, link);
                 if (r >= 0)
                         *ret = out;
                 else
@@ -521,6 +564,17 @@ int journal_link_shown(struct journal *journal, const struct link *link)
 {
         char rec[128];
         (void)format_shown(link, rec, sizeof rec);
+        return append(journal, rec);
+}
+
+int journal_link_repointed(struct journal *journal, const struct link *link)
+{
+        _cleanup_free_ char *escaped = NULL, *rec = NULL;
+        int r = journal_escape(link->backing_path, &escaped);
+        if (r < 0)
+                return r;
+        if (asprintf(&rec, "B %" PRIu64 " %s\n", link->order, escaped) < 0)
+                return -ENOMEM;
         return append(journal, rec);
 }
 

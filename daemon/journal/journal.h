@@ -4,6 +4,10 @@
  *   L <order> <flags> <virtual> <backing> <n> <exception>...   a link was created
  *   C <order> <privileged> <uid> <gid> <dac> <n> <group>...      by whom (creds.h; a link
  *                                                              without one: the daemon)
+ *   N <order> <named>                                          its B as named, through a
+ *                                                              symlink (link_table.h)
+ *   B <order> <backing>                                        that symlink re-pointed: B
+ *                                                              resolves to this now
  *   M <order> <realization> <mount_id> <covered_type>          it is shown like this
  *   R <order>                                                  it was removed
  *   O <dir> ...                                                an overlay runs on dir
@@ -60,6 +64,8 @@ void journal_close(struct journal *journal);
 /* L, C and M records of a new link, in one write. */
 int journal_link_added(struct journal *journal, const struct link *link);
 int journal_link_shown(struct journal *journal, const struct link *link);
+/* The B record of a link whose backing path was resolved again to another path. */
+int journal_link_repointed(struct journal *journal, const struct link *link);
 /* The R record of a link about to be removed (written before anything is torn down,
  * so a removal that cannot be recorded changes nothing). */
 int journal_link_removed(struct journal *journal, const struct link *link);

@@ -48,8 +48,32 @@ void link_free(struct link *link)
         for (uint32_t i = 0; i < link->exception_count; i++)
                 free(link->exception_paths[i]);
         free(link->exception_paths);
+        free(link->backing_named);
+        for (size_t i = 0; i < link->backing_symlink_count; i++)
+                free(link->backing_symlinks[i]);
+        free(link->backing_symlinks);
         creds_done(&link->creator);
         free(link);
+}
+
+int link_set_backing_named(struct link *link, const char *named, char **symlinks,
+                           size_t symlink_count)
+{
+        char *copy = named ? strdup(named) : NULL;
+        if (named && !copy) {
+                for (size_t i = 0; i < symlink_count; i++)
+                        free(symlinks[i]);
+                free(symlinks);
+                return -ENOMEM;
+        }
+        free(link->backing_named);
+        for (size_t i = 0; i < link->backing_symlink_count; i++)
+                free(link->backing_symlinks[i]);
+        free(link->backing_symlinks);
+        link->backing_named = copy;
+        link->backing_symlinks = symlinks;
+        link->backing_symlink_count = symlink_count;
+        return 0;
 }
 
 bool link_excepts(const struct link *link, const char *path)
@@ -241,6 +265,26 @@ struct link *link_table_take(struct link_table *table, const char *virtual_path)
                 (table->count - i - 1) * sizeof *table->links);
         table->count--;
         return link;
+}
+
+int link_table_set_backing(struct link_table *table, struct link *link, const char *backing_path)
+{
+        char *copy = strdup(backing_path);
+        if (!copy)
+                return -ENOMEM;
+        unindex(table, link);
+        char *old = link->backing_path;
+        link->backing_path = copy;
+        int r = index_link(table, link);
+        if (r < 0) {
+                /* index_link rebuilt the indexes without this link: add it back. */
+                link->backing_path = old;
+                free(copy);
+                (void)index_link(table, link);
+                return r;
+        }
+        free(old);
+        return 0;
 }
 
 int link_list_push(struct link ***list, size_t *count, struct link *l)

@@ -19,6 +19,12 @@ struct link {
         char *backing_path;
         uint32_t exception_count;
         char **exception_paths;
+        /* B as its creator named it, when a symlink on the way made backing_path
+         * differ (NULL otherwise), and the symlinks it went through when last
+         * resolved: re-pointing one re-points the link (S10). */
+        char *backing_named;
+        char **backing_symlinks;
+        size_t backing_symlink_count;
         /* Whose rights count whenever its paths are resolved (as_caller.h). */
         struct creds creator;
         /* Realization state, kept by the realizer. */
@@ -59,6 +65,11 @@ struct link *link_new(uint64_t order, uint32_t flags, const char *virtual_path,
                       const char *backing_path, uint32_t exception_count,
                       char *const *exception_paths);
 void link_free(struct link *link);
+/* Keep named as what link's B was named (a copy; NULL: as backing_path) and take
+ * over the symlinks (the array and its strings) it went through. 0 or -ENOMEM
+ * (nothing changed, the symlinks freed). */
+int link_set_backing_named(struct link *link, const char *named, char **symlinks,
+                           size_t symlink_count);
 
 void link_table_init(struct link_table *table);
 void link_table_done(struct link_table *table);
@@ -69,6 +80,9 @@ void link_table_forget_removed(struct link_table *table);
 int link_table_add(struct link_table *table, struct link *link);
 /* Detach and return the link with this virtual path, or NULL. */
 struct link *link_table_take(struct link_table *table, const char *virtual_path);
+/* Point a link of the table at another backing path (a symlink on the way to it
+ * re-pointed), keeping the indexes. 0 or -ENOMEM (nothing changed). */
+int link_table_set_backing(struct link_table *table, struct link *link, const char *backing_path);
 struct link *link_table_find(const struct link_table *table, const char *virtual_path);
 struct link *link_table_find_order(const struct link_table *table, uint64_t order);
 /* Is some link's virtual path strictly below path? */

@@ -232,6 +232,34 @@ static void test_s2_creator_record_sets_whose_rights_count(void **state)
         link_table_done(&t);
 }
 
+/* S10: N keeps B as named through a symlink, B points the link where it leads now
+ * (indexes too). */
+static void test_s10_named_and_repointed_backing_records(void **state)
+{
+        (void)state;
+        struct link_table t;
+        link_table_init(&t);
+        apply_ok(&t, "L 1 0 /v /r/v1/data 0");
+        assert_null(t.links[0]->backing_named);
+        apply_ok(&t, "N 1 /r/cur\\040x/data");
+        assert_string_equal(t.links[0]->backing_named, "/r/cur x/data");
+        apply_ok(&t, "B 1 /r/v2/data");
+        assert_string_equal(t.links[0]->backing_path, "/r/v2/data");
+        assert_true(link_table_has_backing_on_line(&t, "/r/v2"));
+        assert_false(link_table_has_backing_on_line(&t, "/r/v1"));
+        static const char *const bad[] = {
+                "N 9 /x",     /* no such link */
+                "B 1 relative",
+                "N 1",
+                "B 1 /a /b",
+                "N x /a",
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+                assert_int_equal(journal_apply_line(&t, bad[i]), -EINVAL);
+        assert_string_equal(t.links[0]->backing_path, "/r/v2/data");
+        link_table_done(&t);
+}
+
 static void test_s16_link_records_kept_in_creation_order(void **state)
 {
         (void)state;
@@ -991,6 +1019,7 @@ static void test_s4_journal_keeps_the_overlays_in_force(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_s10_named_and_repointed_backing_records),
                 cmocka_unit_test(test_s4_escape_exact_form),
                 cmocka_unit_test(test_s4_escape_round_trip),
                 cmocka_unit_test(test_s4_unescape_accepts_octal),
