@@ -153,10 +153,18 @@ int link_manager_start(struct link_manager *m, const char *state_dir)
         overlay_registry_init(&m->overlays, &m->journal);
         if (backing_watch_init(&m->backing) < 0)
                 log_warning("no inotify: links will not follow their backing paths (S10)");
+        /* A symlink on the way to a B re-pointed while no daemon ran: shown again
+         * below, where the name leads now. */
+        struct link **repointed = NULL;
+        size_t repointed_count = 0;
         for (size_t i = 0; i < m->table.count; i++)
-                (void)backing_watch_add(&m->backing, m->table.links[i]->backing_path);
+                if (manager_backing_repoint(m, m->table.links[i]))
+                        manager_push_or_say(&repointed, &repointed_count, m->table.links[i],
+                                            "its backing path was re-pointed");
+        for (size_t i = 0; i < m->table.count; i++)
+                manager_watch_backing(m, m->table.links[i]);
 
-        struct lost_links lost = {.m = m};
+        struct lost_links lost = {.m = m, .links = repointed, .count = repointed_count};
         overlay_registry_adopt(&m->overlays, overlay_lost, &lost);
         reconcile(m);
 

@@ -22,6 +22,7 @@
 #include "path.h"
 #include "plan.h"
 #include "planner.h"
+#include "symlink_walk.h"
 #include "util.h"
 
 __attribute__((format(printf, 5, 6))) static void set_outcome(struct outcome *ret, int status,
@@ -243,6 +244,43 @@ static bool validate_create(struct link_manager *m, const struct create_request 
         return true;
 }
 
+/* B named through a symlink on the way (wire.h): the name must lead, as the caller
+ * walks it now, to the backing path the library resolved, or the request described
+ * two different places (a symlink changed between the two, or a client that lies).
+ * true with *ret_walk filled (the symlinks to watch), or false with *ret. */
+static bool backing_named_checked(const struct create_request *req, struct symlink_walk *ret_walk,
+                                  struct outcome *ret)
+{
+        const struct wire_create *msg = req->msg;
+        *ret_walk = (struct symlink_walk){0};
+        if (!msg->backing_named)
+                return true;
+        const char *named = msg->backing_named;
+        if (!path_is_normalized(named) || strcmp(named, "/") == 0 ||
+            strcmp(path_last(named), path_last(msg->backing_path)) != 0) {
+                set_outcome(ret, -EINVAL, BINDLINK_FAULT_BACKING, named,
+                            "backing path %s, as named, is not a normalized absolute path "
+                            "ending in the backing path's last component (%s)",
+                            named, msg->backing_path);
+                return false;
+        }
+        int r = symlink_walk(req->creator, named, ret_walk);
+        if (r >= 0 && strcmp(ret_walk->resolved, msg->backing_path) == 0)
+                return true;
+        if (r >= 0)
+                set_outcome(ret, -ESTALE, BINDLINK_FAULT_BACKING, named,
+                            "backing path %s now leads to %s, not %s: a symbolic link on the "
+                            "way changed while the request was made; try again",
+                            named, ret_walk->resolved, msg->backing_path);
+        else
+                set_outcome(ret, r == -ENOMEM ? r : -ESTALE, BINDLINK_FAULT_BACKING, named,
+                            "backing path %s cannot be followed now (%s): a symbolic link on "
+                            "the way changed while the request was made; try again",
+                            named, strerror(-r));
+        symlink_walk_done(ret_walk);
+        return false;
+}
+
 /* Take a create back after its plan was shown up to item done: take down what it
  * showed, forget the link, then show the others as they were, without it. Frees the
  * plan. */
@@ -354,7 +392,8 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
 {
         const struct wire_create *msg = req->msg;
         set_outcome(ret, 0, BINDLINK_FAULT_NONE, NULL, "%s", "");
-        if (!validate_create(m, req, ret))
+        struct symlink_walk walk;
+        if (!validate_create(m, req, ret) || !backing_named_checked(req, &walk, ret))
                 return;
 
         struct link *created =
@@ -362,11 +401,16 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                          msg->exception_count, msg->exception_paths);
         if (created) {
                 creds_done(&created->creator);
-                if (creds_copy(req->creator, &created->creator) < 0) {
+                if (creds_copy(req->creator, &created->creator) < 0 ||
+                    link_set_backing_named(created, msg->backing_named, walk.symlinks,
+                                           walk.count) < 0) {
                         link_free(created);
                         created = NULL;
                 }
+                walk.symlinks = NULL; /* the link's (or freed) now */
+                walk.count = 0;
         }
+        symlink_walk_done(&walk);
         if (!created || link_table_add(&m->table, created) < 0) {
                 link_free(created);
                 set_outcome(ret, -ENOMEM, BINDLINK_FAULT_NONE, NULL, "out of memory");
@@ -416,9 +460,7 @@ void link_manager_create(struct link_manager *m, const struct create_request *re
                 return;
         }
         manager_journal_shown(m, &plan, created);
-        r = backing_watch_add(&m->backing, created->backing_path);
-        if (r < 0)
-                log_warning_errno(r, "cannot watch %s for deletion (S10)", created->backing_path);
+        manager_watch_backing(m, created);
         log_info("created link %s -> %s (#%llu, %s)", created->virtual_path, created->backing_path,
                  (unsigned long long)created->order,
                  bindlink_realization_name(created->realization));

@@ -48,6 +48,13 @@ void manager_journal_shown(struct link_manager *m, const struct plan *plan,
  * where there is nobody to refuse: removal, restart, a crashed overlay). */
 void manager_rebuild(struct link_manager *m, struct link *const *roots, size_t root_count,
                      const char *why);
+/* Watch every directory on the way to l's B: as resolved, as named, and to each
+ * symlink it went through (S10). Failures are logged. */
+void manager_watch_backing(struct link_manager *m, const struct link *l);
+/* l's B named through a symlink (link_table.h): walk the name again as its creator
+ * and, when it leads elsewhere now, point l there (journaled). true when l changed
+ * and must be shown again. */
+bool manager_backing_repoint(struct link_manager *m, struct link *l);
 /* Remember what B names now, to notice when its filesystem goes (S10). */
 void manager_note_backing(struct link *l);
 /* An overlay whose server did not take a change in place: take it down now, and show

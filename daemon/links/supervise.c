@@ -20,6 +20,7 @@
 #include "path.h"
 #include "plan.h"
 #include "planner.h"
+#include "symlink_walk.h"
 #include "util.h"
 
 /* ---- overlays that end ------------------------------------------------------------ */
@@ -188,11 +189,110 @@ static bool goes_through(const char *b, const char *path, size_t len)
         return strncmp(b, path, len) == 0 && (b[len] == '\0' || b[len] == '/');
 }
 
+void manager_watch_backing(struct link_manager *m, const struct link *l)
+{
+        int r = backing_watch_add(&m->backing, l->backing_path);
+        if (r < 0)
+                log_warning_errno(r, "cannot watch %s for deletion (S10)", l->backing_path);
+        if (!l->backing_named)
+                return;
+        /* The directories holding each symlink on the way: re-pointing one is an
+         * event there. Failures are the same ones as above, on other directories:
+         * the path as resolved is watched either way. */
+        (void)backing_watch_add(&m->backing, l->backing_named);
+        for (size_t i = 0; i < l->backing_symlink_count; i++)
+                (void)backing_watch_add(&m->backing, l->backing_symlinks[i]);
+}
+
+/* Walk l's name once and point l where it leads (see manager_backing_repoint); the
+ * watches follow the symlinks met. *ret_changed is set when l's B changed. 0, or
+ * -errno if l could not be changed (logged). */
+static int repoint_once(struct link_manager *m, struct link *l, bool *ret_changed)
+{
+        struct symlink_walk walk;
+        int r = symlink_walk(&l->creator, l->backing_named, &walk);
+        /* A name that leads nowhere now (a symlink on the way deleted or dangling,
+         * a directory the creator may not search) is kept as it is: looked up as
+         * the creator it is missing too, so V answers ENOENT until it leads
+         * somewhere again (S10). */
+        const char *now = r >= 0 ? walk.resolved : l->backing_named;
+        bool changed = strcmp(now, l->backing_path) != 0;
+        _cleanup_free_ char *was = changed ? strdup(l->backing_path) : NULL;
+        if (changed) {
+                int e = link_table_set_backing(&m->table, l, now);
+                if (e < 0) {
+                        log_error_errno(e, "cannot point link %s at %s", l->virtual_path, now);
+                        symlink_walk_done(&walk);
+                        return e;
+                }
+        }
+        /* The symlinks met this time: the ones to watch from now on. */
+        if (link_set_backing_named(l, l->backing_named, walk.symlinks, walk.count) < 0)
+                log_error("out of memory: the symbolic links on the way to %s are not all "
+                          "watched",
+                          l->backing_named);
+        walk.symlinks = NULL;
+        walk.count = 0;
+        symlink_walk_done(&walk);
+        manager_watch_backing(m, l);
+        if (!changed)
+                return 0;
+        *ret_changed = true;
+        log_info("link %s: backing path %s now leads to %s (was %s)%s%s", l->virtual_path,
+                 l->backing_named, l->backing_path, was ? was : "?", r < 0 ? ": " : "",
+                 r < 0 ? strerror(-r) : "");
+        int e = journal_link_repointed(&m->journal, l);
+        if (e < 0)
+                log_warning_errno(e, "cannot record in the journal that link %s now shows %s",
+                                  l->virtual_path, l->backing_path);
+        return 0;
+}
+
+bool manager_backing_repoint(struct link_manager *m, struct link *l)
+{
+        if (!l->backing_named)
+                return false;
+        /* The watches are placed after a walk (the walk says which symlinks to
+         * watch): a symlink re-pointed in between would be seen by neither. So walk
+         * until a walk after the watches finds the link where it is. */
+        bool changed = false;
+        for (int tries = 0; tries < 4; tries++) {
+                bool moved = false;
+                if (repoint_once(m, l, &moved) < 0)
+                        break;
+                changed |= moved;
+                if (!moved)
+                        break;
+        }
+        return changed;
+}
+
+/* Does l's backing path go, as named, through path (or a symlink it went through)? */
+static bool named_through(const struct link *l, const char *path, size_t len)
+{
+        if (!l->backing_named)
+                return false;
+        if (goes_through(l->backing_named, path, len))
+                return true;
+        for (size_t i = 0; i < l->backing_symlink_count; i++)
+                if (goes_through(l->backing_symlinks[i], path, len))
+                        return true;
+        return false;
+}
+
 static void backing_path_changed(void *ctx, const char *path)
 {
         struct changed_links *c = ctx;
         const struct link_table *t = &c->m->table;
         size_t len = strlen(path), before = c->count;
+        /* A symlink on the way to B as named, re-pointed: the link follows it. */
+        for (size_t i = 0; i < t->count; i++)
+                if (named_through(t->links[i], path, len) &&
+                    !link_list_contains(c->links, c->count, t->links[i]) &&
+                    manager_backing_repoint(c->m, t->links[i]))
+                        manager_push_or_say(&c->links, &c->count, t->links[i],
+                                            "a symbolic link on the way to its backing path "
+                                            "was re-pointed");
         /* B itself, or a directory or symlink on its way — if what the path names
          * changed: an event read late (a directory on the way made before the link
          * was) or one that left B as it was must not take a link down and up again
@@ -241,7 +341,7 @@ void link_manager_mounts_changed(struct link_manager *m)
                  * meanwhile is either seen by the planning or reported by the
                  * watch, never missed by both. */
                 for (size_t i = 0; i < count; i++)
-                        (void)backing_watch_add(&m->backing, changed[i]->backing_path);
+                        manager_watch_backing(m, changed[i]);
                 manager_rebuild(m, changed, count, "the mount table changed");
         }
         free(changed);
@@ -255,7 +355,7 @@ void link_manager_backing_changed(struct link_manager *m)
         /* A directory on the way made again needs a watch of its own: placed before
          * re-planning looks at the paths, as for a mount (above). */
         for (size_t i = 0; i < c.count; i++)
-                (void)backing_watch_add(&m->backing, c.links[i]->backing_path);
+                manager_watch_backing(m, c.links[i]);
         if (c.count > 0)
                 manager_rebuild(m, c.links, c.count, "a backing path came or went");
         free(c.links);

@@ -1035,6 +1035,51 @@ test_s10_file_and_anchorless_links_follow_their_backing() {
         check_file_is "$T/p/anchorless/x" again
 }
 
+# S10 for the whole path: B named through a symlink on the way (a release directory's
+# "current", say). Re-pointing the symlink re-points the link, bind and merged;
+# deleting it hides V; a symlink on the way to the symlink's target counts too; and
+# a symlink re-pointed while no daemon runs is followed at start.
+test_s10_a_symlink_on_the_way_to_b_re_pointed_re_points_the_link() {
+        mkdir -p "$T/rel/v1/data" "$T/rel/v2/data" "$T/rel/v3/data" "$T/alt" "$T/v" "$T/mv"
+        echo one > "$T/rel/v1/data/x"; echo two > "$T/rel/v2/data/x"; echo three > "$T/rel/v3/data/x"
+        echo mine > "$T/mv/own"
+        ln -s v1 "$T/rel/current"
+        ctl create "$T/v" "$T/rel/current/data" || return
+        ctl create --merged "$T/mv" "$T/rel/current/data" || return
+        check_file_is "$T/v/x" one
+        check_eq "listed as resolved" "$T/rel/v1/data" "$(link_field "$T/v" backing)"
+        # Re-pointed as deploy tools do it: a new symlink renamed over the old one.
+        ln -s v2 "$T/rel/current.new"; mv -T "$T/rel/current.new" "$T/rel/current"
+        eventually 20 grep -qx two "$T/v/x" || fail "V still shows $(cat "$T/v/x") after current was re-pointed"
+        eventually 20 grep -qx two "$T/mv/x" || fail "the merged V does not follow current"
+        check_file_is "$T/mv/own" mine
+        check_eq "listed as resolved now" "$T/rel/v2/data" "$(link_field "$T/v" backing)"
+        echo written > "$T/v/new"
+        check_file_is "$T/rel/v2/data/new" written
+        check_missing "$T/rel/v1/data/new"
+        # The symlink deleted: V answers ENOENT; made again: V is back.
+        rm "$T/rel/current"
+        eventually 20 test ! -e "$T/v" || fail "V still shows a B whose path is gone"
+        eventually 20 test ! -e "$T/mv" || fail "the merged V still shows a B whose path is gone"
+        ln -s v1 "$T/rel/current"
+        eventually 20 grep -qx one "$T/v/x" || fail "V does not come back when current does"
+        eventually 20 grep -qx one "$T/mv/x" || fail "the merged V does not come back"
+        # A chain: current -> ../alt/pick -> v3; re-pointing pick re-points the link.
+        ln -s "$T/rel/v1" "$T/alt/pick"
+        ln -sfn ../alt/pick "$T/rel/current"
+        eventually 20 grep -qx one "$T/v/x" || fail "V lost B through a chain of symlinks"
+        ln -s "$T/rel/v3" "$T/alt/pick.new"; mv -T "$T/alt/pick.new" "$T/alt/pick"
+        eventually 20 grep -qx three "$T/v/x" || fail "a symlink further along the chain was not followed"
+        # Re-pointed while no daemon runs: followed at start, from the journal.
+        stop_daemon
+        ln -sfn v2 "$T/rel/current"
+        start_daemon || { fail "restart failed"; return; }
+        eventually 20 grep -qx two "$T/v/x" || fail "after a restart V shows $(cat "$T/v/x" 2>&1), not v2"
+        eventually 20 grep -qx two "$T/mv/x" || fail "after a restart the merged V shows the old B"
+        ctl remove "$T/v"; ctl remove "$T/mv"
+        check_file_is "$T/mv/own" mine
+}
+
 # ---- S21: list ----------------------------------------------------------------------------
 test_s21_list_json_has_every_field_in_creation_order() {
         mkdir -p "$T/v1" "$T/v2" "$T/b"

@@ -282,6 +282,46 @@ test_s2_s10_backing_symlink_swapped_later_shows_nothing_more() {
         stop_daemon; start_daemon
 }
 
+# S10 for the whole path, as an attacker: B named through a symlink a member owns. The
+# link follows the symlink, but only as far as its creator could: re-pointed at a
+# root-only place, V shows nothing; a client that sends a name leading elsewhere than
+# its B is refused.
+test_s2_s10_symlink_on_the_way_to_b_follows_only_where_its_creator_may_go() {
+        with_member_daemon || return
+        mkdir -p "$T/home/pub/data" "$T/home/view" "$T/root700/pub/data"; chmod 0700 "$T/root700"
+        echo public > "$T/home/pub/data/f"; echo secret > "$T/root700/pub/data/f"
+        chmod 0755 "$T/root700/pub" "$T/root700/pub/data"; chmod 0644 "$T/root700/pub/data/f"
+        chown -R $NOBODY_UID "$T/home"
+        as_nobody ln -s "$T/home/pub" "$T/home/cur"
+        as_member "$BINDLINKCTL" create "$T/home/view" "$T/home/cur/data" ||
+                { fail "member could not create"; return; }
+        check_eq "through the link" public "$(as_nobody cat "$T/home/view/f")"
+        as_nobody ln -sfn "$T/root700/pub" "$T/home/cur"
+        eventually 10 realization_is "$T/home/view" none ||
+                fail "the link still shows something: $(link_field "$T/home/view" realization)"
+        as_nobody cat "$T/home/view/f" >/dev/null 2>&1 && fail "nobody read a root-only file through their link"
+        grep -q "root700" <<<"$(link_field "$T/home/view" backing)" &&
+                fail "the daemon resolved the name as root: $(link_field "$T/home/view" backing)"
+        as_nobody ln -sfn "$T/home/pub" "$T/home/cur"
+        eventually 10 realization_is "$T/home/view" bind || fail "not shown again"
+        check_eq "shown again" public "$(as_nobody cat "$T/home/view/f" 2>&1)"
+        as_member "$BINDLINKCTL" remove "$T/home/view" || fail "member could not remove"
+        # A name that leads to another place than B, and one the member may not walk.
+        mkdir -p "$T/home/other/data" "$T/home/v2" "$T/home/v3"; chown -R $NOBODY_UID "$T/home"
+        local out
+        out=$(HOSTILE_BACKING_NAMED="$T/home/other/data" as_member "$HOSTILE" raw-create \
+                "$T/home/v2" "$T/home/pub/data" 2>&1)
+        case "$out" in *"status=-116 "*"leads to $T/home/other/data"*) ;; *) fail "a lying name: expected ESTALE, got: $out" ;; esac
+        out=$(HOSTILE_BACKING_NAMED="$T/root700/pub/data" as_member "$HOSTILE" raw-create \
+                "$T/home/v3" "$T/home/pub/data" 2>&1)
+        case "$out" in *"status=-116 "*"Permission denied"*) ;; *) fail "a name through a 0700 directory: expected ESTALE, got: $out" ;; esac
+        out=$(HOSTILE_BACKING_NAMED="relative/data" as_member "$HOSTILE" raw-create \
+                "$T/home/v3" "$T/home/pub/data" 2>&1)
+        case "$out" in *"status=-22 "*) ;; *) fail "a relative name: expected EINVAL, got: $out" ;; esac
+        no_links
+        stop_daemon; start_daemon
+}
+
 test_s2_s14_exception_swapped_for_a_symlink_grafts_nothing_from_outside() {
         with_member_daemon || return
         mkdir -p "$T/home/v/e/deep" "$T/home/b/e/deep" "$T/root700/e/deep"; chmod 0700 "$T/root700"

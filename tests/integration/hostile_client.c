@@ -5,7 +5,9 @@
  * common/ and lib/ (wire.c, client.c, request.c), nothing else.
  *
  * Usage (the socket is $BINDLINK_SOCKET):
- *   hostile_client raw-create V B [E...]      create with V, B, E sent as given
+ *   hostile_client raw-create V B [E...]      create with V, B, E sent as given (and,
+ *                                             with $HOSTILE_BACKING_NAMED, that as B's
+ *                                             name through a symlink)
  *   hostile_client raw-remove V               remove with V sent as given
  *   hostile_client fork-exec PROGRAM V B      connect, fork; the parent execs PROGRAM (a
  *                                             setuid one); the child, once the parent
@@ -103,6 +105,7 @@ static int raw_create(int argc, char **argv)
                                   .exception_paths = argv + 2};
         int32_t errors[256] = {0};
         msg.exception_errors = errors;
+        msg.backing_named = getenv("HOSTILE_BACKING_NAMED");
         int fds[258];
         size_t n = 0;
         fds[n] = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
