@@ -244,6 +244,75 @@ test_s10_s12_changes_made_beside_a_merged_link_show_through_it() {
         umount "$T/vorig"
 }
 
+# S10, S13: the same for a READ_ONLY|MERGED view: B's objects are shown read-only, new
+# names go to V, and every change made directly in B or in the original V shows
+# through V at once. Each name is asked about through V before it changes, so the
+# kernel keeps the old answer (for an hour) unless the view is told of the change.
+test_s10_s13_changes_made_beside_a_read_only_merged_link_show_through_it() {
+        make_pair
+        mkdir "$T/vorig"
+        mount --bind "$T/v" "$T/vorig" && mount --make-private "$T/vorig" ||
+                { fail "bind V aside"; return; }
+        mkdir -p "$T/b/bdir/sub" "$T/b/bempty"; echo in-bdir > "$T/b/bdir/sub/f"
+        echo aaaa > "$T/b/content"; echo mode > "$T/b/modefile"; chmod 0644 "$T/b/modefile"
+        echo acl > "$T/b/aclfile"; chmod 0640 "$T/b/aclfile"
+        echo renamed > "$T/b/old-name"; echo v-renamed > "$T/v/v-old"
+        echo v-mode > "$T/v/vmode"; chmod 0644 "$T/v/vmode"
+        ctl create --merged --read-only "$T/v" "$T/b" || { umount "$T/vorig"; return; }
+        check_eq "B's file shows no write bits" 444 "$(stat -c %a "$T/v/modefile")"
+        as_nobody cat "$T/v/aclfile" >/dev/null 2>&1 && fail "nobody read a 0640 file"
+        stat "$T/v/new-in-b" "$T/v/old-name" "$T/v/new-name" "$T/v/bnewdir/f" "$T/v/bempty" \
+                "$T/v/new-in-v" "$T/v/v-old" "$T/v/v-new" "$T/v/vnewdir" "$T/v/bdir/sub/f" \
+                "$T/v/vmode" "$T/v/vdir/made" >/dev/null 2>&1
+        cat "$T/v/content" "$T/v/col" >/dev/null; ls "$T/v" "$T/v/vdir" >/dev/null
+        # Directly in B: a new file; a rename; B's object of a name V has too deleted.
+        echo new > "$T/b/new-in-b"
+        eventually 20 test -e "$T/v/new-in-b" || fail "a file made in B does not show"
+        ls "$T/v" | grep -qx new-in-b || fail "the listing misses a name made in B"
+        mv "$T/b/old-name" "$T/b/new-name"
+        eventually 20 test -e "$T/v/new-name" -a ! -e "$T/v/old-name" ||
+                fail "a rename in B does not show"
+        rm "$T/b/col"
+        eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+        # Attributes and an ACL, content and size.
+        chmod 0600 "$T/b/modefile"
+        eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/modefile')\" = 400 ]" ||
+                fail "a mode changed in B does not show (read-only: 400)"
+        setfacl -m u:nobody:r-- "$T/b/aclfile" || fail "setfacl in B"
+        eventually 20 as_nobody cat "$T/v/aclfile" >/dev/null ||
+                fail "an ACL entry added in B does not count through V"
+        echo bbbbbbbbbb > "$T/b/content"
+        eventually 20 grep -qx bbbbbbbbbb "$T/v/content" || fail "new content in B does not show"
+        check_eq "size through V" 11 "$(stat -c %s "$T/v/content")"
+        # Directories made and removed in B; a subtree of B replaced by a file.
+        mkdir "$T/b/bnewdir"; echo f > "$T/b/bnewdir/f"
+        eventually 20 test -f "$T/v/bnewdir/f" || fail "a directory made in B does not show"
+        rmdir "$T/b/bempty"
+        eventually 20 test ! -e "$T/v/bempty" || fail "a directory removed from B still shows"
+        mkdir "$T/b/vdir"; echo made > "$T/b/vdir/made"
+        eventually 20 grep -qx made "$T/v/vdir/made" || fail "a file in a directory B gained does not show"
+        rm -r "$T/b/bdir"; echo now-a-file > "$T/b/bdir"
+        eventually 20 test -f "$T/v/bdir" || fail "B's directory replaced by a file does not show"
+        check_file_is "$T/v/bdir" now-a-file
+        # Directly in the original V (where this view puts new names).
+        echo in-v > "$T/vorig/new-in-v"
+        eventually 20 test -e "$T/v/new-in-v" || fail "a file made in the original V does not show"
+        rm "$T/vorig/vfile"
+        eventually 20 test ! -e "$T/v/vfile" || fail "a file deleted from the original V still shows"
+        mv "$T/vorig/v-old" "$T/vorig/v-new"
+        eventually 20 test -e "$T/v/v-new" -a ! -e "$T/v/v-old" ||
+                fail "a rename in the original V does not show"
+        chmod 0600 "$T/vorig/vmode"
+        eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/vmode')\" = 600 ]" ||
+                fail "a mode changed in the original V does not show"
+        mkdir "$T/vorig/vnewdir"
+        eventually 20 test -d "$T/v/vnewdir" || fail "a directory made in the original V does not show"
+        rmdir "$T/vorig/vnewdir"
+        eventually 20 test ! -e "$T/v/vnewdir" || fail "a directory removed from the original V still shows"
+        ctl remove "$T/v"
+        umount "$T/vorig"
+}
+
 # S12: changes beside the link faster than the server reads them, made by an
 # unprivileged user who can write in B: the kernel's event queue (made small here:
 # fs.fanotify.max_queued_events is read when a group is made) overflows, the changes
