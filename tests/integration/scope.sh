@@ -565,6 +565,92 @@ test_s23_merged_link_in_a_user_namespace_container() {
         stop_containers
 }
 
+# S10, S12, S23: a merged view made in a user-namespace container is told of changes
+# made directly in B, by the host and by the container's root (B is the container's
+# root's, host uid 100000), at once. Each name is first asked about through the view,
+# so without the view's watch the container would see the old answer for an hour.
+test_s10_s12_s23_merged_view_in_a_user_namespace_container_sees_changes_made_beside_it() {
+        make_pair
+        mkdir "$T/b/sub"; echo aaaa > "$T/b/content"; echo m > "$T/b/mode"; chmod 0644 "$T/b/mode"
+        echo c-old > "$T/b/c-old"; echo v-col > "$T/v/col"; echo b-col > "$T/b/col"
+        chown -R 100000:100000 "$T/b"
+        start_userns_container
+        ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
+        check_eq "the container sees B's file" b-file "$(as_container_root cat "$T/v/f")"
+        as_container_root sh -c "cd '$T/v' && stat host-new sub/host-sub c-old c-new mode col f \
+                in-c >/dev/null 2>&1; cat content >/dev/null; ls . sub >/dev/null"
+        # From the host.
+        echo h > "$T/b/host-new"
+        eventually 20 as_container_root test -e "$T/v/host-new" || fail "a file made in B by the host does not show"
+        echo h > "$T/b/sub/host-sub"
+        eventually 20 as_container_root test -e "$T/v/sub/host-sub" ||
+                fail "a file made in B's subdirectory by the host does not show"
+        rm "$T/b/f"
+        eventually 20 as_container_root grep -qx v-own "$T/v/f" ||
+                fail "V's f does not show after the host deleted B's"
+        chmod 0600 "$T/b/mode"
+        eventually 20 as_container_root sh -c "[ \"\$(stat -c %a '$T/v/mode')\" = 600 ]" ||
+                fail "a mode changed in B by the host does not show"
+        # From inside the container, directly in B.
+        as_container_root sh -c "echo c > '$T/b/in-c'" || { fail "the container's root cannot write in B"; return; }
+        eventually 20 as_container_root test -e "$T/v/in-c" || fail "a file the container made in B does not show"
+        as_container_root mv "$T/b/c-old" "$T/b/c-new" || fail "mv in B"
+        eventually 20 as_container_root sh -c "test -e '$T/v/c-new' && ! test -e '$T/v/c-old'" ||
+                fail "a rename the container made in B does not show"
+        as_container_root sh -c "echo bbbbbbbbbb > '$T/b/content'" || fail "write in B"
+        eventually 20 as_container_root grep -qx bbbbbbbbbb "$T/v/content" ||
+                fail "content the container wrote in B does not show"
+        as_container_root rm "$T/b/col" || fail "rm in B"
+        eventually 20 as_container_root grep -qx v-col "$T/v/col" ||
+                fail "V's col does not show after the container deleted B's"
+        ctl remove --target "pid:$C" "$T/v" || return
+        check_eq "the container's V again" v-own "$(as_container_root cat "$T/v/f")"
+        stop_containers
+}
+
+# S23, beyond Windows: remove --recursive in a user-namespace container removes that
+# container's links at and below the path, a merged view among them, deepest first,
+# and nothing of the host's or of another container's at the same paths. The
+# container's root cannot remove links this way, neither the host's nor any
+# container's (its own included): changing links is the host administrators'.
+test_s23_tree_removal_in_a_user_namespace_container_stays_in_its_scope() {
+        mkdir -p "$T/v/sub" "$T/b1/sub" "$T/b2" "$T/b3"
+        echo b1 > "$T/b1/f"; echo b2 > "$T/b2/f"; echo b3 > "$T/b3/f"; echo own > "$T/v/sub/f"
+        echo v-own > "$T/v/f"
+        start_userns_container
+        local c1=$C
+        start_container
+        local c2=$C
+        C=$c1
+        ctl create --target "pid:$c1" "$T/v" "$T/b1" || return
+        ctl create --merged --target "pid:$c1" "$T/v/sub" "$T/b2" || return
+        ctl create --target "pid:$c2" "$T/v" "$T/b3" || return
+        ctl create "$T/v/sub" "$T/b3" || return
+        check_eq "the outer link in the container" b1 "$(as_container_root cat "$T/v/f")"
+        check_eq "the merged inner link in the container" b2 "$(as_container_root cat "$T/v/sub/f")"
+        local out what
+        for what in "$T" "--target pid:$c1 $T/v" "--target pid:$c2 $T/v" "--target pid:$c1 /"; do
+                # shellcheck disable=SC2086 # the words of what are arguments
+                out=$(as_container_root env BINDLINK_SOCKET="$BINDLINK_SOCKET" "$BINDLINKCTL" \
+                        remove --recursive $what 2>&1)
+                case "$out" in *"HRESULT 0x80070005"*) ;; *) fail "the container's root, remove -r $what: $out" ;; esac
+        done
+        check_eq "the container's links after its root tried" 3 "$(scoped_links)"
+        check_file_is "$T/v/sub/f" b3
+        ctl remove --recursive --target "pid:$c1" "$T/v" || return
+        check_eq "links left in containers" 1 "$(scoped_links)"
+        check_eq "the container's own V" v-own "$(as_container_root cat "$T/v/f")"
+        check_eq "the container's own sub" own "$(as_container_root cat "$T/v/sub/f")"
+        check_eq "no mount left on V in the container" 0 "$(in_container "$c1" findmnt -rn -o TARGET | grep -c "^$T/v")"
+        check_eq "the other container's link" b3 "$(in_container "$c2" cat "$T/v/f")"
+        check_file_is "$T/v/sub/f" b3
+        check_eq "the host's link is listed" 1 "$("$BINDLINKCTL" list -rn -o VIRTUAL | grep -cx "$T/v/sub")"
+        ctl_fails 0x80070490 ENOENT remove -r --target "pid:$c1" "$T/v"
+        ctl remove --target "pid:$c2" "$T/v" || return
+        ctl remove "$T/v/sub" || return
+        stop_containers
+}
+
 # S8 in a container: an anchorless link, on an entry that an overlay of V's parent
 # makes (served from the host's namespace); the parent shows what it showed, and the
 # container's own mounts below it stay where they were.
