@@ -176,7 +176,7 @@ static int serve_merged(int fuse_fd, int upper_fd, int lower_fd, bool read_only,
         /* Passthrough: the kernel reads and writes the files itself (see
          * passthrough_backing in merged.c). */
         return serve(fuse_fd, &merged_ops, mg, mg, NULL, -1,
-                     ovl_fs_is_local(upper_fd) && ovl_fs_is_local(lower_fd), true, argv0);
+                     fs_is_local(upper_fd) && fs_is_local(lower_fd), true, argv0);
 }
 
 int main(int argc, char **argv)
@@ -298,7 +298,7 @@ int main(int argc, char **argv)
         o.root.node.nlookup = 1;
         if (ovl_table_init(&o.table) < 0)
                 return 1;
-        int r = serve(fuse_fd, &ovl_ops, &o, NULL, &o, control_fd, ovl_fs_is_local(o.root.fd),
+        int r = serve(fuse_fd, &ovl_ops, &o, NULL, &o, control_fd, fs_is_local(o.root.fd),
                       false, argv[0]);
         ovl_table_done(&o.table);
         return r;

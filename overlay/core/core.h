@@ -25,6 +25,8 @@
 #else
 #define FUSE_USE_VERSION 312
 #endif
+#include "fs_kind.h"
+
 #include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -120,7 +122,7 @@ void ovl_passthrough_reply_set(struct fuse_file_info *fi, int backing_id);
 /* ---- serving requests (request_loop.c) ---- */
 /* Receive and serve the session's requests on up to max_threads threads until the
  * session ends; at most max_idle of them wait for work. local_backing: the backing
- * directories are on filesystems ovl_fs_is_local() knows (their requests are quick).
+ * directories are on filesystems fs_is_local() knows (their requests are quick).
  * 0, or the negative errno of a failed receive. */
 int ovl_request_loop(struct fuse_session *se, unsigned max_threads, unsigned max_idle,
                      bool local_backing);
@@ -186,11 +188,11 @@ ssize_t ovl_xattr_read(int opath_fd, const char *name, size_t size, char **ret_v
 void ovl_reply_xattr_read(fuse_req_t req, ssize_t n, char *value, size_t size);
 /* setxattr, or removexattr when value is NULL. 0 or -errno. */
 int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t size, int flags);
-/* Is fd's filesystem one of the local ones known to answer quickly and to learn
- * nothing from a close (no write-back errors, no close-to-open consistency): tmpfs,
- * ext2/3/4, xfs, btrfs, f2fs, ramfs? Their closes need no FLUSH, and their requests
- * no thread of their own (request_loop.c). */
-bool ovl_fs_is_local(int fd);
+/* fs_is_local (fs_kind.h, shared with bindlinkd's list): filesystems known to answer
+ * quickly, to learn nothing from a close (no write-back errors, no close-to-open
+ * consistency) and to be changed through this kernel only. Their closes need no
+ * FLUSH, their requests no thread of their own (request_loop.c), and layer_watch.c
+ * watches them. */
 /* What a file opened without a request is used for (its descriptor's mode). */
 enum io_kind { IO_READ, IO_WRITE, IO_APPEND, IO_KINDS };
 /* A new descriptor of the object behind opath_fd, for I/O of that kind: -errno. */
@@ -217,7 +219,7 @@ void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
                     struct fuse_file_info *fi);
 /* The connection settings both views want. */
 void ovl_conn_init(struct fuse_conn_info *conn);
-/* Where allowed (a writable view whose backing filesystems ovl_fs_is_local knows) and
+/* Where allowed (a writable view whose backing filesystems fs_is_local knows) and
  * the kernel can: files open and close without a request (the view answers the first
  * OPEN and FLUSH with ENOSYS), and O_TRUNC comes as a setattr since no open would
  * truncate. Whether it is so. */

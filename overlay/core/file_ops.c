@@ -265,27 +265,6 @@ int ovl_xattr_write(int opath_fd, const char *name, const char *value, size_t si
 
 /* ---- open files -------------------------------------------------------------------- */
 
-/* Filesystems whose close() does nothing a caller could see: no write-back to
- * report, no close-to-open consistency, and POSIX locks are the kernel's (the views
- * implement no lock operations, so the FUSE kernel keeps them local). */
-bool ovl_fs_is_local(int fd)
-{
-        struct statfs sf;
-        if (fstatfs(fd, &sf) < 0)
-                return false;
-        switch ((unsigned long)sf.f_type) {
-        case TMPFS_MAGIC:
-        case EXT4_SUPER_MAGIC: /* also ext2 and ext3 */
-        case XFS_SUPER_MAGIC:
-        case BTRFS_SUPER_MAGIC:
-        case F2FS_SUPER_MAGIC:
-        case RAMFS_MAGIC:
-                return true;
-        default:
-                return false;
-        }
-}
-
 int ovl_open_for_io(int opath_fd, enum io_kind kind)
 {
         char path[64];
@@ -298,7 +277,7 @@ int ovl_open_for_io(int opath_fd, enum io_kind kind)
 void ovl_file_opened(struct fuse_file_info *fi, int fd)
 {
         fi->fh = (uint64_t)fd;
-        bool local = ovl_fs_is_local(fd);
+        bool local = fs_is_local(fd);
         /* The page cache stays valid across opens; the kernel drops it when getattr
          * shows another size or mtime (auto_inval_data). Not on a network or FUSE
          * filesystem: there another machine changes files, an mtime may have whole

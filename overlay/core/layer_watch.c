@@ -165,7 +165,7 @@ static struct watched_fs *fs_of(int fd, dev_t dev)
         struct watched_fs *f = &w.fs[w.fs_count];
         uint64_t fsid;
         memcpy(&fsid, &sf.f_fsid, sizeof fsid);
-        *f = (struct watched_fs){.dev = dev, .fsid = fsid, .local = ovl_fs_is_local(fd), .fd = -1};
+        *f = (struct watched_fs){.dev = dev, .fsid = fsid, .local = fs_is_local(fd), .fd = -1};
         /* open_by_handle_at wants an open file of the filesystem, not an O_PATH one. */
         if (f->local && (f->fd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
                 f->local = false;

@@ -13,7 +13,7 @@
  * serves readers and writers alike. A node whose shown object changed (B gained its
  * name) gets a new one; files opened before keep theirs (merged.sh tests both).
  *
- * Not for a file on a filesystem ovl_fs_is_local does not know (network, FUSE): the
+ * Not for a file on a filesystem fs_is_local does not know (network, FUSE): the
  * kernel would read and write through a backing file of its own, which it never
  * closes with close(2), so the filesystem is never asked to flush — sshfs sends
  * writes without waiting and waits for them at FLUSH, NFS writes back at close —
@@ -33,7 +33,7 @@ static int passthrough_backing(struct mnode *n, int file)
                 __atomic_store_n(&n->backing, -1, __ATOMIC_RELEASE);
         }
         if (n->backing < 0) {
-                if (!ovl_fs_is_local(file)) {
+                if (!fs_is_local(file)) {
                         pthread_mutex_unlock(&n->lock);
                         return -1;
                 }

@@ -57,8 +57,8 @@ static void mg_init(void *userdata, struct fuse_conn_info *conn)
          * read-only one must say EROFS at open: S11, S13); and on local filesystems
          * a close tells nobody anything. */
         mg->no_open = ovl_conn_no_open(conn, !mg->read_only && !ovl_passthrough_offered() &&
-                                                     ovl_fs_is_local(mg->root.fd[UPPER]) &&
-                                                     ovl_fs_is_local(mg->root.fd[LOWER]));
+                                                     fs_is_local(mg->root.fd[UPPER]) &&
+                                                     fs_is_local(mg->root.fd[LOWER]));
 }
 
 /* ---- life -------------------------------------------------------------------------------------

@@ -587,7 +587,7 @@ static void ovl_init(void *userdata, struct fuse_conn_info *conn)
          * the opener's rights itself, the overlay is writable, and on local
          * filesystems a close tells nobody anything. Placeholders, which refuse to
          * be opened, then refuse their I/O instead (file_io_fd). */
-        o->no_open = ovl_conn_no_open(conn, ovl_fs_is_local(o->root.fd));
+        o->no_open = ovl_conn_no_open(conn, fs_is_local(o->root.fd));
 }
 
 const struct fuse_lowlevel_ops ovl_ops = {
