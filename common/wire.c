@@ -176,6 +176,22 @@ int wire_put_list(struct wire_buf *buf)
         return finish(buf, at);
 }
 
+int wire_put_list_want(struct wire_buf *buf, uint32_t want)
+{
+        size_t at = begin(buf, WIRE_LIST_WANT, 0);
+        put_u32(buf, want);
+        return finish(buf, at);
+}
+
+int wire_put_list_want_in(struct wire_buf *buf, const struct wire_target *target, uint32_t want,
+                          uint32_t fd_count)
+{
+        size_t at = begin(buf, WIRE_LIST_WANT_IN, fd_count);
+        put_target(buf, target);
+        put_u32(buf, want);
+        return finish(buf, at);
+}
+
 int wire_put_reply(struct wire_buf *buf, const struct wire_reply *msg)
 {
         size_t at = begin(buf, WIRE_REPLY, 0);
@@ -215,6 +231,16 @@ int wire_put_link_in(struct wire_buf *buf, const struct wire_link *msg)
         put_u64(buf, msg->scope_id);
         put_u32(buf, (uint32_t)msg->scope_pid);
         put_link_body(buf, msg);
+        return finish(buf, at);
+}
+
+int wire_put_link_want(struct wire_buf *buf, const struct wire_link *msg)
+{
+        size_t at = begin(buf, WIRE_LIST_ENTRY_WANT, 0);
+        put_u64(buf, msg->scope_id);
+        put_u32(buf, (uint32_t)msg->scope_pid);
+        put_link_body(buf, msg);
+        put_u32(buf, msg->watch);
         return finish(buf, at);
 }
 
@@ -325,6 +351,9 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         case WIRE_LIST_ENTRY:
         case WIRE_LIST_ENTRY_IN:
         case WIRE_EXPLAIN_STEP:
+        case WIRE_LIST_WANT:
+        case WIRE_LIST_WANT_IN:
+        case WIRE_LIST_ENTRY_WANT:
                 break;
         default:
                 return -EPROTO;
@@ -335,8 +364,10 @@ int wire_parse_header(const uint8_t *data, size_t len, struct wire_header *ret_h
         uint32_t most =
                 h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN || h.type == WIRE_CREATE_MANY_IN
                         ? WIRE_MAX_FDS
-                : h.type == WIRE_REMOVE_IN || h.type == WIRE_REMOVE_TREE_IN || h.type == WIRE_LIST_IN ? 1
-                                                                     : 0;
+                : h.type == WIRE_REMOVE_IN || h.type == WIRE_REMOVE_TREE_IN ||
+                                h.type == WIRE_LIST_IN || h.type == WIRE_LIST_WANT_IN
+                        ? 1
+                        : 0;
         if (h.fd_count > most)
                 return -EPROTO;
         *ret_header = h;
@@ -673,6 +704,61 @@ int wire_get_link_in(const uint8_t *payload, size_t len, struct wire_link *ret)
         m.scope_id = get_u64(&r);
         m.scope_pid = (int32_t)get_u32(&r);
         get_link_body(&r, &m);
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_link_free(&m);
+                return rc;
+        }
+        *ret = m;
+        return 0;
+}
+
+/* What a list asks for beyond the entries: not 0 (one spelling of each request). */
+static uint32_t get_want(struct reader *r)
+{
+        uint32_t want = get_u32(r);
+        if (!r->bad && want == 0)
+                r->bad = true;
+        return want;
+}
+
+int wire_get_list_want(const uint8_t *payload, size_t len, uint32_t *ret_want)
+{
+        struct reader r = {payload, len, false};
+        uint32_t want = get_want(&r);
+        int rc = reader_end(&r);
+        if (rc < 0)
+                return rc;
+        *ret_want = want;
+        return 0;
+}
+
+int wire_get_list_want_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                          uint32_t *ret_want)
+{
+        struct reader r = {payload, len, false};
+        struct wire_target t;
+        get_target(&r, &t);
+        uint32_t want = get_want(&r);
+        int rc = reader_end(&r);
+        if (rc < 0) {
+                wire_target_free(&t);
+                return rc;
+        }
+        *ret_target = t;
+        *ret_want = want;
+        return 0;
+}
+
+int wire_get_link_want(const uint8_t *payload, size_t len, struct wire_link *ret)
+{
+        struct reader r = {payload, len, false};
+        struct wire_link m = {0};
+        m.scope_id = get_u64(&r);
+        m.scope_pid = (int32_t)get_u32(&r);
+        get_link_body(&r, &m);
+        m.watch = get_u32(&r);
+        m.watch_said = true;
         int rc = reader_end(&r);
         if (rc < 0) {
                 wire_link_free(&m);

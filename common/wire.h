@@ -40,10 +40,20 @@ enum wire_type {
         /* What decides what a path shows (a wire_explain); answered by steps, then a
          * REPLY. */
         WIRE_EXPLAIN = 10,
+        /* A list that asks for more than the entries of before (a u32 of
+         * WIRE_LIST_WANT_* bits, not 0; after the target for _IN): answered with
+         * WIRE_LIST_ENTRY_WANT entries. New types, so that a client that does not ask
+         * is answered as before and a bindlinkd older than the question refuses it
+         * (an unknown type) rather than answering something else. */
+        WIRE_LIST_WANT = 11,
+        WIRE_LIST_WANT_IN = 12,
         WIRE_REPLY = 100,         /* daemon -> client: status of a request */
         WIRE_LIST_ENTRY = 101,    /* daemon -> client: one link, before the REPLY */
         WIRE_LIST_ENTRY_IN = 102, /* the same, with its scope (answers WIRE_LIST_IN) */
         WIRE_EXPLAIN_STEP = 103,  /* daemon -> client: one step, before the REPLY */
+        /* Answers WIRE_LIST_WANT(_IN): as WIRE_LIST_ENTRY_IN (scope 0 for the host's),
+         * then a u32 watch (BINDLINK_WATCH_* bits). */
+        WIRE_LIST_ENTRY_WANT = 104,
 };
 
 /* Which mount namespace a request is about (bindlink_target_kind, plus ALL). */
@@ -116,6 +126,9 @@ struct wire_reply {
         char *message;
 };
 
+/* What WIRE_LIST_WANT asks for: which layers of each view are watched. */
+#define WIRE_LIST_WANT_WATCH 1u
+
 struct wire_link {
         uint64_t scope_id; /* WIRE_LIST_ENTRY_IN: the mount namespace's id (0: host) */
         int32_t scope_pid; /* and a process in it, as the daemon's pid namespace sees it */
@@ -126,6 +139,9 @@ struct wire_link {
         char *backing_path;
         uint32_t exception_count;
         char **exception_paths;
+        /* WIRE_LIST_ENTRY_WANT: which layers of its view are not watched. */
+        bool watch_said;
+        uint32_t watch;
 };
 
 /* A growable output buffer; the first failure sticks in `error`. */
@@ -154,6 +170,11 @@ int wire_put_list_in(struct wire_buf *buf, const struct wire_target *target, uin
 int wire_put_create_many_in(struct wire_buf *buf, const struct wire_target *target,
                             const struct wire_create *msgs, uint32_t count, uint32_t fd_count);
 int wire_put_link_in(struct wire_buf *buf, const struct wire_link *msg);
+/* want: WIRE_LIST_WANT_* (not 0). */
+int wire_put_list_want(struct wire_buf *buf, uint32_t want);
+int wire_put_list_want_in(struct wire_buf *buf, const struct wire_target *target, uint32_t want,
+                          uint32_t fd_count);
+int wire_put_link_want(struct wire_buf *buf, const struct wire_link *msg);
 
 /* Parse and check a header: -EPROTO for bad magic/version/type/fd count,
  * -EMSGSIZE for a payload over WIRE_MAX_PAYLOAD. */
@@ -177,6 +198,11 @@ int wire_get_step(const uint8_t *payload, size_t len, struct wire_step *ret);
 int wire_get_create_many_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
                             struct wire_create **ret, uint32_t *ret_count);
 void wire_create_many_free(struct wire_create *msgs, uint32_t count);
+int wire_get_list_want(const uint8_t *payload, size_t len, uint32_t *ret_want);
+int wire_get_list_want_in(const uint8_t *payload, size_t len, struct wire_target *ret_target,
+                          uint32_t *ret_want);
+/* Sets watch_said. */
+int wire_get_link_want(const uint8_t *payload, size_t len, struct wire_link *ret);
 int wire_get_link_in(const uint8_t *payload, size_t len, struct wire_link *ret);
 /* How many descriptors a target carries (1 for a pidfd or a namespace, else 0). */
 uint32_t wire_target_fds(const struct wire_target *target);

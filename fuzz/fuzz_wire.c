@@ -66,6 +66,7 @@ struct scoped {
         struct wire_remove remove;
         struct wire_create *many; /* WIRE_CREATE_MANY_IN */
         uint32_t many_count;
+        uint32_t want; /* WIRE_LIST_WANT(_IN) */
 };
 
 union decoded {
@@ -435,6 +436,71 @@ static void check_link_in_again(const union decoded *before, const union decoded
         check_link_again(before, after);
 }
 
+static int decode_list_want(const uint8_t *p, size_t n, union decoded *m)
+{
+        uint32_t want;
+        int r = wire_get_list_want(p, n, &want);
+        if (r == 0)
+                m->scoped = (struct scoped){.want = want};
+        return r;
+}
+static int encode_list_want(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        (void)fd_count;
+        return wire_put_list_want(buf, m->scoped.want);
+}
+static void release_nothing(union decoded *m)
+{
+        (void)m;
+}
+static void check_list_want(const union decoded *d)
+{
+        CHECK(d->scoped.want != 0);
+}
+static void check_list_want_again(const union decoded *before, const union decoded *after)
+{
+        CHECK(after->scoped.want == before->scoped.want);
+}
+
+static int decode_list_want_in(const uint8_t *p, size_t n, union decoded *m)
+{
+        struct wire_target t;
+        uint32_t want;
+        int r = wire_get_list_want_in(p, n, &t, &want);
+        if (r == 0)
+                m->scoped = (struct scoped){.target = t, .want = want};
+        return r;
+}
+static int encode_list_want_in(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        return wire_put_list_want_in(buf, &m->scoped.target, m->scoped.want, fd_count);
+}
+static void check_list_want_in(const union decoded *d)
+{
+        check_target(&d->scoped.target);
+        check_list_want(d);
+}
+static void check_list_want_in_again(const union decoded *before, const union decoded *after)
+{
+        check_target_again(&before->scoped.target, &after->scoped.target);
+        check_list_want_again(before, after);
+}
+
+static int decode_link_want(const uint8_t *p, size_t n, union decoded *m)
+{
+        return wire_get_link_want(p, n, &m->link);
+}
+static int encode_link_want(struct wire_buf *buf, const union decoded *m, uint32_t fd_count)
+{
+        (void)fd_count;
+        return wire_put_link_want(buf, &m->link);
+}
+static void check_link_want_again(const union decoded *before, const union decoded *after)
+{
+        CHECK(after->link.watch_said && after->link.watch == before->link.watch);
+        check_link_in_again(before, after);
+}
+
 static const struct codec codecs[] = {
         {WIRE_CREATE, decode_create, encode_create, release_create, check_create, NULL,
          check_create_again},
@@ -462,6 +528,12 @@ static const struct codec codecs[] = {
          check_link_in_again},
         {WIRE_CREATE_MANY_IN, decode_create_many_in, encode_create_many_in, release_create_many_in,
          check_create_many_in, NULL, check_create_many_in_again},
+        {WIRE_LIST_WANT, decode_list_want, encode_list_want, release_nothing, check_list_want, NULL,
+         check_list_want_again},
+        {WIRE_LIST_WANT_IN, decode_list_want_in, encode_list_want_in, release_list_in,
+         check_list_want_in, NULL, check_list_want_in_again},
+        {WIRE_LIST_ENTRY_WANT, decode_link_want, encode_link_want, release_link, check_link, NULL,
+         check_link_want_again},
 };
 
 /* True if the payload decoded into *ret; a refusal must be -EPROTO and leave *ret as
@@ -540,7 +612,8 @@ static int parse_header(const uint8_t *data, size_t size, struct wire_header *re
               h.fd_count <= 1);
         CHECK(h.fd_count == 0 || h.type == WIRE_CREATE || h.type == WIRE_CREATE_IN ||
               h.type == WIRE_CREATE_MANY_IN || h.type == WIRE_REMOVE_IN ||
-              h.type == WIRE_REMOVE_TREE_IN || h.type == WIRE_LIST_IN);
+              h.type == WIRE_REMOVE_TREE_IN || h.type == WIRE_LIST_IN ||
+              h.type == WIRE_LIST_WANT_IN);
         *ret = h;
         return 0;
 }

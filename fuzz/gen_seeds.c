@@ -154,6 +154,18 @@ static int wire_seeds(const char *dir)
         (void)wire_put_create_many_in(&b, &pidfd_target, batch, 2, 3);
         r |= write_buf(dir, "create-many-in", &b);
 
+        /* A list that asks which layers of each view are watched, and an answer. */
+        (void)wire_put_list_want(&b, WIRE_LIST_WANT_WATCH);
+        r |= write_buf(dir, "list-want", &b);
+        (void)wire_put_list_want_in(&b, &pidfd_target, WIRE_LIST_WANT_WATCH, 1);
+        r |= write_buf(dir, "list-want-in", &b);
+        struct wire_link watched = entry;
+        watched.scope_id = 4026532300u;
+        watched.scope_pid = 77;
+        watched.watch = 4;
+        (void)wire_put_link_want(&b, &watched);
+        r |= write_buf(dir, "list-entry-want", &b);
+
         /* A connection's life: list, then create and remove, then a request cut short. */
         (void)wire_put_list(&b);
         (void)wire_put_create(&b, &plain, 2);

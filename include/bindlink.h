@@ -268,6 +268,27 @@ int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_lin
 uint64_t bindlink_links_scope_id(const bindlink_links *links, size_t i);
 pid_t bindlink_links_scope_pid(const bindlink_links *links, size_t i);
 
+/* Beyond Windows: the same lists, with what the bits of what ask for besides. */
+#define BINDLINK_LIST_WATCH 1u /* bindlink_links_watch */
+int bindlink_list_what(uint32_t what, bindlink_links **ret_links, bindlink_error *ret_error);
+int bindlink_target_list_what(const bindlink_target *target, uint32_t what,
+                              bindlink_links **ret_links, bindlink_error *ret_error);
+/* Whether a change made directly in a layer of link i's view (beside it) shows
+ * through the view at once, or within the view's 1 s timeouts: 0 (every layer is
+ * watched) or BINDLINK_WATCH_* bits; -ENODATA where the list did not ask
+ * (BINDLINK_LIST_WATCH) or bindlinkd did not say (older than the question). Decided
+ * by the layers' filesystem kinds (the rule the view's server watches by): a view
+ * that could not watch at run time (a mark refused, its event queue overflowed on a
+ * kernel before 6.16) says so in bindlinkd's log only. */
+enum {
+        BINDLINK_WATCH_NO_VIEW = 1,          /* a bind mount, or not shown: nothing is cached */
+        BINDLINK_WATCH_ORIGINAL_TIMEOUT = 2, /* the original V (or, for a link grafted on an
+                                              * overlay of V's parent, that directory) */
+        BINDLINK_WATCH_BACKING_TIMEOUT = 4,  /* B */
+        BINDLINK_WATCH_ORIGINAL_UNKNOWN = 8, /* a container's original V: not looked at */
+};
+int bindlink_links_watch(const bindlink_links *links, size_t i);
+
 /* Helpers for messages. */
 const char *bindlink_realization_name(bindlink_realization realization);
 /* The HRESULT CreateBindLink/RemoveBindLink return for -error about fault. */

@@ -102,7 +102,7 @@ static int transact(bindlink_connection *c, const struct wire_buf *request, cons
                                             socket_path, strerror(-r));
                 }
                 if ((h.type == WIRE_LIST_ENTRY || h.type == WIRE_LIST_ENTRY_IN ||
-                     h.type == WIRE_EXPLAIN_STEP) &&
+                     h.type == WIRE_LIST_ENTRY_WANT || h.type == WIRE_EXPLAIN_STEP) &&
                     on_entry) {
                         r = on_entry(ctx, h.type, payload, h.length);
                         if (r < 0) {
@@ -255,9 +255,10 @@ static int collect_link(void *ctx, uint16_t type, const uint8_t *payload, uint32
         bindlink_links *links = ctx;
         struct wire_link decoded;
         struct wire_link *link = &decoded;
-        int r = type == WIRE_LIST_ENTRY      ? wire_get_link(payload, len, link)
-                : type == WIRE_LIST_ENTRY_IN ? wire_get_link_in(payload, len, link)
-                                             : -EPROTO;
+        int r = type == WIRE_LIST_ENTRY        ? wire_get_link(payload, len, link)
+                : type == WIRE_LIST_ENTRY_IN   ? wire_get_link_in(payload, len, link)
+                : type == WIRE_LIST_ENTRY_WANT ? wire_get_link_want(payload, len, link)
+                                               : -EPROTO;
         if (r < 0)
                 return r;
         if (links->count == links->cap) {
@@ -284,8 +285,8 @@ void bindlink_links_free(bindlink_links *links)
         free(links);
 }
 
-int bindlink_connection_list(bindlink_connection *c, bindlink_links **ret_links,
-                             bindlink_error *ret_error)
+static int connection_list(bindlink_connection *c, uint32_t want, bindlink_links **ret_links,
+                           bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
         if (!c)
@@ -299,8 +300,8 @@ int bindlink_connection_list(bindlink_connection *c, bindlink_links **ret_links,
                 return request_fail(ret_error, ENOMEM, BINDLINK_FAULT_NONE, 0, NULL,
                                     "out of memory");
         struct wire_buf buf = {0};
-        int r = send_request(c, &buf, wire_put_list(&buf), NULL, 0, 0, collect_link, links,
-                             ret_error);
+        int r = send_request(c, &buf, want ? wire_put_list_want(&buf, want) : wire_put_list(&buf),
+                             NULL, 0, 0, collect_link, links, ret_error);
         if (r < 0) {
                 bindlink_links_free(links);
                 return r;
@@ -345,15 +346,32 @@ int bindlink_remove_tree(const char *virtual_path, bindlink_error *ret_error)
         return remove_once(virtual_path, true, ret_error);
 }
 
-int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
+int bindlink_connection_list(bindlink_connection *c, bindlink_links **ret_links,
+                             bindlink_error *ret_error)
+{
+        return connection_list(c, 0, ret_links, ret_error);
+}
+
+/* The request's WIRE_LIST_WANT_* for a caller's BINDLINK_LIST_* (the same bits). */
+static uint32_t list_want(uint32_t what)
+{
+        return what & BINDLINK_LIST_WATCH ? WIRE_LIST_WANT_WATCH : 0;
+}
+
+int bindlink_list_what(uint32_t what, bindlink_links **ret_links, bindlink_error *ret_error)
 {
         bindlink_connection c;
         int r = connection_init(&c, ret_error);
         if (r < 0)
                 return r;
-        r = bindlink_connection_list(&c, ret_links, ret_error);
+        r = connection_list(&c, list_want(what), ret_links, ret_error);
         connection_drop(&c);
         return r;
+}
+
+int bindlink_list(bindlink_links **ret_links, bindlink_error *ret_error)
+{
+        return bindlink_list_what(0, ret_links, ret_error);
 }
 
 size_t bindlink_links_count(const bindlink_links *links)
@@ -415,6 +433,14 @@ pid_t bindlink_links_scope_pid(const bindlink_links *links, size_t i)
 {
         const struct wire_link *l = LINK_AT(links, i);
         return l ? (pid_t)l->scope_pid : 0;
+}
+
+int bindlink_links_watch(const bindlink_links *links, size_t i)
+{
+        const struct wire_link *l = LINK_AT(links, i);
+        if (!l || !l->watch_said)
+                return -ENODATA;
+        return (int)l->watch;
 }
 
 /* ---- S23: links in another mount namespace ---- */
@@ -668,8 +694,8 @@ int bindlink_target_remove_tree(const bindlink_target *target, const char *virtu
         return target_remove_once(target, virtual_path, true, ret_error);
 }
 
-int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,
-                         bindlink_error *ret_error)
+int bindlink_target_list_what(const bindlink_target *target, uint32_t what,
+                              bindlink_links **ret_links, bindlink_error *ret_error)
 {
         request_clear_error(ret_error);
         if (!ret_links)
@@ -690,8 +716,11 @@ int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_lin
         r = connection_init(&c, ret_error);
         if (r >= 0) {
                 struct wire_buf buf = {0};
-                r = send_request(&c, &buf, wire_put_list_in(&buf, &t, target_fd >= 0), &target_fd,
-                                 target_fd >= 0, 0, collect_link, links, ret_error);
+                r = send_request(&c, &buf,
+                                 list_want(what) ? wire_put_list_want_in(&buf, &t, list_want(what),
+                                                                         target_fd >= 0)
+                                                 : wire_put_list_in(&buf, &t, target_fd >= 0),
+                                 &target_fd, target_fd >= 0, 0, collect_link, links, ret_error);
                 connection_drop(&c);
         }
         wire_target_free(&t);
@@ -819,4 +848,10 @@ int bindlink_explain(const char *path, bindlink_explanation **ret_explanation,
         }
         *ret_explanation = e;
         return 0;
+}
+
+int bindlink_target_list(const bindlink_target *target, bindlink_links **ret_links,
+                         bindlink_error *ret_error)
+{
+        return bindlink_target_list_what(target, 0, ret_links, ret_error);
 }

@@ -74,7 +74,8 @@ static void usage(FILE *out)
                 "Exit status: 0 success, 1 the operation failed, 2 usage error.\n"
                 "See bindlinkctl(8).\n",
                 BINDLINK_DEFAULT_SOCKET);
-        fprintf(out, "\nColumns of list (default: all but SCOPE, and SCOPE for other namespaces):\n");
+        fprintf(out, "\nColumns of list (default: all but SCOPE and WATCH, and SCOPE for other "
+                     "namespaces):\n");
         list_print_column_help(out);
 }
 
@@ -393,8 +394,10 @@ static int cmd_list(int argc, char **argv)
         }
         bindlink_links *links;
         bindlink_error e;
-        int r = o.scoped ? bindlink_target_list(t.given ? &t.target : NULL, &links, &e)
-                         : bindlink_list(&links, &e);
+        /* Asked for only when shown: a bindlinkd older than the question refuses it. */
+        uint32_t what = list_wants_watch(&o) ? BINDLINK_LIST_WATCH : 0;
+        int r = o.scoped ? bindlink_target_list_what(t.given ? &t.target : NULL, what, &links, &e)
+                         : bindlink_list_what(what, &links, &e);
         if (r < 0)
                 return report("list", "", &e);
         int printed = list_print(links, &o);

@@ -35,6 +35,10 @@ static const struct column_info {
                              "exception paths, comma-separated"},
         [LIST_SCOPE] = {"SCOPE", "scope", 10, 0,
                         "host, or the mount namespace and a process in it"},
+        [LIST_WATCH] = {"WATCH", "watch", 9, 0,
+                        "whether changes made directly in the view's layers show at once\n"
+                        "               (watched) or within 1 s (timeout:V,B: V's original, B;\n"
+                        "               unknown:V in a container); - for a bind mount"},
 };
 
 static const enum list_column default_columns[] = {LIST_ORDER,   LIST_REALIZATION, LIST_FLAGS,
@@ -75,6 +79,31 @@ int list_parse_columns(struct list_options *o, const char *arg, const char **ret
                         return 0;
                 p = end + 1;
         }
+}
+
+bool list_wants_watch(const struct list_options *o)
+{
+        for (size_t i = 0; i < o->column_count; i++)
+                if (o->columns[i] == LIST_WATCH)
+                        return true;
+        return false;
+}
+
+/* The WATCH text of link i (bindlink_links_watch); NULL where bindlinkd did not say. */
+static const char *watch_words(const bindlink_links *links, size_t i)
+{
+        int w = bindlink_links_watch(links, i);
+        if (w < 0)
+                return NULL;
+        if (w & BINDLINK_WATCH_NO_VIEW)
+                return "-";
+        static const char *const words[] = {
+                "watched",   "timeout:V", "timeout:B",           "timeout:V,B",
+                "unknown:V", "timeout:V", "timeout:B;unknown:V", "timeout:V,B"};
+        unsigned bits = (w & BINDLINK_WATCH_ORIGINAL_TIMEOUT ? 1u : 0) |
+                        (w & BINDLINK_WATCH_BACKING_TIMEOUT ? 2u : 0) |
+                        (w & BINDLINK_WATCH_ORIGINAL_UNKNOWN ? 4u : 0);
+        return words[bits];
 }
 
 void list_print_column_help(FILE *out)
@@ -132,6 +161,10 @@ static char *cell_text(const bindlink_links *links, size_t i, enum list_column c
                              (int)bindlink_links_scope_pid(links, i)) < 0)
                         s = NULL;
                 return s;
+        }
+        case LIST_WATCH: {
+                const char *w = watch_words(links, i);
+                return strdup(w ? w : "?");
         }
         case LIST_COLUMN_COUNT:
                 break;
@@ -259,6 +292,14 @@ static void json_value(const bindlink_links *links, size_t i, enum list_column c
                 if (id)
                         printf("{\"mntns\": %" PRIu64 ", \"pid\": %d}", id,
                                (int)bindlink_links_scope_pid(links, i));
+                else
+                        printf("null");
+                break;
+        }
+        case LIST_WATCH: {
+                const char *w = watch_words(links, i);
+                if (w)
+                        list_json_string(w);
                 else
                         printf("null");
                 break;

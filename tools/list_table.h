@@ -16,6 +16,7 @@ enum list_column {
         LIST_BACKING,
         LIST_EXCEPTIONS,
         LIST_SCOPE,
+        LIST_WATCH,
         LIST_COLUMN_COUNT,
 };
 
@@ -34,6 +35,8 @@ struct list_options {
         const char *filter; /* only links whose virtual path is this or below it */
 };
 
+/* Does o show a column whose value the daemon says only when asked (WATCH)? */
+bool list_wants_watch(const struct list_options *o);
 /* Parse -o's argument into o->columns: "COL,COL" replaces the defaults, "+COL,COL"
  * adds to them. 0, or -EINVAL with *ret_bad the name that is not a column. */
 int list_parse_columns(struct list_options *o, const char *arg, const char **ret_bad);

@@ -88,6 +88,10 @@ void link_manager_process_ended(struct link_manager *manager, int pidfd);
  * (restart_guard.h). */
 void link_manager_tick(struct link_manager *manager);
 
+/* Which layers of link l's view changes made beside it reach within the view's
+ * timeouts only: BINDLINK_WATCH_* bits (0: every layer is watched). */
+uint32_t link_manager_layer_watch(const struct link_manager *manager, const struct link *l);
+
 /* The inotify descriptor watching backing paths (-1 if none); when it is readable,
  * backing_changed() shows the links whose B came or went again. */
 int link_manager_backing_fd(const struct link_manager *manager);

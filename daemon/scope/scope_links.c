@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "as_caller.h"
+#include "fs_kind.h"
 #include "bindlink.h"
 #include "log.h"
 #include "path.h"
@@ -1005,6 +1006,19 @@ int scope_links_resolve(const struct scope_request *req, uint64_t *ret_id, struc
         *ret_id = ns.id;
         scope_ns_done(&ns);
         return 0;
+}
+
+uint32_t scope_links_layer_watch(const struct scoped_link *l)
+{
+        if (!l->server_pid && !l->parent_id)
+                return BINDLINK_WATCH_NO_VIEW;
+        /* V's original is the container's (often its root's overlayfs, which is not
+         * watched): reaching it means entering the container, not done for a list. */
+        if (l->parent_id)
+                return BINDLINK_WATCH_ORIGINAL_UNKNOWN; /* B is a bind mount on the overlay */
+        _cleanup_close_ int b = open(l->backing_path, O_PATH | O_CLOEXEC);
+        return BINDLINK_WATCH_ORIGINAL_UNKNOWN |
+               (b >= 0 && fs_is_local(b) ? 0 : BINDLINK_WATCH_BACKING_TIMEOUT);
 }
 
 void scope_links_each(const struct scope_links *sl, bool all, uint64_t id,

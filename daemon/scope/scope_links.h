@@ -103,6 +103,9 @@ void scope_links_remove(struct scope_links *sl, const struct scope_request *req,
  * -errno with ret filled. */
 int scope_links_resolve(const struct scope_request *req, uint64_t *ret_id, struct outcome *ret);
 /* Call fn for each scoped link, in creation order: all of them, or those of scope id. */
+/* What `list -o +WATCH` says of l (BINDLINK_WATCH_*): B's filesystem kind, by the
+ * rule the view's server watches by; the container's original V is not looked at. */
+uint32_t scope_links_layer_watch(const struct scoped_link *l);
 void scope_links_each(const struct scope_links *sl, bool all, uint64_t id,
                       void (*fn)(void *ctx, const struct scoped_link *link, pid_t pid), void *ctx);
 /* The pid shown for a scope (0: none known). */

@@ -85,6 +85,7 @@ struct client {
         /* S23: a scoped list (entries with their scope): bindlinkd's own links first
          * (list_host), then the scoped ones, all of them or those of list_scope. */
         bool list_in, list_host, list_all_scopes;
+        bool list_watch; /* WIRE_LIST_WANT_WATCH: each entry says which layers are watched */
         uint64_t list_scope;
         time_t deadline;
 };
@@ -287,9 +288,17 @@ static void reply_outcome(struct client *c, const struct outcome *o)
 /* Queue the next list entries (up to OUTPUT_QUEUE bytes), and the closing reply
  * after the last. The table is in creation order, so the entries after list_after
  * are a suffix of it: links made meanwhile come last, links removed are not sent. */
+struct scoped_entries {
+        struct wire_buf *out;
+        bool watch;
+};
+
 static void put_scoped_entry(void *ctx, const struct scoped_link *l, pid_t pid)
 {
+        const struct scoped_entries *to = ctx;
         struct wire_link entry = {
+                .watch_said = to->watch,
+                .watch = to->watch ? scope_links_layer_watch(l) : 0,
                 .scope_id = l->scope_id,
                 .scope_pid = (int32_t)pid,
                 .order = l->order,
@@ -301,7 +310,10 @@ static void put_scoped_entry(void *ctx, const struct scoped_link *l, pid_t pid)
                 .virtual_path = l->virtual_path,
                 .backing_path = l->backing_path,
         };
-        (void)wire_put_link_in(ctx, &entry);
+        if (to->watch)
+                (void)wire_put_link_want(to->out, &entry);
+        else
+                (void)wire_put_link_in(to->out, &entry);
 }
 
 static void fill_list(struct server *s, struct client *c)
@@ -328,8 +340,12 @@ static void fill_list(struct server *s, struct client *c)
                         .backing_path = l->backing_path,
                         .exception_count = l->exception_count,
                         .exception_paths = l->exception_paths,
+                        .watch_said = c->list_watch,
+                        .watch = c->list_watch ? link_manager_layer_watch(s->manager, l) : 0,
                 };
-                if (c->list_in)
+                if (c->list_watch)
+                        (void)wire_put_link_want(&c->out, &entry);
+                else if (c->list_in)
                         (void)wire_put_link_in(&c->out, &entry);
                 else
                         (void)wire_put_link(&c->out, &entry);
@@ -338,8 +354,9 @@ static void fill_list(struct server *s, struct client *c)
         }
         if (lo >= count && c->list_in) {
                 /* The scoped links (few), all at once. */
+                struct scoped_entries to = {.out = &c->out, .watch = c->list_watch};
                 scope_links_each(&s->scopes, c->list_all_scopes, c->list_scope, put_scoped_entry,
-                                 &c->out);
+                                 &to);
                 c->list_in = false;
         }
         if (lo >= count) {
@@ -539,8 +556,12 @@ static bool handle_list_in(struct client *c, struct outcome *o, bool *ret_reply)
                 return true;
         }
         struct wire_target target;
-        if (wire_get_list_in(c->payload, c->header.length, &target) < 0)
+        uint32_t want = 0;
+        if ((c->header.type == WIRE_LIST_WANT_IN
+                     ? wire_get_list_want_in(c->payload, c->header.length, &target, &want)
+                     : wire_get_list_in(c->payload, c->header.length, &target)) < 0)
                 return false;
+        c->list_watch = want & WIRE_LIST_WANT_WATCH;
         bool ok = wire_target_fds(&target) == c->fd_count;
         if (ok) {
                 c->list_all_scopes = target.kind == WIRE_TARGET_ALL;
@@ -640,17 +661,25 @@ static bool dispatch(struct server *s, size_t slot)
                 ok = handle_create_many_in(s, c, o);
                 break;
         case WIRE_LIST_IN:
+        case WIRE_LIST_WANT_IN:
                 ok = handle_list_in(c, o, &reply);
                 break;
         case WIRE_EXPLAIN:
                 ok = handle_explain(s, c, o);
                 break;
         case WIRE_LIST:
-                ok = c->header.length == 0 && c->fds_received == 0;
+        case WIRE_LIST_WANT: {
+                uint32_t want = 0;
+                ok = (c->header.type == WIRE_LIST
+                              ? c->header.length == 0
+                              : wire_get_list_want(c->payload, c->header.length, &want) == 0) &&
+                     c->fds_received == 0;
+                c->list_watch = want & WIRE_LIST_WANT_WATCH;
                 c->listing = ok;
                 c->list_after = 0;
                 reply = false; /* after the entries (fill_list) */
                 break;
+        }
         default:
                 ok = false; /* replies are not requests */
                 break;

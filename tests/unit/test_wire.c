@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bindlink.h"
 #include "wire.h"
 
 /* ---- helpers ---------------------------------------------------------------------- */
@@ -210,6 +211,22 @@ static struct wire_buf encode_sample(enum wire_type type)
                 r = wire_put_link_in(&buf, &l);
                 break;
         }
+        case WIRE_LIST_WANT:
+                r = wire_put_list_want(&buf, WIRE_LIST_WANT_WATCH);
+                break;
+        case WIRE_LIST_WANT_IN: {
+                struct wire_target t = sample_target();
+                r = wire_put_list_want_in(&buf, &t, WIRE_LIST_WANT_WATCH, 1);
+                break;
+        }
+        case WIRE_LIST_ENTRY_WANT: {
+                struct wire_link l = sample_link();
+                l.scope_id = 77;
+                l.scope_pid = 4243;
+                l.watch = BINDLINK_WATCH_BACKING_TIMEOUT | BINDLINK_WATCH_ORIGINAL_UNKNOWN;
+                r = wire_put_link_want(&buf, &l);
+                break;
+        }
         case WIRE_CREATE_MANY_IN: {
                 struct wire_create c[3] = {sample_create(0), sample_create(2), sample_create(1)};
                 c[2].virtual_path = (char *)"/v/path/inner";
@@ -314,6 +331,25 @@ static int decode_and_free(enum wire_type type, const uint8_t *payload, size_t l
         case WIRE_LIST_ENTRY_IN: {
                 struct wire_link m;
                 r = wire_get_link_in(payload, len, &m);
+                if (r == 0)
+                        wire_link_free(&m);
+                return r;
+        }
+        case WIRE_LIST_WANT: {
+                uint32_t want;
+                return wire_get_list_want(payload, len, &want);
+        }
+        case WIRE_LIST_WANT_IN: {
+                struct wire_target t;
+                uint32_t want;
+                r = wire_get_list_want_in(payload, len, &t, &want);
+                if (r == 0)
+                        wire_target_free(&t);
+                return r;
+        }
+        case WIRE_LIST_ENTRY_WANT: {
+                struct wire_link m;
+                r = wire_get_link_want(payload, len, &m);
                 if (r == 0)
                         wire_link_free(&m);
                 return r;
@@ -758,6 +794,62 @@ static void test_other_messages_every_truncation_is_eproto(void **state)
         check_all_truncations(WIRE_LIST_IN);
         check_all_truncations(WIRE_LIST_ENTRY_IN);
         check_all_truncations(WIRE_CREATE_MANY_IN);
+        check_all_truncations(WIRE_LIST_WANT);
+        check_all_truncations(WIRE_LIST_WANT_IN);
+        check_all_truncations(WIRE_LIST_ENTRY_WANT);
+}
+
+/* A list that asks which layers are watched: the question and each answer survive
+ * the trip; a question that asks nothing (0) has its own spelling (WIRE_LIST) and is
+ * refused; an answer carries its scope and its watch. */
+static void test_list_want_round_trip(void **state)
+{
+        (void)state;
+        struct wire_buf buf = encode_sample(WIRE_LIST_WANT_IN);
+        struct decoded d = split_message(&buf, 0);
+        assert_int_equal(d.header.type, WIRE_LIST_WANT_IN);
+        assert_int_equal(d.header.fd_count, 1);
+        struct wire_target t;
+        uint32_t want = 0;
+        assert_int_equal(wire_get_list_want_in(d.payload, d.len, &t, &want), 0);
+        assert_int_equal(want, WIRE_LIST_WANT_WATCH);
+        assert_string_equal(t.root, "/bundle/rootfs");
+        wire_target_free(&t);
+        memset(d.payload + d.len - 4, 0, 4);
+        assert_int_equal(wire_get_list_want_in(d.payload, d.len, &t, &want), -EPROTO);
+        free(d.payload);
+        wire_buf_free(&buf);
+
+        buf = encode_sample(WIRE_LIST_WANT);
+        d = split_message(&buf, 0);
+        assert_int_equal(d.header.type, WIRE_LIST_WANT);
+        assert_int_equal(wire_get_list_want(d.payload, d.len, &want), 0);
+        assert_int_equal(want, WIRE_LIST_WANT_WATCH);
+        free(d.payload);
+        wire_buf_free(&buf);
+        buf = (struct wire_buf){0};
+        assert_int_equal(wire_put_list_want(&buf, 0), 0);
+        d = split_message(&buf, 0);
+        assert_int_equal(wire_get_list_want(d.payload, d.len, &want), -EPROTO);
+        free(d.payload);
+        wire_buf_free(&buf);
+
+        buf = encode_sample(WIRE_LIST_ENTRY_WANT);
+        d = split_message(&buf, 0);
+        struct wire_link l;
+        assert_int_equal(wire_get_link_want(d.payload, d.len, &l), 0);
+        assert_true(l.watch_said);
+        assert_int_equal(l.watch, BINDLINK_WATCH_BACKING_TIMEOUT | BINDLINK_WATCH_ORIGINAL_UNKNOWN);
+        assert_true(l.scope_id == 77);
+        assert_int_equal(l.scope_pid, 4243);
+        assert_string_equal(l.virtual_path, "/srv/x");
+        wire_link_free(&l);
+        /* The entries of before say nothing of it. */
+        assert_int_equal(wire_get_link_in(d.payload, d.len - 4, &l), 0);
+        assert_false(l.watch_said);
+        wire_link_free(&l);
+        free(d.payload);
+        wire_buf_free(&buf);
 }
 
 /* Several creates in one target (an OCI hook's): each survives the trip, in order; a
@@ -854,7 +946,8 @@ static void test_trailing_byte_is_eproto(void **state)
         (void)state;
         const enum wire_type types[] = {WIRE_CREATE,     WIRE_REMOVE,        WIRE_REPLY,
                                         WIRE_LIST_ENTRY, WIRE_CREATE_IN,     WIRE_REMOVE_IN,
-                                        WIRE_LIST_IN,    WIRE_LIST_ENTRY_IN, WIRE_CREATE_MANY_IN};
+                                        WIRE_LIST_IN,    WIRE_LIST_ENTRY_IN, WIRE_CREATE_MANY_IN,
+                                        WIRE_LIST_WANT,  WIRE_LIST_WANT_IN,  WIRE_LIST_ENTRY_WANT};
         for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
                 struct wire_buf buf = encode_sample(types[t]);
                 struct decoded d = split_message(&buf, 0);
@@ -1231,7 +1324,7 @@ static void test_header_bad_version_is_eproto(void **state)
 static void test_header_unknown_type_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {0, 11, 99, 104, 0xffff};
+        const uint16_t types[] = {0, 13, 99, 105, 0xffff};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 0, 0), -EPROTO);
 }
@@ -1247,13 +1340,16 @@ static void test_header_length_over_max_is_emsgsize(void **state)
 static void test_header_fds_on_non_create_is_eproto(void **state)
 {
         (void)state;
-        const uint16_t types[] = {WIRE_REMOVE, WIRE_LIST, WIRE_REPLY, WIRE_LIST_ENTRY,
-                                  WIRE_LIST_ENTRY_IN};
+        const uint16_t types[] = {WIRE_REMOVE,         WIRE_LIST,          WIRE_REPLY,
+                                  WIRE_LIST_ENTRY,     WIRE_LIST_ENTRY_IN, WIRE_LIST_WANT,
+                                  WIRE_LIST_ENTRY_WANT};
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
                 assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, types[i], 4, 1), -EPROTO);
         /* A scoped remove or list carries its target's descriptor, and no more. */
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_REMOVE_IN, 4, 1), 0);
         assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST_IN, 4, 2), -EPROTO);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST_WANT_IN, 4, 1), 0);
+        assert_int_equal(parse(WIRE_MAGIC, WIRE_VERSION, WIRE_LIST_WANT_IN, 4, 2), -EPROTO);
 }
 
 static void test_header_too_many_fds_is_eproto(void **state)
@@ -1352,6 +1448,7 @@ int main(void)
                 cmocka_unit_test(test_explain_round_trip),
                 cmocka_unit_test(test_remove_round_trip),
                 cmocka_unit_test(test_list_round_trip),
+                cmocka_unit_test(test_list_want_round_trip),
                 cmocka_unit_test(test_reply_round_trip_negative_status),
                 cmocka_unit_test(test_reply_round_trip_success_and_empty_strings),
                 cmocka_unit_test(test_reply_long_message_is_cut),
