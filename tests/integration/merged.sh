@@ -1090,6 +1090,28 @@ test_s18_s20_chains_through_merged_views() {
         check_eq "no mount left" 0 "$(findmnt -rn -o TARGET | grep -c "^$T/")"
 }
 
+# bindlinkctl list -o +WATCH: a view whose layers are all on local filesystems is
+# watched (changes made beside it show at once); a bind mount caches nothing ("-");
+# the column is asked for only when shown, and is not among the defaults.
+test_s10_list_says_a_view_on_local_layers_is_watched() {
+        make_pair
+        mkdir -p "$T/p/other" "$T/bb" "$T/plain"
+        ctl create --merged "$T/v" "$T/b" || return
+        ctl create "$T/plain" "$T/bb" || return
+        ctl create "$T/p/anchorless" "$T/bb" || return
+        check_eq "merged view on tmpfs" watched "$("$BINDLINKCTL" list -rn -o WATCH "$T/v")"
+        check_eq "bind mount" - "$("$BINDLINKCTL" list -rn -o WATCH "$T/plain")"
+        check_eq "grafted on an overlay of its parent" watched \
+                "$("$BINDLINKCTL" list -rn -o WATCH "$T/p/anchorless")"
+        check_eq "JSON" watched "$("$BINDLINKCTL" list --json -o +WATCH "$T/v" | jq -r '.bindlinks[0].watch')"
+        check_eq "+WATCH adds it last" "ORDER REALIZATION FLAGS VIRTUAL BACKING EXCEPTIONS WATCH" \
+                "$("$BINDLINKCTL" list -o +WATCH | head -1 | tr -s ' ' | sed 's/^ //; s/ $//')"
+        check_eq "not among the defaults" "ORDER REALIZATION FLAGS VIRTUAL BACKING EXCEPTIONS" \
+                "$("$BINDLINKCTL" list | head -1 | tr -s ' ' | sed 's/^ //; s/ $//')"
+        check_eq "not asked: not in JSON" null "$("$BINDLINKCTL" list --json | jq -r '.bindlinks[0].watch')"
+        ctl remove "$T/p/anchorless"; ctl remove "$T/plain"; ctl remove "$T/v"
+}
+
 test_s12_merged_has_no_effect_on_a_file_link() {
         echo v > "$T/vf"; echo b > "$T/bf"
         ctl create --merged "$T/vf" "$T/bf" || return

@@ -296,6 +296,25 @@ test_s13_remote_backing_read_only_merged() {
 more"
 }
 
+# bindlinkctl list -o +WATCH says which layers of a view are not watched (a network
+# filesystem: changes made on it beside the view show within the view's 1 s timeout):
+# B on the share, V's original on the share, both; a bind mount of the share caches
+# nothing.
+test_s10_remote_backing_list_says_which_layers_are_not_watched() {
+        remote_test_dirs
+        mkdir -p "$T/v" "$R/b" "$R/v2" "$T/b2" "$R/v3" "$R/b3" "$T/v4"
+        ctl create --merged "$T/v" "$R/b" || return
+        ctl create --merged --read-only "$R/v2" "$T/b2" || return
+        ctl create --merged "$R/v3" "$R/b3" || return
+        ctl create "$T/v4" "$R/b" || return
+        check_eq "B on the share" timeout:B "$("$BINDLINKCTL" list -rn -o WATCH "$T/v")"
+        check_eq "V on the share" timeout:V "$("$BINDLINKCTL" list -rn -o WATCH "$R/v2")"
+        check_eq "both on the share" timeout:V,B "$("$BINDLINKCTL" list -rn -o WATCH "$R/v3")"
+        check_eq "a bind mount of the share" - "$("$BINDLINKCTL" list -rn -o WATCH "$T/v4")"
+        check_eq "JSON" timeout:B "$("$BINDLINKCTL" list --json -o VIRTUAL,WATCH "$T/v" | jq -r '.bindlinks[0].watch')"
+        ctl remove "$T/v4"; ctl remove "$R/v3"; ctl remove "$R/v2"; ctl remove "$T/v"
+}
+
 # S8: V does not exist; its parent's overlay makes its entry, B (on the share) is
 # grafted on it.
 test_s8_remote_backing_anchorless() {

@@ -577,6 +577,8 @@ test_s10_s12_s23_merged_view_in_a_user_namespace_container_sees_changes_made_bes
         start_userns_container
         ctl create --merged --target "pid:$C" "$T/v" "$T/b" || return
         check_eq "the container sees B's file" b-file "$(as_container_root cat "$T/v/f")"
+        check_eq "list: B (tmpfs) watched, the container's V not looked at" unknown:V \
+                "$("$BINDLINKCTL" list --all-scopes -rn -o WATCH "$T/v")"
         as_container_root sh -c "cd '$T/v' && stat host-new sub/host-sub c-old c-new mode col f \
                 in-c >/dev/null 2>&1; cat content >/dev/null; ls . sub >/dev/null"
         # From the host.
