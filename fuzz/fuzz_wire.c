@@ -115,6 +115,8 @@ static void check_create(const union decoded *d)
                 check_string(m->exception_paths[i]);
                 CHECK(m->exception_errors[i] >= 0);
         }
+        if (m->backing_named)
+                check_string(m->backing_named);
 }
 static void check_create_again(const union decoded *before, const union decoded *after)
 {
@@ -123,6 +125,9 @@ static void check_create_again(const union decoded *before, const union decoded 
         CHECK(m->parent_error == a->parent_error && m->backing_error == a->backing_error);
         CHECK_STR_EQ(m->virtual_path, a->virtual_path);
         CHECK_STR_EQ(m->backing_path, a->backing_path);
+        CHECK((m->backing_named == NULL) == (a->backing_named == NULL));
+        if (a->backing_named)
+                CHECK_STR_EQ(m->backing_named, a->backing_named);
         check_strv_equal(m->exception_paths, a->exception_paths, a->exception_count);
         if (a->exception_count)
                 CHECK(memcmp(m->exception_errors, a->exception_errors,

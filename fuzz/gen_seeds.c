@@ -97,6 +97,12 @@ static int wire_seeds(const char *dir)
         (void)wire_put_create(&b, &plain, 2);
         r |= write_buf(dir, "create-plain", &b);
 
+        struct wire_create named = {.virtual_path = "/srv/app/config",
+                                    .backing_path = "/srv/releases/7/config",
+                                    .backing_named = "/srv/current/config"};
+        (void)wire_put_create(&b, &named, 2);
+        r |= write_buf(dir, "create-backing-named", &b);
+
         struct wire_create with_exceptions = {.flags = 3,
                                               .exception_count = 3,
                                               .virtual_path = "/srv/app/config",
