@@ -86,15 +86,20 @@ check "every_native_call_has_a_page_of_its_name" api_pages
 # exports_off_the_api LIB: each defined dynamic symbol not in the API under its version:
 # BINDLINK_0.1, BINDLINK_0.2 for the calls added since (S23's bindlink_target_*,
 # bindlink_links_scope_*, and bindlink_hresult_message), BINDLINK_0.3 for the tree
-# removals (*_remove_tree) and explain (bindlink_explain, bindlink_explanation_*).
+# removals (*_remove_tree) and explain (bindlink_explain, bindlink_explanation_*),
+# BINDLINK_0.4 for the list of watched layers (bindlink_*list_what, bindlink_links_watch).
 exports_off_the_api() {
         [ -f "$1" ] || { echo "no library: '$1'"; return; }
         objdump -T "$1" | awk '$2 == "g" && $0 !~ /\*UND\*/ {
                 ver = $(NF - 1); name = $NF
-                if (name ~ /^BINDLINK_0\.[123]$/) next
+                if (name ~ /^BINDLINK_0\.[1234]$/) next
+                watch = name ~ /^bindlink_((target_)?list_what|links_watch)$/
                 tree = name ~ /^bindlink_((connection_|target_|connection_target_)?remove_tree|explain|explanation_(count|step|free))$/
                 s23 = name ~ /^(bindlink_target_|bindlink_connection_target_|bindlink_links_scope_|bindlink_hresult_message$)/
-                if (tree) {
+                if (watch) {
+                        if (ver != "BINDLINK_0.4")
+                                print "not in the API as BINDLINK_0.4: " ver " " name
+                } else if (tree) {
                         if (ver != "BINDLINK_0.3")
                                 print "not in the API as BINDLINK_0.3: " ver " " name
                 } else if (s23 && ver != "BINDLINK_0.2")
