@@ -217,6 +217,10 @@ void ovl_file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, 
                         struct fuse_file_info *fi);
 void ovl_file_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
                     struct fuse_file_info *fi);
+/* Where allowed and the kernel can: directories open and close without a request
+ * (the view answers the first OPENDIR with ENOSYS) and the kernel keeps every
+ * listing. Whether it is so. */
+bool ovl_conn_no_opendir(struct fuse_conn_info *conn, bool allowed);
 /* The connection settings both views want. */
 void ovl_conn_init(struct fuse_conn_info *conn);
 /* Where allowed (a writable view whose backing filesystems fs_is_local knows) and
@@ -271,6 +275,20 @@ void ovl_reply_made(fuse_req_t req, int r, ovl_lookup_fn lookup, fuse_ino_t pare
 /* Reply to readdir (lookup NULL) or readdirplus from offset off of the snapshot. */
 void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
                        off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget);
+/* The same from entry start on, each entry's offset offsets[i] (ascending; entries
+ * sharing one go out together) or, with offsets NULL, its index + 1. */
+void ovl_reply_listing(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d,
+                       const uint64_t *offsets, size_t start, size_t size, ovl_lookup_fn lookup,
+                       ovl_forget_fn forget);
+
+/* ---- listings of directories opened without a request (node_listing.c) ---- */
+/* Reply to readdir (lookup NULL) or readdirplus of directory ino (dir: the attributes
+ * of the object it shows) from offset off, where the kernel opened it without an
+ * OPENDIR: offsets are hashes of the names, and listings (read by read) are kept
+ * between a reader's READDIRs. */
+void ovl_readdir_unopened(fuse_req_t req, fuse_ino_t ino, const struct stat *dir, size_t size,
+                          off_t off, ovl_listing_fn read, ovl_lookup_fn lookup,
+                          ovl_forget_fn forget);
 
 /* ---- changes made beside the view reach the kernel's caches (layer_watch.c) ---- */
 /* How long the kernel keeps names and attributes: long where every change is
@@ -299,6 +317,9 @@ struct ovl_watched;
 struct ovl_watched *ovl_watch_dir(int fd, dev_t dev, fuse_ino_t ino);
 /* The node no longer shows the directory (fd: a descriptor of it, or -1). */
 void ovl_watch_drop(struct ovl_watched *watched, int fd);
+/* The kernel's copy of directory ino's listing is to be dropped, by the thread
+ * (a request may hold what dropping it takes). */
+void ovl_watch_forget_listing(fuse_ino_t ino);
 /* Node ino gained the directory opath_fd (a layer's, made beside the view): the
  * names the kernel keeps below it are expired, by the thread. */
 void ovl_watch_rescan(fuse_ino_t ino, int opath_fd);
@@ -333,6 +354,10 @@ struct ovl_view {
          * negative one). */
         int (*object_get)(fuse_req_t req, fuse_ino_t ino, bool change);
         void (*object_put)(fuse_req_t req, fuse_ino_t ino, int fd);
+        /* The kernel opens directories without a request (ovl_conn_no_opendir):
+         * OPENDIR is answered ENOSYS, and READDIRs come without a handle
+         * (ovl_readdir_unopened). */
+        bool no_opendir;
 };
 /* From the view's init callback. */
 void ovl_view_init(const struct ovl_view *v);

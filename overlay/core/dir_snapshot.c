@@ -126,8 +126,22 @@ static void entries_expire_now(char *buf, size_t used)
         }
 }
 
-void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
-                       off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget)
+/* Entries of a readdirplus reply (buf, from byte from to used) taken back: the
+ * lookups they counted are given back. */
+static void entries_take_back(fuse_req_t req, const char *buf, size_t from, size_t used,
+                              ovl_forget_fn forget)
+{
+        for (size_t off = from; off + FUSE_NAME_OFFSET_DIRENTPLUS <= used;) {
+                const struct fuse_direntplus *d = (const void *)(buf + off);
+                if (d->entry_out.nodeid)
+                        forget(req, d->entry_out.nodeid, 1);
+                off += FUSE_DIRENTPLUS_SIZE(d);
+        }
+}
+
+void ovl_reply_listing(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d,
+                       const uint64_t *offsets, size_t start, size_t size, ovl_lookup_fn lookup,
+                       ovl_forget_fn forget)
 {
         char *buf = malloc(size);
         if (!buf) {
@@ -136,16 +150,27 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
         }
         uint64_t seq = ovl_watch_seq();
         size_t used = 0;
+        /* Where the entries sharing the last one's offset begin in buf: such a run
+         * goes out whole or not at all, since the next READDIR resumes past it. */
+        size_t run_used = 0;
+        bool run_first = true; /* the run began with this reply's first entry */
         int r = 0;
-        for (size_t i = (size_t)off; i < d->count; i++) {
+        for (size_t i = start; i < d->count; i++) {
                 const struct dir_entry *de = &d->entries[i];
+                off_t next = offsets ? (off_t)offsets[i] : (off_t)(i + 1);
+                if (offsets && (i == start || offsets[i] != offsets[i - 1])) {
+                        run_used = used;
+                        run_first = i == start;
+                }
                 size_t n;
                 if (!lookup) {
                         struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12};
-                        n = fuse_add_direntry(req, buf + used, size - used, de->name, &st,
-                                              (off_t)(i + 1));
-                        if (n > size - used)
+                        n = fuse_add_direntry(req, buf + used, size - used, de->name, &st, next);
+                        if (n > size - used) {
+                                if (offsets && !run_first)
+                                        used = run_used;
                                 break;
+                        }
                 } else {
                         struct fuse_entry_param e = {
                                 .attr = {.st_ino = de->ino, .st_mode = (mode_t)de->type << 12}};
@@ -155,15 +180,24 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                                         r = 0;
                                         continue;
                                 }
-                                if (r)
+                                if (r) {
+                                        if (offsets && !run_first) {
+                                                entries_take_back(req, buf, run_used, used, forget);
+                                                used = run_used;
+                                        }
                                         break;
+                                }
                         }
                         n = fuse_add_direntry_plus(req, buf + used, size - used, de->name, &e,
-                                                   (off_t)(i + 1));
+                                                   next);
                         if (n > size - used) {
                                 /* Not sent: give back the lookup it counted. */
                                 if (e.ino)
                                         forget(req, e.ino, 1);
+                                if (offsets && !run_first) {
+                                        entries_take_back(req, buf, run_used, used, forget);
+                                        used = run_used;
+                                }
                                 break;
                         }
                 }
@@ -182,4 +216,10 @@ void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
                 ovl_watch_reply_end();
         }
         free(buf);
+}
+
+void ovl_reply_readdir(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot *d, size_t size,
+                       off_t off, ovl_lookup_fn lookup, ovl_forget_fn forget)
+{
+        ovl_reply_listing(req, ino, d, NULL, (size_t)off, size, lookup, forget);
 }

@@ -426,6 +426,14 @@ bool ovl_conn_no_open(struct fuse_conn_info *conn, bool allowed)
         return true;
 }
 
+bool ovl_conn_no_opendir(struct fuse_conn_info *conn, bool allowed)
+{
+        if (!allowed || !(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
+                return false;
+        conn->want |= FUSE_CAP_NO_OPENDIR_SUPPORT;
+        return true;
+}
+
 void ovl_conn_init(struct fuse_conn_info *conn)
 {
         /* Large writes and zero-copy where the kernel offers them. */

@@ -340,7 +340,7 @@ static fuse_ino_t node_of_object(const struct fanotify_event_info_fid *fid)
 struct rescan {
         struct rescan *next;
         fuse_ino_t ino;
-        int dir_fd; /* open for reading, owned */
+        int dir_fd; /* open for reading, owned; -1: only the listing is dropped */
 };
 
 void ovl_watch_rescan(fuse_ino_t ino, int opath_fd)
@@ -366,6 +366,25 @@ void ovl_watch_rescan(fuse_ino_t ino, int opath_fd)
                 degrade("cannot queue a directory the view gained");
 }
 
+void ovl_watch_forget_listing(fuse_ino_t ino)
+{
+        if (!w.running)
+                return;
+        struct rescan *r = malloc(sizeof *r);
+        if (!r) {
+                degrade("cannot queue a listing to forget");
+                return;
+        }
+        *r = (struct rescan){.ino = ino, .dir_fd = -1};
+        pthread_mutex_lock(&w.lock);
+        r->next = w.rescans;
+        w.rescans = r;
+        pthread_mutex_unlock(&w.lock);
+        uint64_t one = 1;
+        if (write(w.rescan_fd, &one, sizeof one) != sizeof one)
+                degrade("cannot queue a listing to forget");
+}
+
 static void notify_name(fuse_ino_t dir, const char *name);
 
 static void run_rescans(void)
@@ -383,11 +402,12 @@ static void run_rescans(void)
         while (list) {
                 struct rescan *r = list;
                 list = r->next;
-                DIR *d = fdopendir(r->dir_fd);
-                if (!d) {
+                /* No directory: only its listing (and attributes) to drop. */
+                DIR *d = r->dir_fd < 0 ? NULL : fdopendir(r->dir_fd);
+                if (r->dir_fd >= 0 && !d) {
                         (void)close(r->dir_fd);
                         degrade("cannot read a directory the view gained");
-                } else {
+                } else if (d) {
                         for (struct dirent *de; (de = readdir(d));)
                                 if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
                                         notify_name(r->ino, de->d_name);
@@ -645,7 +665,8 @@ void ovl_watch_stop(void)
         w.running = false;
         for (struct rescan *r = w.rescans, *next; r; r = next) {
                 next = r->next;
-                (void)close(r->dir_fd);
+                if (r->dir_fd >= 0)
+                        (void)close(r->dir_fd);
                 free(r);
         }
         w.rescans = NULL;

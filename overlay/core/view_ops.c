@@ -36,12 +36,42 @@ void ovl_view_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data
  * make it read them again. Elsewhere each opendir reads them. */
 void ovl_view_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+        if (view.no_opendir) {
+                /* The kernel opens directories by itself from now on. */
+                (void)fuse_reply_err(req, ENOSYS);
+                return;
+        }
         ovl_opendir_lazy(req, fi, view.listing_kept(req, ino));
+}
+
+/* A readdir of a directory the kernel opened without a request (fh 0). */
+static void readdir_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                             ovl_lookup_fn lookup)
+{
+        struct stat dir;
+        int fd = view.object_get(req, ino, false);
+        int r = fd;
+        if (fd >= 0)
+                r = fstatat(fd, "", &dir, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+        view.object_put(req, ino, fd);
+        if (r < 0) {
+                (void)fuse_reply_err(req, -r);
+                return;
+        }
+        /* Asked before the reply: once it is out, the kernel may forget ino. */
+        bool kept = view.listing_kept(req, ino);
+        ovl_readdir_unopened(req, ino, &dir, size, off, view.listing, lookup, view.forget);
+        if (!kept)
+                ovl_watch_forget_listing(ino);
 }
 
 void ovl_view_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                       struct fuse_file_info *fi)
 {
+        if (!fi->fh) {
+                readdir_unopened(req, ino, size, off, NULL);
+                return;
+        }
         const struct dir_snapshot *d = ovl_listing(req, ino, fi, view.listing);
         if (d)
                 ovl_reply_readdir(req, ino, d, size, off, NULL, view.forget);
@@ -50,6 +80,10 @@ void ovl_view_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 void ovl_view_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                           struct fuse_file_info *fi)
 {
+        if (!fi->fh) {
+                readdir_unopened(req, ino, size, off, view.lookup);
+                return;
+        }
         const struct dir_snapshot *d = ovl_listing(req, ino, fi, view.listing);
         if (d)
                 ovl_reply_readdir(req, ino, d, size, off, view.lookup, view.forget);

@@ -44,13 +44,19 @@ static void mg_init(void *userdata, struct fuse_conn_info *conn)
 {
         struct merged *mg = userdata;
         ovl_conn_init(conn);
+        /* Directories open without a request where every listing can be kept: all
+         * changes beside the view are notified (those of a directory that cannot be
+         * watched are not, and its listing is dropped after each reading:
+         * node_listing.c). */
+        bool no_opendir = ovl_conn_no_opendir(conn, ovl_watch_coherent());
         ovl_view_init(&(struct ovl_view){.io_fd = mg_io_fd,
                                          .listing = mg_read_listing,
                                          .lookup = mg_lookup_entry,
                                          .forget = mg_forget_node,
                                          .listing_kept = listing_kept,
                                          .object_get = object_get,
-                                         .object_put = object_put});
+                                         .object_put = object_put,
+                                         .no_opendir = no_opendir});
         /* Opens and closes with no request at all, where nothing is lost: the kernel
          * checks the opener's rights itself (default_permissions); a writable view
          * refuses nothing at open that it would not refuse at the first write (a

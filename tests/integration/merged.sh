@@ -541,6 +541,84 @@ test_s5_writes_ask_for_security_capability_at_most_once_per_file() {
         [ "$asked" -le 2 ] || fail "security.capability asked $asked times for 40 writes"
 }
 
+# S5: the kernel opens the view's directories without asking the server (no OPENDIR
+# and RELEASEDIR round trips for each directory listed: `find`, `du`) and keeps their
+# listings. Requests are seen in the server's reads of /dev/fuse (its opcode follows
+# the length in the header; 27 is OPENDIR, 44 READDIRPLUS); the first OPENDIR is
+# answered ENOSYS, and the kernel sends none after it.
+test_s5_merged_view_lists_directories_without_opendir_requests() {
+        make_pair
+        ctl create --merged "$T/v" "$T/b" || return
+        local pid; pid=$(pgrep -f bindlink-overlay | head -1)
+        [ -n "$pid" ] || { fail "no overlay server"; return; }
+        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
+        local tracer=$!
+        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
+                fail "strace did not attach"
+        local i
+        for i in 1 2 3 4 5; do
+                check_eq "listing $i of both/" "bf deeper vf" "$(ls "$T/v/both" | tr '\n' ' ' | sed 's/ $//')"
+                find "$T/v" >/dev/null || fail "find through V failed"
+        done
+        check_eq "the merged root" "bdir bfile both col vdir vfile" "$(ls "$T/v" | tr '\n' ' ' | sed 's/ $//')"
+        kill "$tracer"; wait "$tracer" 2>/dev/null
+        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
+        local listed; listed=$(grep -Ec "$header"'\\x2c\\x00\\x00\\x00' "$T/strace")
+        [ "$listed" -gt 0 ] || { fail "no READDIRPLUS seen: the server's requests are not observed"; return; }
+        local opened; opened=$(grep -Ec "$header"'\\x1b\\x00\\x00\\x00' "$T/strace")
+        [ "$opened" -le 1 ] || fail "$opened OPENDIR requests for 11 listings"
+}
+
+# S5, S12: with no directory handle, a listing goes on from the name it stopped
+# after, in whatever reading of the directory is at hand (node_listing.c): a listing
+# read while names come and go, directly in B and through V, still lists every name
+# that stayed, once.
+test_s5_s12_a_listing_read_while_names_change_lists_each_stable_name_once() {
+        mkdir -p "$T/v/big" "$T/b/big"
+        python3 - "$T/b/big" "$T/v/big" <<'PY'
+import os, sys
+for i in range(3000):
+    open(os.path.join(sys.argv[1], "keep%04d" % i), "w").close()
+for i in range(500):
+    open(os.path.join(sys.argv[2], "vkeep%03d" % i), "w").close()
+PY
+        ctl create --merged "$T/v" "$T/b" || return
+        python3 - "$T/b/big" "$T/v/big" <<'PY' &
+import os, sys, time
+end = time.time() + 8
+i = 0
+while time.time() < end:
+    top = sys.argv[1 + i % 2]
+    p = os.path.join(top, "churn%d" % (i % 50))
+    try:
+        open(p, "w").close()
+        os.unlink(os.path.join(top, "churn%d" % ((i + 25) % 50)))
+    except OSError:
+        pass
+    i += 1
+PY
+        local churner=$!
+        local out
+        out=$(timeout 60 python3 - "$T/v/big" <<'PY'
+import os, sys, time
+want = {"keep%04d" % i for i in range(3000)} | {"vkeep%03d" % i for i in range(500)}
+bad = []
+end = time.time() + 6
+n = 0
+while time.time() < end:
+    names = [e.name for e in os.scandir(sys.argv[1])]
+    stable = [x for x in names if x in want]
+    n += 1
+    if len(stable) != len(want) or set(stable) != want:
+        bad.append("listing %d: %d of %d stable names, %d distinct" % (n, len(stable), len(want), len(set(stable))))
+print("; ".join(bad[:3]) if bad else "ok (%d listings)" % n)
+PY
+)
+        wait "$churner"
+        case $out in ok*) ;; *) fail "$out" ;; esac
+        check_eq "names listed after the churn" 3500 "$(ls "$T/v/big" | grep -c keep)"
+}
+
 # S5: where the kernel has FUSE passthrough, a writable view's files are read and
 # written by the kernel straight from B's or V's file: nothing stale (a change made
 # directly, same size and time, shows at once; a page cache would keep the old bytes).
