@@ -386,6 +386,7 @@ void ovl_watch_forget_listing(fuse_ino_t ino)
 }
 
 static void notify_name(fuse_ino_t dir, const char *name);
+static void notify_inode(fuse_ino_t ino);
 
 static void run_rescans(void)
 {
@@ -413,7 +414,7 @@ static void run_rescans(void)
                                         notify_name(r->ino, de->d_name);
                         (void)closedir(d);
                 }
-                (void)fuse_lowlevel_notify_inval_inode(w.se, r->ino, 0, 0);
+                notify_inode(r->ino);
                 free(r);
         }
 }
@@ -456,8 +457,31 @@ void ovl_reply_entry(fuse_req_t req, struct fuse_entry_param *e, uint64_t seq)
 
 /* ---- the thread ---- */
 
+/* Whether this round of the thread (one wake-up: its queued work and one read of
+ * events) has counted a batch in (ovl_watch_note_change): done before the round's
+ * first notification, not at all in a round of the view's own changes only. Those
+ * are most rounds while a client writes through the view, and counting them in sent
+ * the entries replied meanwhile with no timeout (a file created by `tar -x` was
+ * looked up again at its next stat). */
+static bool round_counted;
+
+static void before_notifying(void)
+{
+        if (!round_counted) {
+                ovl_watch_note_change();
+                round_counted = true;
+        }
+}
+
+static void notify_inode(fuse_ino_t ino)
+{
+        before_notifying();
+        (void)fuse_lowlevel_notify_inval_inode(w.se, ino, 0, 0);
+}
+
 static void notify_name(fuse_ino_t dir, const char *name)
 {
+        before_notifying();
         (void)fuse_lowlevel_notify_inval_inode(w.se, dir, 0, 0);
         size_t len = strlen(name);
         int r = fuse_lowlevel_notify_expire_entry(w.se, dir, name, len, FUSE_LL_EXPIRE_ONLY);
@@ -479,6 +503,7 @@ static bool notify_new_epoch(void)
 static void expire_everything(void)
 {
         static bool said;
+        before_notifying();
         if (!notify_new_epoch())
                 degrade("the change queue overflowed");
         else if (!said)
@@ -504,7 +529,7 @@ static void expire_everything(void)
          * their names; what a file open since then shows to fstat may lag until it is
          * looked up again.) */
         for (size_t i = 0; i < count; i++)
-                (void)fuse_lowlevel_notify_inval_inode(w.se, inos[i], 0, 0);
+                notify_inode(inos[i]);
         free(inos);
 }
 
@@ -583,7 +608,7 @@ static void handle_event(const struct fanotify_event_metadata *m, const char *ra
                     (inos[0] = node_of_object(object)) != 0)
                         n = 1;
                 for (size_t i = 0; i < n; i++)
-                        (void)fuse_lowlevel_notify_inval_inode(w.se, inos[i], 0, 0);
+                        notify_inode(inos[i]);
         }
 }
 
@@ -603,6 +628,7 @@ static void *watch_thread(void *arg)
                 }
                 if (pfd[1].revents)
                         return NULL;
+                round_counted = false;
                 if (pfd[2].revents)
                         run_rescans();
                 if (!pfd[0].revents)
@@ -614,8 +640,8 @@ static void *watch_thread(void *arg)
                         degrade("cannot read changes");
                         return NULL;
                 }
-                /* One batch: replies built before it are sent without timeouts. */
-                ovl_watch_note_change();
+                /* One batch: replies built before it are sent without timeouts
+                 * (before_notifying). */
                 struct batch_seen seen = {.count = 0};
                 for (size_t off = 0; off + sizeof(struct fanotify_event_metadata) <= (size_t)len;) {
                         struct fanotify_event_metadata m;

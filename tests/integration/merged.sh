@@ -569,6 +569,40 @@ test_s5_merged_view_lists_directories_without_opendir_requests() {
         [ "$opened" -le 1 ] || fail "$opened OPENDIR requests for 11 listings"
 }
 
+# S5: the view's own changes (each create makes events in B that the watch leaves
+# out) do not cost the entries it replies meanwhile their timeouts: a file created
+# through V is not looked up again at its next stat (LOOKUP is opcode 1 in the
+# server's reads of /dev/fuse).
+test_s5_files_created_through_the_view_are_not_looked_up_again() {
+        mkdir -p "$T/v" "$T/b/new"
+        ctl create --merged "$T/v" "$T/b" || return
+        python3 - "$T/v/new" <<'PY'
+import os, sys
+for i in range(300):
+    with open(os.path.join(sys.argv[1], "f%03d" % i), "w") as f:
+        f.write("x")
+PY
+        local pid; pid=$(pgrep -f bindlink-overlay | head -1)
+        [ -n "$pid" ] || { fail "no overlay server"; return; }
+        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
+        local tracer=$!
+        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
+                fail "strace did not attach"
+        local seen; seen=$(python3 - "$T/v/new" <<'PY'
+import os, sys
+print(sum(os.path.exists(os.path.join(sys.argv[1], "f%03d" % i)) for i in range(300)))
+PY
+)
+        check_eq "files seen through V" 300 "$seen"
+        # One request seen, so the trace is known to show them.
+        stat "$T/v/new/absent" >/dev/null 2>&1
+        kill "$tracer"; wait "$tracer" 2>/dev/null
+        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
+        local looked; looked=$(grep -Ec "$header"'\\x01\\x00\\x00\\x00' "$T/strace")
+        [ "$looked" -ge 1 ] || { fail "no LOOKUP seen: the server's requests are not observed"; return; }
+        [ "$looked" -le 5 ] || fail "$looked LOOKUPs for 300 files created through V"
+}
+
 # S5, S12: with no directory handle, a listing goes on from the name it stopped
 # after, in whatever reading of the directory is at hand (node_listing.c): a listing
 # read while names come and go, directly in B and through V, still lists every name
