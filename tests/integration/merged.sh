@@ -549,7 +549,7 @@ test_s5_writes_ask_for_security_capability_at_most_once_per_file() {
 test_s5_merged_view_lists_directories_without_opendir_requests() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
-        local pid; pid=$(pgrep -f bindlink-overlay | head -1)
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
         [ -n "$pid" ] || { fail "no overlay server"; return; }
         strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
         local tracer=$!
@@ -582,7 +582,7 @@ for i in range(300):
     with open(os.path.join(sys.argv[1], "f%03d" % i), "w") as f:
         f.write("x")
 PY
-        local pid; pid=$(pgrep -f bindlink-overlay | head -1)
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
         [ -n "$pid" ] || { fail "no overlay server"; return; }
         strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
         local tracer=$!
