@@ -524,7 +524,7 @@ test_s5_writes_ask_for_security_capability_at_most_once_per_file() {
         mkdir -p "$T/v" "$T/b"; chmod 0777 "$T/b"
         ctl create --merged "$T/v" "$T/b" || return
         echo 0 > "$T/v/log"; chmod 0666 "$T/v/log"
-        local pid; pid=$(pgrep -f bindlink-overlay | head -1)
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
         [ -n "$pid" ] || { fail "no overlay server"; return; }
         strace -f -qq -e trace=getxattr,fgetxattr -o "$T/strace" -p "$pid" &
         local tracer=$!
