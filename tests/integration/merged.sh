@@ -516,31 +516,6 @@ test_s5_s12_s13_o_tmpfile_through_merged_views() {
         check_file_is "$T/v/made-ro" tmp
 }
 
-# Writes through V do not ask the server for security.capability each time (the
-# kernel's check before clearing setuid bits): the view takes FUSE_HANDLE_KILLPRIV_V2
-# and clears them itself as the writer (posix.sh checks the bits). strace counts the
-# server's getxattr calls over 20 appends to one file, as root and as nobody.
-test_s5_writes_ask_for_security_capability_at_most_once_per_file() {
-        mkdir -p "$T/v" "$T/b"; chmod 0777 "$T/b"
-        ctl create --merged "$T/v" "$T/b" || return
-        echo 0 > "$T/v/log"; chmod 0666 "$T/v/log"
-        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
-        [ -n "$pid" ] || { fail "no overlay server"; return; }
-        strace -f -qq -e trace=getxattr,fgetxattr -o "$T/strace" -p "$pid" &
-        local tracer=$!
-        # Once strace is attached (the server's TracerPid is set).
-        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
-                fail "strace did not attach"
-        for i in $(seq 20); do echo "r$i" >> "$T/v/log"; done
-        for i in $(seq 20); do as_nobody sh -c "echo n$i >> '$T/v/log'"; done
-        # The writes have returned: the server asked all it asks. strace writes out
-        # what it saw as it ends.
-        kill "$tracer"; wait "$tracer" 2>/dev/null
-        check_eq "lines written" 41 "$(wc -l < "$T/b/log")"
-        local asked; asked=$(grep -c 'security.capability' "$T/strace")
-        [ "$asked" -le 2 ] || fail "security.capability asked $asked times for 40 writes"
-}
-
 # S5: the kernel opens the view's directories without asking the server (no OPENDIR
 # and RELEASEDIR round trips for each directory listed: `find`, `du`) and keeps their
 # listings. Requests are seen in the server's reads of /dev/fuse (its opcode follows
