@@ -343,6 +343,18 @@ struct rescan {
         int dir_fd; /* open for reading, owned; -1: only the listing is dropped */
 };
 
+/* Hand r to the thread, and wake it (said as failing_what if it cannot be). */
+static void queue_rescan(struct rescan *r, const char *failing_what)
+{
+        pthread_mutex_lock(&w.lock);
+        r->next = w.rescans;
+        w.rescans = r;
+        pthread_mutex_unlock(&w.lock);
+        uint64_t one = 1;
+        if (write(w.rescan_fd, &one, sizeof one) != sizeof one)
+                degrade(failing_what);
+}
+
 void ovl_watch_rescan(fuse_ino_t ino, int opath_fd)
 {
         if (!w.running)
@@ -357,13 +369,7 @@ void ovl_watch_rescan(fuse_ino_t ino, int opath_fd)
                 return;
         }
         *r = (struct rescan){.ino = ino, .dir_fd = fd};
-        pthread_mutex_lock(&w.lock);
-        r->next = w.rescans;
-        w.rescans = r;
-        pthread_mutex_unlock(&w.lock);
-        uint64_t one = 1;
-        if (write(w.rescan_fd, &one, sizeof one) != sizeof one)
-                degrade("cannot queue a directory the view gained");
+        queue_rescan(r, "cannot queue a directory the view gained");
 }
 
 void ovl_watch_forget_listing(fuse_ino_t ino)
@@ -376,13 +382,7 @@ void ovl_watch_forget_listing(fuse_ino_t ino)
                 return;
         }
         *r = (struct rescan){.ino = ino, .dir_fd = -1};
-        pthread_mutex_lock(&w.lock);
-        r->next = w.rescans;
-        w.rescans = r;
-        pthread_mutex_unlock(&w.lock);
-        uint64_t one = 1;
-        if (write(w.rescan_fd, &one, sizeof one) != sizeof one)
-                degrade("cannot queue a listing to forget");
+        queue_rescan(r, "cannot queue a listing to forget");
 }
 
 static void notify_name(fuse_ino_t dir, const char *name);
