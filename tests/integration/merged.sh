@@ -189,6 +189,20 @@ test_s12_object_deleted_outside_the_link_uncovers_v() {
         ls "$T/v" | grep -qx made-beside || fail "readdir misses a name made in B beside the link"
 }
 
+# Directly in B, for the coherence tests below (each name asked about through V
+# first): a new file (and the listing), a rename, and B's object of a name V has too
+# deleted, which shows V's.
+names_made_renamed_and_deleted_in_b_show_through_v() {
+        echo new > "$T/b/new-in-b"
+        eventually 20 test -e "$T/v/new-in-b" || fail "a file made in B does not show"
+        ls "$T/v" | grep -qx new-in-b || fail "the listing misses a name made in B"
+        mv "$T/b/old-name" "$T/b/new-name"
+        eventually 20 test -e "$T/v/new-name" -a ! -e "$T/v/old-name" ||
+                fail "a rename in B does not show"
+        rm "$T/b/col"
+        eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+}
+
 # S10, S12: a view keeps names and attributes in the kernel for long (an hour), and
 # every change made beside it reaches it at once (layer_watch.c). Each change is made
 # on a name the view was just asked about, so only a notification can make it show:
@@ -207,17 +221,7 @@ test_s10_s12_changes_made_beside_a_merged_link_show_through_it() {
         stat "$T/v/new-in-b" "$T/v/old-name" "$T/v/new-name" "$T/v/vdir/made" \
                 "$T/v/new-in-v" "$T/v/bdir/sub/f" "$T/v/modefile" >/dev/null 2>&1
         cat "$T/v/content" "$T/v/col" >/dev/null; ls "$T/v" "$T/v/vdir" >/dev/null
-        # A new file in B.
-        echo new > "$T/b/new-in-b"
-        eventually 20 test -e "$T/v/new-in-b" || fail "a file made in B does not show"
-        ls "$T/v" | grep -qx new-in-b || fail "the listing misses a name made in B"
-        # A rename in B.
-        mv "$T/b/old-name" "$T/b/new-name"
-        eventually 20 test -e "$T/v/new-name" -a ! -e "$T/v/old-name" ||
-                fail "a rename in B does not show"
-        # B's object deleted: V's of that name shows.
-        rm "$T/b/col"
-        eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+        names_made_renamed_and_deleted_in_b_show_through_v
         # Content and size rewritten in B, attributes changed in B.
         echo bbbbbbbbbb > "$T/b/content"
         eventually 20 grep -qx bbbbbbbbbb "$T/v/content" || fail "new content in B does not show"
@@ -265,15 +269,7 @@ test_s10_s13_changes_made_beside_a_read_only_merged_link_show_through_it() {
                 "$T/v/new-in-v" "$T/v/v-old" "$T/v/v-new" "$T/v/vnewdir" "$T/v/bdir/sub/f" \
                 "$T/v/vmode" "$T/v/vdir/made" >/dev/null 2>&1
         cat "$T/v/content" "$T/v/col" >/dev/null; ls "$T/v" "$T/v/vdir" >/dev/null
-        # Directly in B: a new file; a rename; B's object of a name V has too deleted.
-        echo new > "$T/b/new-in-b"
-        eventually 20 test -e "$T/v/new-in-b" || fail "a file made in B does not show"
-        ls "$T/v" | grep -qx new-in-b || fail "the listing misses a name made in B"
-        mv "$T/b/old-name" "$T/b/new-name"
-        eventually 20 test -e "$T/v/new-name" -a ! -e "$T/v/old-name" ||
-                fail "a rename in B does not show"
-        rm "$T/b/col"
-        eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
+        names_made_renamed_and_deleted_in_b_show_through_v
         # Attributes and an ACL, content and size.
         chmod 0600 "$T/b/modefile"
         eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/modefile')\" = 400 ]" ||
