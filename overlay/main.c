@@ -112,6 +112,10 @@ static void raise_fd_limit(void)
  * one at most (more end). */
 #define MAX_THREADS 16
 #define MAX_IDLE_THREADS 4
+/* Descriptors the table has room for from the start, before any thread: each node the
+ * kernel knows holds one (up to half the limit). 8,192 slots take 64 KiB; past them
+ * the table grows as before, a stall per doubling. */
+#define FD_TABLE_SLOTS 8192
 
 /* Serve the mounted connection until the kernel ends it, with ops on userdata (mg
  * when it is a merged view, to give it the session); local_backing as
@@ -285,6 +289,7 @@ int main(int argc, char **argv)
         /* Modes arrive with the caller's umask applied by the kernel already. */
         umask(0);
         raise_fd_limit(); /* before the views size their caches by it */
+        ovl_fd_table_reserve(FD_TABLE_SLOTS);
         if (merged_mode)
                 return serve_merged(fuse_fd, upper_fd, o.root.fd, strcmp(merged_mode, "ro") == 0,
                                     path_kinds == 2, shadow, shadow_count, argv[0]);

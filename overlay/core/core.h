@@ -98,6 +98,9 @@ void ovl_handle_free(struct ovl_handle *h);
  * so the other half stays for directories, open files and each operation's own. */
 size_t ovl_fd_limit(void);
 bool ovl_fds_past_budget(size_t held, size_t limit);
+/* Grow the descriptor table to at least slots (at most the limit) before the first
+ * thread starts: growing it later stalls the view (see object_handle.c). */
+void ovl_fd_table_reserve(size_t slots);
 
 /* ---- FUSE passthrough and the session's device (passthrough.c) ---- */
 /* Give the session the mounted device fuse_fd (instead of fuse_session_mount); ask
