@@ -624,6 +624,25 @@ PY
         check_eq "names listed after the churn" 3500 "$(ls "$T/v/big" | grep -c keep)"
 }
 
+# S5, S12: a first stat through V costs a round trip, not a stall. Each node holds a
+# descriptor, and the kernel grows a process's descriptor table by doubling; while
+# threads share it each growth waits for an RCU grace period (5-15 ms on the benchmark
+# VM, bench/README.md "The FUSE floor"). The server grows its table before its first
+# thread: room for 8,192 (or its whole limit) from the start. /proc's FDSize is the
+# table's size.
+test_s5_s12_merged_server_has_room_for_descriptors_before_it_serves() {
+        mkdir -p "$T/v" "$T/b"
+        ctl create --merged "$T/v" "$T/b" || return
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        [ -n "$pid" ] || { fail "no overlay server"; return; }
+        local limit want size
+        limit=$(awk '/^Max open files/ { print $4 }' "/proc/$pid/limits")
+        want=8192; [ "$limit" -lt "$want" ] && want=$limit
+        size=$(awk '/^FDSize:/ { print $2 }' "/proc/$pid/status")
+        [ "${size:-0}" -ge "$want" ] ||
+                fail "descriptor table of $size slots at start, not $want (limit $limit)"
+}
+
 # S5: where the kernel has FUSE passthrough, a writable view's files are read and
 # written by the kernel straight from B's or V's file: nothing stale (a change made
 # directly, same size and time, shows at once; a page cache would keep the old bytes).
