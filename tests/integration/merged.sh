@@ -203,6 +203,21 @@ names_made_renamed_and_deleted_in_b_show_through_v() {
         eventually 20 grep -qx v-col "$T/v/col" || fail "V's col does not show after B's was deleted"
 }
 
+# Then: a directory only V had, made in B (what B puts in it shows); a subtree of B
+# replaced by a file; a file made and one deleted in the original V (through the
+# bind mount $T/vorig, made before the link).
+directories_gained_and_replaced_in_b_and_names_in_v_show_through_v() {
+        mkdir "$T/b/vdir"; echo made > "$T/b/vdir/made"
+        eventually 20 grep -qx made "$T/v/vdir/made" || fail "a file in a directory B gained does not show"
+        rm -r "$T/b/bdir"; echo now-a-file > "$T/b/bdir"
+        eventually 20 test -f "$T/v/bdir" || fail "B's directory replaced by a file does not show"
+        check_file_is "$T/v/bdir" now-a-file
+        echo in-v > "$T/vorig/new-in-v"
+        eventually 20 test -e "$T/v/new-in-v" || fail "a file made in the original V does not show"
+        rm "$T/vorig/vfile"
+        eventually 20 test ! -e "$T/v/vfile" || fail "a file deleted from the original V still shows"
+}
+
 # S10, S12: a view keeps names and attributes in the kernel for long (an hour), and
 # every change made beside it reaches it at once (layer_watch.c). Each change is made
 # on a name the view was just asked about, so only a notification can make it show:
@@ -229,19 +244,9 @@ test_s10_s12_changes_made_beside_a_merged_link_show_through_it() {
         chmod 0600 "$T/b/modefile"
         eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/modefile')\" = 600 ]" ||
                 fail "a mode changed in B does not show"
-        # A directory V alone had, made in B: what B puts in it shows at once.
-        mkdir "$T/b/vdir"; echo made > "$T/b/vdir/made"
-        eventually 20 grep -qx made "$T/v/vdir/made" || fail "a file in a directory B gained does not show"
+        directories_gained_and_replaced_in_b_and_names_in_v_show_through_v
+        # The directory B gained is still merged with V's.
         ls "$T/v/vdir" | grep -qx inner || fail "V's entries of the merged directory are gone"
-        # A subtree of B replaced by a file.
-        rm -r "$T/b/bdir"; echo now-a-file > "$T/b/bdir"
-        eventually 20 test -f "$T/v/bdir" || fail "B's directory replaced by a file does not show"
-        check_file_is "$T/v/bdir" now-a-file
-        # The original V changed (through the bind mount made before the link).
-        echo in-v > "$T/vorig/new-in-v"
-        eventually 20 test -e "$T/v/new-in-v" || fail "a file made in the original V does not show"
-        rm "$T/vorig/vfile"
-        eventually 20 test ! -e "$T/v/vfile" || fail "a file deleted from the original V still shows"
         # An unprivileged user sees what B now allows.
         as_nobody cat "$T/v/modefile" >/dev/null 2>&1 && fail "nobody read a file made 0600 in B"
         ctl remove "$T/v"
@@ -285,16 +290,7 @@ test_s10_s13_changes_made_beside_a_read_only_merged_link_show_through_it() {
         eventually 20 test -f "$T/v/bnewdir/f" || fail "a directory made in B does not show"
         rmdir "$T/b/bempty"
         eventually 20 test ! -e "$T/v/bempty" || fail "a directory removed from B still shows"
-        mkdir "$T/b/vdir"; echo made > "$T/b/vdir/made"
-        eventually 20 grep -qx made "$T/v/vdir/made" || fail "a file in a directory B gained does not show"
-        rm -r "$T/b/bdir"; echo now-a-file > "$T/b/bdir"
-        eventually 20 test -f "$T/v/bdir" || fail "B's directory replaced by a file does not show"
-        check_file_is "$T/v/bdir" now-a-file
-        # Directly in the original V (where this view puts new names).
-        echo in-v > "$T/vorig/new-in-v"
-        eventually 20 test -e "$T/v/new-in-v" || fail "a file made in the original V does not show"
-        rm "$T/vorig/vfile"
-        eventually 20 test ! -e "$T/v/vfile" || fail "a file deleted from the original V still shows"
+        directories_gained_and_replaced_in_b_and_names_in_v_show_through_v
         mv "$T/vorig/v-old" "$T/vorig/v-new"
         eventually 20 test -e "$T/v/v-new" -a ! -e "$T/v/v-old" ||
                 fail "a rename in the original V does not show"
