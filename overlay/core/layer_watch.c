@@ -94,6 +94,7 @@ static struct {
         pid_t pid;
         struct fuse_session *se;
         ovl_find_fn find;
+        ovl_told_fn told;
         pthread_t thread;
         bool running;
         bool degraded;        /* a mark refused or the queue overflowed: short timeouts */
@@ -309,8 +310,10 @@ static size_t nodes_of(const struct fanotify_event_info_fid *fid, fuse_ino_t *in
 }
 
 /* The node of an object that is not a watched directory (a file whose attributes or
- * contents changed): opened by its handle, found by the view. 0 if none. */
-static fuse_ino_t node_of_object(const struct fanotify_event_info_fid *fid)
+ * contents changed): opened by its handle, found by the view. 0 if none, or if the
+ * file was only closed after writing (closed_written) and the kernel holds its
+ * attributes as they are (ovl_told_fn). */
+static fuse_ino_t node_of_object(const struct fanotify_event_info_fid *fid, bool closed_written)
 {
         uint64_t fsid;
         memcpy(&fsid, &fid->fsid, sizeof fsid);
@@ -328,6 +331,13 @@ static fuse_ino_t node_of_object(const struct fanotify_event_info_fid *fid)
         struct stat st;
         if (fd < 0 || fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
                 return 0; /* gone already: its removal's own event says it */
+        /* A file written through the view is closed by its writer (the kernel closes
+         * the passthrough backing file in the writer's context), so the event does not
+         * carry the server's pid: `tar -x` through V would drop every file's
+         * attributes, a GETATTR at its next stat. Nothing to drop where they are what
+         * the kernel was told last. */
+        if (closed_written && w.told && w.told(&st))
+                return 0;
         return w.find(st.st_dev, st.st_ino);
 }
 
@@ -540,7 +550,9 @@ struct batch_seen {
         size_t count;
 };
 
-static bool seen_before(struct batch_seen *seen, const struct fanotify_event_info_fid *fid)
+/* Was fid invalidated earlier in the batch? add: count it as invalidated now. */
+static bool seen_before(struct batch_seen *seen, const struct fanotify_event_info_fid *fid,
+                        bool add)
 {
         const struct file_handle *fh = (const void *)fid->handle;
         for (size_t i = 0; i < seen->count; i++) {
@@ -551,7 +563,7 @@ static bool seen_before(struct batch_seen *seen, const struct fanotify_event_inf
                     memcmp(other->f_handle, fh->f_handle, fh->handle_bytes) == 0)
                         return true;
         }
-        if (seen->count < ELEMENTSOF(seen->fids))
+        if (add && seen->count < ELEMENTSOF(seen->fids))
                 seen->fids[seen->count++] = fid;
         return false;
 }
@@ -601,12 +613,17 @@ static void handle_event(const struct fanotify_event_metadata *m, const char *ra
         }
         if (m->mask & OBJECT_EVENTS) {
                 const struct fanotify_event_info_fid *target = object ? object : dir;
-                if (!target || seen_before(seen, target))
+                if (!target || seen_before(seen, target, false))
                         return;
                 size_t n = nodes_of(target, inos, ELEMENTSOF(inos));
-                if (n == 0 && object && !(m->mask & FAN_ONDIR) &&
-                    (inos[0] = node_of_object(object)) != 0)
-                        n = 1;
+                if (n == 0 && object && !(m->mask & FAN_ONDIR)) {
+                        bool closed_written = (m->mask & OBJECT_EVENTS) == FAN_CLOSE_WRITE;
+                        if ((inos[0] = node_of_object(object, closed_written)) != 0)
+                                n = 1;
+                        else if (closed_written)
+                                return; /* not seen: a later change of it still counts */
+                }
+                (void)seen_before(seen, target, true);
                 for (size_t i = 0; i < n; i++)
                         notify_inode(inos[i]);
         }
@@ -655,12 +672,13 @@ static void *watch_thread(void *arg)
         }
 }
 
-void ovl_watch_start(struct fuse_session *se, ovl_find_fn find)
+void ovl_watch_start(struct fuse_session *se, ovl_find_fn find, ovl_told_fn told)
 {
         if (w.fan_fd < 0)
                 return;
         w.se = se;
         w.find = find;
+        w.told = told;
         w.stop_fd = eventfd(0, EFD_CLOEXEC);
         w.rescan_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         int e = w.stop_fd < 0 || w.rescan_fd < 0

@@ -27,7 +27,7 @@ static int layer_stat(int fd, const struct stat *known, struct stat *st)
         return fstatat(fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-static int node_stat_known(const struct merged *mg, const struct mnode *n,
+static int node_stat_known(const struct merged *mg, struct mnode *n,
                            const struct stat *const known[2], struct stat *st)
 {
         int target = target_layer(mg, n);
@@ -42,6 +42,9 @@ static int node_stat_known(const struct merged *mg, const struct mnode *n,
         }
         if (r)
                 return r;
+        /* What a reply will tell the kernel of a file (mg_kernel_holds). */
+        if (S_ISREG(st->st_mode))
+                __atomic_store_n(&n->told, mg_attrs_digest(st), __ATOMIC_RELEASE);
         if (target < 0)
                 st->st_mode &= ~(mode_t)0222;
         st->st_ino = shown_ino(mg, n->node.dev, n->node.ino);
@@ -59,7 +62,7 @@ static int node_stat_known(const struct merged *mg, const struct mnode *n,
         return 0;
 }
 
-int mg_node_stat(const struct merged *mg, const struct mnode *n, struct stat *st)
+int mg_node_stat(const struct merged *mg, struct mnode *n, struct stat *st)
 {
         const struct stat *const none[2] = {NULL, NULL};
         return node_stat_known(mg, n, none, st);

@@ -121,7 +121,7 @@ struct merged *merged_new(int upper_fd, int lower_fd, bool read_only, bool union
 void merged_set_session(struct merged *mg, struct fuse_session *se)
 {
         mg->se = se;
-        ovl_watch_start(se, mg_find_node);
+        ovl_watch_start(se, mg_find_node, mg_kernel_holds);
         mg_watch_root(mg);
 }
 

@@ -413,6 +413,41 @@ fuse_ino_t mg_find_node(dev_t dev, ino_t ino)
         return found;
 }
 
+uint64_t mg_attrs_digest(const struct stat *st)
+{
+        const uint64_t fields[] = {
+                (uint64_t)st->st_dev,          (uint64_t)st->st_ino,
+                (uint64_t)st->st_mode,         (uint64_t)st->st_nlink,
+                (uint64_t)st->st_uid,          (uint64_t)st->st_gid,
+                (uint64_t)st->st_size,         (uint64_t)st->st_blocks,
+                (uint64_t)st->st_mtim.tv_sec,  (uint64_t)st->st_mtim.tv_nsec,
+                (uint64_t)st->st_ctim.tv_sec,  (uint64_t)st->st_ctim.tv_nsec,
+        };
+        /* FNV-1a, byte by byte. */
+        uint64_t h = 0xcbf29ce484222325u;
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                for (int b = 0; b < 64; b += 8)
+                        h = (h ^ ((fields[i] >> b) & 0xff)) * 0x100000001b3u;
+        return h ? h : 1;
+}
+
+/* Only a file served by passthrough: the kernel keeps no page of it, so equal
+ * attributes leave nothing stale. A file served by requests keeps its pages across
+ * opens (keep_cache), and a write within one tick of a coarse clock changes no time:
+ * its attributes and pages are dropped as before. The kernel's own writes through
+ * passthrough make it ask for size and times again by itself. */
+bool mg_kernel_holds(const struct stat *now)
+{
+        struct merged *mg = watched_view;
+        uint64_t digest = mg_attrs_digest(now);
+        pthread_mutex_lock(&mg->nodes.lock);
+        struct mnode *n = table_find(mg, now->st_dev, now->st_ino);
+        bool holds = n && S_ISREG(n->type) && __atomic_load_n(&n->backing, __ATOMIC_ACQUIRE) >= 0 &&
+                     __atomic_load_n(&n->told, __ATOMIC_ACQUIRE) == digest;
+        pthread_mutex_unlock(&mg->nodes.lock);
+        return holds;
+}
+
 static void node_free_at_end(struct ovl_node *n, void *ctx)
 {
         node_free(ctx, mnode_of(n), true);

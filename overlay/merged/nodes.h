@@ -62,6 +62,9 @@ struct mnode {
          * none; set under the node's lock, read without it), kept until the node
          * goes, so the next open of a hot file costs no ioctl and no lock. */
         int backing;
+        /* Files: a digest of their object's attributes as last told to the kernel
+         * (mg_attrs_digest; 0: none), for mg_kernel_holds. */
+        uint64_t told;
 };
 
 struct merged {
@@ -168,8 +171,12 @@ void mg_node_unpin(struct merged *mg, struct mnode *n);
 void mg_nodes_done(struct merged *mg);
 /* Watch the view's root directories (once the watch has started). */
 void mg_watch_root(struct merged *mg);
-/* The view's ovl_find_fn. */
+/* The view's ovl_find_fn and ovl_told_fn. */
 fuse_ino_t mg_find_node(dev_t dev, ino_t ino);
+bool mg_kernel_holds(const struct stat *now);
+/* A digest of what stat says of an object that a reply to the kernel shows: its
+ * identity, type and rights, size and times but the access time. Never 0. */
+uint64_t mg_attrs_digest(const struct stat *st);
 /* After a directory moved to name in newparent (dirfd: the directory it is in now,
  * in layer to): where its node is now, and in which layer it lives. */
 void mg_node_moved(struct merged *mg, int dirfd, const char *name, struct mnode *newparent,
@@ -182,7 +189,7 @@ double mg_dir_timeout(const struct mnode *n);
 /* How long it may keep n's attributes. */
 double mg_attr_timeout(const struct mnode *n);
 /* What stat through V shows of n. 0 or -errno. */
-int mg_node_stat(const struct merged *mg, const struct mnode *n, struct stat *st);
+int mg_node_stat(const struct merged *mg, struct mnode *n, struct stat *st);
 /* Which layer shows name in the directory parent (its descriptors: dirs): UPPER,
  * LOWER, or -ENOENT / -errno. */
 int mg_layer_showing(const struct mnode *parent, const struct dirs *dirs, const char *name,

@@ -120,7 +120,7 @@ static fuse_ino_t find_node(dev_t dev, ino_t ino)
 void ovl_parent_watch(struct overlay *o, struct fuse_session *se)
 {
         watched_view = o;
-        ovl_watch_start(se, find_node);
+        ovl_watch_start(se, find_node, NULL);
         watch_dir(o, &o->root);
 }
 

@@ -570,6 +570,57 @@ PY
         [ "$looked" -le 5 ] || fail "$looked LOOKUPs for 300 files created through V"
 }
 
+# S5, S12: a file written through V and closed, as `tar -x` leaves it (written, its
+# times and mode set, closed), keeps its attributes in the kernel: the close's event
+# in B carries the writer's pid, not the server's, and the watch dropped them, one
+# GETATTR (opcode 3) at each file's next stat. A file then rewritten directly in B,
+# to the same size, still shows its new contents and time through V at once.
+test_s5_s12_files_written_through_the_view_keep_their_attributes() {
+        mkdir -p "$T/v" "$T/b/new"
+        ctl create --merged "$T/v" "$T/b" || return
+        python3 - "$T/v/new" <<'PY'
+import os, sys
+for i in range(300):
+    p = os.path.join(sys.argv[1], "f%03d" % i)
+    fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b"x" * 100)
+    os.utime(fd, (1000000000, 1000000000))
+    os.fchmod(fd, 0o644)
+    os.close(fd)
+PY
+        # The watch reads B's events in order: once a name made after the files shows
+        # through V, their closes have been read too.
+        touch "$T/b/new/marker"
+        eventually 20 test -e "$T/v/new/marker" || { fail "a name made in B does not show"; return; }
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        [ -n "$pid" ] || { fail "no overlay server"; return; }
+        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
+        local tracer=$!
+        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
+                fail "strace did not attach"
+        local seen; seen=$(python3 - "$T/v/new" <<'PY'
+import os, sys
+print(sum(os.stat(os.path.join(sys.argv[1], "f%03d" % i)).st_mtime == 1000000000 for i in range(300)))
+PY
+)
+        check_eq "files with the times set through V" 300 "$seen"
+        # One GETATTR seen, so the trace is known to show them: the marker's mode
+        # changed in B drops its attributes.
+        chmod 600 "$T/b/new/marker"
+        eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/new/marker')\" = 600 ]" ||
+                fail "a mode changed in B does not show through V"
+        kill "$tracer"; wait "$tracer" 2>/dev/null
+        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
+        local asked; asked=$(grep -Ec "$header"'\\x03\\x00\\x00\\x00' "$T/strace")
+        [ "$asked" -ge 1 ] || { fail "no GETATTR seen: the server's requests are not observed"; return; }
+        [ "$asked" -le 5 ] || fail "$asked GETATTRs for 300 files written through V"
+        # Rewritten in B beside the view, to the same size: V shows it.
+        printf '%0100d' 7 >"$T/b/new/f007"
+        eventually 20 sh -c "[ \"\$(stat -c %Y '$T/v/new/f007')\" != 1000000000 ]" ||
+                fail "a file rewritten in B keeps its old time through V"
+        check_eq "contents rewritten in B" "$(cat "$T/b/new/f007")" "$(cat "$T/v/new/f007")"
+}
+
 # S5, S12: with no directory handle, a listing goes on from the name it stopped
 # after, in whatever reading of the directory is at hand (node_listing.c): a listing
 # read while names come and go, directly in B and through V, still lists every name
