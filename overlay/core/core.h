@@ -266,6 +266,9 @@ void ovl_releasedir_lazy(fuse_req_t req, struct fuse_file_info *fi);
 typedef int (*ovl_lookup_fn)(fuse_req_t req, fuse_ino_t parent, const char *name,
                              struct fuse_entry_param *e);
 typedef void (*ovl_forget_fn)(fuse_req_t req, fuse_ino_t ino, uint64_t n);
+/* The kernel read directory ino's listing (of entries names) to its end from the
+ * server: told before the empty answer that ends it is sent. */
+typedef void (*ovl_listing_ended_fn)(fuse_req_t req, fuse_ino_t ino, size_t entries);
 /* An empty entry whose name and attributes the kernel keeps for timeout seconds. */
 static inline void ovl_entry_init(struct fuse_entry_param *e, double timeout)
 {
@@ -288,10 +291,10 @@ void ovl_reply_listing(fuse_req_t req, fuse_ino_t ino, const struct dir_snapshot
 /* Reply to readdir (lookup NULL) or readdirplus of directory ino (dir: the attributes
  * of the object it shows) from offset off, where the kernel opened it without an
  * OPENDIR: offsets are hashes of the names, and listings (read by read) are kept
- * between a reader's READDIRs. */
+ * between a reader's READDIRs; ended (or NULL) is told of the answer that ends one. */
 void ovl_readdir_unopened(fuse_req_t req, fuse_ino_t ino, const struct stat *dir, size_t size,
                           off_t off, ovl_listing_fn read, ovl_lookup_fn lookup,
-                          ovl_forget_fn forget);
+                          ovl_forget_fn forget, ovl_listing_ended_fn ended);
 
 /* ---- changes made beside the view reach the kernel's caches (layer_watch.c) ---- */
 /* How long the kernel keeps names and attributes: long where every change is
@@ -366,6 +369,8 @@ struct ovl_view {
          * OPENDIR is answered ENOSYS, and READDIRs come without a handle
          * (ovl_readdir_unopened). */
         bool no_opendir;
+        /* Told when the kernel has read a kept listing to its end (or NULL). */
+        ovl_listing_ended_fn listing_ended;
 };
 /* From the view's init callback. */
 void ovl_view_init(const struct ovl_view *v);

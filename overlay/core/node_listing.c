@@ -193,7 +193,7 @@ static struct kept_listing *read_listing(fuse_req_t req, fuse_ino_t ino, dev_t d
 
 void ovl_readdir_unopened(fuse_req_t req, fuse_ino_t ino, const struct stat *dir, size_t size,
                           off_t off, ovl_listing_fn read, ovl_lookup_fn lookup,
-                          ovl_forget_fn forget)
+                          ovl_forget_fn forget, ovl_listing_ended_fn ended)
 {
         struct kept_listing *k = off > 0 ? kept_find(ino, dir->st_dev, dir->st_ino) : NULL;
         if (!k) {
@@ -214,8 +214,11 @@ void ovl_readdir_unopened(fuse_req_t req, fuse_ino_t ino, const struct stat *dir
                 else
                         end = mid;
         }
-        if (start == k->snapshot.count)
+        if (start == k->snapshot.count) {
                 unkeep_listing(k); /* the empty answer at the end: nothing more is asked */
+                if (ended) /* before the reply: then the kernel may forget ino */
+                        ended(req, ino, k->snapshot.count);
+        }
         ovl_reply_listing(req, ino, &k->snapshot, k->offsets, start, size, lookup, forget);
         listing_put(k);
 }

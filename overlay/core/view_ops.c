@@ -60,7 +60,8 @@ static void readdir_unopened(fuse_req_t req, fuse_ino_t ino, size_t size, off_t 
         }
         /* Asked before the reply: once it is out, the kernel may forget ino. */
         bool kept = view.listing_kept(req, ino);
-        ovl_readdir_unopened(req, ino, &dir, size, off, view.listing, lookup, view.forget);
+        ovl_readdir_unopened(req, ino, &dir, size, off, view.listing, lookup, view.forget,
+                             kept ? view.listing_ended : NULL);
         if (!kept)
                 ovl_watch_forget_listing(ino);
 }

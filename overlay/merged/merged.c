@@ -56,7 +56,8 @@ static void mg_init(void *userdata, struct fuse_conn_info *conn)
                                          .listing_kept = listing_kept,
                                          .object_get = object_get,
                                          .object_put = object_put,
-                                         .no_opendir = no_opendir});
+                                         .no_opendir = no_opendir,
+                                         .listing_ended = mg_listing_ended});
         /* Opens and closes with no request at all, where nothing is lost: the kernel
          * checks the opener's rights itself (default_permissions); a writable view
          * refuses nothing at open that it would not refuse at the first write (a

@@ -65,6 +65,10 @@ struct mnode {
         /* Files: a digest of their object's attributes as last told to the kernel
          * (mg_attrs_digest; 0: none), for mg_kernel_holds. */
         uint64_t told;
+        /* Directories, under the table's lock: the entries of their last listing the
+         * kernel read to its end, and how many directories in them were listed to
+         * their end since (mg_listing_ended). */
+        size_t listing_entries, listed_below;
 };
 
 struct merged {
@@ -171,6 +175,8 @@ void mg_node_unpin(struct merged *mg, struct mnode *n);
 void mg_nodes_done(struct merged *mg);
 /* Watch the view's root directories (once the watch has started). */
 void mg_watch_root(struct merged *mg);
+/* The view's ovl_listing_ended_fn (listing.c). */
+void mg_listing_ended(fuse_req_t req, fuse_ino_t ino, size_t entries);
 /* The view's ovl_find_fn and ovl_told_fn. */
 fuse_ino_t mg_find_node(dev_t dev, ino_t ino);
 bool mg_kernel_holds(const struct stat *now);

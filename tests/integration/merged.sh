@@ -621,6 +621,44 @@ PY
         check_eq "contents rewritten in B" "$(cat "$T/b/new/f007")" "$(cat "$T/v/new/f007")"
 }
 
+# S5: a second walk of a tree (`du`, `find`, `ls -lR`) asks no GETATTR (opcode 3)
+# per directory. Each listing the kernel reads from the server leaves that
+# directory's attributes invalid (its atime); once enough directories of a parent
+# were listed, the kernel's copy of the parent's listing is dropped, and reading it
+# again (READDIRPLUS, 44) gives them all fresh.
+test_s5_a_second_walk_asks_no_getattr_per_directory() {
+        mkdir -p "$T/v" "$T/b/tree" "$T/b/elsewhere"
+        python3 - "$T/b/tree" <<'PY'
+import os, sys
+for d in range(60):
+    p = os.path.join(sys.argv[1], "d%02d" % d)
+    os.mkdir(p)
+    for f in range(5):
+        with open(os.path.join(p, "f%d" % f), "w") as fh:
+            fh.write("x" * 10)
+PY
+        ctl create --merged "$T/v" "$T/b" || return
+        local first; first=$(du -s --apparent-size --block-size=1 "$T/v/tree" | cut -f1)
+        # The watch thread drops listings in order with B's events: once a name made
+        # after the walk shows through V, what the walk queued is done.
+        touch "$T/b/elsewhere/marker"
+        eventually 20 test -e "$T/v/elsewhere/marker" || { fail "a name made in B does not show"; return; }
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        [ -n "$pid" ] || { fail "no overlay server"; return; }
+        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
+        local tracer=$!
+        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
+                fail "strace did not attach"
+        check_eq "the second walk's total" "$first" \
+                "$(du -s --apparent-size --block-size=1 "$T/v/tree" | cut -f1)"
+        kill "$tracer"; wait "$tracer" 2>/dev/null
+        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
+        local asked; asked=$(grep -Ec "$header"'\\x03\\x00\\x00\\x00' "$T/strace")
+        local listed; listed=$(grep -Ec "$header"'\\x2c\\x00\\x00\\x00' "$T/strace")
+        [ $((asked + listed)) -ge 1 ] || { fail "no request seen: the server's requests are not observed"; return; }
+        [ "$asked" -le 3 ] || fail "$asked GETATTRs in a second walk of 61 directories"
+}
+
 # S5, S12: with no directory handle, a listing goes on from the name it stopped
 # after, in whatever reading of the directory is at hand (node_listing.c): a listing
 # read while names come and go, directly in B and through V, still lists every name
