@@ -16,6 +16,9 @@
  *   statfirst  stat(2) of every file of FILE by its full path; meant to be the first
  *              thing done on a freshly mounted DIR;
  *   stat       the same again (the caches are warm now);
+ *   readdircold  opendir + readdir to the end + closedir of DIR, nothing before it:
+ *              meant to be the first thing done on a freshly mounted DIR (then no
+ *              other workload in the same call);
  *   readdir    opendir + readdir to the end + closedir of DIR, after one untimed
  *              warm-up pass; the count of entries other than . and .. is printed;
  *   read       open + read(4096) + close of every file, after one untimed warm-up
@@ -343,6 +346,7 @@ struct workload {
 static const struct workload workloads[] = {
         {"statfirst", w_stat, 0, 0},
         {"stat", w_stat, 0, 0},
+        {"readdircold", readdir_once, 0, 0},
         {"readdir", readdir_once, 1, 0},
         {"read", read_once, 1, 0},
         {"create", w_create, 0, 0},
@@ -403,7 +407,7 @@ int main(int argc, char **argv)
                         fprintf(stderr,
                                 "Usage: bench_merged --names FILE [--land DIR] [--hot NAME] "
                                 "[--big NAME] [--creates N] [--opens N] [--drop-caches] DIR "
-                                "statfirst|stat|readdir|read|create|openclose|readcold|"
+                                "statfirst|stat|readdircold|readdir|read|create|openclose|readcold|"
                                 "readwarm...\n");
                         return 2;
                 }
