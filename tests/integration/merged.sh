@@ -508,6 +508,36 @@ test_s5_s12_s13_o_tmpfile_through_merged_views() {
         check_file_is "$T/v/made-ro" tmp
 }
 
+# Requests the writable merged view's server reads from /dev/fuse, traced: strace
+# shows each read's first bytes, the header (a length, then the opcode). Begin before
+# the steps counted, end after them; requests_seen OPCODE (decimal) counts them.
+requests_trace_begin() {
+        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
+        [ -n "$pid" ] || { fail "no overlay server"; return 1; }
+        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
+        tracer=$!
+        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
+                { fail "strace did not attach"; requests_trace_end; return 1; }
+}
+
+requests_trace_end() {
+        kill "$tracer"
+        wait "$tracer" 2>/dev/null
+}
+
+requests_seen() {
+        grep -Ec 'read\([0-9]+, "(\\x[0-9a-f]{2}){4}'"$(printf '\\\\x%02x' "$1")"'\\x00\\x00\\x00' \
+                "$T/strace"
+}
+
+# watch_caught_up DIR: the view's watch thread reads B's events, and does what it was
+# queued, in order: once a name made in B/DIR now shows through V/DIR, everything
+# before it is done.
+watch_caught_up() {
+        touch "$T/b/$1/marker"
+        eventually 20 test -e "$T/v/$1/marker" || { fail "a name made in B does not show"; return 1; }
+}
+
 # S5: the kernel opens the view's directories without asking the server (no OPENDIR
 # and RELEASEDIR round trips for each directory listed: `find`, `du`) and keeps their
 # listings. Requests are seen in the server's reads of /dev/fuse (its opcode follows
@@ -516,23 +546,17 @@ test_s5_s12_s13_o_tmpfile_through_merged_views() {
 test_s5_merged_view_lists_directories_without_opendir_requests() {
         make_pair
         ctl create --merged "$T/v" "$T/b" || return
-        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
-        [ -n "$pid" ] || { fail "no overlay server"; return; }
-        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
-        local tracer=$!
-        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
-                fail "strace did not attach"
+        requests_trace_begin || return
         local i
         for i in 1 2 3 4 5; do
                 check_eq "listing $i of both/" "bf deeper vf" "$(ls "$T/v/both" | tr '\n' ' ' | sed 's/ $//')"
                 find "$T/v" >/dev/null || fail "find through V failed"
         done
         check_eq "the merged root" "bdir bfile both col vdir vfile" "$(ls "$T/v" | tr '\n' ' ' | sed 's/ $//')"
-        kill "$tracer"; wait "$tracer" 2>/dev/null
-        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
-        local listed; listed=$(grep -Ec "$header"'\\x2c\\x00\\x00\\x00' "$T/strace")
+        requests_trace_end
+        local listed; listed=$(requests_seen 44)
         [ "$listed" -gt 0 ] || { fail "no READDIRPLUS seen: the server's requests are not observed"; return; }
-        local opened; opened=$(grep -Ec "$header"'\\x1b\\x00\\x00\\x00' "$T/strace")
+        local opened; opened=$(requests_seen 27)
         [ "$opened" -le 1 ] || fail "$opened OPENDIR requests for 11 listings"
 }
 
@@ -549,12 +573,7 @@ for i in range(300):
     with open(os.path.join(sys.argv[1], "f%03d" % i), "w") as f:
         f.write("x")
 PY
-        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
-        [ -n "$pid" ] || { fail "no overlay server"; return; }
-        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
-        local tracer=$!
-        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
-                fail "strace did not attach"
+        requests_trace_begin || return
         local seen; seen=$(python3 - "$T/v/new" <<'PY'
 import os, sys
 print(sum(os.path.exists(os.path.join(sys.argv[1], "f%03d" % i)) for i in range(300)))
@@ -563,9 +582,8 @@ PY
         check_eq "files seen through V" 300 "$seen"
         # One request seen, so the trace is known to show them.
         stat "$T/v/new/absent" >/dev/null 2>&1
-        kill "$tracer"; wait "$tracer" 2>/dev/null
-        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
-        local looked; looked=$(grep -Ec "$header"'\\x01\\x00\\x00\\x00' "$T/strace")
+        requests_trace_end
+        local looked; looked=$(requests_seen 1)
         [ "$looked" -ge 1 ] || { fail "no LOOKUP seen: the server's requests are not observed"; return; }
         [ "$looked" -le 5 ] || fail "$looked LOOKUPs for 300 files created through V"
 }
@@ -588,16 +606,9 @@ for i in range(300):
     os.fchmod(fd, 0o644)
     os.close(fd)
 PY
-        # The watch reads B's events in order: once a name made after the files shows
-        # through V, their closes have been read too.
-        touch "$T/b/new/marker"
-        eventually 20 test -e "$T/v/new/marker" || { fail "a name made in B does not show"; return; }
-        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
-        [ -n "$pid" ] || { fail "no overlay server"; return; }
-        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
-        local tracer=$!
-        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
-                fail "strace did not attach"
+        # Their closes' events have been read.
+        watch_caught_up new || return
+        requests_trace_begin || return
         local seen; seen=$(python3 - "$T/v/new" <<'PY'
 import os, sys
 print(sum(os.stat(os.path.join(sys.argv[1], "f%03d" % i)).st_mtime == 1000000000 for i in range(300)))
@@ -609,9 +620,8 @@ PY
         chmod 600 "$T/b/new/marker"
         eventually 20 sh -c "[ \"\$(stat -c %a '$T/v/new/marker')\" = 600 ]" ||
                 fail "a mode changed in B does not show through V"
-        kill "$tracer"; wait "$tracer" 2>/dev/null
-        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
-        local asked; asked=$(grep -Ec "$header"'\\x03\\x00\\x00\\x00' "$T/strace")
+        requests_trace_end
+        local asked; asked=$(requests_seen 3)
         [ "$asked" -ge 1 ] || { fail "no GETATTR seen: the server's requests are not observed"; return; }
         [ "$asked" -le 5 ] || fail "$asked GETATTRs for 300 files written through V"
         # Rewritten in B beside the view, to the same size: V shows it.
@@ -639,22 +649,14 @@ for d in range(60):
 PY
         ctl create --merged "$T/v" "$T/b" || return
         local first; first=$(du -s --apparent-size --block-size=1 "$T/v/tree" | cut -f1)
-        # The watch thread drops listings in order with B's events: once a name made
-        # after the walk shows through V, what the walk queued is done.
-        touch "$T/b/elsewhere/marker"
-        eventually 20 test -e "$T/v/elsewhere/marker" || { fail "a name made in B does not show"; return; }
-        local pid; pid=$(pgrep -n -f "bindlink-overlay.*--merged=rw")
-        [ -n "$pid" ] || { fail "no overlay server"; return; }
-        strace -f -qq -xx -s 8 -e trace=read -o "$T/strace" -p "$pid" &
-        local tracer=$!
-        eventually 30 sh -c "! grep -q '^TracerPid:[[:space:]]*0\$' /proc/$pid/status" ||
-                fail "strace did not attach"
+        # What the walk queued for the watch thread is done.
+        watch_caught_up elsewhere || return
+        requests_trace_begin || return
         check_eq "the second walk's total" "$first" \
                 "$(du -s --apparent-size --block-size=1 "$T/v/tree" | cut -f1)"
-        kill "$tracer"; wait "$tracer" 2>/dev/null
-        local header='read\([0-9]+, "(\\x[0-9a-f]{2}){4}'
-        local asked; asked=$(grep -Ec "$header"'\\x03\\x00\\x00\\x00' "$T/strace")
-        local listed; listed=$(grep -Ec "$header"'\\x2c\\x00\\x00\\x00' "$T/strace")
+        requests_trace_end
+        local asked; asked=$(requests_seen 3)
+        local listed; listed=$(requests_seen 44)
         [ $((asked + listed)) -ge 1 ] || { fail "no request seen: the server's requests are not observed"; return; }
         [ "$asked" -le 3 ] || fail "$asked GETATTRs in a second walk of 61 directories"
 }
