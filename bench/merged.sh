@@ -464,21 +464,30 @@ watchdog() {
         kill -KILL "$2" 2>/dev/null
 }
 
+# run_watched COLUMN COMMAND...: run a benchmark program on the column's view under
+# the watchdog; its output goes to $dir/out and $dir/err and is added to the
+# column's results; its status in r.
+run_watched() {
+        col=$1
+        shift
+        "$@" >"$dir/out" 2>"$dir/err" &
+        bench_pid=$!
+        watchdog "$col" "$bench_pid" &
+        watchdog_pid=$!
+        wait "$bench_pid"
+        r=$?
+        kill -TERM "$watchdog_pid" 2>/dev/null
+        wait "$watchdog_pid" 2>/dev/null
+        bench_pid='' watchdog_pid=''
+        cat "$dir/out" >>"$dir/res.$col"
+}
+
 # run_listing_cold COLUMN: the first listing of the column's view, freshly made (its
 # own mount: the workloads of run_bench begin with a first stat on empty caches).
 run_listing_cold() {
         col_setup "$1"
         rm -f "$dir/hung"
-        "$builddir/bench/bench_merged" --names "$names" "$target" readdircold \
-                >"$dir/out" 2>"$dir/err" &
-        bench_pid=$!
-        watchdog "$1" "$bench_pid" &
-        watchdog_pid=$!
-        wait "$bench_pid"
-        kill -TERM "$watchdog_pid" 2>/dev/null
-        wait "$watchdog_pid" 2>/dev/null
-        bench_pid='' watchdog_pid=''
-        cat "$dir/out" >>"$dir/res.$1"
+        run_watched "$1" "$builddir/bench/bench_merged" --names "$names" "$target" readdircold
 }
 
 # run_bench COLUMN ROUND: one round of every workload on the column's view.
@@ -489,32 +498,14 @@ run_bench() {
         # no create there.
         create=create
         [ "$1" = mergedro ] && create=
-        "$builddir/bench/bench_merged" --names "$names" --land "$land" \
+        # shellcheck disable=SC2086 # $create: one word or none
+        run_watched "$1" "$builddir/bench/bench_merged" --names "$names" --land "$land" \
                 --hot c0 --big big --creates "$creates" --opens "$opens" --drop-caches "$target" \
-                statfirst stat readdir read $create openclose readcold readwarm \
-                >"$dir/out" 2>"$dir/err" &
-        bench_pid=$!
-        watchdog "$1" "$bench_pid" &
-        watchdog_pid=$!
-        wait "$bench_pid"
-        r=$?
-        kill -TERM "$watchdog_pid" 2>/dev/null
-        wait "$watchdog_pid" 2>/dev/null
-        bench_pid='' watchdog_pid=''
-        cat "$dir/out" >>"$dir/res.$1"
+                statfirst stat readdir read $create openclose readcold readwarm
         # How long a change made directly in B takes to show through the view.
         if [ "$r" -eq 0 ] && [ ! -e "$dir/hung" ]; then
-                "$builddir/bench/bench_coherence" --layer "$B" --samples "$samples" "$target" \
-                        create delete rename write >"$dir/out" 2>"$dir/err" &
-                bench_pid=$!
-                watchdog "$1" "$bench_pid" &
-                watchdog_pid=$!
-                wait "$bench_pid"
-                r=$?
-                kill -TERM "$watchdog_pid" 2>/dev/null
-                wait "$watchdog_pid" 2>/dev/null
-                bench_pid='' watchdog_pid=''
-                cat "$dir/out" >>"$dir/res.$1"
+                run_watched "$1" "$builddir/bench/bench_coherence" --layer "$B" \
+                        --samples "$samples" "$target" create delete rename write
                 [ "$r" -eq 0 ] || [ -e "$dir/hung" ] || echo "bench_coherence: status $r" >"$dir/err"
         fi
         if [ "$r" -ne 0 ] || [ -e "$dir/hung" ]; then

@@ -306,14 +306,14 @@ typedef fuse_ino_t (*ovl_find_fn)(dev_t dev, ino_t ino);
 /* The fanotify group, made while CAP_SYS_ADMIN is ours. Without it (said on stderr)
  * nothing is watched and every timeout is short. */
 void ovl_watch_init(void);
-/* Turn the group's events into notifications to se, on a thread of its own; find:
- * the view's nodes of files; told (or NULL): see ovl_told_fn. Without the thread (said), nothing is watched. Stopped
- * (the thread joined) by ovl_watch_stop. */
 /* Does the kernel hold the attributes of the file `now` names as they are now (what
  * the view last told it of that object, and its contents are never cached: served by
  * passthrough)? Asked when a file is closed after writing and nothing else changed
  * it; a view that cannot tell answers false, and the file's attributes are dropped. */
 typedef bool (*ovl_told_fn)(const struct stat *now);
+/* Turn the group's events into notifications to se, on a thread of its own; find:
+ * the view's nodes of files; told (or NULL): see ovl_told_fn. Without the thread
+ * (said), nothing is watched. Stopped (the thread joined) by ovl_watch_stop. */
 void ovl_watch_start(struct fuse_session *se, ovl_find_fn find, ovl_told_fn told);
 void ovl_watch_stop(void);
 /* Is every change beside the view being notified (the group works, no mark was

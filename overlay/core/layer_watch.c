@@ -550,9 +550,8 @@ struct batch_seen {
         size_t count;
 };
 
-/* Was fid invalidated earlier in the batch? add: count it as invalidated now. */
-static bool seen_before(struct batch_seen *seen, const struct fanotify_event_info_fid *fid,
-                        bool add)
+/* Was fid invalidated earlier in the batch? */
+static bool seen_before(const struct batch_seen *seen, const struct fanotify_event_info_fid *fid)
 {
         const struct file_handle *fh = (const void *)fid->handle;
         for (size_t i = 0; i < seen->count; i++) {
@@ -563,9 +562,14 @@ static bool seen_before(struct batch_seen *seen, const struct fanotify_event_inf
                     memcmp(other->f_handle, fh->f_handle, fh->handle_bytes) == 0)
                         return true;
         }
-        if (add && seen->count < ELEMENTSOF(seen->fids))
-                seen->fids[seen->count++] = fid;
         return false;
+}
+
+/* Count fid as invalidated in this batch (a full list only costs a notification). */
+static void seen_add(struct batch_seen *seen, const struct fanotify_event_info_fid *fid)
+{
+        if (seen->count < ELEMENTSOF(seen->fids))
+                seen->fids[seen->count++] = fid;
 }
 
 /* One event: its metadata m (copied out: events are aligned to 4 bytes only) and the
@@ -613,7 +617,7 @@ static void handle_event(const struct fanotify_event_metadata *m, const char *ra
         }
         if (m->mask & OBJECT_EVENTS) {
                 const struct fanotify_event_info_fid *target = object ? object : dir;
-                if (!target || seen_before(seen, target, false))
+                if (!target || seen_before(seen, target))
                         return;
                 size_t n = nodes_of(target, inos, ELEMENTSOF(inos));
                 if (n == 0 && object && !(m->mask & FAN_ONDIR)) {
@@ -623,7 +627,7 @@ static void handle_event(const struct fanotify_event_metadata *m, const char *ra
                         else if (closed_written)
                                 return; /* not seen: a later change of it still counts */
                 }
-                (void)seen_before(seen, target, true);
+                seen_add(seen, target);
                 for (size_t i = 0; i < n; i++)
                         notify_inode(inos[i]);
         }
